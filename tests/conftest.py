@@ -1,0 +1,161 @@
+"""Fixtures in the style of Flask's tutorial: app, client, runner, a fresh database per test.
+
+Every test runs on SQLite; when VAULT_TEST_DATABASE_URL is set (CI sets it) every test
+runs again on PostgreSQL. Both start from the real Alembic migrations, applied once
+per session: SQLite tests copy a migrated template file, PostgreSQL tests truncate.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from vault import create_app
+from vault.crypto import Keyring
+from vault.database import database_url
+from vault.extensions import db
+
+PG_URL = os.environ.get("VAULT_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+class Clock:
+    """An injectable clock: tests move time instead of waiting for it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        from datetime import timedelta
+
+        self.current += timedelta(**delta)
+        return self.current
+
+
+def base_config(instance: Path, database: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-" + os.urandom(8).hex(),
+        "DATABASE_URL": database,
+        "HTTPS": False,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "MAIL_OUTBOX": str(instance / "outbox"),
+    }
+
+
+def _make_app(instance: Path, database: str, overrides: dict[str, Any] | None = None) -> Flask:
+    instance.mkdir(parents=True, exist_ok=True)
+    keyring_file = instance / "keyring"
+    if not keyring_file.exists():
+        Keyring.generate().save(keyring_file)
+    config = base_config(instance, database)
+    config.update(overrides or {})
+    return create_app(config, instance_path=str(instance))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    instance = tmp_path_factory.mktemp("template")
+    app = _make_app(instance, f"sqlite:///{instance / 'vault.db'}")
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return instance / "vault.db"
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str:
+    assert PG_URL
+    url = database_url(PG_URL)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    instance = Path(os.environ.get("TMPDIR", "/tmp")) / f"vault-pg-{os.getpid()}"
+    app = _make_app(instance, url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    shutil.rmtree(instance, ignore_errors=True)
+    return url
+
+
+def _truncate_pg(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+            "AND tablename <> 'alembic_version'")).scalars().all()
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                              + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, backend: str, tmp_path: Path,
+        clock: Clock) -> Iterator[Flask]:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    if backend == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), instance / "vault.db")
+        url = f"sqlite:///{instance / 'vault.db'}"
+    else:
+        url = request.getfixturevalue("pg_migrated")
+        _truncate_pg(url)
+    overrides: dict[str, Any] = {"CLOCK": clock}
+    marker = request.node.get_closest_marker("app_config")
+    if marker:
+        overrides.update(marker.kwargs)
+    app = _make_app(instance, url, overrides)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context() -> Iterator[None]:
+    """Overrides pytest-flask's fixture of that name, which keeps one request context
+    pushed for the whole test: every request and command would then share one
+    database session (and its open transaction), unlike in production where each
+    request and command has its own."""
+    yield
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "app_config(**kwargs): configuration for the app fixture")

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from vault.crypto import BlindIndex, normalise, tokenise
+
+ROOT = bytes(range(32))
+
+
+def test_normalisation_folds_case_accents_and_compatibility_forms():
+    assert normalise("Émile Ĳzerman ﬁle") == "emile ijzerman file"
+
+
+def test_tokenise_splits_on_punctuation_and_drops_duplicates_and_single_letters():
+    assert tokenise("C++, Python/Django; python! a") == ["python", "django"]
+
+
+def test_tokens_are_stable_per_field_and_differ_between_fields():
+    index = BlindIndex(ROOT)
+    assert index.token("cv", "python") == BlindIndex(ROOT).token("cv", "python")
+    assert index.token("cv", "python") != index.token("name", "python")
+    assert index.tokens("cv", "Pythön") == [index.token("cv", "python")]
+
+
+def test_tokens_are_truncated_to_the_configured_bits():
+    assert len(BlindIndex(ROOT, bits=32).token("cv", "python")) == 8
+    assert len(BlindIndex(ROOT, bits=64).token("cv", "python")) == 16
+
+
+def test_another_root_key_gives_other_tokens():
+    assert BlindIndex(ROOT).token("cv", "x1") != BlindIndex(bytes(32)).token("cv", "x1")
+
+
+def test_exact_index_is_untruncated_and_normalised():
+    index = BlindIndex(ROOT)
+    assert index.exact("email", " Anna@Example.ORG ") == index.exact("email", "anna@example.org")
+    assert len(index.exact("email", "a@b.c")) == 64
+
+
+@pytest.mark.parametrize("bits", [12, 20, 512])
+def test_unsupported_truncation_is_refused(bits):
+    with pytest.raises(ValueError):
+        BlindIndex(ROOT, bits=bits)

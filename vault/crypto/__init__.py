@@ -1,0 +1,39 @@
+"""The only place that touches keys and ciphertext. No Flask import here."""
+
+from vault.crypto.blind_index import BlindIndex, normalise, tokenise
+from vault.crypto.envelope import (
+    Context,
+    DataKey,
+    DecryptionError,
+    WrappedKey,
+    new_data_key,
+    open_bytes,
+    open_text,
+    rewrap_data_key,
+    seal_bytes,
+    seal_text,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from vault.crypto.keyring import Keyring, KeyringError, load_keyring
+
+__all__ = [
+    "BlindIndex",
+    "Context",
+    "DataKey",
+    "DecryptionError",
+    "Keyring",
+    "KeyringError",
+    "WrappedKey",
+    "load_keyring",
+    "new_data_key",
+    "normalise",
+    "open_bytes",
+    "open_text",
+    "rewrap_data_key",
+    "seal_bytes",
+    "seal_text",
+    "tokenise",
+    "unwrap_data_key",
+    "wrap_data_key",
+]

@@ -1,0 +1,90 @@
+"""Blind indexes: search tokens over encrypted text (CipherSweet's key hierarchy).
+
+Text is normalised (case, accents, punctuation) and split into words; each word
+becomes HMAC-SHA256(field key, word) truncated to a configured number of bits.
+Each field has its own key derived from the index root key, so the same word in
+the CV and in the name gives unrelated tokens, and tokens of one field say
+nothing about another.
+
+Why 32 bits by default: a query token collides with an unrelated stored token
+with probability about N / 2**bits, N being the distinct (field, word) pairs in
+the pool. For 100,000 candidates that is a few hundred thousand pairs, so one in
+ten thousand lookups sees a stray hit, which the search removes after opening
+the page of results. Fewer bits would make every token ambiguous between more
+words (more deniability if the database leaks) but would flood result pages
+with false positives; more bits buy nothing, because tokens are keyed: without
+the index key nobody can compute one. The count of bits is configuration
+(VAULT_BLIND_INDEX_BITS); changing it means 'vault reindex'.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+DEFAULT_BITS = 32
+MIN_WORD = 2
+MAX_WORD = 64
+_SPLIT = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents removed, compatibility forms folded (ﬁ -> fi, ² -> 2)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.casefold()
+
+
+def tokenise(text: str) -> list[str]:
+    """Distinct words of a text, in first-seen order (punctuation splits words)."""
+    seen: dict[str, None] = {}
+    for word in _SPLIT.split(normalise(text)):
+        if MIN_WORD <= len(word) <= MAX_WORD:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def normalise_exact(value: str) -> str:
+    """For exact-match fields such as e-mail: trimmed, normalised, nothing split."""
+    return normalise(value.strip())
+
+
+class BlindIndex:
+    def __init__(self, root_key: bytes, bits: int = DEFAULT_BITS) -> None:
+        if bits % 8 or not 16 <= bits <= 256:
+            raise ValueError("blind index bits must be a multiple of 8 between 16 and 256")
+        self._root = root_key
+        self._bytes = bits // 8
+        self._keys: dict[str, bytes] = {}
+
+    @property
+    def bits(self) -> int:
+        return self._bytes * 8
+
+    def field_key(self, field: str) -> bytes:
+        key = self._keys.get(field)
+        if key is None:
+            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                       info=b"vault.blind-index.v1:" + field.encode()).derive(self._root)
+            self._keys[field] = key
+        return key
+
+    def token(self, field: str, word: str) -> str:
+        return hmac.digest(self.field_key(field), word.encode(), "sha256")[: self._bytes].hex()
+
+    def tokens(self, field: str, text: str) -> list[str]:
+        key = self.field_key(field)
+        n = self._bytes
+        return [hmac.digest(key, w.encode(), "sha256")[:n].hex() for w in tokenise(text)]
+
+    def tokens_for_words(self, field: str, words: Iterable[str]) -> list[str]:
+        return [self.token(field, w) for w in words]
+
+    def exact(self, field: str, value: str) -> str:
+        """Untruncated: used to link a person's records, where a collision would be a leak."""
+        return hmac.digest(self.field_key(field), normalise_exact(value).encode(), "sha256").hex()

@@ -1,0 +1,86 @@
+"""Engine set-up: SQLite pragmas and locking, PostgreSQL driver, hidden parameters."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine, event
+
+from vault.extensions import db
+
+
+def database_url(raw: str) -> str:
+    # psycopg 3 is the PostgreSQL driver; accept the plain URLs operators paste.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    # hide_parameters: a failed statement must never print personal data (or ciphertext)
+    # into an exception message or a log line.
+    options: dict[str, Any] = {"hide_parameters": True}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30}
+    else:
+        options["pool_pre_ping"] = True
+    return options
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, open transactions (see _sqlite_on_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # Deleted rows are overwritten with zeros, so a shredded key leaves no bytes in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    # BEGIN IMMEDIATE takes the write lock at the start: a transaction that reads and
+    # then writes can never fail half-way with "database is locked" (it waits on
+    # busy_timeout instead). Readers in WAL mode are not blocked by it.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def init_app(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def scrub_after_erasure(engine: Engine) -> None:
+    """Make deleted key bytes unrecoverable from the database files themselves."""
+    if engine.dialect.name == "sqlite":
+        # Copy the WAL into the database (where secure_delete has zeroed the rows), then
+        # truncate the WAL so no frame with the old page survives in it. Run outside any
+        # transaction (the raw connection autocommits); a busy result is retried.
+        raw = engine.raw_connection()
+        try:
+            for _ in range(50):
+                cursor = raw.cursor()
+                busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                cursor.close()
+                if not busy:
+                    break
+                time.sleep(0.1)
+        finally:
+            raw.close()
+    elif engine.dialect.name == "postgresql":
+        # On PostgreSQL the guarantee rests on the key: the wrapped DEK is gone and its
+        # KEK version is retired on schedule. VACUUM still removes the dead tuple.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM candidate_key")

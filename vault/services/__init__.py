@@ -1,0 +1,1 @@
+"""The domain: plain functions taking explicit arguments (session, keys, clock)."""

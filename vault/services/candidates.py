@@ -1,0 +1,326 @@
+"""Candidate records: create, open, correct, erase (crypto-shredding).
+
+Plaintext exists only in the dataclasses passed in and returned here; what reaches
+the session is sealed bytes and blind-index tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from vault.database import scrub_after_erasure
+from vault.keys import VaultKeys
+from vault.models import (
+    ApplicationStatistic,
+    Candidate,
+    CandidateIndex,
+    DataRequest,
+    Document,
+    Education,
+    ErasureRecord,
+    new_public_id,
+    new_uid,
+)
+from vault.services import audit, erasure_ledger
+from vault.services.indexing import EMAIL, IndexedText, record_tokens
+from vault.services.sealing import Sealer, new_record_key, record_sealer
+
+MAX_EDUCATION = 10
+
+
+@dataclass(frozen=True)
+class EducationInput:
+    degree: str
+    field: str
+    institution: str
+    year: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    content: bytes
+    filename: str  # the original name, kept sealed for the candidate's own download
+    media_type: str
+    extension: str
+    text: str
+    has_text: bool
+
+
+@dataclass(frozen=True)
+class CandidateInput:
+    full_name: str
+    email: str
+    phone: str = ""
+    position: str = ""
+    age: str = ""
+    gender: str = ""
+    interests: str = ""
+    education: tuple[EducationInput, ...] = ()
+    cv: DocumentInput | None = None
+
+
+@dataclass(frozen=True)
+class OpenedEducation:
+    uid: str
+    degree: str
+    field: str
+    institution: str
+    year: str
+
+
+@dataclass(frozen=True)
+class OpenedDocument:
+    uid: str
+    kind: str
+    stored_name: str
+    filename: str
+    media_type: str
+    has_text: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenedNote:
+    uid: str
+    body: str
+    author_id: int | None
+    created_at: datetime
+
+
+@dataclass
+class OpenedCandidate:
+    public_id: str
+    created_at: datetime
+    source: str
+    status: str
+    vacancy_id: int | None
+    full_name: str
+    email: str
+    phone: str
+    position: str
+    age: str
+    gender: str
+    interests: str
+    education: list[OpenedEducation] = field(default_factory=list)
+    documents: list[OpenedDocument] = field(default_factory=list)
+    notes: list[OpenedNote] = field(default_factory=list)
+
+
+def email_index(keys: VaultKeys, email: str) -> str:
+    return keys.blind_index.exact(EMAIL, email)
+
+
+def _seal_education(sealer: Sealer, entries: tuple[EducationInput, ...]) -> list[Education]:
+    rows = []
+    for position, entry in enumerate(entries):
+        row = Education(position=position)
+        row.uid = new_uid()
+        row.degree = sealer.seal("education", "degree", entry.degree, row.uid)
+        row.field = sealer.seal("education", "field", entry.field, row.uid)
+        row.institution = sealer.seal("education", "institution", entry.institution, row.uid)
+        row.year = sealer.seal("education", "year", entry.year, row.uid)
+        rows.append(row)
+    return rows
+
+
+def _seal_document(sealer: Sealer, doc: DocumentInput, kind: str = "cv") -> Document:
+    uid = new_uid()
+    return Document(
+        uid=uid, kind=kind, stored_name=f"{kind}-{uid}.{doc.extension}", has_text=doc.has_text,
+        filename=sealer.seal("document", "filename", doc.filename, uid),
+        media_type=sealer.seal("document", "media_type", doc.media_type, uid),
+        content=sealer.seal_file("document", "content", doc.content, uid),
+        text=sealer.seal("document", "text", doc.text, uid),
+    )
+
+
+def _seal_fields(sealer: Sealer, candidate: Candidate, data: CandidateInput) -> None:
+    for column in ("full_name", "email", "phone", "position", "age", "gender", "interests"):
+        setattr(candidate, column, sealer.seal("candidate", column, getattr(data, column)))
+
+
+def _indexed_text(data: CandidateInput, cv_text: str) -> IndexedText:
+    return IndexedText(
+        full_name=data.full_name, position=data.position, interests=data.interests,
+        cv_text=cv_text,
+        education=tuple((e.degree, e.field, e.institution) for e in data.education))
+
+
+def create_candidate(session: Session, keys: VaultKeys, data: CandidateInput, *,
+                     now: datetime, source: str = "apply",
+                     vacancy_id: int | None = None) -> Candidate:
+    """Seal a new record and add it to the session (the caller commits)."""
+    if len(data.education) > MAX_EDUCATION:
+        raise ValueError("too many education entries")
+    candidate = Candidate(source=source, vacancy_id=vacancy_id, created_at=now, updated_at=now,
+                          status="new", email_index=email_index(keys, data.email))
+    candidate.public_id = new_public_id()
+    sealer = new_record_key(keys, candidate)
+    _seal_fields(sealer, candidate, data)
+    candidate.education = _seal_education(sealer, data.education)
+    if data.cv is not None:
+        candidate.documents = [_seal_document(sealer, data.cv)]
+    candidate.index_row = CandidateIndex(tokens=record_tokens(
+        keys.blind_index, _indexed_text(data, data.cv.text if data.cv else "")))
+    session.add(candidate)
+    session.flush()
+    return candidate
+
+
+def open_candidate(keys: VaultKeys, candidate: Candidate, *,
+                   with_notes: bool = True) -> OpenedCandidate:
+    """Open a record for a caller who has already been found allowed to see it."""
+    sealer = record_sealer(keys, candidate)
+    opened = OpenedCandidate(
+        public_id=candidate.public_id, created_at=candidate.created_at, source=candidate.source,
+        status=candidate.status, vacancy_id=candidate.vacancy_id,
+        **{c: sealer.open("candidate", c, getattr(candidate, c))
+           for c in ("full_name", "email", "phone", "position", "age", "gender", "interests")})
+    opened.education = [
+        OpenedEducation(e.uid, *(sealer.open("education", c, getattr(e, c), e.uid)
+                                 for c in ("degree", "field", "institution", "year")))
+        for e in candidate.education]
+    opened.documents = [
+        OpenedDocument(d.uid, d.kind, d.stored_name,
+                       sealer.open("document", "filename", d.filename, d.uid),
+                       sealer.open("document", "media_type", d.media_type, d.uid),
+                       d.has_text, d.created_at)
+        for d in candidate.documents]
+    if with_notes:
+        opened.notes = [OpenedNote(n.uid, sealer.open("note", "body", n.body, n.uid),
+                                   n.author_id, n.created_at) for n in candidate.notes]
+    return opened
+
+
+def find_document(candidate: Candidate, uid: str | None = None) -> Document | None:
+    """The record's document with this uid, or its latest CV."""
+    docs = [d for d in candidate.documents if uid is None or d.uid == uid]
+    return docs[-1] if docs else None
+
+
+def open_document(keys: VaultKeys, candidate: Candidate,
+                  document: Document) -> tuple[str, str, bytes]:
+    """(original file name, media type, bytes) of one document."""
+    sealer = record_sealer(keys, candidate)
+    return (sealer.open("document", "filename", document.filename, document.uid),
+            sealer.open("document", "media_type", document.media_type, document.uid),
+            sealer.open_file("document", "content", document.content, document.uid))
+
+
+def open_document_text(keys: VaultKeys, candidate: Candidate, document: Document) -> str:
+    return record_sealer(keys, candidate).open("document", "text", document.text, document.uid)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What a candidate may correct. None leaves a value as it is."""
+
+    full_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    position: str | None = None
+    age: str | None = None
+    gender: str | None = None
+    interests: str | None = None
+    education: tuple[EducationInput, ...] | None = None
+
+
+def correct_candidate(session: Session, keys: VaultKeys, candidate: Candidate,
+                      correction: Correction, *, now: datetime) -> None:
+    """Re-seal the corrected fields and rebuild the record's search tokens.
+
+    Consents are not touched: correcting data is not consenting to anything new.
+    """
+    sealer = record_sealer(keys, candidate)
+    current = open_candidate(keys, candidate, with_notes=False)
+    merged = CandidateInput(
+        **{c: (getattr(correction, c) if getattr(correction, c) is not None
+               else getattr(current, c))
+           for c in ("full_name", "email", "phone", "position", "age", "gender", "interests")},
+        education=correction.education if correction.education is not None else tuple(
+            EducationInput(e.degree, e.field, e.institution, e.year) for e in current.education))
+    if len(merged.education) > MAX_EDUCATION:
+        raise ValueError("too many education entries")
+    _seal_fields(sealer, candidate, merged)
+    if correction.education is not None:
+        candidate.education = _seal_education(sealer, merged.education)
+    _index(keys, candidate, merged)
+    candidate.updated_at = now
+    session.flush()
+
+
+def reindex_candidate(keys: VaultKeys, candidate: Candidate) -> None:
+    """Recompute a record's tokens and e-mail index (after the index key or bits change)."""
+    current = open_candidate(keys, candidate, with_notes=False)
+    _index(keys, candidate, CandidateInput(
+        **{c: getattr(current, c)
+           for c in ("full_name", "email", "phone", "position", "age", "gender", "interests")},
+        education=tuple(EducationInput(e.degree, e.field, e.institution, e.year)
+                        for e in current.education)))
+
+
+def _index(keys: VaultKeys, candidate: Candidate, data: CandidateInput) -> None:
+    candidate.email_index = email_index(keys, data.email)
+    doc = find_document(candidate)
+    cv_text = open_document_text(keys, candidate, doc) if doc else ""
+    tokens = record_tokens(keys.blind_index, _indexed_text(data, cv_text))
+    if candidate.index_row is None:
+        candidate.index_row = CandidateIndex(tokens=tokens)
+    else:
+        candidate.index_row.tokens = tokens
+
+
+def records_of_person(session: Session, candidate: Candidate) -> list[Candidate]:
+    """Every record sharing this record's e-mail blind index (the same person)."""
+    return list(session.scalars(select(Candidate).where(
+        Candidate.email_index == candidate.email_index).order_by(Candidate.id)))
+
+
+def _outcome(candidate: Candidate, reason: str) -> str:
+    if candidate.status in ("hired", "rejected"):
+        return candidate.status
+    return "withdrawn" if reason in ("self-service", "admin-request") else "expired"
+
+
+def erase_candidates(session: Session, candidates: list[Candidate], *, reason: str,
+                     now: datetime, ledger_path: Path | None, actor: audit.Actor) -> list[str]:
+    """Crypto-shred records: one transaction, committed here, then the files are scrubbed.
+
+    Order matters. The ledger line is written (and fsynced) first, so a crash can at
+    worst leave a record that replay will erase, never an erasure the ledger forgot.
+    An anonymous statistics row keeps reporting alive. Legal holds are the caller's
+    concern.
+    """
+    if not candidates:
+        return []
+    public_ids = [c.public_id for c in candidates]
+    if ledger_path is not None:  # None only when replaying the ledger itself
+        erasure_ledger.append(ledger_path, [
+            erasure_ledger.LedgerEntry(pid, now, reason) for pid in public_ids])
+    for candidate in candidates:
+        vacancy = candidate.vacancy
+        session.add(ApplicationStatistic(
+            vacancy_id=candidate.vacancy_id, company=vacancy.company if vacancy else None,
+            source=candidate.source, applied_on=candidate.created_at.date(),
+            erased_on=now.date(), outcome=_outcome(candidate, reason), reason=reason))
+        # Deleting the record takes its wrapped DEK (which alone makes every ciphertext
+        # of it unreadable), its ciphertexts and its search tokens in the same flush.
+        session.delete(candidate)
+        if session.scalar(select(ErasureRecord.id).where(
+                ErasureRecord.public_id == candidate.public_id)) is None:
+            session.add(ErasureRecord(public_id=candidate.public_id, erased_at=now,
+                                      reason=reason))
+        audit.record(session, actor, audit.CANDIDATE_ERASED, now=now,
+                     subject=candidate.public_id, detail=reason)
+    # Request details were sealed with the shredded key; drop the dead bytes too.
+    session.execute(update(DataRequest).where(DataRequest.subject_public_id.in_(public_ids))
+                    .values(details=None))
+    session.commit()
+    scrub_after_erasure(session.get_bind())  # type: ignore[arg-type]
+    return public_ids
+

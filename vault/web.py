@@ -1,0 +1,23 @@
+"""Blueprint registration and the guard that keeps an uninitialised vault from serving."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+
+from vault.errors import render_error
+from vault.messages import message
+
+
+def _refuse_without_secrets() -> tuple[str, int] | None:
+    missing = current_app.extensions.get("vault.missing_secrets")
+    # The health check still answers (in JSON) so monitoring sees what is wrong.
+    if missing and request.endpoint != "public.healthz":
+        return render_error(503, message("not_initialised", what=" and ".join(missing)))
+    return None
+
+
+def register_blueprints(app: Flask) -> None:
+    from vault.public.routes import bp as public_bp
+
+    app.before_request(_refuse_without_secrets)
+    app.register_blueprint(public_bp)
