@@ -147,6 +147,43 @@ def _push_request_context() -> Iterator[None]:
     yield
 
 
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(app: Flask):
+    """Create a staff account through the real service (argon2 hash, audit event)."""
+    from vault.services import audit
+    from vault.services.users import create_user
+
+    def make(role: str = "recruiter", company: str = "Ingenium", email: str | None = None,
+             password: str = STAFF_PASSWORD, active: bool = True) -> int:
+        with app.app_context():
+            address = email or f"{role}.{os.urandom(3).hex()}@group.example"
+            user = create_user(db.session, email=address, password=password,
+                               role=role, company=company,
+                               companies=app.config["COMPANIES"],
+                               now=app.config["CLOCK"](), actor=audit.CLI)
+            user.active = active
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def login(app: Flask):
+    """Log a test client in as a user id, through the real login form."""
+    from vault.models import User
+
+    def do_login(client, user_id: int, password: str = STAFF_PASSWORD):
+        with app.app_context():
+            email = db.session.get(User, user_id).email
+        return client.post("/login", data={"email": email, "password": password})
+
+    return do_login
+
+
 @pytest.fixture
 def client(app: Flask):
     return app.test_client()

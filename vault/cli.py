@@ -21,9 +21,9 @@ def require_secrets() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from vault.commands import erasure, keys, reindex, setup
+    from vault.commands import erasure, keys, reindex, setup, users
 
-    for module in (setup, keys, erasure, reindex):
+    for module in (setup, keys, erasure, reindex, users):
         for command in module.COMMANDS:
             vault_group.add_command(command)
     if "vault" not in app.cli.commands:

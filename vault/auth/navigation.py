@@ -1,0 +1,19 @@
+"""The staff menu: decided here, not in templates."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+
+STAFF_LINKS = (
+    ("recruiter.candidates", "Candidates", ("recruiter", "admin")),
+    ("recruiter.vacancies", "Vacancies", ("recruiter", "admin")),
+    ("admin.dashboard", "Privacy desk", ("admin",)),
+)
+
+
+def staff_nav() -> list[tuple[str, str]]:
+    if not current_user.is_authenticated:
+        return []
+    return [(endpoint, label) for endpoint, label, roles in STAFF_LINKS
+            if current_user.role in roles and endpoint in current_app.view_functions]

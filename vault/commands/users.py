@@ -1,0 +1,44 @@
+"""`vault create-user`: staff accounts from the command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from vault.appctx import now
+from vault.cli import require_secrets
+from vault.extensions import db
+from vault.services import audit
+from vault.services.users import ROLES, UserError, create_user
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--company", required=True, help="One of the group's companies.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+@with_appcontext
+def create_user_command(email: str, role: str, company: str, password_stdin: bool) -> None:
+    """Create a staff account (recruiter or admin, the privacy officer)."""
+    require_secrets()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        # Never a command-line argument: it would sit in shell history and the process list.
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(db.session, email=email, password=password, role=role,
+                           company=company, companies=current_app.config["COMPANIES"],
+                           now=now(), actor=audit.CLI)
+        db.session.commit()
+    except UserError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.role} account {user.id} for {company}.")
+
+
+COMMANDS = [create_user_command]
