@@ -28,6 +28,9 @@ def create_app(test_config: dict[str, Any] | None = None, *,
         template_folder=str(REPO_ROOT / "templates"),
         static_folder=str(REPO_ROOT / "static"),
     )
+    from vault.upload_stream import VaultRequest
+
+    app.request_class = VaultRequest
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

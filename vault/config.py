@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "HTTPS": True,
     "MAX_CONTENT_LENGTH": 10 * MiB,
     "COMPANIES": ["Ingenium", "Hoptimize"],
+    # Links mailed to candidates start with this, never with the request's Host header.
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     # Personal links (self-service) expire after this many days.
     "LINK_MAX_AGE_DAYS": 30,
     # Retention (see README "Retention"): application data 180 days after the vacancy
@@ -43,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_SMTP_STARTTLS": True,
     "MAIL_SMTP_USERNAME": None,
     "MAIL_SMTP_PASSWORD": None,
+    # A private CA bundle for the SMTP server's certificate (None: the system's CAs).
+    "MAIL_SMTP_CAFILE": None,
+    "MAIL_SMTP_TIMEOUT": 20,
     # Rate limits (Flask-Limiter). VAULT_RATELIMIT_ENABLED=0 turns them off for load tests.
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",

@@ -15,6 +15,12 @@ MESSAGES: dict[str, str] = {
     "login_required": "Please log in to see this page.",
     "fresh_login_required": "Please confirm your password to continue.",
     "csrf": "The form has expired or was not sent from this site. Please try again.",
+    "corrected": "Your data is corrected.",
+    "withdrawn": "You have left the talent pool. Recruiters can no longer find you there.",
+    "nothing_to_withdraw": "You were not in the talent pool: nothing to withdraw.",
+    "objection_invalid": "Your objection could not be recorded: please keep it under 2000 "
+                         "characters and try again.",
+    "objection_logged": "Your objection is recorded. Our privacy officer will answer by {due}.",
 }
 
 

@@ -17,11 +17,15 @@ def _refuse_without_secrets() -> tuple[str, int] | None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from vault.apply.routes import bp as apply_bp
     from vault.auth.navigation import staff_nav
     from vault.auth.routes import bp as auth_bp
+    from vault.candidate.routes import bp as candidate_bp
     from vault.public.routes import bp as public_bp
 
     app.before_request(_refuse_without_secrets)
     app.context_processor(lambda: {"staff_nav": staff_nav})
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(apply_bp)
+    app.register_blueprint(candidate_bp)

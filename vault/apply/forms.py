@@ -1,0 +1,123 @@
+"""The application form. Field names are part of the interface contract (DESIGN.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.fields import IntegerField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from vault.services.candidates import (
+    MAX_EDUCATION,
+    CandidateInput,
+    DocumentInput,
+    EducationInput,
+)
+
+GENDERS = [SelectChoice("", "Prefer not to say"), SelectChoice("female", "Female"),
+           SelectChoice("male", "Male"), SelectChoice("non-binary", "Non-binary"),
+           SelectChoice("other", "Other")]
+EMPTY_ROWS_SHOWN = 3
+
+
+def valid_email(_form: Any, field: Any) -> None:
+    try:
+        validate_email(field.data or "", check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationError("Please enter a valid e-mail address.") from None
+
+
+class EducationForm(Form):
+    degree = StringField("Degree", validators=[Length(max=200)])
+    field = StringField("Field of study", validators=[Length(max=200)])
+    institution = StringField("Institution", validators=[Length(max=200)])
+    year = StringField("Year", validators=[Optional(), Regexp(r"^(19[5-9]\d|20\d\d)$",
+                                                               message="A year such as 2019.")])
+
+    def is_blank(self) -> bool:
+        return not any((f.data or "").strip()
+                       for f in (self.degree, self.field, self.institution, self.year))
+
+
+class EducationRows(FieldList):
+    """A FieldList that notices more rows than allowed instead of silently dropping them."""
+
+    submitted_rows = 0
+
+    def process(self, formdata: Any, data: Any = None, extra_filters: Any = None) -> None:
+        if formdata:
+            self.submitted_rows = len(set(self._extract_indices(self.name, formdata)))
+        super().process(formdata, data or (), extra_filters=extra_filters)
+
+
+class ApplicationForm(FlaskForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), valid_email])
+    phone = TelField("Phone", validators=[Optional(), Length(max=40),
+                                          Regexp(r"^[0-9+()./\s-]+$",
+                                                 message="Digits, spaces and + ( ) . / - only.")])
+    position = StringField("Position sought", validators=[DataRequired(), Length(max=200)])
+    cv = FileField("CV (PDF or DOCX)", validators=[FileRequired("Please attach your CV.")])
+    education = EducationRows(FormField(EducationForm), min_entries=EMPTY_ROWS_SHOWN,
+                              max_entries=MAX_EDUCATION)
+    age = IntegerField("Age", validators=[Optional(), NumberRange(16, 99)])
+    gender = SelectField("Gender", choices=GENDERS, default="", validate_choice=True)
+    interests = TextAreaField("Skills and interests", validators=[Optional(), Length(max=2000)])
+    consent_application = BooleanField(validators=[InputRequired(
+        "We need your consent to process your application.")])
+    consent_talent_pool = BooleanField(default=False)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.education.submitted_rows > MAX_EDUCATION:
+            self.form_errors.append(f"At most {MAX_EDUCATION} education entries, please.")
+            return False
+        filled = [row for row in self.education if not row.form.is_blank()]
+        if not filled:
+            self.form_errors.append("Please enter at least one education entry.")
+            return False
+        for row in filled:
+            for name in ("degree", "field", "institution"):
+                sub = row.form[name]
+                if not (sub.data or "").strip():
+                    sub.errors = [*sub.errors, "Required for each education entry."]
+                    valid = False
+        return valid
+
+    def candidate_input(self, cv: DocumentInput) -> CandidateInput:
+        def text(value: str | None) -> str:
+            return (value or "").strip()
+
+        return CandidateInput(
+            full_name=text(self.full_name.data), email=text(self.email.data),
+            phone=text(self.phone.data), position=text(self.position.data),
+            age=str(self.age.data) if self.age.data is not None else "",
+            gender=text(self.gender.data), interests=text(self.interests.data),
+            education=tuple(
+                EducationInput(text(r.form.degree.data), text(r.form.field.data),
+                               text(r.form.institution.data), text(r.form.year.data))
+                for r in self.education if not r.form.is_blank()),
+            cv=cv)

@@ -1,0 +1,177 @@
+"""Self-service: what the personal link opens. No account; the signed link is the key.
+
+State changes are POST with CSRF only; a GET shows or downloads and records that it
+did (an access or export request, fulfilled at once), never changes the person's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from vault.appctx import now, secret_keys, vault_keys
+from vault.candidate.forms import ActionForm, CorrectionForm, LinkRequestForm, ObjectionForm
+from vault.extensions import db, limiter
+from vault.messages import message
+from vault.models import Candidate
+from vault.privacy import NOTICE_VERSION
+from vault.services import exports, links, self_service
+from vault.services.candidates import email_index, open_candidate
+from vault.services.notifications import send_personal_link
+
+bp = Blueprint("candidate", __name__)
+
+
+def _link_limit() -> str:
+    return str(current_app.config["RATELIMIT_LINK_REQUEST"])
+
+
+@bp.route("/my-data", methods=["GET", "POST"])
+@limiter.limit(_link_limit, methods=["POST"])
+def request_link() -> Response | tuple[str, int]:
+    form = LinkRequestForm()
+    if form.validate_on_submit():
+        address = (form.email.data or "").strip()
+        newest = db.session.scalar(
+            select(Candidate).where(Candidate.email_index == email_index(vault_keys(), address))
+            .order_by(Candidate.id.desc()).limit(1))
+        if newest is not None:
+            send_personal_link(address, newest.public_id)
+        # The same answer whether or not the address is known: no enumeration.
+        flash(message("link_sent"), "success")
+        return redirect(url_for("candidate.request_link"))
+    return render_template("candidate/request_link.html", form=form), (
+        400 if form.is_submitted() else 200)
+
+
+def _problem(status: int, key: str) -> tuple[str, int]:
+    return render_template("candidate/link_problem.html", text=message(key)), status
+
+
+def with_person(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Resolve the token to the person, or answer with a friendly page that changes nothing."""
+
+    @wraps(view)
+    def wrapped(token: str, **kwargs: Any) -> Any:
+        try:
+            person = self_service.resolve(
+                db.session, token, purpose=links.SELF_SERVICE, secret_keys=secret_keys(),
+                max_age_days=current_app.config["LINK_MAX_AGE_DAYS"], clock=now)
+        except links.LinkError as exc:
+            if exc.problem is links.LinkProblem.EXPIRED:
+                return _problem(410, "link_expired")
+            return _problem(404, "link_invalid")
+        except self_service.NothingHeld:
+            return _problem(404, "nothing_held")
+        return view(token, person, **kwargs)
+
+    return wrapped
+
+
+def _due_days() -> int:
+    return int(current_app.config["REQUEST_DUE_DAYS"])
+
+
+@bp.get("/my-data/<token>", endpoint="page")
+@with_person
+def page(token: str, person: self_service.Person) -> str:
+    document = exports.build_export(db.session, vault_keys(), person.records, now=now())
+    self_service.log_fulfilled(db.session, person, "access", now=now(), due_days=_due_days())
+    db.session.commit()
+    return render_template("candidate/page.html", token=token, document=document,
+                           pool_live=any(r.pool_consent_until and r.pool_consent_until > now()
+                                         for r in person.records),
+                           action_form=ActionForm(), objection_form=ObjectionForm())
+
+
+@bp.get("/my-data/<token>/export.<fmt>", endpoint="export")
+@with_person
+def export(token: str, person: self_service.Person, fmt: str) -> Response | tuple[str, int]:
+    if fmt not in exports.EXPORT_FILENAMES:
+        return _problem(404, "link_invalid")
+    body = exports.render(db.session, vault_keys(), person.records, fmt, now=now())
+    self_service.log_fulfilled(db.session, person, "export", now=now(), due_days=_due_days())
+    db.session.commit()
+    return Response(body, mimetype=exports.MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{exports.EXPORT_FILENAMES[fmt]}"'})
+
+
+@bp.route("/my-data/<token>/correct", methods=["GET", "POST"], endpoint="correct")
+@with_person
+def correct(token: str, person: self_service.Person) -> Response | tuple[str, int]:
+    form = CorrectionForm()
+    record = person.record(form.record.data if form.is_submitted()
+                           else request.args.get("record"))
+    if record is None:
+        return _problem(404, "link_invalid")
+    if form.is_submitted():
+        if form.validate():
+            self_service.correct(db.session, vault_keys(), person, record, form.correction(),
+                                 now=now(), due_days=_due_days())
+            db.session.commit()
+            flash(message("corrected"), "success")
+            return redirect(url_for("candidate.page", token=token))
+        status = 400
+    else:
+        opened = open_candidate(vault_keys(), record, with_notes=False)
+        form = CorrectionForm(data={
+            "record": record.public_id, "full_name": opened.full_name, "email": opened.email,
+            "phone": opened.phone, "position": opened.position, "interests": opened.interests,
+            "education": [{"degree": e.degree, "field": e.field, "institution": e.institution,
+                           "year": e.year} for e in opened.education] or [{}]})
+        status = 200
+    return render_template("candidate/correct.html", form=form, token=token), status
+
+
+@bp.post("/my-data/<token>/withdraw", endpoint="withdraw")
+@with_person
+def withdraw(token: str, person: self_service.Person) -> Response | tuple[str, int]:
+    if not ActionForm().validate_on_submit():
+        return _problem(400, "csrf")
+    ended = self_service.withdraw_pool(db.session, person, notice_version=NOTICE_VERSION,
+                                       now=now(), due_days=_due_days())
+    db.session.commit()
+    flash(message("withdrawn" if ended else "nothing_to_withdraw"), "success")
+    return redirect(url_for("candidate.page", token=token))
+
+
+@bp.post("/my-data/<token>/object", endpoint="object")
+@with_person
+def object_to_processing(token: str, person: self_service.Person) -> Response | tuple[str, int]:
+    form = ObjectionForm()
+    if not form.validate_on_submit():
+        return _problem(400, "objection_invalid")
+    request_row = self_service.object_to_processing(
+        db.session, vault_keys(), person, form.reason.data or "", now=now(),
+        due_days=_due_days())
+    db.session.commit()
+    flash(message("objection_logged", due=request_row.due_at.date().isoformat()), "success")
+    return redirect(url_for("candidate.page", token=token))
+
+
+@bp.route("/my-data/<token>/erase", methods=["GET", "POST"], endpoint="erase")
+@with_person
+def erase(token: str, person: self_service.Person) -> Response | str | tuple[str, int]:
+    form = ActionForm()
+    if request.method == "GET":
+        return render_template("candidate/erase_confirm.html", form=form, token=token,
+                               count=len(person.records))
+    if not form.validate_on_submit():
+        return _problem(400, "csrf")
+    receipt = self_service.erase(db.session, person, now=now(), due_days=_due_days(),
+                                 ledger_path=Path(current_app.config["ERASURE_LEDGER"]))
+    return render_template("candidate/erased.html", receipt=receipt)

@@ -1,0 +1,50 @@
+"""Submitting an application: a new sealed record and its consent events.
+
+An application never changes an existing record: anyone can type anyone's address,
+so a second application by the same address is a record of its own, linked to the
+others only through the e-mail's blind index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from vault.keys import VaultKeys
+from vault.models import Candidate, Vacancy
+from vault.services import audit, consent
+from vault.services.candidates import CandidateInput, create_candidate
+
+
+@dataclass(frozen=True)
+class ConsentChoice:
+    """What the applicant ticked, and the notice version the form showed them."""
+
+    talent_pool: bool
+    notice_version: str
+    pool_months: int
+
+
+def submit_application(session: Session, keys: VaultKeys, data: CandidateInput, *,
+                       vacancy: Vacancy | None, choice: ConsentChoice,
+                       now: datetime) -> Candidate:
+    """Create the record with its consents and audit event; the caller commits."""
+    candidate = create_candidate(session, keys, data, now=now,
+                                 source="apply" if vacancy else "spontaneous",
+                                 vacancy_id=vacancy.id if vacancy else None)
+    # Processing the application itself: lasts as long as the retention rules allow,
+    # so no expiry is stored on the event.
+    consent.record_consent(session, candidate, consent.APPLICATION, consent.GRANTED,
+                           notice_version=choice.notice_version, source="apply-form", now=now)
+    if choice.talent_pool:
+        consent.grant_pool_consent(session, candidate, months=choice.pool_months,
+                                   notice_version=choice.notice_version, source="apply-form",
+                                   now=now)
+    audit.record(session, audit.CANDIDATE, audit.CANDIDATE_CREATED, now=now,
+                 subject=candidate.public_id, detail=candidate.source)
+    if choice.talent_pool:
+        audit.record(session, audit.CANDIDATE, audit.CONSENT_GRANTED, now=now,
+                     subject=candidate.public_id, detail=consent.TALENT_POOL)
+    return candidate

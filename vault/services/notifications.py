@@ -1,0 +1,53 @@
+"""The mails the vault sends to candidates, and what happens when sending fails.
+
+A failed send never undoes what the person did (the application is saved); the page
+tells them to ask for a new link instead. Only the error's class is logged: its
+message could quote the address.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+
+from vault.appctx import now
+from vault.mail import MailError, OutgoingMail, render_mail, send_mail
+from vault.models import Candidate, Vacancy
+from vault.personal_links import self_service_url
+
+log = logging.getLogger(__name__)
+
+
+def _send(mail: OutgoingMail) -> bool:
+    try:
+        send_mail(mail)
+    except MailError as exc:
+        log.warning("mail not sent: %s", exc.__class__.__name__)
+        return False
+    return True
+
+
+def _link_context(public_id: str) -> dict[str, object]:
+    days = current_app.config["LINK_MAX_AGE_DAYS"]
+    return {"link": self_service_url(public_id), "link_days": days,
+            "link_expires": (now() + timedelta(days=days)).date().isoformat()}
+
+
+def send_application_received(candidate: Candidate, email: str, *,
+                              vacancy: Vacancy | None) -> bool:
+    body = render_mail(
+        "application_received", vacancy=vacancy,
+        pool_until=candidate.pool_consent_until.date().isoformat()
+        if candidate.pool_consent_until else None,
+        retention_days=current_app.config["APPLICATION_RETENTION_DAYS"],
+        **_link_context(candidate.public_id))
+    subject = (f"Your application: {vacancy.title}" if vacancy
+               else "Your spontaneous application")
+    return _send(OutgoingMail(to=email, subject=subject, body=body))
+
+
+def send_personal_link(email: str, public_id: str) -> bool:
+    body = render_mail("personal_link", **_link_context(public_id))
+    return _send(OutgoingMail(to=email, subject="Your personal link to your data", body=body))
