@@ -45,7 +45,8 @@ def application(**overrides: object) -> dict[str, object]:
     data.update(overrides)
     if "cv" not in data:
         data["cv"] = (io.BytesIO(files.pdf_with_text(f"{MARK_CV} Python Kafka")), "ilse-cv.pdf")
-    return {k: v for k, v in data.items() if v is not None}
+    # Callables build a fresh file per request (a stream can be sent only once).
+    return {k: v() if callable(v) else v for k, v in data.items() if v is not None}
 
 
 def apply(client, slug: str | None = None, **overrides: object):

@@ -122,10 +122,10 @@ def test_a_second_application_never_changes_the_first(app, client):
     ({**{f"education-{i}-degree": "BSc" for i in range(11)},
       **{f"education-{i}-field": "Maths" for i in range(11)},
       **{f"education-{i}-institution": "VUB" for i in range(11)}}, b"At most 10 education"),
-    ({"cv": (io.BytesIO(files.pdf_with_javascript()), "cv.pdf")}, b"scripts"),
-    ({"cv": (io.BytesIO(files.docx_zip_bomb()), "cv.docx")}, b"too much data"),
-    ({"cv": (io.BytesIO(files.html_named_pdf()), "cv.pdf")}, b"only PDF and DOCX"),
-    ({"cv": (io.BytesIO(files.pdf_with_text()), "cv.pdf.exe")}, b"only PDF and DOCX"),
+    ({"cv": lambda: (io.BytesIO(files.pdf_with_javascript()), "cv.pdf")}, b"scripts"),
+    ({"cv": lambda: (io.BytesIO(files.docx_zip_bomb()), "cv.docx")}, b"too much data"),
+    ({"cv": lambda: (io.BytesIO(files.html_named_pdf()), "cv.pdf")}, b"only PDF and DOCX"),
+    ({"cv": lambda: (io.BytesIO(files.pdf_with_text()), "cv.pdf.exe")}, b"only PDF and DOCX"),
 ])
 def test_bad_input_is_a_clear_form_error_and_stores_nothing(app, client, overrides, expected):
     response = apply(client, **overrides)
