@@ -1,0 +1,74 @@
+"""`vault export` and `vault import`: a person's data out, another system's data in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from vault.appctx import now, vault_keys
+from vault.cli import require_secrets
+from vault.extensions import db
+from vault.models import Candidate
+from vault.privacy import NOTICE_VERSION
+from vault.services import audit, exports, requests
+from vault.services.candidates import records_of_person
+from vault.services.imports import import_jsonl
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    # The file holds a person's data in the clear: readable by its owner only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)
+
+
+@click.command("export")
+@click.argument("public_id")
+@click.option("--format", "fmt", type=click.Choice(sorted(exports.EXPORT_FILENAMES)),
+              required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def export_command(public_id: str, fmt: str, output: Path) -> None:
+    """Export everything held on the person of PUBLIC_ID (all their records)."""
+    require_secrets()
+    anchor = db.session.scalar(select(Candidate).where(Candidate.public_id == public_id))
+    if anchor is None:
+        raise click.ClickException("No record has that public id.")
+    moment = now()
+    records = records_of_person(db.session, anchor)
+    body = exports.render(db.session, vault_keys(), records, fmt, now=moment)
+    _write_private(output, body)
+    requests.log_request(db.session, public_id, "export", channel=requests.CLI, now=moment,
+                         due_days=0, fulfilled=True)
+    for record in records:
+        audit.record(db.session, audit.CLI, audit.CANDIDATE_EXPORTED, now=moment,
+                     subject=record.public_id, detail=fmt)
+    db.session.commit()
+    click.echo(f"Wrote {len(records)} record(s) to {output} ({fmt}).")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_command(file: Path) -> None:
+    """Import JSON Lines, one record of the export schema per line; all or nothing."""
+    require_secrets()
+    with file.open("rb") as handle:
+        report = import_jsonl(db.session, vault_keys(), handle, now=now(),
+                              notice_version=NOTICE_VERSION)
+    if report.rejected:
+        db.session.rollback()
+        for number, reason in report.rejected:
+            click.echo(f"line {number}: {reason}", err=True)
+        raise click.ClickException(
+            f"{len(report.rejected)} line(s) rejected; nothing was imported.")
+    db.session.commit()
+    click.echo(f"Imported {report.imported} record(s).")
+
+
+COMMANDS = [export_command, import_command]
