@@ -71,6 +71,11 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_name(name, type_, parent_names):
+    """The search index (FTS5 tables, the GIN index) is made by hand in the migration."""
+    return not (name or "").startswith("candidate_search")
+
+
 def render_item(type_, obj, autogen_context):
     """Render the app's UTCDateTime as a plain DateTime: migrations must not import the app."""
     if type_ == "type" and obj.__class__.__name__ == "UTCDateTime":
@@ -98,6 +103,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

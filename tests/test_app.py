@@ -69,5 +69,7 @@ def test_app_refuses_to_start_without_keyring_even_with_secret_key(tmp_path):
 
 def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        context = MigrationContext.configure(conn, opts={
+            "include_name": lambda name, *_: not (name or "").startswith("candidate_search")})
+        diff = compare_metadata(context, db.metadata)
     assert diff == []

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import select
+
+from tests.services.test_candidates import sample_input
+from vault.appctx import vault_keys
+from vault.extensions import db
+from vault.models import Candidate, User, Vacancy
+from vault.services import audit, consent
+from vault.services.candidates import (
+    CandidateInput,
+    DocumentInput,
+    EducationInput,
+    create_candidate,
+    erase_candidates,
+)
+from vault.services.indexing import TEXT_FIELDS
+from vault.services.search import search
+
+
+def _input(name: str, email: str, cv: str, *, position: str = "Engineer",
+           interests: str = "", degree: str = "Master of Science", field: str = "Physics",
+           institution: str = "KU Leuven") -> CandidateInput:
+    return CandidateInput(
+        full_name=name, email=email, position=position, interests=interests, age="40",
+        gender="male", phone="+32 999",
+        education=(EducationInput(degree, field, institution, "2010"),),
+        cv=DocumentInput(content=b"%PDF-", filename="cv.pdf", media_type="application/pdf",
+                         extension="pdf", text=cv, has_text=True))
+
+
+@pytest.fixture
+def pool(app, clock):
+    """Three pool candidates and users; returns (public ids by name, user ids)."""
+    with app.app_context():
+        vacancy = Vacancy(slug="v", company="Ingenium", title="Job", status="open")
+        other = Vacancy(slug="o", company="Hoptimize", title="Other job", status="open")
+        db.session.add_all([vacancy, other])
+        db.session.flush()
+        people = {
+            "anna": (_input("Anna Janssens", "anna@example.org",
+                            "Built Kafka pipelines in Python at a bank.",
+                            position="Data engineer", interests="cycling rust",
+                            institution="Ghent University", field="Computer Science"), True,
+                     vacancy.id),
+            "bart": (_input("Bart Peeters", "bart@example.org",
+                            "Python web developer, Django and Postgres.",
+                            degree="Bachelor of Arts", field="History"), True, None),
+            "cleo": (_input("Cleo Dubois", "cleo@example.org", "Python, Kafka, Spark, Kafka.",
+                            degree="PhD", field="Statistics"), False, other.id),
+        }
+        ids = {}
+        for key, (data, in_pool, vacancy_id) in people.items():
+            record = create_candidate(db.session, vault_keys(), data, now=clock(),
+                                      vacancy_id=vacancy_id)
+            if in_pool:
+                consent.grant_pool_consent(db.session, record, months=24, notice_version="t",
+                                           source="test", now=clock())
+            ids[key] = record.public_id
+        recruiter = User(email="r@x", password_hash="-", role="recruiter", company="Ingenium")
+        admin = User(email="a@x", password_hash="-", role="admin", company="Ingenium")
+        db.session.add_all([recruiter, admin])
+        db.session.commit()
+        return ids, {"recruiter": recruiter.id, "admin": admin.id}
+
+
+def _find(app, clock, user_id, q, **kw) -> list[str]:
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        page = search(db.session, vault_keys(), user, q=q, now=clock(), **kw)
+        return [hit.public_id for hit in page.results]
+
+
+@pytest.mark.parametrize("q", ["janssens", "Anna", "anna@example.org", "data engineer",
+                               "cycling", "RUST", "pipelines", "bank", "ghent university",
+                               "computer science", "master", "Ghent, University!"])
+def test_a_known_candidate_is_found_by_each_indexed_field(app, clock, pool, q):
+    ids, users = pool
+    assert ids["anna"] in _find(app, clock, users["admin"], q)
+
+
+def test_exact_email_finds_only_that_person(app, clock, pool):
+    ids, users = pool
+    assert _find(app, clock, users["admin"], "BART@example.org") == [ids["bart"]]
+    assert _find(app, clock, users["admin"], "nobody@example.org") == []
+
+
+@pytest.mark.parametrize("q", ["40", "male", "+32", "999"])
+def test_age_gender_and_phone_are_not_searchable(app, clock, pool, q):
+    _ids, users = pool
+    assert _find(app, clock, users["admin"], q) == []
+
+
+def test_several_words_narrow_the_result(app, clock, pool):
+    ids, users = pool
+    assert set(_find(app, clock, users["admin"], "python")) == set(ids.values())
+    assert set(_find(app, clock, users["admin"], "python kafka")) == {ids["anna"], ids["cleo"]}
+    assert _find(app, clock, users["admin"], "python kafka django") == []
+
+
+def test_results_are_ranked_by_how_much_matches(app, clock, pool):
+    ids, users = pool
+    # Anna has "kafka" in her CV and "data engineer" as position: more matching tokens.
+    assert _find(app, clock, users["admin"], "kafka data")[0] == ids["anna"]
+
+
+def test_recruiters_see_only_the_pool_and_their_company(app, clock, pool):
+    ids, users = pool
+    found = set(_find(app, clock, users["recruiter"], "python"))
+    assert found == {ids["anna"], ids["bart"]}  # Cleo applied elsewhere, no pool consent
+
+
+def test_degree_level_and_vacancy_filters(app, clock, pool):
+    ids, users = pool
+    admin = users["admin"]
+    assert _find(app, clock, admin, "python", degree_level="doctorate") == [ids["cleo"]]
+    assert _find(app, clock, admin, "", degree_level="bachelor") == [ids["bart"]]
+    with app.app_context():
+        vacancy_id = db.session.scalar(select(Vacancy.id).where(Vacancy.slug == "v"))
+    assert _find(app, clock, admin, "", vacancy_id=vacancy_id) == [ids["anna"]]
+
+
+def test_empty_query_lists_visible_candidates_newest_first(app, clock, pool):
+    ids, users = pool
+    assert _find(app, clock, users["recruiter"], "") == [ids["bart"], ids["anna"]]
+
+
+def test_pagination(app, clock, pool):
+    ids, users = pool
+    with app.app_context():
+        user = db.session.get(User, users["admin"])
+        first = search(db.session, vault_keys(), user, q="python", page_size=2, now=clock())
+        second = search(db.session, vault_keys(), user, q="python", page=2, page_size=2,
+                        now=clock())
+    assert first.has_next and not second.has_next and first.total_estimate == 3
+    seen = [h.public_id for h in first.results + second.results]
+    assert sorted(seen) == sorted(ids.values())
+
+
+def test_withdrawn_and_erased_candidates_are_never_found(app, clock, pool):
+    ids, users = pool
+    with app.app_context():
+        bart = db.session.scalar(select(Candidate).where(Candidate.public_id == ids["bart"]))
+        consent.withdraw_pool_consent(db.session, bart, notice_version="t", source="test",
+                                      now=clock())
+        db.session.commit()
+    assert ids["bart"] not in _find(app, clock, users["recruiter"], "python")
+    with app.app_context():
+        anna = db.session.scalar(select(Candidate).where(Candidate.public_id == ids["anna"]))
+        erase_candidates(db.session, [anna], reason="test", now=clock(), ledger_path=None,
+                         actor=audit.SYSTEM)
+    assert _find(app, clock, users["admin"], "anna") == []
+    assert _find(app, clock, users["admin"], "kafka") == [ids["cleo"]]
+
+
+def test_results_show_a_matching_excerpt(app, clock, pool):
+    _ids, users = pool
+    with app.app_context():
+        user = db.session.get(User, users["admin"])
+        page = search(db.session, vault_keys(), user, q="django", now=clock())
+    assert "Django" in page.results[0].excerpt
+
+
+@pytest.mark.app_config(BLIND_INDEX_BITS=16)
+def test_false_positives_from_truncated_tokens_are_removed(app, clock):
+    with app.app_context():
+        keys = vault_keys()
+        record = create_candidate(db.session, keys, sample_input(), now=clock())
+        stored = set(record.index_row.tokens.split())
+        admin = User(email="a@x", password_hash="-", role="admin", company="Ingenium")
+        db.session.add(admin)
+        db.session.commit()
+        # Find a word the record does not contain whose token collides with one it has.
+        colliding = next(
+            word for word in (f"zq{i}" for i in itertools.count())
+            if any(keys.blind_index.token(f, word) in stored for f in TEXT_FIELDS))
+        page = search(db.session, keys, admin, q=colliding, now=clock())
+        assert page.total_estimate == 1  # the database matched it by token...
+        assert page.results == []  # ...and opening it proved the match false
