@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from vault.extensions import db
+from vault.models import AuditEvent
+from vault.services import audit
+
+
+def test_search_page_lists_visible_matches_with_an_excerpt(app, records, make_user, login):
+    client = app.test_client()
+    login(client, make_user(role="recruiter", company="Ingenium"))
+    page = client.get("/candidates?q=kafka").data.decode()
+    assert "Own Applicant" in page and "Pool Applicant" in page
+    assert "Other Applicant" not in page and "Spontaneous Applicant" not in page
+    assert "Kafka" in page  # the excerpt of the CV text
+
+
+def test_the_query_is_never_written_down(app, records, make_user, login, caplog):
+    client = app.test_client()
+    login(client, make_user())
+    caplog.set_level(logging.DEBUG)
+    client.get("/candidates?q=Vrolijkheid+secretword")
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == audit.SEARCH_PERFORMED)).all()
+    assert [e.detail for e in events] == ["words=2 results=0"]
+    assert "secretword" not in caplog.text and "Vrolijkheid" not in caplog.text
+
+
+def test_pagination_keeps_the_query(app, records, make_user, login):
+    app.config["SEARCH_PAGE_SIZE"] = 1
+    client = app.test_client()
+    login(client, make_user(role="admin"))
+    page = client.get("/candidates?q=python").data.decode()
+    assert "page=2" in page and "q=python" in page
+
+
+def test_bad_filter_is_a_form_error(app, records, make_user, login):
+    client = app.test_client()
+    login(client, make_user())
+    assert client.get("/candidates?level=wizard").status_code == 400

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from vault.services.indexing import DEGREE_LEVELS
+from vault.services.notes import MAX_NOTE
+from vault.services.pipeline import STATUSES
+
+
+class SearchForm(FlaskForm):
+    """Read from the query string; no CSRF (a search changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Keywords", validators=[Optional(), Length(max=300)])
+    level = SelectField("Degree level", validators=[Optional()], default="",
+                        choices=[SelectChoice("", "Any"),
+                                 *(SelectChoice(v, v.title()) for v in DEGREE_LEVELS)])
+    vacancy = SelectField("Vacancy", validators=[Optional()], default="", coerce=str)
+    page = IntegerField(default=1, validators=[Optional()])
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("Status", choices=[SelectChoice(s, s.title()) for s in STATUSES])
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("Add a note", validators=[DataRequired(), Length(max=MAX_NOTE)])
+
+
+class VacancyForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    location = StringField("Location", validators=[Optional(), Length(max=120)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=10000)])
+
+
+class ConfirmForm(FlaskForm):
+    """A POST with nothing but the CSRF token (closing a vacancy)."""

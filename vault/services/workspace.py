@@ -1,0 +1,74 @@
+"""What a staff member's screens show, assembled from records they may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vault.keys import VaultKeys
+from vault.models import Candidate, Consent, User, Vacancy
+from vault.services import consent
+from vault.services.access import visible_clause
+from vault.services.candidates import OpenedCandidate, open_candidate, records_of_person
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    application: Consent | None
+    pool: Consent | None
+    pool_live: bool
+    pool_until: datetime | None
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    record: Candidate
+    opened: OpenedCandidate
+    consent: ConsentStatus
+    other_records: list[Candidate]
+
+
+def candidate_view(session: Session, keys: VaultKeys, user: User, record: Candidate,
+                   now: datetime) -> CandidateView:
+    others = [r for r in records_of_person(session, record) if r.id != record.id]
+    if others:
+        visible = set(session.scalars(select(Candidate.id).where(
+            Candidate.id.in_([r.id for r in others]), visible_clause(user, now))))
+        others = [r for r in others if r.id in visible]
+    return CandidateView(
+        record=record, opened=open_candidate(keys, record),
+        consent=ConsentStatus(consent.latest(record, consent.APPLICATION),
+                              consent.latest(record, consent.TALENT_POOL),
+                              consent.pool_consent_live(record, now), record.pool_consent_until),
+        other_records=others)
+
+
+def company_vacancies(session: Session, user: User) -> list[tuple[Vacancy, int]]:
+    """The vacancies a user manages (the admin: all), with their applicant counts."""
+    counts = (select(Candidate.vacancy_id, func.count().label("n"))
+              .group_by(Candidate.vacancy_id).subquery())
+    query = (select(Vacancy, func.coalesce(counts.c.n, 0))
+             .outerjoin(counts, counts.c.vacancy_id == Vacancy.id)
+             .order_by(Vacancy.status.desc(), Vacancy.company, Vacancy.title))
+    if user.role != "admin":
+        query = query.where(Vacancy.company == user.company)
+    return [(vacancy, int(n)) for vacancy, n in session.execute(query)]
+
+
+def managed_vacancy(session: Session, user: User, slug: str) -> Vacancy | None:
+    """A vacancy this user may manage; None (then 404) for another company's."""
+    query = select(Vacancy).where(Vacancy.slug == slug)
+    if user.role != "admin":
+        query = query.where(Vacancy.company == user.company)
+    return session.scalar(query)
+
+
+def applicants(session: Session, keys: VaultKeys, vacancy: Vacancy
+               ) -> list[tuple[Candidate, str]]:
+    """A vacancy's applicants with their names (opened for this page only)."""
+    records = session.scalars(select(Candidate).where(Candidate.vacancy_id == vacancy.id)
+                              .order_by(Candidate.created_at.desc())).all()
+    return [(r, open_candidate(keys, r, with_notes=False).full_name) for r in records]
