@@ -118,7 +118,7 @@ def _rank(rows: list[tuple[int, str]], keys: VaultKeys, query: ParsedQuery
     return scored
 
 
-def _texts(keys: VaultKeys, candidate: Candidate
+def open_searchable(keys: VaultKeys, candidate: Candidate
            ) -> tuple[OpenedCandidate, set[str], str]:
     opened = open_candidate(keys, candidate, with_notes=False)
     document = find_document(candidate)
@@ -169,7 +169,7 @@ def search(session: Session, keys: VaultKeys, user: User, *, q: str,
         candidate = session.get(Candidate, cid)
         if candidate is None:
             continue
-        opened, words, cv_text = _texts(keys, candidate)
+        opened, words, cv_text = open_searchable(keys, candidate)
         # A truncated token can collide: keep only records the opened text confirms.
         if not all(word in words for word in query.words):
             continue

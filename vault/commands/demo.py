@@ -1,0 +1,68 @@
+"""`vault seed-demo N`: fictitious candidates for a demo (never on a production vault)."""
+
+from __future__ import annotations
+
+import random
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from vault.appctx import now, vault_keys
+from vault.cli import require_secrets
+from vault.extensions import db
+from vault.models import Vacancy
+from vault.privacy import NOTICE_VERSION
+from vault.services import consent
+from vault.services.candidates import create_candidate
+from vault.services.demo import people
+from vault.services.vacancies import create_vacancy
+
+BATCH = 200
+DEMO_VACANCIES = {"Ingenium": ["Data engineer", "Project manager"],
+                  "Hoptimize": ["Backend developer", "Cloud architect"]}
+
+
+def _vacancies() -> list[Vacancy]:
+    existing = list(db.session.scalars(select(Vacancy).where(Vacancy.status == "open")))
+    if existing:
+        return existing
+    companies = current_app.config["COMPANIES"]
+    created = [create_vacancy(db.session, company=company, title=title, location="Belgium",
+                              description="Demo vacancy.", companies=companies, now=now())
+               for company, titles in DEMO_VACANCIES.items() if company in companies
+               for title in titles]
+    db.session.commit()
+    return created
+
+
+@click.command("seed-demo")
+@click.argument("count", type=click.IntRange(1, 1_000_000))
+@click.option("--seed", default=1, show_default=True, help="Same seed, same people.")
+@with_appcontext
+def seed_demo_command(count: int, seed: int) -> None:
+    """Add COUNT fictitious candidates (about 40% in the talent pool)."""
+    require_secrets()
+    keys, moment = vault_keys(), now()
+    vacancies = _vacancies()
+    rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not a secret
+    months = current_app.config["TALENT_POOL_MONTHS"]
+    with click.progressbar(people(count, seed), length=count, label="Seeding") as bar:
+        for number, person in enumerate(bar, start=1):
+            vacancy = rng.choice(vacancies) if rng.random() < 0.6 else None
+            record = create_candidate(db.session, keys, person.data, now=moment, source="demo",
+                                      vacancy_id=vacancy.id if vacancy else None)
+            consent.record_consent(db.session, record, consent.APPLICATION, consent.GRANTED,
+                                   notice_version=NOTICE_VERSION, source="demo", now=moment)
+            if person.pool:
+                consent.grant_pool_consent(db.session, record, months=months,
+                                           notice_version=NOTICE_VERSION, source="demo",
+                                           now=moment)
+            if number % BATCH == 0:
+                db.session.commit()
+    db.session.commit()
+    click.echo(f"Added {count} demo candidates.")
+
+
+COMMANDS = [seed_demo_command]
