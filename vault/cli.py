@@ -21,9 +21,20 @@ def require_secrets() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from vault.commands import demo, erasure, exports, keys, reindex, setup, users, vacancies
+    from vault.commands import (
+        demo,
+        erasure,
+        exports,
+        keys,
+        reindex,
+        retention,
+        setup,
+        users,
+        vacancies,
+    )
 
-    for module in (setup, keys, erasure, reindex, users, vacancies, exports, demo):
+    for module in (setup, keys, erasure, reindex, users, vacancies, exports, demo,
+                   retention):
         for command in module.COMMANDS:
             vault_group.add_command(command)
     if "vault" not in app.cli.commands:

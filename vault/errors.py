@@ -17,6 +17,8 @@ TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Method not allowed",
+    409: "Not possible",
+    410: "Expired",
     413: "File too large",
     429: "Too many requests",
     500: "Something went wrong",

@@ -16,6 +16,8 @@ MESSAGES: dict[str, str] = {
     "fresh_login_required": "Please confirm your password to continue.",
     "csrf": "The form has expired or was not sent from this site. Please try again.",
     "corrected": "Your data is corrected.",
+    "renewal_not_possible": "There is no talent-pool consent to renew under this link (it was "
+                            "withdrawn or never given). You can apply again at any time.",
     "withdrawn": "You have left the talent pool. Recruiters can no longer find you there.",
     "nothing_to_withdraw": "You were not in the talent pool: nothing to withdraw.",
     "objection_invalid": "Your objection could not be recorded: please keep it under 2000 "

@@ -23,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
     from vault.candidate.routes import bp as candidate_bp
     from vault.public.routes import bp as public_bp
     from vault.recruiter.routes import bp as recruiter_bp
+    from vault.renewal.routes import bp as renewal_bp
 
     app.before_request(_refuse_without_secrets)
     app.context_processor(lambda: {"staff_nav": staff_nav})
@@ -31,3 +32,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(apply_bp)
     app.register_blueprint(candidate_bp)
     app.register_blueprint(recruiter_bp)
+    app.register_blueprint(renewal_bp)

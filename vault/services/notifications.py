@@ -8,14 +8,15 @@ message could quote the address.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 
-from vault.appctx import now
+from vault.appctx import now, vault_keys
 from vault.mail import MailError, OutgoingMail, render_mail, send_mail
 from vault.models import Candidate, Vacancy
-from vault.personal_links import self_service_url
+from vault.personal_links import renewal_url, self_service_url
+from vault.services.candidates import open_candidate
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +52,16 @@ def send_application_received(candidate: Candidate, email: str, *,
 def send_personal_link(email: str, public_id: str) -> bool:
     body = render_mail("personal_link", **_link_context(public_id))
     return _send(OutgoingMail(to=email, subject="Your personal link to your data", body=body))
+
+
+def send_consent_reminder(records: list[Candidate], kind: str, expires_at: datetime) -> bool:
+    """One reminder per person and expiry, however many records share the address."""
+    anchor = records[0]
+    address = open_candidate(vault_keys(), anchor, with_notes=False).email
+    body = render_mail(
+        "consent_reminder", days_left=max((expires_at - now()).days, 0),
+        expires=expires_at.date().isoformat(), renew_link=renewal_url(anchor.public_id),
+        pool_months=current_app.config["TALENT_POOL_MONTHS"],
+        grace_days=current_app.config["GRACE_DAYS"], **_link_context(anchor.public_id))
+    return _send(OutgoingMail(to=address, subject="Your place in our talent pool ends soon",
+                              body=body))

@@ -141,3 +141,36 @@ def erase(session: Session, person: Person, *, now: datetime, ledger_path: Path,
         session.commit()
         erased = []
     return ErasureReceipt(erased, now, [r.public_id for r in held])
+
+
+@dataclass(frozen=True)
+class RenewalResult:
+    renewed: list[Candidate]
+    until: datetime | None
+
+
+def renewable(person: Person) -> list[Candidate]:
+    """Records whose pool consent may be renewed: granted once and never withdrawn
+    (an explicit withdrawal is not undone by an old reminder's link)."""
+    result = []
+    for record in person.records:
+        last = consent.latest(record, consent.TALENT_POOL)
+        if last is not None and last.event != consent.WITHDRAWN:
+            result.append(record)
+    return result
+
+
+def renew_pool(session: Session, person: Person, *, months: int, notice_version: str,
+               now: datetime, due_days: int) -> RenewalResult:
+    records = renewable(person)
+    until = None
+    for record in records:
+        event = consent.renew_pool_consent(session, record, months=months,
+                                           notice_version=notice_version,
+                                           source="self-service", now=now)
+        until = event.expires_at
+        audit.record(session, audit.CANDIDATE, audit.CONSENT_RENEWED, now=now,
+                     subject=record.public_id, detail=consent.TALENT_POOL)
+    if records:
+        log_fulfilled(session, person, "renew", now=now, due_days=due_days)
+    return RenewalResult(records, until)
