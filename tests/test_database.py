@@ -68,3 +68,9 @@ def test_concurrent_read_then_write_transactions_wait_instead_of_failing(app):
     assert errors == []
     with app.app_context():
         assert db.session.query(Vacancy).filter_by(slug="counter").one().title == "80"
+
+
+def test_public_ids_never_look_like_command_line_options():
+    from vault.models import new_public_id
+
+    assert not any(new_public_id().startswith("-") for _ in range(5000))

@@ -35,8 +35,12 @@ def utcnow() -> datetime:
 
 def new_public_id() -> str:
     # 128 random bits: public ids appear in URLs and the erasure ledger, so they must
-    # not be guessable and must say nothing about the person.
-    return secrets.token_urlsafe(16)
+    # not be guessable and must say nothing about the person. Never with a leading "-",
+    # which a command line would read as an option (`vault erase -abc…`).
+    while True:
+        public_id = secrets.token_urlsafe(16)
+        if not public_id.startswith("-"):
+            return public_id
 
 
 def new_uid() -> str:

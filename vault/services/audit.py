@@ -33,6 +33,7 @@ CONSENT_WITHDRAWN = "consent.withdrawn"
 CONSENT_RENEWED = "consent.renewed"
 CONSENT_EXPIRED = "consent.expired"
 REQUEST_LOGGED = "request.logged"
+REQUEST_RESOLVED = "request.resolved"  # the privacy officer closed a request
 LEGAL_HOLD_SET = "candidate.legal_hold"
 LOGIN_SUCCEEDED = "login.succeeded"
 LOGIN_FAILED = "login.failed"
