@@ -190,3 +190,24 @@ def test_blank_education_rows_are_ignored(app, client):
 
 def test_application_form_carries_the_notice_version(client):
     assert NOTICE_VERSION.encode() in client.get("/apply").data
+
+
+def _redis_answers() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_answers(), reason="no Redis on 127.0.0.1:6379")
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, RATELIMIT_APPLY="1 per hour",
+                        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
+def test_rate_limits_can_live_in_redis(app, client):
+    import redis
+
+    redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
+    assert [apply(client).status_code for _ in range(2)] == [302, 429]
+    assert redis.Redis.from_url("redis://127.0.0.1:6379/15").keys("*")

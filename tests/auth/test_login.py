@@ -174,3 +174,16 @@ def test_login_without_csrf_token_is_refused(client, make_user):
     assert response.status_code == 400
     with client.session_transaction() as sess:
         assert "_user_id" not in sess
+
+
+def test_unknown_address_costs_one_password_verification_too(client, make_user, monkeypatch):
+    from vault.auth import passwords
+
+    make_user(email="known@group.example")
+    calls = []
+    real_verify = passwords._hasher.verify
+    monkeypatch.setattr(passwords._hasher, "verify",
+                        lambda h, p: calls.append(h) or real_verify(h, p))
+    client.post("/login", data={"email": "known@group.example", "password": "w" * 12})
+    client.post("/login", data={"email": "unknown@group.example", "password": "w" * 12})
+    assert len(calls) == 2 and calls[1] == passwords._DUMMY_HASH
