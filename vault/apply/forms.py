@@ -72,40 +72,62 @@ class EducationRows(FieldList):
             self.submitted_rows = len(set(self._extract_indices(self.name, formdata)))
         super().process(formdata, data or (), extra_filters=extra_filters)
 
+    def too_many(self) -> str | None:
+        if self.submitted_rows > MAX_EDUCATION:
+            return f"At most {MAX_EDUCATION} education entries, please."
+        return None
 
-class ApplicationForm(FlaskForm):
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), valid_email])
-    phone = TelField("Phone", validators=[Optional(), Length(max=40),
-                                          Regexp(r"^[0-9+()./\s-]+$",
-                                                 message="Digits, spaces and + ( ) . / - only.")])
-    position = StringField("Position sought", validators=[DataRequired(), Length(max=200)])
-    cv = FileField("CV (PDF or DOCX)", validators=[FileRequired("Please attach your CV.")])
-    education = EducationRows(FormField(EducationForm), min_entries=EMPTY_ROWS_SHOWN,
-                              max_entries=MAX_EDUCATION)
-    age = IntegerField("Age", validators=[Optional(), NumberRange(16, 99)])
-    gender = SelectField("Gender", choices=GENDERS, default="", validate_choice=True)
-    interests = TextAreaField("Skills and interests", validators=[Optional(), Length(max=2000)])
-    consent_application = BooleanField(validators=[InputRequired(
-        "We need your consent to process your application.")])
-    consent_talent_pool = BooleanField(default=False)
+    def filled(self) -> list[Any]:
+        return [row for row in self.entries if not row.form.is_blank()]
 
-    def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
-        if self.education.submitted_rows > MAX_EDUCATION:
-            self.form_errors.append(f"At most {MAX_EDUCATION} education entries, please.")
-            return False
-        filled = [row for row in self.education if not row.form.is_blank()]
-        if not filled:
-            self.form_errors.append("Please enter at least one education entry.")
-            return False
-        for row in filled:
+    def check_filled_rows(self) -> bool:
+        """A row that is started must have its degree, field and institution."""
+        valid = True
+        for row in self.filled():
             for name in ("degree", "field", "institution"):
                 sub = row.form[name]
                 if not (sub.data or "").strip():
                     sub.errors = [*sub.errors, "Required for each education entry."]
                     valid = False
         return valid
+
+    def inputs(self) -> tuple[EducationInput, ...]:
+        return tuple(EducationInput(*((row.form[name].data or "").strip()
+                                      for name in ("degree", "field", "institution", "year")))
+                     for row in self.filled())
+
+
+NAME_VALIDATORS = [DataRequired(), Length(max=200)]
+PHONE_VALIDATORS = [Optional(), Length(max=40),
+                    Regexp(r"^[0-9+()./\s-]+$", message="Digits, spaces and + ( ) . / - only.")]
+INTERESTS_VALIDATORS = [Optional(), Length(max=2000)]
+
+
+class ApplicationForm(FlaskForm):
+    full_name = StringField("Full name", validators=NAME_VALIDATORS)
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), valid_email])
+    phone = TelField("Phone", validators=PHONE_VALIDATORS)
+    position = StringField("Position sought", validators=[DataRequired(), Length(max=200)])
+    cv = FileField("CV (PDF or DOCX)", validators=[FileRequired("Please attach your CV.")])
+    education = EducationRows(FormField(EducationForm), min_entries=EMPTY_ROWS_SHOWN,
+                              max_entries=MAX_EDUCATION)
+    age = IntegerField("Age", validators=[Optional(), NumberRange(16, 99)])
+    gender = SelectField("Gender", choices=GENDERS, default="", validate_choice=True)
+    interests = TextAreaField("Skills and interests", validators=INTERESTS_VALIDATORS)
+    consent_application = BooleanField(validators=[InputRequired(
+        "We need your consent to process your application.")])
+    consent_talent_pool = BooleanField(default=False)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        too_many = self.education.too_many()
+        if too_many:
+            self.form_errors.append(too_many)
+            return False
+        if not self.education.filled():
+            self.form_errors.append("Please enter at least one education entry.")
+            return False
+        return self.education.check_filled_rows() and valid
 
     def candidate_input(self, cv: DocumentInput) -> CandidateInput:
         def text(value: str | None) -> str:
@@ -116,8 +138,4 @@ class ApplicationForm(FlaskForm):
             phone=text(self.phone.data), position=text(self.position.data),
             age=str(self.age.data) if self.age.data is not None else "",
             gender=text(self.gender.data), interests=text(self.interests.data),
-            education=tuple(
-                EducationInput(text(r.form.degree.data), text(r.form.field.data),
-                               text(r.form.institution.data), text(r.form.year.data))
-                for r in self.education if not r.form.is_blank()),
-            cv=cv)
+            education=self.education.inputs(), cv=cv)

@@ -4,10 +4,17 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, FormField, HiddenField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional
 
-from vault.apply.forms import EducationForm, EducationRows, valid_email
-from vault.services.candidates import MAX_EDUCATION, Correction, EducationInput
+from vault.apply.forms import (
+    INTERESTS_VALIDATORS,
+    NAME_VALIDATORS,
+    PHONE_VALIDATORS,
+    EducationForm,
+    EducationRows,
+    valid_email,
+)
+from vault.services.candidates import MAX_EDUCATION, Correction
 
 
 class LinkRequestForm(FlaskForm):
@@ -26,29 +33,20 @@ class ObjectionForm(FlaskForm):
 
 class CorrectionForm(FlaskForm):
     record = HiddenField()
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    full_name = StringField("Full name", validators=NAME_VALIDATORS)
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), valid_email])
-    phone = TelField("Phone", validators=[Optional(), Length(max=40),
-                                          Regexp(r"^[0-9+()./\s-]+$",
-                                                 message="Digits, spaces and + ( ) . / - only.")])
+    phone = TelField("Phone", validators=PHONE_VALIDATORS)
     position = StringField("Position sought", validators=[Optional(), Length(max=200)])
-    interests = TextAreaField("Skills and interests", validators=[Optional(), Length(max=2000)])
+    interests = TextAreaField("Skills and interests", validators=INTERESTS_VALIDATORS)
     education = EducationRows(FormField(EducationForm), min_entries=1, max_entries=MAX_EDUCATION)
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        if self.education.submitted_rows > MAX_EDUCATION:
-            self.form_errors.append(f"At most {MAX_EDUCATION} education entries, please.")
+        too_many = self.education.too_many()
+        if too_many:
+            self.form_errors.append(too_many)
             return False
-        for row in self.education:
-            if row.form.is_blank():
-                continue
-            for name in ("degree", "field", "institution"):
-                sub = row.form[name]
-                if not (sub.data or "").strip():
-                    sub.errors = [*sub.errors, "Required for each education entry."]
-                    valid = False
-        return valid
+        return self.education.check_filled_rows() and valid
 
     def correction(self) -> Correction:
         def text(value: str | None) -> str:
@@ -57,10 +55,4 @@ class CorrectionForm(FlaskForm):
         return Correction(
             full_name=text(self.full_name.data), email=text(self.email.data),
             phone=text(self.phone.data), position=text(self.position.data),
-            interests=text(self.interests.data),
-            education=tuple(
-                EducationInput(text(r.form.degree.data), text(r.form.field.data),
-                               text(r.form.institution.data), text(r.form.year.data))
-                for r in self.education if not r.form.is_blank()))
-
-
+            interests=text(self.interests.data), education=self.education.inputs())
