@@ -270,3 +270,16 @@ def test_new_link_requests_are_rate_limited(client):
     codes = [client.post("/my-data", data={"email": f"x{i}@example.org"}).status_code
              for i in range(3)]
     assert codes == [302, 302, 429]
+
+
+def test_withdrawn_person_leaves_talent_pool_search_at_once(app, client, make_user, login):
+    apply(client, consent_talent_pool="y")  # spontaneous: visible to recruiters only via the pool
+    link = link_in(outbox(app)[-1])
+    recruiter = app.test_client()
+    login(recruiter, make_user(role="recruiter", company="Hoptimize"))
+    assert MARK_NAME.encode() in recruiter.get(f"/candidates?q={MARK_CV}").data
+    client.post(f"{link}/withdraw")
+    assert MARK_NAME.encode() not in recruiter.get(f"/candidates?q={MARK_CV}").data
+    with app.app_context():
+        public_id = db.session.scalar(select(Candidate.public_id))
+    assert recruiter.get(f"/candidates/{public_id}").status_code == 404
