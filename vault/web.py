@@ -17,6 +17,7 @@ def _refuse_without_secrets() -> tuple[str, int] | None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from vault.admin.routes import bp as admin_bp
     from vault.apply.routes import bp as apply_bp
     from vault.auth.navigation import staff_nav
     from vault.auth.routes import bp as auth_bp
@@ -32,4 +33,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(apply_bp)
     app.register_blueprint(candidate_bp)
     app.register_blueprint(recruiter_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(renewal_bp)

@@ -16,14 +16,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
-from vault.models import AuditEvent, Candidate, DataRequest, RetentionNotice
+from vault.models import AuditEvent, Candidate, DataRequest, RetentionNotice, User
 from vault.services import audit, exports, holds, requests
 from vault.services.candidates import erase_candidates, records_of_person
-from vault.services.retention import _due_for_shredding
+
+# The retention job's own rule, not a copy: the dashboard must list exactly what the next
+# run would shred (a test compares the two).
+from vault.services.retention import due_for_shredding_clause
 from vault.services.sealing import record_sealer
 
 EXPIRY_WINDOW_DAYS = 30
@@ -68,7 +71,8 @@ def dashboard_counts(session: Session, *, now: datetime,
         open_requests=count(open_, model=DataRequest),
         overdue=count(open_, DataRequest.due_at < now, model=DataRequest),
         expiring=count(*_expiring_clause(now)),
-        due_for_shredding=count(_due_for_shredding(now, config), Candidate.legal_hold.is_(False)),
+        due_for_shredding=count(due_for_shredding_clause(now, config),
+                                Candidate.legal_hold.is_(False)),
         holds=count(Candidate.legal_hold.is_(True)),
     )
 
@@ -197,7 +201,8 @@ def due_for_shredding(session: Session, *, now: datetime, config: Mapping[str, A
                       limit: int = 500) -> list[RecordSummary]:
     """What the next retention run would shred (the same rules: see services.retention)."""
     return [_summary(r) for r in session.scalars(
-        select(Candidate).where(_due_for_shredding(now, config), Candidate.legal_hold.is_(False))
+        select(Candidate).where(due_for_shredding_clause(now, config),
+                                Candidate.legal_hold.is_(False))
         .order_by(Candidate.id).limit(limit))]
 
 
@@ -213,7 +218,7 @@ def held_records(session: Session, keys: VaultKeys, *, now: datetime,
     records = list(session.scalars(select(Candidate).where(Candidate.legal_hold.is_(True))
                                    .order_by(Candidate.id)))
     due = set(session.scalars(select(Candidate.id).where(
-        Candidate.legal_hold.is_(True), _due_for_shredding(now, config))))
+        Candidate.legal_hold.is_(True), due_for_shredding_clause(now, config))))
     return [HeldRecord(r.public_id, holds.hold_reason(keys, r), r.id in due) for r in records]
 
 
@@ -344,7 +349,7 @@ class AuditFilter:
 
 
 def _audit_query(filters: AuditFilter) -> Select[tuple[AuditEvent]]:
-    return select(AuditEvent).where(and_(True, *filters.clauses()))
+    return select(AuditEvent).where(*filters.clauses())
 
 
 @dataclass(frozen=True)
@@ -359,7 +364,7 @@ def audit_page(session: Session, filters: AuditFilter, *, page: int,
                page_size: int) -> AuditPage:
     """Newest first."""
     total = int(session.scalar(select(func.count()).select_from(AuditEvent)
-                               .where(and_(True, *filters.clauses()))) or 0)
+                               .where(*filters.clauses())) or 0)
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     events = list(session.scalars(_audit_query(filters).order_by(AuditEvent.id.desc())
@@ -400,3 +405,14 @@ def audit_csv(events: Iterable[AuditEvent]) -> Iterator[bytes]:
 
 def first_broken_link(session: Session) -> int | None:
     return audit.verify_chain(session)
+
+
+# --- staff accounts --------------------------------------------------------------------
+
+
+def staff_accounts(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.role, User.email)))
+
+
+def find_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)

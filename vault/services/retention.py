@@ -104,7 +104,7 @@ def _application_over(cutoff: datetime) -> ColumnElement[bool]:
         and_(Candidate.vacancy_id.is_(None), Candidate.created_at <= cutoff))
 
 
-def _due_for_shredding(now: datetime, config: Mapping[str, Any]) -> ColumnElement[bool]:
+def due_for_shredding_clause(now: datetime, config: Mapping[str, Any]) -> ColumnElement[bool]:
     cutoff = now - timedelta(days=config["APPLICATION_RETENTION_DAYS"])
     grace_start = now - timedelta(days=config["GRACE_DAYS"])
     in_grace = exists().where(Consent.candidate_id == Candidate.id,
@@ -146,7 +146,7 @@ def run_retention(session: Session, *, now: datetime, config: Mapping[str, Any],
                          subject=record.public_id, detail=consent.TALENT_POOL)
         session.commit()
 
-    due = _due_for_shredding(now, config)
+    due = due_for_shredding_clause(now, config)
     summary.held = len(session.scalars(select(Candidate.id).where(
         due, Candidate.legal_hold.is_(True))).all())
     if dry_run:

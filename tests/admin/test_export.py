@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+from sqlalchemy import select
+
+from tests.journey import MARK_EMAIL
+from vault.extensions import db
+from vault.models import AuditEvent, DataRequest
+from vault.services import audit
+
+
+def _exported(app):
+    with app.app_context():
+        return db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == audit.CANDIDATE_EXPORTED).order_by(AuditEvent.id)).all()
+
+
+def test_export_returns_every_record_of_the_person_and_is_audited(
+        app, client, person, other_record, admin):
+    response = client.get(f"/admin/candidates/{person[0]}/export.json?to=organisation")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="export.json"'
+    assert response.headers["Cache-Control"] == "no-store"
+    document = json.loads(response.data)
+    assert [r["public_id"] for r in document["records"]] == person
+    assert document["records"][0]["contact"]["email"] == MARK_EMAIL
+    assert other_record.encode() not in response.data
+    events = _exported(app)
+    assert [e.subject_public_id for e in events] == person
+    assert all(e.actor_role == "admin" and "to=organisation" in e.detail and
+               e.detail.startswith("json") for e in events)
+    assert MARK_EMAIL not in " ".join(e.detail for e in events)
+    with app.app_context():
+        request = db.session.scalar(select(DataRequest))
+        assert (request.kind, request.channel, request.status, request.subject_public_id) == (
+            "export", "admin", "fulfilled", person[0])
+
+
+def test_csv_and_zip_exports_hold_the_files(client, person, admin):
+    as_csv = client.get(f"/admin/candidates/{person[0]}/export.csv")
+    assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(as_csv.data.decode("utf-8-sig"))))
+    assert rows[0] == ["public_id", "section", "item", "field", "value"]
+    assert {r[0] for r in rows[1:]} == set(person)
+    as_zip = client.get(f"/admin/candidates/{person[0]}/export.zip?to=person")
+    assert as_zip.status_code == 200 and as_zip.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(as_zip.data)) as archive:
+        names = archive.namelist()
+        assert {"README.txt", "export.json", "export.csv"} <= set(names)
+        cvs = [n for n in names if n.startswith("cv/")]
+        assert len(cvs) == 2
+        assert all(archive.read(name).startswith(b"%PDF-") for name in cvs)
+
+
+def test_bad_export_requests_change_nothing(app, client, person, admin):
+    assert client.get(f"/admin/candidates/{person[0]}/export.xml").status_code == 404
+    assert client.get(f"/admin/candidates/{person[0]}/export.json?to=press").status_code == 400
+    assert client.get("/admin/candidates/no-such-reference/export.json").status_code == 404
+    assert _exported(app) == []
+    with app.app_context():
+        assert db.session.scalars(select(DataRequest)).all() == []
+
+
+@pytest.mark.app_config(FRESH_LOGIN_MINUTES=15)
+def test_export_needs_a_fresh_login(app, client, person, admin, login, clock):
+    clock.advance(minutes=16)
+    response = client.get(f"/admin/candidates/{person[0]}/export.zip")
+    assert response.status_code == 302 and "reauth=1" in response.headers["Location"]
+    assert _exported(app) == []
+    login(client, admin)
+    assert client.get(f"/admin/candidates/{person[0]}/export.zip").status_code == 200

@@ -1,0 +1,1 @@
+"""The privacy officer's desk (/admin): requests, retention, users, erasure, export, audit."""
