@@ -245,12 +245,14 @@ def create_search_index():
     """Token lookup for search: FTS5 on SQLite, a GIN index on PostgreSQL.
 
     The tokens are keyed hashes (hex words), so the index learns nothing the
-    candidate_index table does not already hold; detail=none keeps no positions.
+    candidate_index table does not already hold. Positions are kept (FTS5's default)
+    because bm25 reads term counts from them; without them FTS5 would re-read and
+    re-tokenise every matching row to rank it.
     """
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         op.execute("CREATE VIRTUAL TABLE candidate_search USING fts5(tokens, "
-                   "content='candidate_index', content_rowid='candidate_id', detail='none')")
+                   "content='candidate_index', content_rowid='candidate_id')")
         for name, body in SEARCH_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {body}")
     elif dialect == "postgresql":

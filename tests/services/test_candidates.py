@@ -32,7 +32,7 @@ from vault.services.candidates import (
     open_document,
     records_of_person,
 )
-from vault.services.indexing import CV, NAME
+from vault.services.indexing import TEXT
 
 MARK_NAME = "Zyxwolder"
 MARK_MAIL = "qmarker7781@example.org"
@@ -85,9 +85,10 @@ def test_search_tokens_are_written_for_indexed_fields(app, clock):
     with app.app_context():
         tokens = get(public_id).index_row.tokens.split()
         index = vault_keys().blind_index
-        assert index.token(NAME, MARK_NAME.lower()) in tokens
-        assert index.token(CV, MARK_CV.lower()) in tokens
-        assert index.token(NAME, MARK_CV.lower()) not in tokens
+        assert index.token(TEXT, MARK_NAME.lower()) in tokens
+        assert index.token(TEXT, MARK_CV.lower()) in tokens
+        for private in ("31", "female", "470"):  # age, gender, phone: never indexed
+            assert index.token(TEXT, private) not in tokens
 
 
 def test_ciphertext_moved_to_another_person_fails_to_open(app, clock):
@@ -133,9 +134,9 @@ def test_correction_reseals_and_reindexes_but_keeps_consents(app, clock):
         assert opened.education == []
         tokens = get(public_id).index_row.tokens.split()
         index = vault_keys().blind_index
-        assert index.token(NAME, "newname") in tokens
-        assert index.token(NAME, MARK_NAME.lower()) not in tokens
-        assert index.token(CV, MARK_CV.lower()) in tokens
+        assert index.token(TEXT, "newname") in tokens
+        assert index.token(TEXT, MARK_NAME.lower()) not in tokens
+        assert index.token(TEXT, MARK_CV.lower()) in tokens
 
 
 def test_erasure_shreds_key_data_and_tokens_and_leaves_ledger(app, clock):

@@ -48,11 +48,13 @@ def seed_demo_command(count: int, seed: int) -> None:
     vacancies = _vacancies()
     rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not a secret
     months = current_app.config["TALENT_POOL_MONTHS"]
+    memo: dict[str, str] = {}
     with click.progressbar(people(count, seed), length=count, label="Seeding") as bar:
         for number, person in enumerate(bar, start=1):
             vacancy = rng.choice(vacancies) if rng.random() < 0.6 else None
             record = create_candidate(db.session, keys, person.data, now=moment, source="demo",
-                                      vacancy_id=vacancy.id if vacancy else None)
+                                      vacancy_id=vacancy.id if vacancy else None,
+                                      token_memo=memo)
             consent.record_consent(db.session, record, consent.APPLICATION, consent.GRANTED,
                                    notice_version=NOTICE_VERSION, source="demo", now=moment)
             if person.pool:

@@ -39,6 +39,7 @@ def reindex_command(new_index_key: bool, batch_size: int) -> None:
     session = db.session
     total = session.scalar(select(func.count(Candidate.id))) or 0
     last_id = 0
+    memo: dict[str, str] = {}  # word -> token under the new key, for this run only
     with click.progressbar(length=total, label="Reindexing") as bar:
         while True:
             batch = list(session.scalars(select(Candidate).where(Candidate.id > last_id)
@@ -46,7 +47,7 @@ def reindex_command(new_index_key: bool, batch_size: int) -> None:
             if not batch:
                 break
             for candidate in batch:
-                reindex_candidate(working, candidate)
+                reindex_candidate(working, candidate, memo)
             last_id = batch[-1].id
             session.commit()
             bar.update(len(batch))

@@ -33,20 +33,25 @@ MAX_WORD = 64
 _SPLIT = re.compile(r"[^0-9a-z]+")
 
 
+# The combining-mark blocks that decomposed Latin, Greek and Cyrillic accents fall in.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def normalise(text: str) -> str:
     """Lower case, accents removed, compatibility forms folded (ﬁ -> fi, ² -> 2)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return stripped.casefold()
+    if text.isascii():  # most CV text: nothing to decompose
+        return text.lower()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
+
+
+def words(text: str) -> list[str]:
+    """Every normalised word of a text, repeats included (punctuation splits words)."""
+    return [w for w in _SPLIT.split(normalise(text)) if MIN_WORD <= len(w) <= MAX_WORD]
 
 
 def tokenise(text: str) -> list[str]:
-    """Distinct words of a text, in first-seen order (punctuation splits words)."""
-    seen: dict[str, None] = {}
-    for word in _SPLIT.split(normalise(text)):
-        if MIN_WORD <= len(word) <= MAX_WORD:
-            seen.setdefault(word, None)
-    return list(seen)
+    """Distinct words of a text, in first-seen order."""
+    return list(dict.fromkeys(words(text)))
 
 
 def normalise_exact(value: str) -> str:

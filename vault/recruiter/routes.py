@@ -30,7 +30,7 @@ from vault.services.access import visible_candidate
 from vault.services.candidates import find_document, open_document
 from vault.services.notes import add_note
 from vault.services.pipeline import set_status
-from vault.services.search import search
+from vault.services.search import COUNT_CAP, search
 from vault.services.users import staff_actor
 from vault.services.vacancies import (
     VacancyError,
@@ -78,7 +78,8 @@ def candidates() -> str | tuple[str, int]:
     audit.record(db.session, staff_actor(user), audit.SEARCH_PERFORMED, now=now(),
                  detail=f"words={result.words} results={result.total_estimate}")
     db.session.commit()
-    return render_template("recruiter/candidates.html", form=form, page=result)
+    return render_template("recruiter/candidates.html", form=form, page=result,
+                           count_cap=COUNT_CAP)
 
 
 @bp.get("/candidates/<public_id>")

@@ -152,9 +152,11 @@ def _indexed_text(data: CandidateInput, cv_text: str) -> IndexedText:
 
 
 def create_candidate(session: Session, keys: VaultKeys, data: CandidateInput, *,
-                     now: datetime, source: str = "apply",
-                     vacancy_id: int | None = None) -> Candidate:
-    """Seal a new record and add it to the session (the caller commits)."""
+                     now: datetime, source: str = "apply", vacancy_id: int | None = None,
+                     token_memo: dict[str, str] | None = None) -> Candidate:
+    """Seal a new record and add it to the session (the caller commits).
+
+    Bulk loaders pass a token memo that lives for their run (see record_tokens)."""
     if len(data.education) > MAX_EDUCATION:
         raise ValueError("too many education entries")
     candidate = Candidate(source=source, vacancy_id=vacancy_id, created_at=now, updated_at=now,
@@ -166,7 +168,7 @@ def create_candidate(session: Session, keys: VaultKeys, data: CandidateInput, *,
     if data.cv is not None:
         candidate.documents = [_seal_document(sealer, data.cv)]
     candidate.index_row = CandidateIndex(tokens=record_tokens(
-        keys.blind_index, _indexed_text(data, data.cv.text if data.cv else "")))
+        keys.blind_index, _indexed_text(data, data.cv.text if data.cv else ""), token_memo))
     session.add(candidate)
     session.flush()
     return candidate
@@ -254,21 +256,23 @@ def correct_candidate(session: Session, keys: VaultKeys, candidate: Candidate,
     session.flush()
 
 
-def reindex_candidate(keys: VaultKeys, candidate: Candidate) -> None:
+def reindex_candidate(keys: VaultKeys, candidate: Candidate,
+                      token_memo: dict[str, str] | None = None) -> None:
     """Recompute a record's tokens and e-mail index (after the index key or bits change)."""
     current = open_candidate(keys, candidate, with_notes=False)
     _index(keys, candidate, CandidateInput(
         **{c: getattr(current, c)
            for c in ("full_name", "email", "phone", "position", "age", "gender", "interests")},
         education=tuple(EducationInput(e.degree, e.field, e.institution, e.year)
-                        for e in current.education)))
+                        for e in current.education)), token_memo)
 
 
-def _index(keys: VaultKeys, candidate: Candidate, data: CandidateInput) -> None:
+def _index(keys: VaultKeys, candidate: Candidate, data: CandidateInput,
+           token_memo: dict[str, str] | None = None) -> None:
     candidate.email_index = email_index(keys, data.email)
     doc = find_document(candidate)
     cv_text = open_document_text(keys, candidate, doc) if doc else ""
-    tokens = record_tokens(keys.blind_index, _indexed_text(data, cv_text))
+    tokens = record_tokens(keys.blind_index, _indexed_text(data, cv_text), token_memo)
     if candidate.index_row is None:
         candidate.index_row = CandidateIndex(tokens=tokens)
     else:

@@ -150,8 +150,10 @@ def import_jsonl(session: Session, keys: VaultKeys, lines: Iterable[str | bytes]
             report.rejected.append((number, str(exc)))
     if report.rejected:
         return report
+    memo: dict[str, str] = {}
     for item in parsed:
-        candidate = create_candidate(session, keys, item.data, now=now, source="import")
+        candidate = create_candidate(session, keys, item.data, now=now, source="import",
+                                     token_memo=memo)
         consent.record_consent(session, candidate, consent.APPLICATION, consent.GRANTED,
                                notice_version=notice_version, source="import", now=now)
         if item.pool_until is not None:

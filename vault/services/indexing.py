@@ -1,23 +1,28 @@
 """Blind-index tokens of a record: what search can find it by.
 
 Indexed: CV text, interests/skills, position sought, education (degree, field,
-institution, degree level), name. Exact e-mail lives in Candidate.email_index.
-Not indexed, on purpose: age, gender, phone, notes.
+institution), name, all under the one key of the free-text field TEXT, plus the
+degree level under its own key. Exact e-mail lives in Candidate.email_index, under
+the e-mail key. Not indexed, on purpose: age, gender, phone, notes.
+
+Why one key for the free-text fields: search asks "does this person's record mention
+the word", never "in which field"; one token per distinct word then serves every
+query with a single index lookup, and the stored set says less (not which field a
+word came from, nor how many words each field holds) than a token per field would.
+Keys still differ per purpose (text, degree level, e-mail), so a token of one can
+never be matched against another.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections import Counter
 from dataclasses import dataclass
 
-from vault.crypto import BlindIndex, normalise
+from vault.crypto import BlindIndex, normalise, words
 
-NAME, POSITION, INTERESTS, CV = "name", "position", "interests", "cv"
-DEGREE, FIELD, INSTITUTION, DEGREE_LEVEL = "degree", "field", "institution", "degree_level"
-EMAIL = "email"
-# Fields a free-text query word is looked up in (a word matches if any of them has it).
-TEXT_FIELDS = (NAME, POSITION, INTERESTS, CV, DEGREE, FIELD, INSTITUTION)
+TEXT, DEGREE_LEVEL, EMAIL = "text", "degree_level", "email"
+MAX_REPEAT = 3
 
 DEGREE_LEVELS = ("secondary", "bachelor", "master", "doctorate")
 _LEVEL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -49,23 +54,40 @@ class IndexedText:
     education: tuple[tuple[str, str, str], ...]  # (degree, field, institution)
 
 
-def record_tokens(index: BlindIndex, text: IndexedText) -> str:
-    """Space-separated, sorted, distinct tokens (sorted so their order says nothing)."""
-    tokens: set[str] = set()
-    tokens.update(index.tokens(NAME, text.full_name))
-    tokens.update(index.tokens(POSITION, text.position))
-    tokens.update(index.tokens(INTERESTS, text.interests))
-    tokens.update(index.tokens(CV, text.cv_text))
-    for degree, field, institution in text.education:
-        tokens.update(index.tokens(DEGREE, degree))
-        tokens.update(index.tokens(FIELD, field))
-        tokens.update(index.tokens(INSTITUTION, institution))
-        level = degree_level(degree)
-        if level:
-            tokens.add(index.token(DEGREE_LEVEL, level))
+def _text_of(text: IndexedText) -> str:
+    return " ".join([text.full_name, text.position, text.interests, text.cv_text,
+                     *(" ".join(entry) for entry in text.education)])
+
+
+def record_tokens(index: BlindIndex, text: IndexedText,
+                  memo: dict[str, str] | None = None) -> str:
+    """The record's tokens, space-separated and sorted (so their order says nothing).
+
+    A word's token is repeated as often as the word occurs, up to MAX_REPEAT: search
+    ranks by how much of a record matches (bm25 over these counts), and beyond a few
+    occurrences more says nothing. Bulk builders (reindex, import, seed-demo) pass a
+    memo that lives for one run: words repeat across records, so most tokens are then
+    looked up, not recomputed.
+    """
+    memo = {} if memo is None else memo
+    tokens: list[str] = []
+    for word, count in Counter(words(_text_of(text))).items():
+        token = memo.get(word)
+        if token is None:
+            token = memo[word] = index.token(TEXT, word)
+        tokens.extend([token] * min(count, MAX_REPEAT))
+    for degree, _field, _institution in text.education:
+        # Degree titles repeat too; a key no word can be (words have no spaces or NUL).
+        key = "\0level " + degree
+        level = memo.get(key)
+        if level is None:
+            found = degree_level(degree)
+            level = memo[key] = index.token(DEGREE_LEVEL, found) if found else ""
+        if level and level not in tokens:
+            tokens.append(level)
     return " ".join(sorted(tokens))
 
 
-def query_tokens(index: BlindIndex, word: str, fields: Iterable[str] = TEXT_FIELDS) -> list[str]:
-    """The tokens one normalised query word has in each searchable field."""
-    return [index.token(field, word) for field in fields]
+def query_tokens(index: BlindIndex, word: str) -> list[str]:
+    """The token(s) one normalised query word is looked up by."""
+    return [index.token(TEXT, word)]

@@ -2,11 +2,11 @@
 
 Every query word becomes its keyed token in each searchable field; a record matches
 when it has, for every word, at least one of that word's tokens (several words
-narrow). The database finds candidates by token alone (FTS5 on SQLite, a GIN index
-on PostgreSQL), restricted by the access rule in the same query. Ranking counts
-matching tokens, on ids and tokens only. Only the page shown is opened; since tokens
-are truncated, a match is re-checked against the opened text and dropped if it was
-a collision. Queries can hold names: they never reach a log or the audit trail.
+narrow). The database finds, ranks and pages the matches by token alone (FTS5 with
+bm25 on SQLite, a GIN index and the count of matching tokens on PostgreSQL), with the
+access rule in the same query. Only the page shown is opened; since tokens are
+truncated, each match is re-checked against the opened text and dropped if it was a
+collision. Queries can hold names: they never reach a log or the audit trail.
 """
 
 from __future__ import annotations
@@ -15,28 +15,33 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, cast, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    cast,
+    column,
+    func,
+    select,
+    table,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.types import Text
 
 from vault.crypto import tokenise
 from vault.keys import VaultKeys
-from vault.models import Candidate, CandidateIndex, User
+from vault.models import Candidate, CandidateIndex, Document, User
 from vault.services.access import visible_clause
-from vault.services.candidates import (
-    OpenedCandidate,
-    email_index,
-    find_document,
-    open_candidate,
-    open_document_text,
-)
+from vault.services.candidates import email_index
 from vault.services.indexing import DEGREE_LEVEL, query_tokens
+from vault.services.sealing import Sealer, record_sealer
 
 MAX_WORDS = 10
-MAX_RANKED = 5_000  # beyond this many matches, ranking looks at the newest only
+COUNT_CAP = 1_000  # "1,000+ matches" is all a person needs to know past that
 EXCERPT = 160
 EMAIL_PATTERN = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+# The FTS5 table the migration keeps in step with candidate_index (SQLite only).
+FTS = table("candidate_search", column("rowid"), column("rank"), column("candidate_search"))
 
 
 @dataclass(frozen=True)
@@ -49,14 +54,13 @@ class SearchHit:
     vacancy_title: str | None
     company: str | None
     pool_consent_until: datetime | None
-    score: int
     excerpt: str
 
 
 @dataclass(frozen=True)
 class SearchPage:
     results: list[SearchHit]
-    total_estimate: int
+    total_estimate: int  # capped at COUNT_CAP
     page: int
     has_next: bool
     words: int
@@ -82,53 +86,57 @@ def _token_groups(keys: VaultKeys, query: ParsedQuery, degree_level: str | None
     return groups
 
 
-def _match_tokens(session: Session, statement: Select, groups: list[list[str]]) -> Select:
-    if not groups:
-        return statement
-    if session.get_bind().dialect.name == "sqlite":
-        # Tokens are hex words; quoting keeps FTS5 from reading one as an operator.
-        expression = " AND ".join("(" + " OR ".join(f'"{t}"' for t in group) + ")"
-                                  for group in groups)
-        found = text("SELECT rowid FROM candidate_search WHERE candidate_search MATCH :m"
-                     ).bindparams(m=expression)
-        return statement.where(Candidate.id.in_(found))
-    array = func.string_to_array(CandidateIndex.tokens, " ")
-    for group in groups:
-        statement = statement.where(array.op("&&")(cast(group, ARRAY(Text))))
-    return statement
+def fts_expression(groups: list[list[str]]) -> str:
+    # Tokens are hex words; quoting keeps FTS5 from reading one as an operator.
+    return " AND ".join("(" + " OR ".join(f'"{t}"' for t in group) + ")" for group in groups)
 
 
-def _base(session: Session, keys: VaultKeys, user: User, query: ParsedQuery,
-          degree_level: str | None, vacancy_id: int | None, now: datetime) -> Select:
-    statement = (select(Candidate.id, CandidateIndex.tokens)
-                 .join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
-                 .where(visible_clause(user, now)))
+def matching_ids(session: Session, keys: VaultKeys, user: User, query: ParsedQuery, *,
+                 degree_level: str | None, vacancy_id: int | None,
+                 now: datetime) -> Select[tuple[int]]:
+    """Ids of visible matches, best first; nothing is decrypted to find or rank them."""
+    filters: list[ColumnElement[bool]] = [visible_clause(user, now)]
     if vacancy_id is not None:
-        statement = statement.where(Candidate.vacancy_id == vacancy_id)
-    for address in query.emails:
-        statement = statement.where(Candidate.email_index == email_index(keys, address))
-    return _match_tokens(session, statement, _token_groups(keys, query, degree_level))
+        filters.append(Candidate.vacancy_id == vacancy_id)
+    filters.extend(Candidate.email_index == email_index(keys, a) for a in query.emails)
+    groups = _token_groups(keys, query, degree_level)
+    if not groups:
+        return select(Candidate.id).where(*filters).order_by(Candidate.id.desc())
+    if session.get_bind().dialect.name == "sqlite":
+        return (select(Candidate.id).join(FTS, FTS.c.rowid == Candidate.id)
+                .where(FTS.c.candidate_search.op("MATCH")(fts_expression(groups)), *filters)
+                .order_by(FTS.c.rank, Candidate.id.desc()))
+    tokens = func.string_to_array(CandidateIndex.tokens, " ")
+    every = [t for group in groups for t in group]
+    overlap = func.cardinality(func.array(
+        select(func.unnest(tokens)).intersect(select(func.unnest(cast(every, ARRAY(Text))))
+                                              ).scalar_subquery()))
+    statement = select(Candidate.id).join(CandidateIndex,
+                                          CandidateIndex.candidate_id == Candidate.id)
+    for group in groups:
+        statement = statement.where(tokens.op("&&")(cast(group, ARRAY(Text))))
+    return statement.where(*filters).order_by(overlap.desc(), Candidate.id.desc())
 
 
-def _rank(rows: list[tuple[int, str]], keys: VaultKeys, query: ParsedQuery
-          ) -> list[tuple[int, int]]:
-    wanted = {t for word in query.words for t in query_tokens(keys.blind_index, word)}
-    scored = [(len(wanted.intersection(tokens.split())), cid) for cid, tokens in rows]
-    scored.sort(key=lambda item: (-item[0], -item[1]))  # best first, then newest
-    return scored
+@dataclass(frozen=True)
+class _Opened:
+    full_name: str
+    position: str
+    cv_text: str
+    words: set[str]
 
 
-def open_searchable(keys: VaultKeys, candidate: Candidate
-           ) -> tuple[OpenedCandidate, set[str], str]:
-    opened = open_candidate(keys, candidate, with_notes=False)
-    document = find_document(candidate)
-    cv_text = open_document_text(keys, candidate, document) if document else ""
-    fields = {
-        "name": opened.full_name, "position": opened.position, "interests": opened.interests,
-        "cv": cv_text,
-        "education": " ".join(f"{e.degree} {e.field} {e.institution}"
-                              for e in opened.education)}
-    return opened, set(tokenise(" ".join(fields.values()))), cv_text
+def _open_for_page(sealer: Sealer, record: Candidate) -> _Opened:
+    """Only what the result line and the collision check need, nothing more."""
+    name = sealer.open("candidate", "full_name", record.full_name)
+    position = sealer.open("candidate", "position", record.position)
+    interests = sealer.open("candidate", "interests", record.interests)
+    education = " ".join(sealer.open("education", c, getattr(e, c), e.uid)
+                         for e in record.education for c in ("degree", "field", "institution"))
+    cvs = [d for d in record.documents if d.kind == "cv"]
+    cv_text = sealer.open("document", "text", cvs[-1].text, cvs[-1].uid) if cvs else ""
+    return _Opened(name, position, cv_text,
+                   set(tokenise(" ".join((name, position, interests, education, cv_text)))))
 
 
 def _excerpt(cv_text: str, words: list[str]) -> str:
@@ -146,41 +154,51 @@ def _excerpt(cv_text: str, words: list[str]) -> str:
     return ("…" if start else "") + piece + ("…" if start + EXCERPT < len(flat) else "")
 
 
+def _load(session: Session, ids: list[int]) -> dict[int, Candidate]:
+    records = session.scalars(
+        select(Candidate).where(Candidate.id.in_(ids)).options(
+            selectinload(Candidate.key), selectinload(Candidate.education),
+            # The CV's text, not its bytes: a page of results never reads the files.
+            selectinload(Candidate.documents).defer(Document.content),
+            joinedload(Candidate.vacancy)))
+    return {r.id: r for r in records}
+
+
 def search(session: Session, keys: VaultKeys, user: User, *, q: str,
            degree_level: str | None = None, vacancy_id: int | None = None, page: int = 1,
            page_size: int = 20, now: datetime) -> SearchPage:
     query = parse_query(q)
     page = max(page, 1)
-    statement = _base(session, keys, user, query, degree_level, vacancy_id, now)
-    if query.words:
-        rows = [(cid, tokens) for cid, tokens in session.execute(
-            statement.order_by(Candidate.id.desc()).limit(MAX_RANKED))]
-        ranked = _rank(rows, keys, query)
-    else:
-        matches = statement.subquery()
-        ids = session.scalars(select(matches.c.id).order_by(matches.c.id.desc())
-                              .limit(MAX_RANKED)).all()
-        ranked = [(0, cid) for cid in ids]
+    ids_query = matching_ids(session, keys, user, query, degree_level=degree_level,
+                             vacancy_id=vacancy_id, now=now)
+    total = session.scalar(select(func.count()).select_from(
+        ids_query.order_by(None).limit(COUNT_CAP).subquery())) or 0
+    # A few extra ids cover matches that opening proves false (rare at 32 bits).
+    ids = list(session.scalars(ids_query.offset((page - 1) * page_size)
+                               .limit(page_size + page_size // 2 + 1)))
+    records = _load(session, ids)
     hits: list[SearchHit] = []
-    position = (page - 1) * page_size
-    while position < len(ranked) and len(hits) < page_size:
-        score, cid = ranked[position]
-        position += 1
-        candidate = session.get(Candidate, cid)
-        if candidate is None:
+    used = 0
+    for cid in ids:
+        if len(hits) == page_size:
+            break
+        used += 1
+        record = records.get(cid)
+        if record is None:
             continue
-        opened, words, cv_text = open_searchable(keys, candidate)
-        # A truncated token can collide: keep only records the opened text confirms.
-        if not all(word in words for word in query.words):
+        opened = _open_for_page(record_sealer(keys, record), record)
+        if not all(word in opened.words for word in query.words):
             continue
-        vacancy = candidate.vacancy
+        vacancy = record.vacancy
         hits.append(SearchHit(
-            public_id=candidate.public_id, full_name=opened.full_name,
-            position=opened.position, status=candidate.status,
-            created_at=candidate.created_at,
+            public_id=record.public_id, full_name=opened.full_name, position=opened.position,
+            status=record.status, created_at=record.created_at,
             vacancy_title=vacancy.title if vacancy else None,
             company=vacancy.company if vacancy else None,
-            pool_consent_until=candidate.pool_consent_until, score=score,
-            excerpt=_excerpt(cv_text, query.words)))
-    return SearchPage(results=hits, total_estimate=len(ranked), page=page,
-                      has_next=position < len(ranked), words=len(query.words))
+            pool_consent_until=record.pool_consent_until,
+            excerpt=_excerpt(opened.cv_text, query.words)))
+    has_next = used < len(ids) or total > (page - 1) * page_size + len(ids)
+    return SearchPage(results=hits, total_estimate=total, page=page, has_next=has_next,
+                      words=len(query.words))
+
+
