@@ -106,7 +106,7 @@ def plaintext_lookup(conn: sqlite3.Connection, q: str) -> list[tuple]:
 def encrypted_lookup(keys, admin, q: str, moment) -> list[int]:
     ids = matching_ids(db.session, keys, admin, parse_query(q), degree_level=None,
                        vacancy_id=None, now=moment)
-    return list(db.session.scalars(ids.limit(20)))
+    return list(db.session.connection().execute(ids.limit(20)).scalars())
 
 
 def plaintext_page(conn: sqlite3.Connection, q: str) -> list[tuple]:
