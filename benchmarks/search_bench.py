@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
 from vault import create_app
@@ -97,10 +97,22 @@ def build_rates(keys, persons, path: Path) -> tuple[float, float]:
     return encrypted, plain
 
 
-def plaintext_lookup(conn: sqlite3.Connection, q: str) -> list[tuple]:
-    expression = " AND ".join(f'"{w}"' for w in tokenise(q))
-    return conn.execute("SELECT rowid FROM bench_plain WHERE bench_plain MATCH ? "
-                        "ORDER BY rank LIMIT 20", (expression,)).fetchall()
+PLAIN_LOOKUP = text("SELECT rowid FROM bench_plain WHERE bench_plain MATCH :m "
+                    "ORDER BY rank LIMIT 20")
+PLAIN_COUNT = text("SELECT count(*) FROM (SELECT rowid FROM bench_plain WHERE bench_plain "
+                   "MATCH :m LIMIT :cap)")
+PLAIN_PAGE = text("SELECT rowid, name, position, cv FROM bench_plain WHERE bench_plain "
+                  "MATCH :m ORDER BY rank LIMIT 20")
+
+
+def _plain_expression(q: str) -> str:
+    return " AND ".join(f'"{w}"' for w in tokenise(q))
+
+
+def plaintext_lookup(q: str) -> list[int]:
+    """The baseline runs through the same engine and connection as the vault's query."""
+    return list(db.session.connection().execute(
+        PLAIN_LOOKUP, {"m": _plain_expression(q)}).scalars())
 
 
 def encrypted_lookup(keys, admin, q: str, moment) -> list[int]:
@@ -109,12 +121,11 @@ def encrypted_lookup(keys, admin, q: str, moment) -> list[int]:
     return list(db.session.connection().execute(ids.limit(20)).scalars())
 
 
-def plaintext_page(conn: sqlite3.Connection, q: str) -> list[tuple]:
-    expression = " AND ".join(f'"{w}"' for w in tokenise(q))
-    conn.execute("SELECT count(*) FROM (SELECT rowid FROM bench_plain WHERE bench_plain "
-                 "MATCH ? LIMIT ?)", (expression, COUNT_CAP)).fetchone()
-    return conn.execute("SELECT rowid, name, position, cv FROM bench_plain WHERE bench_plain "
-                        "MATCH ? ORDER BY rank LIMIT 20", (expression,)).fetchall()
+def plaintext_page(q: str) -> list[tuple]:
+    connection = db.session.connection()
+    expression = _plain_expression(q)
+    connection.execute(PLAIN_COUNT, {"m": expression, "cap": COUNT_CAP}).scalar()
+    return list(connection.execute(PLAIN_PAGE, {"m": expression}).all())
 
 
 def scan_page(keys, q: str) -> list[str]:
@@ -169,12 +180,15 @@ def bench_size(n: int, runs: int, scan_runs: int) -> None:
                   f"{plain_rate:,.0f} docs/s, ratio {encrypted_rate / plain_rate:.2f} "
                   "(target at least 0.33)")
 
-            plain = sqlite3.connect(instance / "plain.db")
-            plain.execute("CREATE VIRTUAL TABLE bench_plain USING fts5(name, position, "
-                          "interests, cv, education)")
-            plain.executemany("INSERT INTO bench_plain VALUES (:name, :position, :interests, "
-                              ":cv, :education)", [plain_text(p) for p in persons])
-            plain.commit()
+            # The unencrypted baseline: the same texts in an ordinary FTS5 table of the
+            # same database, queried through the same connection.
+            connection = db.session.connection()
+            connection.execute(text("CREATE VIRTUAL TABLE bench_plain USING fts5(name, "
+                                    "position, interests, cv, education)"))
+            connection.execute(text("INSERT INTO bench_plain VALUES (:name, :position, "
+                                    ":interests, :cv, :education)"),
+                               [plain_text(p) for p in persons])
+            db.session.commit()
 
             print("page = capped count + ranked ids + the 20 results read (encrypted: opened "
                   "and checked); lookup = the ranked ids alone; ms")
@@ -186,14 +200,14 @@ def bench_size(n: int, runs: int, scan_runs: int) -> None:
                 enc_lookup, plain_lookup = [], []
                 for q in queries:
                     search(db.session, keys, admin, q=q, now=moment)  # warm the cache
-                    plaintext_page(plain, q)
+                    plaintext_page(q)
                     for _ in range(runs):
                         encrypted.append(timed(lambda q=q: search(
                             db.session, keys, admin, q=q, page_size=20, now=moment)))
-                        plaintext.append(timed(lambda q=q: plaintext_page(plain, q)))
+                        plaintext.append(timed(lambda q=q: plaintext_page(q)))
                         enc_lookup.append(timed(lambda q=q: encrypted_lookup(
                             keys, admin, q, moment)))
-                        plain_lookup.append(timed(lambda q=q: plaintext_lookup(plain, q)))
+                        plain_lookup.append(timed(lambda q=q: plaintext_lookup(q)))
                 for q in queries[:scan_runs]:
                     scanned.append(timed(lambda q=q: scan_page(keys, q)))
                 enc50, plain50 = statistics.median(encrypted), statistics.median(plaintext)
@@ -203,7 +217,6 @@ def bench_size(n: int, runs: int, scan_runs: int) -> None:
                       f"{enc50 / plain50:9.2f} "
                       f"{statistics.median(enc_lookup) / statistics.median(plain_lookup):12.2f} "
                       f"{scan50:9.0f} {scan50 / enc50:9.0f}")
-            plain.close()
             db.session.remove()
             db.engine.dispose()
 

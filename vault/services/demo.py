@@ -8,6 +8,7 @@ selectivity. Every name and address is made up; e-mails use example.org.
 from __future__ import annotations
 
 import random
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -60,7 +61,8 @@ class DemoPerson:
 
 def text_pdf(text: str) -> bytes:
     """A small, valid, text-only PDF (Helvetica, one page) for a demo CV."""
-    lines = [line[:95] for line in text.splitlines()][:45]
+    lines = [piece for line in text.splitlines()
+             for piece in (textwrap.wrap(line, 95) or [""])][:54]
     stream = "BT /F1 10 Tf 50 800 Td 14 TL " + " ".join(
         "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") Tj T*"
         for line in lines) + " ET"
@@ -86,12 +88,36 @@ def text_pdf(text: str) -> bytes:
     return bytes(out)
 
 
+COMPANIES = ["a Ghent logistics firm", "a Brussels bank", "an Antwerp port operator",
+             "a Leuven biotech start-up", "a public utility", "a retail chain", "an insurer",
+             "a telecom operator", "a consultancy", "a hospital group"]
+SUMMARIES = [
+    "{position} with {years} years of experience in {domain}, who likes to turn vague "
+    "requirements into working software and to share what I learn with the team.",
+    "I am a {position} focused on reliable systems in {domain}; I enjoy pairing, code "
+    "review and making slow things fast, and I value clear documentation.",
+    "Curious {position} with a background in {domain}. I have worked in small teams and "
+    "large programmes, in Dutch, French and English.",
+]
+PARTNERS = ["analysts", "operations", "product owners", "customers"]
+DOMAINS = ["logistics", "banking", "healthcare", "energy", "e-commerce", "public services",
+           "manufacturing", "telecommunications", "insurance", "media"]
+LANGUAGES = ["Dutch (native)", "French (fluent)", "English (fluent)", "German (basic)",
+             "Spanish (basic)", "Arabic (native)", "Italian (basic)"]
+
+
 def _cv_text(rng: random.Random, name: str, position: str, skills: list[str]) -> str:
-    lines = [name, position, "", "Experience"]
-    for _ in range(rng.randint(2, 4)):
+    """A CV of about 150 to 250 words: summary, experience, skills, languages."""
+    lines = [name, position, "", "Profile",
+             rng.choice(SUMMARIES).format(position=position.lower(), years=rng.randint(2, 20),
+                                          domain=rng.choice(DOMAINS)), "", "Experience"]
+    for _ in range(rng.randint(4, 7)):
         used = rng.sample(skills, k=min(len(skills), rng.randint(1, 3)))
-        lines.append(f"{rng.choice(VERBS)} {rng.choice(THINGS)} with {', '.join(used)}.")
-    lines += ["", "Skills", ", ".join(skills)]
+        lines.append(f"{rng.randint(2005, 2025)}: {rng.choice(VERBS)} {rng.choice(THINGS)} "
+                     f"for {rng.choice(COMPANIES)} with {', '.join(used)}, working closely "
+                     f"with {rng.choice(PARTNERS)}.")
+    lines += ["", "Skills", ", ".join(skills), "", "Languages",
+              ", ".join(rng.sample(LANGUAGES, k=rng.randint(2, 3)))]
     return "\n".join(lines)
 
 
