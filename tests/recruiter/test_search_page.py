@@ -42,3 +42,6 @@ def test_bad_filter_is_a_form_error(app, records, make_user, login):
     client = app.test_client()
     login(client, make_user())
     assert client.get("/candidates?level=wizard").status_code == 400
+    for page in ("abc", "0", "-5", "99999999999999999999"):
+        assert client.get(f"/candidates?q=python&page={page}").status_code == 400
+    assert client.get("/candidates?vacancy=999999").status_code == 400

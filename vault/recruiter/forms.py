@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from vault.services.indexing import DEGREE_LEVELS
 from vault.services.notes import MAX_NOTE
@@ -21,7 +21,7 @@ class SearchForm(FlaskForm):
                         choices=[SelectChoice("", "Any"),
                                  *(SelectChoice(v, v.title()) for v in DEGREE_LEVELS)])
     vacancy = SelectField("Vacancy", validators=[Optional()], default="", coerce=str)
-    page = IntegerField(default=1, validators=[Optional()])
+    page = IntegerField(default=1, validators=[Optional(), NumberRange(1, 10_000)])
 
 
 class StatusForm(FlaskForm):
