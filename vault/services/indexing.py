@@ -70,12 +70,16 @@ def record_tokens(index: BlindIndex, text: IndexedText,
     looked up, not recomputed.
     """
     memo = {} if memo is None else memo
+    get = memo.get
     tokens: list[str] = []
     for word, count in Counter(words(_text_of(text))).items():
-        token = memo.get(word)
+        token = get(word)
         if token is None:
             token = memo[word] = index.token(TEXT, word)
-        tokens.extend([token] * min(count, MAX_REPEAT))
+        if count == 1:
+            tokens.append(token)
+        else:
+            tokens.extend((token,) * min(count, MAX_REPEAT))
     for degree, _field, _institution in text.education:
         # Degree titles repeat too; a key no word can be (words have no spaces or NUL).
         key = "\0level " + degree
