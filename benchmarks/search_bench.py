@@ -149,7 +149,7 @@ def scan_page(keys, q: str) -> list[str]:
     return found[:20]
 
 
-def bench_size(n: int, runs: int, scan_runs: int) -> None:
+def bench_size(n: int, runs: int, scan_runs: int, per_query: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp)
         Keyring.generate().save(instance / "keyring")
@@ -201,17 +201,23 @@ def bench_size(n: int, runs: int, scan_runs: int) -> None:
                 for q in queries:
                     search(db.session, keys, admin, q=q, now=moment)  # warm the cache
                     plaintext_page(q)
+                    mine, theirs = [], []
                     for _ in range(runs):
-                        encrypted.append(timed(lambda q=q: search(
+                        mine.append(timed(lambda q=q: search(
                             db.session, keys, admin, q=q, page_size=20, now=moment)))
-                        plaintext.append(timed(lambda q=q: plaintext_page(q)))
+                        theirs.append(timed(lambda q=q: plaintext_page(q)))
                         enc_lookup.append(timed(lambda q=q: encrypted_lookup(
                             keys, admin, q, moment)))
                         plain_lookup.append(timed(lambda q=q: plaintext_lookup(q)))
+                    encrypted += mine
+                    plaintext += theirs
+                    if per_query:
+                        print(f"      {q!r}: encrypted {statistics.median(mine):.2f} ms, "
+                              f"plaintext {statistics.median(theirs):.2f} ms")
                 for q in queries[:scan_runs]:
                     scanned.append(timed(lambda q=q: scan_page(keys, q)))
                 enc50, plain50 = statistics.median(encrypted), statistics.median(plaintext)
-                scan50 = statistics.median(scanned)
+                scan50 = statistics.median(scanned) if scanned else float("nan")
                 print(f"{words:>5} {enc50:8.2f} {percentile(encrypted, .95):8.2f} "
                       f"{plain50:9.2f} {percentile(plaintext, .95):9.2f} "
                       f"{enc50 / plain50:9.2f} "
@@ -226,10 +232,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scan-runs", type=int, default=2,
-                        help="queries per word count timed with the full scan (slow)")
+                        help="queries per word count timed with the full scan (slow; 0: none)")
+    parser.add_argument("--per-query", action="store_true",
+                        help="also print each query's encrypted and plaintext p50")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
-        bench_size(size, args.runs, args.scan_runs)
+        bench_size(size, args.runs, args.scan_runs, args.per_query)
 
 
 if __name__ == "__main__":

@@ -25,16 +25,24 @@ from sqlalchemy import (
     table,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
-from vault.crypto import tokenise
+from vault.crypto import WrappedKey, normalise, tokenise, unwrap_data_key
 from vault.keys import VaultKeys
-from vault.models import Candidate, CandidateIndex, Document, User
+from vault.models import (
+    Candidate,
+    CandidateIndex,
+    CandidateKey,
+    Document,
+    Education,
+    User,
+    Vacancy,
+)
 from vault.services.access import visible_clause
 from vault.services.candidates import email_index
 from vault.services.indexing import DEGREE_LEVEL, query_tokens
-from vault.services.sealing import Sealer, record_sealer
+from vault.services.sealing import Sealer
 
 MAX_WORDS = 10
 COUNT_CAP = 1_000  # "1,000+ matches" is all a person needs to know past that
@@ -123,25 +131,81 @@ def matching_ids(session: Session, keys: VaultKeys, user: User, query: ParsedQue
     return statement.where(*filters).order_by(overlap.desc(), Candidate.id.desc())
 
 
+@dataclass
+class _PageRecord:
+    """The columns a result line needs, read with Core (no ORM objects for a page)."""
+
+    public_id: str
+    status: str
+    created_at: datetime
+    pool_consent_until: datetime | None
+    vacancy_title: str | None
+    company: str | None
+    kek_version: int
+    wrapped: bytes
+    full_name: bytes
+    position: bytes | None
+    interests: bytes | None
+    education: list[tuple[str, bytes, bytes, bytes]]
+    cv: tuple[str, bytes] | None = None
+
+
+def _load_page(session: Session, ids: list[int]) -> dict[int, _PageRecord]:
+    connection = session.connection()
+    records = {
+        row.id: _PageRecord(row.public_id, row.status, row.created_at, row.pool_consent_until,
+                            row.title, row.company, row.kek_version, row.wrapped,
+                            row.full_name, row.position, row.interests, [])
+        for row in connection.execute(
+            select(Candidate.id, Candidate.public_id, Candidate.status, Candidate.created_at,
+                   Candidate.pool_consent_until, Candidate.full_name, Candidate.position,
+                   Candidate.interests, CandidateKey.kek_version, CandidateKey.wrapped,
+                   Vacancy.title, Vacancy.company)
+            .join(CandidateKey, CandidateKey.candidate_id == Candidate.id)
+            .outerjoin(Vacancy, Vacancy.id == Candidate.vacancy_id)
+            .where(Candidate.id.in_(ids)))}
+    for row in connection.execute(
+            select(Education.candidate_id, Education.uid, Education.degree, Education.field,
+                   Education.institution)
+            .where(Education.candidate_id.in_(ids)).order_by(Education.position)):
+        records[row.candidate_id].education.append(
+            (row.uid, row.degree, row.field, row.institution))
+    # The CV's text, never its bytes: a page of results does not read files.
+    for row in connection.execute(
+            select(Document.candidate_id, Document.uid, Document.text)
+            .where(Document.candidate_id.in_(ids), Document.kind == "cv")
+            .order_by(Document.id)):
+        records[row.candidate_id].cv = (row.uid, row.text)
+    return records
+
+
 @dataclass(frozen=True)
 class _Opened:
     full_name: str
     position: str
     cv_text: str
-    words: set[str]
+    searchable: str  # normalised, for the collision check
 
 
-def _open_for_page(sealer: Sealer, record: Candidate) -> _Opened:
+def _open_for_page(keys: VaultKeys, record: _PageRecord) -> _Opened:
     """Only what the result line and the collision check need, nothing more."""
+    dek = unwrap_data_key(keys.keyring, WrappedKey(record.kek_version, record.wrapped),
+                          record.public_id)
+    sealer = Sealer(dek, record.public_id)
     name = sealer.open("candidate", "full_name", record.full_name)
     position = sealer.open("candidate", "position", record.position)
     interests = sealer.open("candidate", "interests", record.interests)
-    education = " ".join(sealer.open("education", c, getattr(e, c), e.uid)
-                         for e in record.education for c in ("degree", "field", "institution"))
-    cvs = [d for d in record.documents if d.kind == "cv"]
-    cv_text = sealer.open("document", "text", cvs[-1].text, cvs[-1].uid) if cvs else ""
+    education = " ".join(sealer.open("education", column, value, uid)
+                         for uid, *values in record.education
+                         for column, value in zip(("degree", "field", "institution"), values,
+                                                  strict=True))
+    cv_text = sealer.open("document", "text", record.cv[1], record.cv[0]) if record.cv else ""
     return _Opened(name, position, cv_text,
-                   set(tokenise(" ".join((name, position, interests, education, cv_text)))))
+                   normalise(" ".join((name, position, interests, education, cv_text))))
+
+
+def _has_word(normalised: str, word: str) -> bool:
+    return re.search(rf"(?<![0-9a-z]){re.escape(word)}(?![0-9a-z])", normalised) is not None
 
 
 def _excerpt(cv_text: str, words: list[str]) -> str:
@@ -159,16 +223,6 @@ def _excerpt(cv_text: str, words: list[str]) -> str:
     return ("…" if start else "") + piece + ("…" if start + EXCERPT < len(flat) else "")
 
 
-def _load(session: Session, ids: list[int]) -> dict[int, Candidate]:
-    records = session.scalars(
-        select(Candidate).where(Candidate.id.in_(ids)).options(
-            selectinload(Candidate.key), selectinload(Candidate.education),
-            # The CV's text, not its bytes: a page of results never reads the files.
-            selectinload(Candidate.documents).defer(Document.content),
-            joinedload(Candidate.vacancy)))
-    return {r.id: r for r in records}
-
-
 def search(session: Session, keys: VaultKeys, user: User, *, q: str,
            degree_level: str | None = None, vacancy_id: int | None = None, page: int = 1,
            page_size: int = 20, now: datetime) -> SearchPage:
@@ -183,7 +237,7 @@ def search(session: Session, keys: VaultKeys, user: User, *, q: str,
     # A few extra ids cover matches that opening proves false (rare at 32 bits).
     ids = list(connection.execute(ids_query.offset((page - 1) * page_size)
                                   .limit(page_size + page_size // 2 + 1)).scalars())
-    records = _load(session, ids)
+    records = _load_page(session, ids)
     hits: list[SearchHit] = []
     used = 0
     for cid in ids:
@@ -193,15 +247,13 @@ def search(session: Session, keys: VaultKeys, user: User, *, q: str,
         record = records.get(cid)
         if record is None:
             continue
-        opened = _open_for_page(record_sealer(keys, record), record)
-        if not all(word in opened.words for word in query.words):
+        opened = _open_for_page(keys, record)
+        if not all(_has_word(opened.searchable, word) for word in query.words):
             continue
-        vacancy = record.vacancy
         hits.append(SearchHit(
             public_id=record.public_id, full_name=opened.full_name, position=opened.position,
             status=record.status, created_at=record.created_at,
-            vacancy_title=vacancy.title if vacancy else None,
-            company=vacancy.company if vacancy else None,
+            vacancy_title=record.vacancy_title, company=record.company,
             pool_consent_until=record.pool_consent_until,
             excerpt=_excerpt(opened.cv_text, query.words)))
     has_next = used < len(ids) or total > (page - 1) * page_size + len(ids)
