@@ -73,3 +73,12 @@ def test_migrations_match_the_models(app):
             "include_name": lambda name, *_: not (name or "").startswith("candidate_search")})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+@pytest.mark.app_config(PROXY_HOPS=1, RATELIMIT_ENABLED=True, RATELIMIT_LINK_REQUEST="1 per hour")
+def test_behind_one_proxy_limits_apply_per_forwarded_client(client):
+    def ask(address):
+        return client.post("/my-data", data={"email": "a@example.org"},
+                           headers={"X-Forwarded-For": address}).status_code
+
+    assert [ask("203.0.113.1"), ask("203.0.113.1"), ask("203.0.113.2")] == [302, 429, 302]

@@ -52,6 +52,14 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     login_manager.init_app(app)
     sessions.init_app(app)
     headers.init_app(app)
+    if app.config["PROXY_HOPS"]:
+        # Behind a reverse proxy the client's address is in X-Forwarded-For; trusting
+        # exactly as many hops as there are proxies keeps clients from forging it (rate
+        # limits and login throttling are per client address).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     errors.init_app(app)
     web.register_blueprints(app)
     cli.init_app(app)

@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "BLIND_INDEX_BITS": 32,
     # Served behind HTTPS: Secure cookies. 'make run' on http://127.0.0.1 turns it off.
     "HTTPS": True,
+    # Reverse proxies in front of the app (0: none). Set it to their number in production,
+    # or every client shares the proxy's address for rate limits.
+    "PROXY_HOPS": 0,
     "MAX_CONTENT_LENGTH": 10 * MiB,
     "COMPANIES": ["Ingenium", "Hoptimize"],
     # Links mailed to candidates start with this, never with the request's Host header.

@@ -283,3 +283,23 @@ def test_withdrawn_person_leaves_talent_pool_search_at_once(app, client, make_us
     with app.app_context():
         public_id = db.session.scalar(select(Candidate.public_id))
     assert recruiter.get(f"/candidates/{public_id}").status_code == 404
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=True)
+def test_self_service_actions_need_the_csrf_token(app, client):
+    import re
+
+    slug = make_vacancy(app)
+    form = client.get(f"/apply/{slug}").data.decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    assert apply(client, slug, consent_talent_pool="y", csrf_token=token).status_code == 302
+    link = link_in(outbox(app)[-1])
+    before = _state(app)
+    for action in ("withdraw", "erase", "object"):
+        assert client.post(f"{link}/{action}").status_code == 400
+    assert _state(app) == before
+    page = client.get(link).data.decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post(f"{link}/withdraw", data={"csrf_token": token}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Candidate.pool_consent_until)) is None
