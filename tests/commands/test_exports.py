@@ -12,7 +12,7 @@ from tests import files
 from tests.journey import MARK_EMAIL, MARK_NAME, apply
 from vault.appctx import vault_keys
 from vault.extensions import db
-from vault.models import AuditEvent, Candidate
+from vault.models import AuditEvent, Candidate, DataRequest
 from vault.services import audit
 from vault.services.candidates import open_candidate, open_document
 
@@ -120,3 +120,92 @@ def test_zip_names_are_the_apps_own(app, client, runner, tmp_path):
     with zipfile.ZipFile(target) as archive:
         [cv] = [n for n in archive.namelist() if n.startswith("cv/")]
         assert cv.isascii() and " " not in cv and cv.endswith(".pdf")
+
+
+def test_export_logs_a_fulfilled_cli_request_and_writes_csv(app, client, runner, tmp_path):
+    apply(client)
+    public_id = _public_id(app)
+    target = tmp_path / "out.csv"
+    result = runner.invoke(args=["vault", "export", public_id, "--format", "csv",
+                                 "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    body = target.read_bytes()
+    assert body.startswith(b"\xef\xbb\xbf") and MARK_EMAIL.encode() in body
+    assert MARK_EMAIL not in result.output
+    with app.app_context():
+        request = db.session.scalar(select(DataRequest).where(DataRequest.kind == "export"))
+        assert (request.subject_public_id, request.channel, request.status) == (
+            public_id, "cli", "fulfilled")
+        assert request.fulfilled_at == request.received_at
+        event = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.action == audit.CANDIDATE_EXPORTED))
+        assert (event.actor_type, event.subject_public_id, event.detail) == (
+            "cli", public_id, "csv")
+
+
+def test_export_over_an_existing_file_leaves_it_private(app, client, runner, tmp_path):
+    apply(client)
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    target.chmod(0o644)
+    result = runner.invoke(args=["vault", "export", _public_id(app), "--format", "json",
+                                 "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert json.loads(target.read_text())["schema_version"] == 1
+
+
+def test_export_does_not_write_through_a_symbolic_link(app, client, runner, tmp_path):
+    apply(client)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("untouched")
+    link = tmp_path / "out.json"
+    link.symlink_to(elsewhere)
+    result = runner.invoke(args=["vault", "export", _public_id(app), "--format", "json",
+                                 "-o", str(link)])
+    assert result.exit_code == 1 and "Cannot write" in result.output
+    assert elsewhere.read_text() == "untouched"
+
+
+def test_export_to_a_missing_folder_is_a_clear_error_and_logs_nothing(app, client, runner,
+                                                                      tmp_path):
+    apply(client)
+    result = runner.invoke(args=["vault", "export", _public_id(app), "--format", "json",
+                                 "-o", str(tmp_path / "missing" / "out.json")])
+    assert result.exit_code == 1 and "Cannot write" in result.output
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent.id).where(
+            AuditEvent.action == audit.CANDIDATE_EXPORTED)) is None
+        assert db.session.scalar(select(DataRequest.id).where(
+            DataRequest.kind == "export")) is None
+
+
+def test_export_with_an_unknown_format_is_refused(app, client, runner, tmp_path):
+    apply(client)
+    result = runner.invoke(args=["vault", "export", _public_id(app), "--format", "xml",
+                                 "-o", str(tmp_path / "x.xml")])
+    assert result.exit_code == 2 and not (tmp_path / "x.xml").exists()
+
+
+def test_import_of_many_lines_reports_the_count(app, runner, tmp_path):
+    lines = [json.dumps({"contact": {"full_name": f"Person {n}", "email": f"p{n}@example.org"}})
+             for n in range(5)]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(args=["vault", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Imported 5 record(s)." in result.output
+    assert _count(app) == 5
+
+
+def test_import_caps_the_cv_at_the_upload_limit(app, runner, tmp_path):
+    content = files.pdf_with_text("x")
+    record = {"contact": {"full_name": "Big CV", "email": "big@example.org"},
+              "documents": [{"filename": "cv.pdf", "content": base64.b64encode(content).decode()}]}
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    app.config["MAX_CONTENT_LENGTH"] = len(content) - 1
+    result = runner.invoke(args=["vault", "import", str(path)])
+    assert result.exit_code == 1 and "line 1: documents.content is larger" in result.output
+    assert _count(app) == 0

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -20,11 +21,13 @@ from vault.services.imports import import_jsonl
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    # The file holds a person's data in the clear: readable by its owner only.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # The file holds a person's data in the clear: readable by its owner only, set on
+    # the open descriptor before a byte is written (an existing file keeps no wider
+    # mode), and never through a symbolic link someone else may have planted.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)
         handle.write(data)
-    os.chmod(path, 0o600)
 
 
 @click.command("export")
@@ -42,13 +45,22 @@ def export_command(public_id: str, fmt: str, output: Path) -> None:
     moment = now()
     records = records_of_person(db.session, anchor)
     body = exports.render(db.session, vault_keys(), records, fmt, now=moment)
-    _write_private(output, body)
     requests.log_request(db.session, public_id, "export", channel=requests.CLI, now=moment,
                          due_days=0, fulfilled=True)
     for record in records:
         audit.record(db.session, audit.CLI, audit.CANDIDATE_EXPORTED, now=moment,
                      subject=record.public_id, detail=fmt)
-    db.session.commit()
+    try:
+        _write_private(output, body)
+    except OSError as exc:
+        db.session.rollback()  # nothing was handed out, so nothing is logged
+        raise click.ClickException(f"Cannot write {output}: {exc.strerror}.") from None
+    try:
+        db.session.commit()
+    except Exception:
+        # An export the audit trail does not show must not stay on disk.
+        output.unlink(missing_ok=True)
+        raise
     click.echo(f"Wrote {len(records)} record(s) to {output} ({fmt}).")
 
 
@@ -59,8 +71,11 @@ def import_command(file: Path) -> None:
     """Import JSON Lines, one record of the export schema per line; all or nothing."""
     require_secrets()
     with file.open("rb") as handle:
-        report = import_jsonl(db.session, vault_keys(), handle, now=now(),
-                              notice_version=NOTICE_VERSION)
+        report = import_jsonl(
+            db.session, vault_keys(), handle, now=now(),
+            pool_months=int(current_app.config["TALENT_POOL_MONTHS"]),
+            notice_version=NOTICE_VERSION,
+            max_cv_bytes=int(current_app.config["MAX_CONTENT_LENGTH"]))
     if report.rejected:
         db.session.rollback()
         for number, reason in report.rejected:

@@ -35,13 +35,29 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uf
 README = """Your data from the Ingenium group recruitment vault
 =================================================
 
-export.json  everything we hold on you, in the schema named in its "schema" field
-             (version {version}); each record is one application or profile.
-export.csv   the same data, one value per row: public_id, section, item, field, value.
-             Cells that a spreadsheet could run as a formula start with a quote (').
-cv/          the CV files exactly as you uploaded them.
+Exported at {exported_at}.
 
-Exported at {exported_at}. Questions: the privacy officer, see the privacy statement.
+export.json  Everything we hold on you. The "schema" field names the format
+             (version {version}). "records" has one entry per application or
+             profile, each with its reference ("public_id") and these parts:
+             contact, position, personal (age, gender), interests, education,
+             documents (your CV files: name, type, whether text could be read),
+             vacancy and status, consents (every grant, renewal, withdrawal or
+             expiry, with the version of the privacy notice), notes (what our
+             staff wrote about you), staff_access (when our staff opened your
+             data, and in which role) and requests (what you asked of us, when
+             it was due and when it was done).
+export.csv   The same data, one value per row: public_id, section, item, field,
+             value ("item" numbers the entries of a list from 1). A value that a
+             spreadsheet could run as a formula starts with a quote (').
+             UTF-8 with a byte-order mark, so spreadsheets show accents right.
+cv/          Your CV files, byte for byte as you sent them, named
+             <public_id>-<our file name>; export.json gives each one's original
+             name under documents[].filename and its place here under zip_path.
+
+The format is described in full in the vault's docs/export-schema.md. You can hand
+export.json to another recruiting system: the vault imports records of this shape.
+Questions: the privacy officer, as the privacy statement says.
 """
 
 
@@ -87,7 +103,9 @@ def _record(session: Session, keys: VaultKeys, record: Candidate) -> dict[str, A
         "consents": [{"purpose": c.purpose, "event": c.event, "at": _iso(c.created_at),
                       "notice_version": c.notice_version, "source": c.source,
                       "expires_at": _iso(c.expires_at)} for c in record.consents],
-        "notes": [{"written_at": _iso(n.created_at), "body": n.body} for n in opened.notes],
+        # Who wrote a note stays inside the company: the person sees "staff".
+        "notes": [{"written_at": _iso(n.created_at), "author": "staff", "body": n.body}
+                  for n in opened.notes],
         "staff_access": [{"at": _iso(at), "role": role or "staff", "action": action}
                          for at, role, action in staff_access],
         "requests": [{"kind": r.kind, "channel": r.channel, "received_at": _iso(r.received_at),
@@ -147,8 +165,12 @@ def export_csv(document: dict[str, Any]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def export_zip(keys: VaultKeys, records: list[Candidate], document: dict[str, Any]) -> bytes:
-    """Built in memory: no plaintext copy of the export ever touches the disk."""
+def export_zip(session: Session, keys: VaultKeys, records: list[Candidate],
+               document: dict[str, Any]) -> bytes:
+    """Built in memory: no plaintext copy of the export ever touches the disk.
+
+    Every name in the archive is the app's own (see _cv_path), so none can carry a
+    path, a drive letter or a trick character from what an applicant typed."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", README.format(version=SCHEMA_VERSION,
@@ -171,7 +193,7 @@ def render(session: Session, keys: VaultKeys, records: list[Candidate], fmt: str
     if fmt == "csv":
         return export_csv(document)
     if fmt == "zip":
-        return export_zip(keys, records, document)
+        return export_zip(session, keys, records, document)
     raise ValueError("unknown export format")
 
 

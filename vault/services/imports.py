@@ -1,8 +1,20 @@
 """`vault import`: JSON Lines in the export schema, the way in from another system.
 
-Every line is validated before anything is written, and the whole file goes in as
-one transaction: a file with one bad line imports nothing, and the report names each
-bad line by number with a reason that never repeats its content.
+Each line is one RECORD of docs/export-schema.md. Every line is validated before
+anything is written, and the whole file goes in as one transaction: a file with one
+bad line imports nothing, and the report names each bad line by number with a reason
+that never repeats its content (the content is personal data).
+
+What a line's fields become:
+- contact, position, personal, interests, education: the new record's data, checked
+  by the same rules as the application form;
+- documents[].content (base64 PDF or DOCX, at most one per line): the CV, inspected
+  exactly like an upload;
+- talent_pool_until (or, without it, the last talent-pool event in consents): a live
+  talent-pool consent, kept with its own end date but never longer than this
+  controller's pool period;
+- public_id, created_at, source, status, vacancy, notes, staff_access, requests:
+  ignored. The record gets a new random public id, source "import", status "new".
 """
 
 from __future__ import annotations
@@ -10,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,14 +40,27 @@ from vault.services.candidates import (
     EducationInput,
     create_candidate,
 )
-from vault.uploads import UploadRejected, inspect_upload
 
-MAX_FIELD = 2000
-MAX_LINE = 20 * 1024 * 1024  # a base64 CV of 10 MiB and some text
+SOURCE = "import"
+# The same bounds as the application form (vault/apply/forms.py).
+MAX_NAME = 200
+MAX_EMAIL = 254
+MAX_PHONE = 40
+MAX_POSITION = 200
+MAX_INTERESTS = 2000
+MAX_EDUCATION_FIELD = 200
+MAX_FILENAME = 200
+MAX_CONSENT_EVENTS = 1000
+MAX_CV_BYTES = 10 * 1024 * 1024  # VAULT_MAX_CONTENT_LENGTH's default
+# A base64 CV of MAX_CV_BYTES plus the text fields; checked before parsing the JSON.
+MAX_LINE = MAX_CV_BYTES * 4 // 3 + 1024 * 1024
+GENDERS = ("", "female", "male", "non-binary", "other")
+PHONE = re.compile(r"[0-9+()./\s-]+")
+YEAR = re.compile(r"19[5-9]\d|20\d\d")
 
 
 class LineRejected(ValueError):
-    pass
+    """Why a line was refused. Names fields only, never their values."""
 
 
 @dataclass
@@ -44,12 +70,12 @@ class ImportReport:
 
 
 @dataclass(frozen=True)
-class _Parsed:
+class ParsedRecord:
     data: CandidateInput
     pool_until: datetime | None
 
 
-def _text(value: Any, name: str, *, required: bool = False, limit: int = MAX_FIELD) -> str:
+def _text(value: Any, name: str, *, limit: int, required: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -62,106 +88,195 @@ def _text(value: Any, name: str, *, required: bool = False, limit: int = MAX_FIE
     return value
 
 
+def _number_text(value: Any, name: str, *, limit: int) -> str:
+    # Another system may write an age or a year as a JSON number; this one keeps text.
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return _text(value, name, limit=limit)
+
+
 def _section(record: dict[str, Any], name: str) -> dict[str, Any]:
-    value = record.get(name) or {}
+    value = record.get(name)
+    if value is None:
+        return {}
     if not isinstance(value, dict):
         raise LineRejected(f"{name} must be an object")
     return value
 
 
-def _document(record: dict[str, Any]) -> DocumentInput | None:
-    documents = record.get("documents") or []
-    if not isinstance(documents, list):
-        raise LineRejected("documents must be a list")
-    with_content = [d for d in documents if isinstance(d, dict) and d.get("content")]
-    if not with_content:
-        return None
-    doc = with_content[-1]
-    try:
-        content = base64.b64decode(doc["content"], validate=True)
-    except (binascii.Error, TypeError, ValueError):
-        raise LineRejected("documents.content is not base64") from None
-    try:
-        return inspect_upload(content, _text(doc.get("filename"), "documents.filename",
-                                             required=True, limit=200))
-    except UploadRejected as exc:
-        raise LineRejected(f"CV refused: {exc.reason}") from None
+def _list_of_objects(record: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    value = record.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise LineRejected(f"{name} must be a list of objects")
+    return value
 
 
-def _pool_until(record: dict[str, Any], now: datetime) -> datetime | None:
-    until = record.get("talent_pool_until")
-    if until is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(until)
-    except (TypeError, ValueError):
-        raise LineRejected("talent_pool_until is not an ISO date-time") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment if moment > now else None  # consent that has run out does not come along
-
-
-def parse_line(line: str | bytes, now: datetime) -> _Parsed:
-    if len(line) > MAX_LINE:
-        raise LineRejected("line too long")
-    try:
-        record = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise LineRejected("not valid JSON") from None
-    if not isinstance(record, dict):
-        raise LineRejected("a line must be one JSON object (a record of the export schema)")
-    contact = _section(record, "contact")
-    personal = _section(record, "personal")
-    email = _text(contact.get("email"), "contact.email", required=True, limit=254)
+def _email(contact: dict[str, Any]) -> str:
+    email = _text(contact.get("email"), "contact.email", limit=MAX_EMAIL, required=True)
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
         raise LineRejected("contact.email is not a valid e-mail address") from None
-    education = record.get("education") or []
-    if not isinstance(education, list) or not all(isinstance(e, dict) for e in education):
-        raise LineRejected("education must be a list of objects")
-    if len(education) > MAX_EDUCATION:
+    return email
+
+
+def _personal(personal: dict[str, Any]) -> tuple[str, str]:
+    age = _number_text(personal.get("age"), "personal.age", limit=3)
+    if age and not (age.isdigit() and 16 <= int(age) <= 99):
+        raise LineRejected("personal.age must be a whole number from 16 to 99")
+    gender = _text(personal.get("gender"), "personal.gender", limit=40)
+    if gender not in GENDERS:
+        raise LineRejected("personal.gender must be one of: " + ", ".join(GENDERS[1:]))
+    return age, gender
+
+
+def _education(record: dict[str, Any]) -> tuple[EducationInput, ...]:
+    rows = _list_of_objects(record, "education")
+    if len(rows) > MAX_EDUCATION:
         raise LineRejected(f"more than {MAX_EDUCATION} education entries")
+    entries = []
+    for number, row in enumerate(rows, start=1):
+        name = f"education[{number}]"
+        degree, field_, institution = (
+            _text(row.get(key), f"{name}.{key}", limit=MAX_EDUCATION_FIELD)
+            for key in ("degree", "field", "institution"))
+        year = _number_text(row.get("year"), f"{name}.year", limit=4)
+        if not (degree or field_ or institution or year):
+            continue  # an empty row says nothing
+        if not (degree and field_ and institution):
+            raise LineRejected(f"{name} needs a degree, a field and an institution")
+        if year and not YEAR.fullmatch(year):
+            raise LineRejected(f"{name}.year must be a year such as 2019")
+        entries.append(EducationInput(degree, field_, institution, year))
+    return tuple(entries)
+
+
+def _cv(record: dict[str, Any], max_cv_bytes: int) -> DocumentInput | None:
+    # Imported lazily: the upload inspector pulls in the PDF and DOCX parsers.
+    from vault.uploads import UploadRejected, inspect_upload
+
+    with_content = [d for d in _list_of_objects(record, "documents")
+                    if d.get("content") is not None]
+    if not with_content:
+        return None  # documents listed without their bytes: there is nothing to import
+    if len(with_content) > 1:
+        raise LineRejected("only one document per line may carry content")
+    document = with_content[0]
+    encoded = document["content"]
+    if not isinstance(encoded, str):
+        raise LineRejected("documents.content must be a base64 string")
+    if len(encoded) > max_cv_bytes * 4 // 3 + 4:
+        raise LineRejected(f"documents.content is larger than {max_cv_bytes} bytes")
+    try:
+        content = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise LineRejected("documents.content is not valid base64") from None
+    if len(content) > max_cv_bytes:
+        raise LineRejected(f"documents.content is larger than {max_cv_bytes} bytes")
+    filename = _text(document.get("filename"), "documents.filename", limit=MAX_FILENAME,
+                     required=True)
+    try:
+        # The same inspection as an upload: type from the bytes, no active content.
+        return inspect_upload(content, filename)
+    except UploadRejected as exc:  # its reason never holds the file's name or content
+        raise LineRejected(f"documents.content refused: {exc.reason}") from None
+
+
+def _moment(value: Any, name: str) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise LineRejected(f"{name} is not an ISO 8601 date-time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise LineRejected(f"{name} is not an ISO 8601 date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _pool_until(record: dict[str, Any], *, now: datetime, pool_months: int) -> datetime | None:
+    """The end of a live talent-pool consent the line carries, or None.
+
+    The line says so by talent_pool_until (as export.json writes it) or, lacking that
+    field, by its last talent-pool event being a grant or renewal with an end date.
+    """
+    events = _list_of_objects(record, "consents")
+    if len(events) > MAX_CONSENT_EVENTS:
+        raise LineRejected(f"more than {MAX_CONSENT_EVENTS} consent events")
+    if "talent_pool_until" in record:
+        raw = record["talent_pool_until"]
+        until = None if raw is None else _moment(raw, "talent_pool_until")
+    else:
+        pool = [e for e in events if e.get("purpose") == consent.TALENT_POOL]
+        last = pool[-1] if pool else None
+        if last is None or last.get("event") not in (consent.GRANTED, consent.RENEWED):
+            return None
+        raw = last.get("expires_at")
+        until = None if raw is None else _moment(raw, "consents.expires_at")
+    if until is None or until <= now:
+        return None  # consent that has run out (or never had an end) does not come along
+    # Never longer than this controller's notice promises, whatever the other system said.
+    return min(until, consent.add_months(now, pool_months))
+
+
+def parse_line(line: str | bytes, *, now: datetime, pool_months: int,
+               max_cv_bytes: int = MAX_CV_BYTES) -> ParsedRecord:
+    """One line to the input of create_candidate, or LineRejected."""
+    if len(line) > MAX_LINE:
+        raise LineRejected("the line is too long")
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # JSON syntax, bad UTF-8, absurd nesting
+        raise LineRejected("not valid JSON") from None
+    if not isinstance(record, dict):
+        raise LineRejected("a line must be one JSON object (a record of the export schema)")
+    contact = _section(record, "contact")
+    age, gender = _personal(_section(record, "personal"))
     data = CandidateInput(
-        full_name=_text(contact.get("full_name"), "contact.full_name", required=True, limit=200),
-        email=email, phone=_text(contact.get("phone"), "contact.phone", limit=40),
-        position=_text(record.get("position"), "position", limit=200),
-        age=_text(personal.get("age"), "personal.age", limit=3),
-        gender=_text(personal.get("gender"), "personal.gender", limit=40),
-        interests=_text(record.get("interests"), "interests"),
-        education=tuple(EducationInput(
-            _text(e.get("degree"), "education.degree", limit=200),
-            _text(e.get("field"), "education.field", limit=200),
-            _text(e.get("institution"), "education.institution", limit=200),
-            _text(e.get("year"), "education.year", limit=4)) for e in education),
-        cv=_document(record))
-    return _Parsed(data, _pool_until(record, now))
+        full_name=_text(contact.get("full_name"), "contact.full_name", limit=MAX_NAME,
+                        required=True),
+        email=_email(contact),
+        phone=_text(contact.get("phone"), "contact.phone", limit=MAX_PHONE),
+        position=_text(record.get("position"), "position", limit=MAX_POSITION),
+        age=age, gender=gender,
+        interests=_text(record.get("interests"), "interests", limit=MAX_INTERESTS),
+        education=_education(record),
+        cv=_cv(record, max_cv_bytes))
+    if data.phone and not PHONE.fullmatch(data.phone):
+        raise LineRejected("contact.phone may hold digits, spaces and + ( ) . / - only")
+    return ParsedRecord(data, _pool_until(record, now=now, pool_months=pool_months))
 
 
 def import_jsonl(session: Session, keys: VaultKeys, lines: Iterable[str | bytes], *,
-                 now: datetime, notice_version: str) -> ImportReport:
+                 now: datetime, pool_months: int, notice_version: str,
+                 max_cv_bytes: int = MAX_CV_BYTES) -> ImportReport:
+    """Validate every line, then create every record, or none (the caller commits).
+
+    When the report lists rejected lines nothing was added to the session.
+    """
     report = ImportReport()
-    parsed: list[_Parsed] = []
+    parsed: list[ParsedRecord] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            parsed.append(parse_line(line, now))
+            parsed.append(parse_line(line, now=now, pool_months=pool_months,
+                                     max_cv_bytes=max_cv_bytes))
         except LineRejected as exc:
             report.rejected.append((number, str(exc)))
     if report.rejected:
         return report
-    memo: dict[str, str] = {}
+    memo: dict[str, str] = {}  # search-token memo for this run (see record_tokens)
     for item in parsed:
-        candidate = create_candidate(session, keys, item.data, now=now, source="import",
+        candidate = create_candidate(session, keys, item.data, now=now, source=SOURCE,
                                      token_memo=memo)
         consent.record_consent(session, candidate, consent.APPLICATION, consent.GRANTED,
-                               notice_version=notice_version, source="import", now=now)
+                               notice_version=notice_version, source=SOURCE, now=now)
         if item.pool_until is not None:
-            # The consent given elsewhere, kept with its own end date, never extended.
             consent.record_consent(session, candidate, consent.TALENT_POOL, consent.GRANTED,
-                                   notice_version=notice_version, source="import", now=now,
+                                   notice_version=notice_version, source=SOURCE, now=now,
                                    expires_at=item.pool_until)
         audit.record(session, audit.CLI, audit.CANDIDATE_CREATED, now=now,
-                     subject=candidate.public_id, detail="import")
+                     subject=candidate.public_id, detail=SOURCE)
     report.imported = len(parsed)
     return report
