@@ -184,13 +184,17 @@ class Document(db.Model):
 
 
 class CandidateIndex(db.Model):
-    """Blind-index tokens of one record, space-separated (searched through FTS5 or GIN)."""
+    """What search reads of one record: its blind-index tokens, space-separated
+    (searched through FTS5 or GIN), and its search card, sealed with the record's key:
+    the text the tokens were made from, so a result line and its collision check open
+    one value instead of every field (see services.indexing)."""
 
     __tablename__ = "candidate_index"
 
     candidate_id: Mapped[int] = mapped_column(
         ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True)
     tokens: Mapped[str] = mapped_column(Text, default="")
+    card: Mapped[bytes] = mapped_column(Sealed)
 
 
 class Consent(db.Model):

@@ -134,6 +134,7 @@ def upgrade():
     op.create_table('candidate_index',
     sa.Column('candidate_id', sa.Integer(), nullable=False),
     sa.Column('tokens', sa.Text(), nullable=False),
+    sa.Column('card', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['candidate_id'], ['candidate.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('candidate_id')
     )
@@ -245,14 +246,17 @@ def create_search_index():
     """Token lookup for search: FTS5 on SQLite, a GIN index on PostgreSQL.
 
     The tokens are keyed hashes (hex words), so the index learns nothing the
-    candidate_index table does not already hold. Positions are kept (FTS5's default)
-    because bm25 reads term counts from them; without them FTS5 would re-read and
-    re-tokenise every matching row to rank it.
+    candidate_index table does not already hold. detail=none: search asks only which
+    records hold a token (occurrence counts are tokens of their own, see
+    services.indexing), so FTS5 keeps bare lists of record ids: the smallest index
+    and the fastest lookups it can give. Nothing ranks by document length, so no
+    sizes are kept (columnsize=0); tokens are ASCII, so the plain ASCII tokenizer.
     """
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         op.execute("CREATE VIRTUAL TABLE candidate_search USING fts5(tokens, "
-                   "content='candidate_index', content_rowid='candidate_id')")
+                   "content='candidate_index', content_rowid='candidate_id', "
+                   "detail='none', columnsize=0, tokenize='ascii')")
         for name, body in SEARCH_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {body}")
     elif dialect == "postgresql":

@@ -180,3 +180,81 @@ def test_false_positives_from_truncated_tokens_are_removed(app, clock):
         page = search(db.session, keys, admin, q=colliding, now=clock())
         assert page.total_estimate == 1  # the database matched it by token...
         assert page.results == []  # ...and opening it proved the match false
+
+
+def _ranked_pool(app, clock, cvs: list[str]) -> list[str]:
+    """Records with these CV texts, created in order (later is newer); their public ids."""
+    with app.app_context():
+        ids = []
+        for number, cv in enumerate(cvs):
+            record = create_candidate(db.session, vault_keys(), _input(
+                f"Person {number}", f"p{number}@example.org", cv, position="Tester",
+                field="Biology"), now=clock())
+            ids.append(record.public_id)
+        db.session.add(User(email="a@x", password_hash="-", role="admin", company="Ingenium"))
+        db.session.commit()
+        return ids
+
+
+def _all_pages(app, clock, q: str, page_size: int) -> list[str]:
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "a@x"))
+        found, page = [], 1
+        while True:
+            result = search(db.session, vault_keys(), admin, q=q, page=page,
+                            page_size=page_size, now=clock())
+            found += [hit.public_id for hit in result.results]
+            if not result.has_next:
+                return found
+            page += 1
+
+
+def _expected_order(cvs: list[str], ids: list[str], words: list[str]) -> list[str]:
+    """Sum of min(occurrences, 3) over the words, newest first among equals."""
+    matching = [(sum(min(cv.lower().split().count(w), 3) for w in words), number)
+                for number, cv in enumerate(cvs)
+                if all(w in cv.lower().split() for w in words)]
+    return [ids[number] for _score, number in sorted(matching, reverse=True)]
+
+
+def test_a_word_found_more_often_ranks_higher(app, clock):
+    cvs = ["kafka", "kafka kafka kafka kafka", "kafka kafka", "spark"]
+    ids = _ranked_pool(app, clock, cvs)
+    assert _all_pages(app, clock, "kafka", 20) == [ids[1], ids[2], ids[0]]
+
+
+# Scores spread over every level: each CV mentions each word 0 to 3 times.
+TIER_CVS = [" ".join(["kafka"] * a + ["spark"] * b + ["scala"] * c + ["filler"])
+            for a, b, c in itertools.product(range(4), repeat=3)]
+
+
+@pytest.mark.parametrize("small_match", [0, 1_000], ids=["levels", "scored-here"])
+@pytest.mark.parametrize("q", ["kafka", "kafka spark", "scala spark kafka"])
+def test_ranking_is_the_sum_of_tiers_whichever_way_it_is_computed(app, clock, monkeypatch,
+                                                                  small_match, q):
+    # Over SMALL_MATCH matches the database walks the score levels; under it the
+    # token strings are scored here. Both must give the same order, page after page.
+    monkeypatch.setattr("vault.services.search.SMALL_MATCH", small_match)
+    ids = _ranked_pool(app, clock, TIER_CVS)
+    expected = _expected_order(TIER_CVS, ids, q.split())
+    assert _all_pages(app, clock, q, 4) == expected
+    assert _all_pages(app, clock, q, 50) == expected
+
+
+@pytest.mark.parametrize("small_match", [0, 1_000], ids=["levels", "scored-here"])
+def test_words_after_the_third_narrow_without_ranking(app, clock, monkeypatch, small_match):
+    monkeypatch.setattr("vault.services.search.SMALL_MATCH", small_match)
+    cvs = ["alpha beta gamma delta", "alpha beta gamma delta delta delta", "alpha beta gamma"]
+    ids = _ranked_pool(app, clock, cvs)
+    # "delta" only narrows: the two records holding it tie, so the newer comes first.
+    assert _all_pages(app, clock, "alpha beta gamma delta", 20) == [ids[1], ids[0]]
+
+
+@pytest.mark.parametrize("small_match", [0, 1_000], ids=["levels", "scored-here"])
+def test_ranking_respects_filters_and_access(app, clock, monkeypatch, small_match, pool):
+    monkeypatch.setattr("vault.services.search.SMALL_MATCH", small_match)
+    ids, users = pool
+    # Cleo says Kafka twice but applied elsewhere without pool consent.
+    assert _find(app, clock, users["recruiter"], "kafka") == [ids["anna"]]
+    assert _find(app, clock, users["admin"], "kafka") == [ids["cleo"], ids["anna"]]
+    assert _find(app, clock, users["admin"], "kafka", degree_level="master") == [ids["anna"]]

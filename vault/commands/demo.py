@@ -17,6 +17,7 @@ from vault.privacy import NOTICE_VERSION
 from vault.services import consent
 from vault.services.candidates import create_candidate
 from vault.services.demo import people
+from vault.services.indexing import TokenMemo
 from vault.services.vacancies import create_vacancy
 
 BATCH = 200
@@ -48,7 +49,7 @@ def seed_demo_command(count: int, seed: int) -> None:
     vacancies = _vacancies()
     rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not a secret
     months = current_app.config["TALENT_POOL_MONTHS"]
-    memo: dict[str, str] = {}
+    memo: TokenMemo = {}
     with click.progressbar(people(count, seed), length=count, label="Seeding") as bar:
         for number, person in enumerate(bar, start=1):
             vacancy = rng.choice(vacancies) if rng.random() < 0.6 else None

@@ -17,6 +17,7 @@ from vault.keys import VaultKeys
 from vault.models import Candidate
 from vault.services import audit
 from vault.services.candidates import reindex_candidate
+from vault.services.indexing import TokenMemo
 
 
 @click.command("reindex")
@@ -39,7 +40,7 @@ def reindex_command(new_index_key: bool, batch_size: int) -> None:
     session = db.session
     total = session.scalar(select(func.count(Candidate.id))) or 0
     last_id = 0
-    memo: dict[str, str] = {}  # word -> token under the new key, for this run only
+    memo: TokenMemo = {}  # word -> token under the new key, for this run only
     with click.progressbar(length=total, label="Reindexing") as bar:
         while True:
             batch = list(session.scalars(select(Candidate).where(Candidate.id > last_id)

@@ -14,21 +14,40 @@ Callers answer 404 for an invisible record, never 403, so public ids cannot be p
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import BindParameter, ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from vault.models import Candidate, User, Vacancy
 
+Viewer = Literal["all", "recruiter", "nobody"]
+
+
+def viewer_kind(user: User) -> Viewer:
+    if not user.active:
+        return "nobody"
+    if user.role == "admin":
+        return "all"
+    if user.role == "recruiter":
+        return "recruiter"
+    return "nobody"
+
+
+def recruiter_clause(company: str | BindParameter[str],
+                     now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """What a recruiter of `company` sees at `now` (values, or bound parameters for a
+    statement built once and run for many recruiters)."""
+    own_vacancies = select(Vacancy.id).where(Vacancy.company == company)
+    return or_(Candidate.vacancy_id.in_(own_vacancies), Candidate.pool_consent_until > now)
+
 
 def visible_clause(user: User, now: datetime) -> ColumnElement[bool]:
-    if not user.active:
-        return false()
-    if user.role == "admin":
+    kind = viewer_kind(user)
+    if kind == "all":
         return true()
-    if user.role == "recruiter":
-        own_vacancies = select(Vacancy.id).where(Vacancy.company == user.company)
-        return or_(Candidate.vacancy_id.in_(own_vacancies), Candidate.pool_consent_until > now)
+    if kind == "recruiter":
+        return recruiter_clause(user.company, now)
     return false()
 
 

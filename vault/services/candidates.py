@@ -27,7 +27,13 @@ from vault.models import (
     new_uid,
 )
 from vault.services import audit, erasure_ledger
-from vault.services.indexing import EMAIL, IndexedText, record_tokens
+from vault.services.indexing import (
+    EMAIL,
+    IndexedText,
+    TokenMemo,
+    record_tokens,
+    seal_card,
+)
 from vault.services.sealing import Sealer, new_record_key, record_sealer
 
 MAX_EDUCATION = 10
@@ -153,7 +159,7 @@ def _indexed_text(data: CandidateInput, cv_text: str) -> IndexedText:
 
 def create_candidate(session: Session, keys: VaultKeys, data: CandidateInput, *,
                      now: datetime, source: str = "apply", vacancy_id: int | None = None,
-                     token_memo: dict[str, str] | None = None) -> Candidate:
+                     token_memo: TokenMemo | None = None) -> Candidate:
     """Seal a new record and add it to the session (the caller commits).
 
     Bulk loaders pass a token memo that lives for their run (see record_tokens)."""
@@ -167,8 +173,8 @@ def create_candidate(session: Session, keys: VaultKeys, data: CandidateInput, *,
     candidate.education = _seal_education(sealer, data.education)
     if data.cv is not None:
         candidate.documents = [_seal_document(sealer, data.cv)]
-    candidate.index_row = CandidateIndex(tokens=record_tokens(
-        keys.blind_index, _indexed_text(data, data.cv.text if data.cv else ""), token_memo))
+    _set_index(keys, sealer, candidate, _indexed_text(data, data.cv.text if data.cv else ""),
+               token_memo)
     session.add(candidate)
     session.flush()
     return candidate
@@ -257,7 +263,7 @@ def correct_candidate(session: Session, keys: VaultKeys, candidate: Candidate,
 
 
 def reindex_candidate(keys: VaultKeys, candidate: Candidate,
-                      token_memo: dict[str, str] | None = None) -> None:
+                      token_memo: TokenMemo | None = None) -> None:
     """Recompute a record's tokens and e-mail index (after the index key or bits change)."""
     current = open_candidate(keys, candidate, with_notes=False)
     _index(keys, candidate, CandidateInput(
@@ -268,15 +274,24 @@ def reindex_candidate(keys: VaultKeys, candidate: Candidate,
 
 
 def _index(keys: VaultKeys, candidate: Candidate, data: CandidateInput,
-           token_memo: dict[str, str] | None = None) -> None:
+           token_memo: TokenMemo | None = None) -> None:
     candidate.email_index = email_index(keys, data.email)
     doc = find_document(candidate)
     cv_text = open_document_text(keys, candidate, doc) if doc else ""
-    tokens = record_tokens(keys.blind_index, _indexed_text(data, cv_text), token_memo)
+    _set_index(keys, record_sealer(keys, candidate), candidate, _indexed_text(data, cv_text),
+               token_memo)
+
+
+def _set_index(keys: VaultKeys, sealer: Sealer, candidate: Candidate, text: IndexedText,
+               token_memo: TokenMemo | None) -> None:
+    """Tokens and search card always change together: a card is what its tokens say."""
+    tokens = record_tokens(keys.blind_index, text, token_memo)
+    card = seal_card(sealer, text)
     if candidate.index_row is None:
-        candidate.index_row = CandidateIndex(tokens=tokens)
+        candidate.index_row = CandidateIndex(tokens=tokens, card=card)
     else:
         candidate.index_row.tokens = tokens
+        candidate.index_row.card = card
 
 
 def records_of_person(session: Session, candidate: Candidate) -> list[Candidate]:

@@ -40,6 +40,7 @@ from vault.services.candidates import (
     EducationInput,
     create_candidate,
 )
+from vault.services.indexing import TokenMemo
 
 SOURCE = "import"
 # The same bounds as the application form (vault/apply/forms.py).
@@ -266,7 +267,7 @@ def import_jsonl(session: Session, keys: VaultKeys, lines: Iterable[str | bytes]
             report.rejected.append((number, str(exc)))
     if report.rejected:
         return report
-    memo: dict[str, str] = {}  # search-token memo for this run (see record_tokens)
+    memo: TokenMemo = {}  # search-token memo for this run (see record_tokens)
     for item in parsed:
         candidate = create_candidate(session, keys, item.data, now=now, source=SOURCE,
                                      token_memo=memo)

@@ -11,18 +11,30 @@ query with a single index lookup, and the stored set says less (not which field 
 word came from, nor how many words each field holds) than a token per field would.
 Keys still differ per purpose (text, degree level, e-mail), so a token of one can
 never be matched against another.
+
+How often a word occurs counts too, coarsely: a word found twice also gets a tier-2
+token, three times or more a tier-3 token, each under its own key. Search ranks by
+the sum of the tiers its words reach (see services.search). An observer of the table
+learns per record how many words repeat, which repeated tokens would show as well;
+not which words, since a tier token cannot be linked to its word's token without the
+key.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
 
 from vault.crypto import BlindIndex, normalise, words
+from vault.services.sealing import Sealer
 
 TEXT, DEGREE_LEVEL, EMAIL = "text", "degree_level", "email"
-MAX_REPEAT = 3
+# Occurrence tiers: 1 (the word's own token), 2 (twice), 3 (three times or more).
+# Beyond a few occurrences a count says nothing more about a CV.
+TIERS = 3
+TIER_FIELDS = {2: "text.tier2", 3: "text.tier3"}
 
 DEGREE_LEVELS = ("secondary", "bachelor", "master", "doctorate")
 _LEVEL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -54,44 +66,83 @@ class IndexedText:
     education: tuple[tuple[str, str, str], ...]  # (degree, field, institution)
 
 
+def seal_card(sealer: Sealer, text: IndexedText) -> bytes:
+    """The record's search card: the indexed text, sealed as one value.
+
+    A result line needs the name, the position, an excerpt of the CV and, to drop
+    collisions of truncated tokens, every word the tokens came from; kept together
+    they cost one decryption per result instead of one per field. Sealed with the
+    record's key, so erasing the record shreds it like every other field."""
+    return sealer.seal("candidate_index", "card", json.dumps(
+        [text.full_name, text.position, text.interests, text.cv_text,
+         [list(entry) for entry in text.education]], ensure_ascii=False,
+        separators=(",", ":")))
+
+
+def open_card(sealer: Sealer, sealed: bytes) -> IndexedText:
+    full_name, position, interests, cv_text, education = json.loads(
+        sealer.open("candidate_index", "card", sealed))
+    return IndexedText(full_name, position, interests, cv_text,
+                       tuple((degree, field, institution)
+                             for degree, field, institution in education))
+
+
+def card_words(text: IndexedText) -> str:
+    """The card's text normalised, as search re-checks its matches against it."""
+    return normalise(_text_of(text))
+
+
 def _text_of(text: IndexedText) -> str:
     return " ".join([text.full_name, text.position, text.interests, text.cv_text,
                      *(" ".join(entry) for entry in text.education)])
 
 
-def record_tokens(index: BlindIndex, text: IndexedText,
-                  memo: dict[str, str] | None = None) -> str:
+# Bulk builders keep one memo for a run: word -> its token and tier tokens.
+TokenMemo = dict[str, tuple[str, ...]]
+
+
+def _tier_tokens(index: BlindIndex, word: str, tiers: int) -> tuple[str, ...]:
+    return (index.token(TEXT, word),
+            *(index.token(TIER_FIELDS[t], word) for t in range(2, tiers + 1)))
+
+
+def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None = None) -> str:
     """The record's tokens, space-separated and sorted (so their order says nothing).
 
-    A word's token is repeated as often as the word occurs, up to MAX_REPEAT: search
-    ranks by how much of a record matches (bm25 over these counts), and beyond a few
-    occurrences more says nothing. Bulk builders (reindex, import, seed-demo) pass a
-    memo that lives for one run: words repeat across records, so most tokens are then
-    looked up, not recomputed.
+    Every distinct word gives its token; a repeated word also its tier tokens (see the
+    module notes). Bulk builders (reindex, import, seed-demo) pass a memo that lives for
+    one run: words repeat across records, so most tokens are then looked up, not
+    recomputed.
     """
     memo = {} if memo is None else memo
-    get = memo.get
-    tokens: list[str] = []
-    for word, count in Counter(words(_text_of(text))).items():
-        token = get(word)
-        if token is None:
-            token = memo[word] = index.token(TEXT, word)
-        if count == 1:
-            tokens.append(token)
-        else:
-            tokens.extend((token,) * min(count, MAX_REPEAT))
+    counts = Counter(words(_text_of(text)))
+    for word in counts.keys() - memo.keys():  # new to this run: every tier at once
+        memo[word] = _tier_tokens(index, word, TIERS)
+    # Slicing caps a count at TIERS: a word seen once gives its token, twice two tokens...
+    tokens = [token for word, count in counts.items() for token in memo[word][:count]]
+    append = tokens.append
     for degree, _field, _institution in text.education:
         # Degree titles repeat too; a key no word can be (words have no spaces or NUL).
         key = "\0level " + degree
         level = memo.get(key)
         if level is None:
             found = degree_level(degree)
-            level = memo[key] = index.token(DEGREE_LEVEL, found) if found else ""
-        if level and level not in tokens:
-            tokens.append(level)
+            level = memo[key] = (index.token(DEGREE_LEVEL, found),) if found else ()
+        if level and level[0] not in tokens:
+            append(level[0])
     return " ".join(sorted(tokens))
 
 
-def query_tokens(index: BlindIndex, word: str) -> list[str]:
-    """The token(s) one normalised query word is looked up by."""
-    return [index.token(TEXT, word)]
+@dataclass(frozen=True)
+class WordTokens:
+    """What one query word is looked up by: its token, then its tier-2 and tier-3 ones."""
+
+    tiers: tuple[str, ...]  # tiers[0] matches the word at all; tiers[n] n+1 occurrences
+
+    @property
+    def token(self) -> str:
+        return self.tiers[0]
+
+
+def query_tokens(index: BlindIndex, word: str) -> WordTokens:
+    return WordTokens(_tier_tokens(index, word, TIERS))

@@ -91,6 +91,8 @@ def sealed_values(candidate: Candidate) -> Iterator[tuple[str, str, str | None, 
             yield "document", column, doc.uid, getattr(doc, column)
     for note in candidate.notes:
         yield "note", "body", note.uid, note.body
+    if candidate.index_row is not None:
+        yield "candidate_index", "card", None, candidate.index_row.card
 
 
 def check_opens(sealer: Sealer, candidate: Candidate,

@@ -1,58 +1,86 @@
 """Keyword search over the blind index, within what the user may see.
 
-Every query word becomes its keyed token in each searchable field; a record matches
-when it has, for every word, at least one of that word's tokens (several words
-narrow). The database finds, ranks and pages the matches by token alone (FTS5 with
-bm25 on SQLite, a GIN index and the count of matching tokens on PostgreSQL), with the
-access rule in the same query. Only the page shown is opened; since tokens are
-truncated, each match is re-checked against the opened text and dropped if it was a
-collision. Queries can hold names: they never reach a log or the audit trail.
+Every query word becomes its keyed token; a record matches when it holds the token of
+every word (several words narrow). The database finds, ranks and pages the matches by
+token alone, with the access rule in the same query; only the page shown is opened.
+Since tokens are truncated, each match is re-checked against the record's opened
+search card and dropped if it was a collision. Queries can hold names: they never
+reach a log or the audit trail.
+
+Ranking: by how much of a record matches, that is the sum over the query's words of
+the occurrence tier each reaches in the record (1: the word is there, 2: twice, 3:
+three times or more; services.indexing stores a token per tier), newest first among
+equals. Only the first RANKED_WORDS words rank; further words narrow only, which
+keeps the number of tier combinations (3 ** words) small.
+
+How it is computed on SQLite, where tokens sit in an FTS5 table holding bare lists of
+record ids (no positions, no bm25, which would have to score every match):
+- few matches (at most SMALL_MATCH): SQLite scores each from its token string;
+- more: the score levels are walked from the top, each level one FTS5 expression
+  (the tier combinations summing to it, as "tier token AND ... NOT next tier"), read
+  newest first with LIMIT and OFFSET, until the page is full. A word at tier t is
+  found by its tier-t token alone, since tier t implies every lower one.
+On PostgreSQL a GIN index finds the records holding every word and the score is the
+count of the query's tier tokens each holds.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
+    Row,
     Select,
+    bindparam,
     cast,
     column,
+    false,
     func,
+    literal,
     select,
     table,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
-from sqlalchemy.types import Text
+from sqlalchemy.types import Integer, Text
 
-from vault.crypto import WrappedKey, normalise, tokenise, unwrap_data_key
+from vault.crypto import WrappedKey, tokenise, unwrap_data_key
 from vault.keys import VaultKeys
-from vault.models import (
-    Candidate,
-    CandidateIndex,
-    CandidateKey,
-    Document,
-    Education,
-    User,
-    Vacancy,
-)
-from vault.services.access import visible_clause
+from vault.models import Candidate, CandidateIndex, CandidateKey, User, Vacancy
+from vault.services.access import Viewer, recruiter_clause, viewer_kind
 from vault.services.candidates import email_index
-from vault.services.indexing import DEGREE_LEVEL, query_tokens
+from vault.services.indexing import (
+    DEGREE_LEVEL,
+    TIERS,
+    WordTokens,
+    card_words,
+    open_card,
+    query_tokens,
+)
 from vault.services.sealing import Sealer
 
 MAX_WORDS = 10
+RANKED_WORDS = 3
+# Up to this many matches, scoring each from its token string costs less than walking
+# the score levels, whose expressions grow with the words.
+SMALL_MATCH = 64
 COUNT_CAP = 1_000  # "1,000+ matches" is all a person needs to know past that
 EXCERPT = 160
+_WORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")  # as crypto.words splits
 EMAIL_PATTERN = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 # The FTS5 table the migration keeps in step with candidate_index (SQLite only).
-FTS = table("candidate_search", column("rowid"), column("rank"), column("candidate_search"))
+FTS = table("candidate_search", column("rowid"), column("candidate_search"))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SearchHit:
     public_id: str
     full_name: str
@@ -86,141 +114,254 @@ def parse_query(q: str) -> ParsedQuery:
     return ParsedQuery(tokenise(rest)[:MAX_WORDS], emails)
 
 
-def _token_groups(keys: VaultKeys, query: ParsedQuery, degree_level: str | None
-                  ) -> list[list[str]]:
-    groups = [query_tokens(keys.blind_index, word) for word in query.words]
-    if degree_level:
-        groups.append([keys.blind_index.token(DEGREE_LEVEL, degree_level)])
-    return groups
+@dataclass(frozen=True)
+class Shape:
+    """What a search statement depends on besides values: built once per shape."""
 
-
-def fts_expression(groups: list[list[str]]) -> str:
-    # Tokens are hex words; quoting keeps FTS5 from reading one as an operator.
-    return " AND ".join("(" + " OR ".join(f'"{t}"' for t in group) + ")" for group in groups)
-
-
-def matching_ids(session: Session, keys: VaultKeys, user: User, query: ParsedQuery, *,
-                 degree_level: str | None, vacancy_id: int | None,
-                 now: datetime) -> Select[tuple[int]]:
-    """Ids of visible matches, best first; nothing is decrypted to find or rank them."""
-    filters: list[ColumnElement[bool]] = []
-    if user.role != "admin" or not user.active:  # the admin sees every record
-        filters.append(visible_clause(user, now))
-    if vacancy_id is not None:
-        filters.append(Candidate.vacancy_id == vacancy_id)
-    filters.extend(Candidate.email_index == email_index(keys, a) for a in query.emails)
-    groups = _token_groups(keys, query, degree_level)
-    if not groups:
-        return select(Candidate.id).where(*filters).order_by(Candidate.id.desc())
-    if session.get_bind().dialect.name == "sqlite":
-        matched = (select(FTS.c.rowid)
-                   .where(FTS.c.candidate_search.op("MATCH")(fts_expression(groups)))
-                   .order_by(FTS.c.rank))
-        if not filters:
-            return matched  # straight from the index, bm25 order, no join
-        return matched.join(Candidate, Candidate.id == FTS.c.rowid).where(*filters)
-    tokens = func.string_to_array(CandidateIndex.tokens, " ")
-    every = [t for group in groups for t in group]
-    overlap = func.cardinality(func.array(
-        select(func.unnest(tokens)).intersect(select(func.unnest(cast(every, ARRAY(Text))))
-                                              ).scalar_subquery()))
-    statement = select(Candidate.id).join(CandidateIndex,
-                                          CandidateIndex.candidate_id == Candidate.id)
-    for group in groups:
-        statement = statement.where(tokens.op("&&")(cast(group, ARRAY(Text))))
-    return statement.where(*filters).order_by(overlap.desc(), Candidate.id.desc())
-
-
-@dataclass
-class _PageRecord:
-    """The columns a result line needs, read with Core (no ORM objects for a page)."""
-
-    public_id: str
-    status: str
-    created_at: datetime
-    pool_consent_until: datetime | None
-    vacancy_title: str | None
-    company: str | None
-    kek_version: int
-    wrapped: bytes
-    full_name: bytes
-    position: bytes | None
-    interests: bytes | None
-    education: list[tuple[str, bytes, bytes, bytes]]
-    cv: tuple[str, bytes] | None = None
-
-
-def _load_page(session: Session, ids: list[int]) -> dict[int, _PageRecord]:
-    connection = session.connection()
-    records = {
-        row.id: _PageRecord(row.public_id, row.status, row.created_at, row.pool_consent_until,
-                            row.title, row.company, row.kek_version, row.wrapped,
-                            row.full_name, row.position, row.interests, [])
-        for row in connection.execute(
-            select(Candidate.id, Candidate.public_id, Candidate.status, Candidate.created_at,
-                   Candidate.pool_consent_until, Candidate.full_name, Candidate.position,
-                   Candidate.interests, CandidateKey.kek_version, CandidateKey.wrapped,
-                   Vacancy.title, Vacancy.company)
-            .join(CandidateKey, CandidateKey.candidate_id == Candidate.id)
-            .outerjoin(Vacancy, Vacancy.id == Candidate.vacancy_id)
-            .where(Candidate.id.in_(ids)))}
-    for row in connection.execute(
-            select(Education.candidate_id, Education.uid, Education.degree, Education.field,
-                   Education.institution)
-            .where(Education.candidate_id.in_(ids)).order_by(Education.position)):
-        records[row.candidate_id].education.append(
-            (row.uid, row.degree, row.field, row.institution))
-    # The CV's text, never its bytes: a page of results does not read files.
-    for row in connection.execute(
-            select(Document.candidate_id, Document.uid, Document.text)
-            .where(Document.candidate_id.in_(ids), Document.kind == "cv")
-            .order_by(Document.id)):
-        records[row.candidate_id].cv = (row.uid, row.text)
-    return records
+    viewer: Viewer
+    vacancy: bool
+    emails: int
 
 
 @dataclass(frozen=True)
-class _Opened:
-    full_name: str
-    position: str
-    cv_text: str
-    searchable: str  # normalised, for the collision check
+class QueryPlan:
+    """A query as the database sees it: tokens, and the values of the access filters,
+    no plaintext."""
+
+    words: list[WordTokens]
+    required: list[str]  # tokens every match holds besides the words' own (degree level)
+    shape: Shape
+    values: dict[str, Any]  # the filters' bound parameters
+
+    @property
+    def ranked(self) -> list[WordTokens]:
+        return self.words[:RANKED_WORDS]
+
+    @property
+    def has_tokens(self) -> bool:
+        return bool(self.words or self.required)
 
 
-def _open_for_page(keys: VaultKeys, record: _PageRecord) -> _Opened:
-    """Only what the result line and the collision check need, nothing more."""
-    dek = unwrap_data_key(keys.keyring, WrappedKey(record.kek_version, record.wrapped),
-                          record.public_id)
-    sealer = Sealer(dek, record.public_id)
-    name = sealer.open("candidate", "full_name", record.full_name)
-    position = sealer.open("candidate", "position", record.position)
-    interests = sealer.open("candidate", "interests", record.interests)
-    education = " ".join(sealer.open("education", column, value, uid)
-                         for uid, *values in record.education
-                         for column, value in zip(("degree", "field", "institution"), values,
-                                                  strict=True))
-    cv_text = sealer.open("document", "text", record.cv[1], record.cv[0]) if record.cv else ""
-    return _Opened(name, position, cv_text,
-                   normalise(" ".join((name, position, interests, education, cv_text))))
+def plan_query(keys: VaultKeys, user: User, query: ParsedQuery, *,
+               degree_level: str | None, vacancy_id: int | None, now: datetime) -> QueryPlan:
+    viewer = viewer_kind(user)
+    values: dict[str, Any] = {}
+    if viewer == "recruiter":
+        values.update(viewer_company=user.company, viewer_now=now)
+    if vacancy_id is not None:
+        values["vacancy_id"] = vacancy_id
+    values.update({f"email_{n}": email_index(keys, address)
+                   for n, address in enumerate(query.emails)})
+    required = [keys.blind_index.token(DEGREE_LEVEL, degree_level)] if degree_level else []
+    return QueryPlan([query_tokens(keys.blind_index, w) for w in query.words], required,
+                     Shape(viewer, vacancy_id is not None, len(query.emails)), values)
+
+
+def _filters(shape: Shape) -> list[ColumnElement[bool]]:
+    """The access rule and the filters, as bound parameters (values in QueryPlan.values)."""
+    filters: list[ColumnElement[bool]] = []
+    if shape.viewer == "recruiter":
+        filters.append(recruiter_clause(bindparam("viewer_company"), bindparam("viewer_now")))
+    elif shape.viewer == "nobody":
+        filters.append(false())
+    if shape.vacancy:
+        filters.append(Candidate.vacancy_id == bindparam("vacancy_id"))
+    filters.extend(Candidate.email_index == bindparam(f"email_{n}")
+                   for n in range(shape.emails))
+    return filters
+
+
+def _quoted(tokens: Sequence[str]) -> list[str]:
+    # Tokens are hex words; quoting keeps FTS5 from reading one as an operator.
+    return [f'"{t}"' for t in tokens]
+
+
+def _all_of(tokens: Sequence[str]) -> str:
+    return " AND ".join(_quoted(tokens))
+
+
+def score_levels(plan: QueryPlan) -> list[str]:
+    """FTS5 expressions of the score levels, best first; together they are every match."""
+    fixed = [w.token for w in plan.words[RANKED_WORDS:]] + plan.required
+    by_score: dict[int, list[str]] = {}
+    for tiers in itertools.product(range(TIERS, 0, -1), repeat=len(plan.ranked)):
+        present = [w.tiers[t - 1] for w, t in zip(plan.ranked, tiers, strict=True)] + fixed
+        absent = [w.tiers[t] for w, t in zip(plan.ranked, tiers, strict=True) if t < TIERS]
+        expression = f"({_all_of(present)})"
+        if absent:
+            expression = f"({expression} NOT ({' OR '.join(_quoted(absent))}))"
+        by_score.setdefault(sum(tiers), []).append(expression)
+    return [" OR ".join(by_score[score]) for score in sorted(by_score, reverse=True)]
+
+
+# What a result line reads of a record, joined to every statement that finds records:
+# the ranked page comes back in the statement that ranks it.
+PAGE_COLUMNS = (Candidate.id, Candidate.public_id, Candidate.status, Candidate.created_at,
+                Candidate.pool_consent_until, CandidateKey.kek_version, CandidateKey.wrapped,
+                CandidateIndex.card, Vacancy.title, Vacancy.company)
+
+
+def _page_rows(*extra: ColumnElement[Any]) -> Select[Any]:
+    return (select(*PAGE_COLUMNS, *extra).select_from(Candidate)
+            .join(CandidateKey, CandidateKey.candidate_id == Candidate.id)
+            .join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
+            .outerjoin(Vacancy, Vacancy.id == Candidate.vacancy_id))
+
+
+def _capped(ids: Select[Any]) -> Select[tuple[int]]:
+    return select(func.count()).select_from(ids.limit(bindparam("cap")).subquery())
+
+
+@dataclass(frozen=True)
+class _FtsStatements:
+    """The SQLite statements of one shape; :m is an FTS5 expression of tokens."""
+
+    count: Select[tuple[int]]  # matches of :m, up to :cap
+    page: Select[Any]  # result lines of :m, newest first, :n from :o
+    scored: Select[tuple[int]]  # ids of the matches of :m, best first by :t0..., :n from :o
+    lines: Select[Any]  # result lines of the ids :ids
+
+
+@functools.lru_cache(maxsize=64)
+def _fts_statements(shape: Shape, scored_tokens: int) -> _FtsStatements:
+    # Built once per shape: constructing these costs more than running them.
+    filters = _filters(shape)
+    matches = FTS.c.candidate_search.op("MATCH")(bindparam("m"))
+    newest = FTS.c.rowid.desc()
+    ids = select(FTS.c.rowid)
+    if filters:
+        ids = ids.join(Candidate, Candidate.id == FTS.c.rowid)
+    ids = ids.where(matches, *filters).order_by(newest)
+    # The score of a match read from its token string, in SQLite: instr finds whole
+    # tokens only, since every token has the same width and no token holds a space.
+    score = sum((cast(func.instr(CandidateIndex.tokens, bindparam(f"t{n}")) > 0, Integer)
+                 for n in range(scored_tokens)), start=literal(0))
+    return _FtsStatements(
+        count=_capped(ids),
+        page=_page_rows().join(FTS, FTS.c.rowid == Candidate.id).where(matches, *filters)
+        .order_by(newest).limit(bindparam("n")).offset(bindparam("o")),
+        scored=select(CandidateIndex.candidate_id)
+        .where(CandidateIndex.candidate_id.in_(ids.scalar_subquery()))
+        .order_by(score.desc(), CandidateIndex.candidate_id.desc())
+        .limit(bindparam("n")).offset(bindparam("o")),
+        lines=_page_rows().where(Candidate.id.in_(bindparam("ids", expanding=True))))
+
+
+def _count(connection: Connection, statement: Select[tuple[int]], values: dict[str, Any],
+           **params: Any) -> int:
+    return connection.execute(statement, {**values, **params}).scalar() or 0
+
+
+def _sqlite_rows(connection: Connection, plan: QueryPlan, offset: int, limit: int
+                 ) -> tuple[int, list[Row[Any]]]:
+    higher = [t for w in plan.ranked for t in w.tiers[1:]]
+    statements = _fts_statements(plan.shape, len(higher))
+    every = _all_of([w.token for w in plan.words] + plan.required)
+    total = _count(connection, statements.count, plan.values, m=every, cap=COUNT_CAP)
+    if total == 0:
+        return 0, []
+    if total <= SMALL_MATCH:
+        ids = list(connection.execute(statements.scored, {
+            **plan.values, "m": every, "n": limit, "o": offset,
+            **{f"t{n}": token for n, token in enumerate(higher)}}).scalars())
+        lines = {row.id: row for row in connection.execute(statements.lines, {"ids": ids})}
+        return total, [lines[i] for i in ids if i in lines]
+    rows: list[Row[Any]] = []
+    for level in score_levels(plan):
+        if offset:
+            # Levels wholly before the page are only counted.
+            before = _count(connection, statements.count, plan.values, m=level, cap=offset)
+            if before < offset:
+                offset -= before
+                continue
+        rows += connection.execute(statements.page, {
+            **plan.values, "m": level, "n": limit - len(rows), "o": offset})
+        offset = 0
+        if len(rows) == limit:
+            break
+    return total, rows
+
+
+def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: int
+                   ) -> tuple[int, list[Row[Any]]]:
+    filters = _filters(plan.shape)
+    held = func.string_to_array(CandidateIndex.tokens, " ")
+    holds_every = held.op("@>")(cast([w.token for w in plan.words] + plan.required,
+                                     ARRAY(Text)))
+    ids = (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
+           .where(holds_every, *filters))
+    total = _count(connection, _capped(ids), plan.values, cap=COUNT_CAP)
+    if total == 0:
+        return 0, []
+    statement = _page_rows().where(holds_every, *filters)
+    higher = [t for w in plan.ranked for t in w.tiers[1:]]
+    if higher:
+        # The score: how many of the query's tier tokens the record holds.
+        statement = statement.order_by(sum(
+            (cast(held.op("@>")(cast([t], ARRAY(Text))), Integer) for t in higher),
+            start=literal(0)).desc())
+    statement = statement.order_by(Candidate.id.desc()).offset(offset).limit(limit)
+    return total, list(connection.execute(statement, plan.values))
+
+
+def ranked_rows(session: Session, plan: QueryPlan, offset: int, limit: int
+                ) -> tuple[int, list[Row[Any]]]:
+    """(matches counted up to COUNT_CAP, the result lines of the window asked for, best
+    first, still sealed); nothing is decrypted to find or rank them."""
+    connection = session.connection()
+    if not plan.has_tokens:
+        filters = _filters(plan.shape)
+        total = _count(connection, _capped(select(Candidate.id).where(*filters)), plan.values,
+                       cap=COUNT_CAP)
+        return total, list(connection.execute(
+            _page_rows().where(*filters).order_by(Candidate.id.desc())
+            .offset(offset).limit(limit), plan.values))
+    if connection.dialect.name == "sqlite":
+        return _sqlite_rows(connection, plan, offset, limit)
+    return _postgres_rows(connection, plan, offset, limit)
+
+
+def _hit(keys: VaultKeys, row: Row[Any], words: list[str]) -> SearchHit | None:
+    """The result line of one record, or None when its match was a token collision."""
+    (_id, public_id, status, created_at, pool_consent_until, kek_version, wrapped, sealed_card,
+     vacancy_title, company, *_) = row
+    dek = unwrap_data_key(keys.keyring, WrappedKey(kek_version, wrapped), public_id)
+    card = open_card(Sealer(dek, public_id), sealed_card)
+    if words:
+        searchable = card_words(card)
+        if not all(_has_word(searchable, word) for word in words):
+            return None
+    return SearchHit(public_id, card.full_name, card.position, status, created_at,
+                     vacancy_title, company, pool_consent_until, excerpt(card.cv_text, words))
 
 
 def _has_word(normalised: str, word: str) -> bool:
-    return re.search(rf"(?<![0-9a-z]){re.escape(word)}(?![0-9a-z])", normalised) is not None
+    """Whether the word stands whole in the text (as the tokeniser splits words)."""
+    at = normalised.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (at == 0 or normalised[at - 1] not in _WORD_CHARS) and \
+                (end == len(normalised) or normalised[end] not in _WORD_CHARS):
+            return True
+        at = normalised.find(word, at + 1)
+    return False
 
 
-def _excerpt(cv_text: str, words: list[str]) -> str:
-    flat = " ".join(cv_text.split())
-    if not flat:
-        return ""
-    lowered = flat.casefold()
+def excerpt(cv_text: str, words: list[str]) -> str:
+    """About EXCERPT characters of the CV around the first query word found in it."""
+    lowered = cv_text.casefold()
     start = 0
     for word in words:
         at = lowered.find(word)
         if at >= 0:
             start = max(0, at - EXCERPT // 3)
             break
-    piece = flat[start:start + EXCERPT]
-    return ("…" if start else "") + piece + ("…" if start + EXCERPT < len(flat) else "")
+    # Whitespace collapsed in a window only, not over the whole CV.
+    piece = " ".join(cv_text[start:start + 2 * EXCERPT].split())
+    if not piece:
+        return ""
+    more = len(piece) > EXCERPT or start + 2 * EXCERPT < len(cv_text)
+    return ("…" if start else "") + piece[:EXCERPT] + ("…" if more else "")
 
 
 def search(session: Session, keys: VaultKeys, user: User, *, q: str,
@@ -228,36 +369,19 @@ def search(session: Session, keys: VaultKeys, user: User, *, q: str,
            page_size: int = 20, now: datetime) -> SearchPage:
     query = parse_query(q)
     page = max(page, 1)
-    ids_query = matching_ids(session, keys, user, query, degree_level=degree_level,
-                             vacancy_id=vacancy_id, now=now)
-    # Ids only: Core on the session's connection, no ORM bookkeeping for plain integers.
-    connection = session.connection()
-    total = connection.execute(select(func.count()).select_from(
-        ids_query.order_by(None).limit(COUNT_CAP).subquery())).scalar() or 0
-    # A few extra ids cover matches that opening proves false (rare at 32 bits).
-    ids = list(connection.execute(ids_query.offset((page - 1) * page_size)
-                                  .limit(page_size + page_size // 2 + 1)).scalars())
-    records = _load_page(session, ids)
+    plan = plan_query(keys, user, query, degree_level=degree_level, vacancy_id=vacancy_id, now=now)
+    # A few extra rows cover matches that opening proves false (rare at 32 bits).
+    total, rows = ranked_rows(session, plan, (page - 1) * page_size,
+                              page_size + page_size // 2 + 1)
     hits: list[SearchHit] = []
     used = 0
-    for cid in ids:
+    for row in rows:
         if len(hits) == page_size:
             break
         used += 1
-        record = records.get(cid)
-        if record is None:
-            continue
-        opened = _open_for_page(keys, record)
-        if not all(_has_word(opened.searchable, word) for word in query.words):
-            continue
-        hits.append(SearchHit(
-            public_id=record.public_id, full_name=opened.full_name, position=opened.position,
-            status=record.status, created_at=record.created_at,
-            vacancy_title=record.vacancy_title, company=record.company,
-            pool_consent_until=record.pool_consent_until,
-            excerpt=_excerpt(opened.cv_text, query.words)))
-    has_next = used < len(ids) or total > (page - 1) * page_size + len(ids)
+        hit = _hit(keys, row, query.words)
+        if hit is not None:
+            hits.append(hit)
+    has_next = used < len(rows) or total > (page - 1) * page_size + len(rows)
     return SearchPage(results=hits, total_estimate=total, page=page, has_next=has_next,
                       words=len(query.words))
-
-

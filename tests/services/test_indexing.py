@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.services.test_candidates import MARK_CV, MARK_NAME, get, make
+from vault.appctx import vault_keys
+from vault.crypto import BlindIndex, DecryptionError
+from vault.extensions import db
+from vault.services.candidates import Correction, correct_candidate
+from vault.services.indexing import (
+    TEXT,
+    TIER_FIELDS,
+    IndexedText,
+    TokenMemo,
+    open_card,
+    query_tokens,
+    record_tokens,
+)
+from vault.services.sealing import record_sealer
+
+
+def _text(cv: str) -> IndexedText:
+    return IndexedText("", "", "", cv, ())
+
+
+def test_a_repeated_word_gets_one_tier_token_per_tier_reached():
+    index = BlindIndex(os.urandom(32))
+    tokens = record_tokens(index, _text("kafka spark spark rust rust rust rust")).split()
+    kafka, spark, rust = (query_tokens(index, w).tiers for w in ("kafka", "spark", "rust"))
+    assert sorted(tokens) == sorted([kafka[0], spark[0], spark[1], *rust])
+    assert len(tokens) == len(set(tokens))  # a count shows only as tiers, never as repeats
+
+
+def test_tier_tokens_cannot_be_linked_to_their_word():
+    index = BlindIndex(os.urandom(32))
+    tiers = query_tokens(index, "python").tiers
+    assert len(set(tiers)) == 3
+    assert tiers[0] == index.token(TEXT, "python")
+    # Each tier has its own key: a tier token is no word's plain token.
+    assert tiers[1] == index.token(TIER_FIELDS[2], "python") != index.token(TEXT, tiers[1])
+
+
+def test_a_bulk_memo_gives_the_same_tokens():
+    index = BlindIndex(os.urandom(32))
+    text = IndexedText("Ann Lee", "Engineer", "chess", "Python python Go go go",
+                       (("Master of Science", "Physics", "KU Leuven"),))
+    memo: TokenMemo = {}
+    assert record_tokens(index, text, memo) == record_tokens(index, text)
+    assert record_tokens(index, text, memo) == record_tokens(index, text)  # memo reused
+
+
+def test_the_search_card_holds_the_indexed_text_sealed_with_the_record_key(app, clock):
+    first = make(app, clock)
+    second = make(app, clock, name="Bert Other", email="bert@example.org")
+    with app.app_context():
+        record = get(first)
+        card = open_card(record_sealer(vault_keys(), record), record.index_row.card)
+        assert card.full_name == f"Anna {MARK_NAME}"
+        assert MARK_CV in card.cv_text
+        assert card.education == (("Master of Science", "Computer Science", "KU Leuven"),)
+        assert MARK_CV.encode() not in record.index_row.card
+        other = get(second)
+        with pytest.raises(DecryptionError):  # bound to its record: a moved card fails
+            open_card(record_sealer(vault_keys(), other), record.index_row.card)
+
+
+def test_a_correction_rewrites_the_search_card(app, clock):
+    public_id = make(app, clock)
+    with app.app_context():
+        record = get(public_id)
+        correct_candidate(db.session, vault_keys(), record,
+                          Correction(full_name="Anna Newname", interests="chess"), now=clock())
+        db.session.commit()
+        record = get(public_id)
+        card = open_card(record_sealer(vault_keys(), record), record.index_row.card)
+        assert (card.full_name, card.interests) == ("Anna Newname", "chess")
