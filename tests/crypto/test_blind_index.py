@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
-from vault.crypto import BlindIndex, normalise, tokenise
+from vault.crypto import BlindIndex, normalise, tokenise, word_counts, words
 
 ROOT = bytes(range(32))
 
@@ -41,3 +43,14 @@ def test_exact_index_is_untruncated_and_normalised():
 def test_unsupported_truncation_is_refused(bits):
     with pytest.raises(ValueError):
         BlindIndex(ROOT, bits=bits)
+
+
+def test_words_split_on_everything_but_ascii_letters_and_digits():
+    assert words("Ünïcode—naïve C++/Go, ab\ud800cd 漢字x9 a") == [
+        "unicode", "naive", "go", "ab", "cd", "x9"]
+    assert words("q" * 64 + " " + "q" * 65) == ["q" * 64]  # over MAX_WORD: left out
+
+
+def test_word_counts_count_what_words_finds():
+    text = "Go go GO, c c++ python Pythön " + "q" * 65
+    assert word_counts(text) == Counter(words(text)) == {"go": 3, "python": 2}

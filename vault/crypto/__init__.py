@@ -1,6 +1,6 @@
 """The only place that touches keys and ciphertext. No Flask import here."""
 
-from vault.crypto.blind_index import BlindIndex, normalise, tokenise, words
+from vault.crypto.blind_index import BlindIndex, normalise, tokenise, word_counts, words
 from vault.crypto.envelope import (
     Context,
     DataKey,
@@ -35,6 +35,7 @@ __all__ = [
     "seal_text",
     "tokenise",
     "unwrap_data_key",
+    "word_counts",
     "words",
     "wrap_data_key",
 ]

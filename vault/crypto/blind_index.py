@@ -22,6 +22,7 @@ from __future__ import annotations
 import hmac
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 
 from cryptography.hazmat.primitives import hashes
@@ -30,8 +31,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 DEFAULT_BITS = 32
 MIN_WORD = 2
 MAX_WORD = 64
-# A whole run of letters and digits of an indexable length, in one C-level pass.
-_WORD = re.compile(rf"(?<![0-9a-z])[0-9a-z]{{{MIN_WORD},{MAX_WORD}}}(?![0-9a-z])")
+# Words are runs of ASCII letters and digits in the normalised text; everything else
+# separates them. As a byte table: every other byte (UTF-8 sequences of what
+# normalising left non-ASCII included) becomes a space, all in C, twice as fast as a
+# regular expression over the text.
+_WORD_BYTES = b"0123456789abcdefghijklmnopqrstuvwxyz"
+_SEPARATE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
 
 
 # The combining-mark blocks that decomposed Latin, Greek and Cyrillic accents fall in.
@@ -45,10 +50,25 @@ def normalise(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
 
 
+def _separated(text: str) -> list[str]:
+    # surrogatepass: a lone surrogate (JSON can carry one) is just another separator.
+    return normalise(text).encode("utf-8", "surrogatepass").translate(_SEPARATE).decode(
+        "ascii").split()
+
+
 def words(text: str) -> list[str]:
     """Every normalised word of a text, repeats included (punctuation splits words;
     words shorter than MIN_WORD or longer than MAX_WORD are left out)."""
-    return _WORD.findall(normalise(text))
+    return [w for w in _separated(text) if MIN_WORD <= len(w) <= MAX_WORD]
+
+
+def word_counts(text: str) -> Counter[str]:
+    """How often each word of words(text) occurs (counted before the length filter,
+    which then looks at each distinct word once)."""
+    counts = Counter(_separated(text))
+    for word in [w for w in counts if not MIN_WORD <= len(w) <= MAX_WORD]:
+        del counts[word]
+    return counts
 
 
 def tokenise(text: str) -> list[str]:

@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass
 
-from vault.crypto import BlindIndex, normalise, words
+from vault.crypto import BlindIndex, normalise, word_counts
 from vault.services.sealing import Sealer
 
 TEXT, DEGREE_LEVEL, EMAIL = "text", "degree_level", "email"
@@ -115,7 +114,7 @@ def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None =
     recomputed.
     """
     memo = {} if memo is None else memo
-    counts = Counter(words(_text_of(text)))
+    counts = word_counts(_text_of(text))
     for word in counts.keys() - memo.keys():  # new to this run: every tier at once
         memo[word] = _tier_tokens(index, word, TIERS)
     # Slicing caps a count at TIERS: a word seen once gives its token, twice two tokens...

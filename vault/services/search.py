@@ -218,8 +218,7 @@ class _FtsStatements:
 
     count: Select[tuple[int]]  # matches of :m, up to :cap
     page: Select[Any]  # result lines of :m, newest first, :n from :o
-    scored: Select[tuple[int]]  # ids of the matches of :m, best first by :t0..., :n from :o
-    lines: Select[Any]  # result lines of the ids :ids
+    scored: Select[Any]  # result lines of :m, best first by :t0..., :n from :o
 
 
 @functools.lru_cache(maxsize=64)
@@ -240,11 +239,9 @@ def _fts_statements(shape: Shape, scored_tokens: int) -> _FtsStatements:
         count=_capped(ids),
         page=_page_rows().join(FTS, FTS.c.rowid == Candidate.id).where(matches, *filters)
         .order_by(newest).limit(bindparam("n")).offset(bindparam("o")),
-        scored=select(CandidateIndex.candidate_id)
-        .where(CandidateIndex.candidate_id.in_(ids.scalar_subquery()))
-        .order_by(score.desc(), CandidateIndex.candidate_id.desc())
-        .limit(bindparam("n")).offset(bindparam("o")),
-        lines=_page_rows().where(Candidate.id.in_(bindparam("ids", expanding=True))))
+        scored=_page_rows().where(Candidate.id.in_(ids.scalar_subquery()))
+        .order_by(score.desc(), Candidate.id.desc())
+        .limit(bindparam("n")).offset(bindparam("o")))
 
 
 def _count(connection: Connection, statement: Select[tuple[int]], values: dict[str, Any],
@@ -261,11 +258,9 @@ def _sqlite_rows(connection: Connection, plan: QueryPlan, offset: int, limit: in
     if total == 0:
         return 0, []
     if total <= SMALL_MATCH:
-        ids = list(connection.execute(statements.scored, {
+        return total, list(connection.execute(statements.scored, {
             **plan.values, "m": every, "n": limit, "o": offset,
-            **{f"t{n}": token for n, token in enumerate(higher)}}).scalars())
-        lines = {row.id: row for row in connection.execute(statements.lines, {"ids": ids})}
-        return total, [lines[i] for i in ids if i in lines]
+            **{f"t{n}": token for n, token in enumerate(higher)}}))
     rows: list[Row[Any]] = []
     for level in score_levels(plan):
         if offset:
