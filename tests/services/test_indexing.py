@@ -12,6 +12,7 @@ from vault.services.candidates import Correction, correct_candidate
 from vault.services.indexing import (
     TEXT,
     TIER_FIELDS,
+    TIERS,
     IndexedText,
     TokenMemo,
     open_card,
@@ -36,7 +37,7 @@ def test_a_repeated_word_gets_one_tier_token_per_tier_reached():
 def test_tier_tokens_cannot_be_linked_to_their_word():
     index = BlindIndex(os.urandom(32))
     tiers = query_tokens(index, "python").tiers
-    assert len(set(tiers)) == 3
+    assert len(set(tiers)) == TIERS
     assert tiers[0] == index.token(TEXT, "python")
     # Each tier has its own key: a tier token is no word's plain token.
     assert tiers[1] == index.token(TIER_FIELDS[2], "python") != index.token(TEXT, tiers[1])

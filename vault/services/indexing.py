@@ -12,12 +12,14 @@ word came from, nor how many words each field holds) than a token per field woul
 Keys still differ per purpose (text, degree level, e-mail), so a token of one can
 never be matched against another.
 
-How often a word occurs counts too, coarsely: a word found twice also gets a tier-2
-token, three times or more a tier-3 token, each under its own key. Search ranks by
-the sum of the tiers its words reach (see services.search). An observer of the table
-learns per record how many words repeat, which repeated tokens would show as well;
-not which words, since a tier token cannot be linked to its word's token without the
-key.
+How often a word occurs counts too, coarsely: a word found more than once also gets
+a tier-2 token, under a key of its own. Search ranks by the tiers the query's words
+reach (see services.search): a CV that keeps coming back to a skill before one that
+names it in passing. An observer of the table learns per record how many words
+repeat, as repeated tokens would show; not which words, since a tier token cannot be
+linked to its word's token without the key. More tiers (three times, five times...)
+were tried: they multiply the score levels a query walks and the tokens stored, and
+rank little better.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from vault.crypto import BlindIndex, normalise, word_counts
 from vault.services.sealing import Sealer
 
 TEXT, DEGREE_LEVEL, EMAIL = "text", "degree_level", "email"
-# Occurrence tiers: 1 (the word's own token), 2 (twice), 3 (three times or more).
-# Beyond a few occurrences a count says nothing more about a CV.
-TIERS = 3
-TIER_FIELDS = {2: "text.tier2", 3: "text.tier3"}
+# Occurrence tiers: 1 (the word's own token), 2 (twice or more). Each tier above the
+# first has its own key (TIER_FIELDS); services.search works for any number of tiers.
+TIERS = 2
+TIER_FIELDS = {2: "text.tier2"}
 
 DEGREE_LEVELS = ("secondary", "bachelor", "master", "doctorate")
 _LEVEL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -134,9 +136,9 @@ def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None =
 
 @dataclass(frozen=True)
 class WordTokens:
-    """What one query word is looked up by: its token, then its tier-2 and tier-3 ones."""
+    """What one query word is looked up by: its token, then its higher tiers' tokens."""
 
-    tiers: tuple[str, ...]  # tiers[0] matches the word at all; tiers[n] n+1 occurrences
+    tiers: tuple[str, ...]  # tiers[0] matches the word at all; tiers[n]: n+1 occurrences
 
     @property
     def token(self) -> str:

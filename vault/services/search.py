@@ -8,10 +8,10 @@ search card and dropped if it was a collision. Queries can hold names: they neve
 reach a log or the audit trail.
 
 Ranking: by how much of a record matches, that is the sum over the query's words of
-the occurrence tier each reaches in the record (1: the word is there, 2: twice, 3:
-three times or more; services.indexing stores a token per tier), newest first among
-equals. Only the first RANKED_WORDS words rank; further words narrow only, which
-keeps the number of tier combinations (3 ** words) small.
+the occurrence tier each reaches in the record (1: the word is there, 2: more than
+once; services.indexing stores a token per tier), newest first among equals. Only
+the first RANKED_WORDS words rank; further words narrow only, which keeps the number
+of tier combinations (TIERS ** words) small.
 
 How it is computed on SQLite, where tokens sit in an FTS5 table holding bare lists of
 record ids (no positions, no bm25, which would have to score every match):
@@ -365,18 +365,13 @@ def search(session: Session, keys: VaultKeys, user: User, *, q: str,
     query = parse_query(q)
     page = max(page, 1)
     plan = plan_query(keys, user, query, degree_level=degree_level, vacancy_id=vacancy_id, now=now)
-    # A few extra rows cover matches that opening proves false (rare at 32 bits).
-    total, rows = ranked_rows(session, plan, (page - 1) * page_size,
-                              page_size + page_size // 2 + 1)
-    hits: list[SearchHit] = []
-    used = 0
-    for row in rows:
-        if len(hits) == page_size:
-            break
-        used += 1
-        hit = _hit(keys, row, query.words)
-        if hit is not None:
-            hits.append(hit)
-    has_next = used < len(rows) or total > (page - 1) * page_size + len(rows)
+    # Pages are windows of the ranked matches, so every match is on exactly one page. A
+    # match that opening proves false (a token collision: rare at 32 bits) is dropped
+    # from its page rather than replaced, which would repeat a line on the next page.
+    # One row past the window says whether there is a next page.
+    total, rows = ranked_rows(session, plan, (page - 1) * page_size, page_size + 1)
+    hits = [hit for hit in (_hit(keys, row, query.words) for row in rows[:page_size])
+            if hit is not None]
+    has_next = len(rows) > page_size
     return SearchPage(results=hits, total_estimate=total, page=page, has_next=has_next,
                       words=len(query.words))
