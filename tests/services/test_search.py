@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -259,3 +260,22 @@ def test_ranking_respects_filters_and_access(app, clock, monkeypatch, small_matc
     assert _find(app, clock, users["recruiter"], "kafka") == [ids["anna"]]
     assert _find(app, clock, users["admin"], "kafka") == [ids["cleo"], ids["anna"]]
     assert _find(app, clock, users["admin"], "kafka", degree_level="master") == [ids["anna"]]
+
+
+@pytest.mark.parametrize("small_match", [0, 1_000], ids=["levels", "scored-here"])
+def test_pool_results_end_the_moment_consent_expires(app, clock, monkeypatch, small_match,
+                                                     pool):
+    # The access rule compares the stored expiry with the bound clock; to the
+    # microsecond, whichever way the statement is run.
+    monkeypatch.setattr("vault.services.search.SMALL_MATCH", small_match)
+    ids, users = pool
+    with app.app_context():
+        bart = db.session.scalar(select(Candidate).where(Candidate.public_id == ids["bart"]))
+        until = bart.pool_consent_until
+        recruiter = db.session.get(User, users["recruiter"])
+        for q in ("python", ""):
+            seen = {moment: [h.public_id for h in search(
+                db.session, vault_keys(), recruiter, q=q, now=moment).results]
+                for moment in (until - timedelta(microseconds=1), until)}
+            assert ids["bart"] in seen[until - timedelta(microseconds=1)]
+            assert ids["bart"] not in seen[until]
