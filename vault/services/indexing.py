@@ -17,9 +17,9 @@ a tier-2 token, under a key of its own. Search ranks by the tiers the query's wo
 reach (see services.search): a CV that keeps coming back to a skill before one that
 names it in passing. An observer of the table learns per record how many words
 repeat, as repeated tokens would show; not which words, since a tier token cannot be
-linked to its word's token without the key. More tiers (three times, five times...)
-were tried: they multiply the score levels a query walks and the tokens stored, and
-rank little better.
+linked to its word's token without the key. A third tier (three times or more) was
+tried and dropped: it multiplies the score levels a query walks (3 ** words instead
+of 2 ** words) and the tokens stored, and made two- and three-word lookups slower.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def degree_level(degree: str) -> str | None:
 
 @dataclass(frozen=True)
 class IndexedText:
-    """The plaintext a record is indexed by (held only in memory while indexing)."""
+    """The plaintext a record is indexed by: in memory while indexing, and at rest only
+    sealed, as the record's search card."""
 
     full_name: str
     position: str
