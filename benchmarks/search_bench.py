@@ -120,8 +120,6 @@ def build_rates(keys, persons, path: Path, chunk: int = 1000) -> tuple[float, fl
     return len(persons) / spent[keyed], len(persons) / spent[plain]
 
 
-PLAIN_LOOKUP = text("SELECT rowid FROM bench_plain WHERE bench_plain MATCH :m "
-                    "ORDER BY rank LIMIT 20")
 PLAIN_COUNT = text("SELECT count(*) FROM (SELECT rowid FROM bench_plain WHERE bench_plain "
                    "MATCH :m LIMIT :cap)")
 PLAIN_PAGE = text("SELECT rowid, name, position, cv FROM bench_plain WHERE bench_plain "
@@ -132,15 +130,16 @@ def _plain_expression(q: str) -> str:
     return " AND ".join(f'"{w}"' for w in tokenise(q))
 
 
-def plaintext_lookup(q: str) -> list[int]:
-    """The baseline runs through the same engine and connection as the vault's query."""
+def plaintext_lookup(q: str) -> list[tuple]:
+    """The ranked rows read, as the encrypted lookup reads its (still sealed) rows; the
+    baseline runs through the same engine and connection as the vault's query."""
     connection = db.session.connection()
     expression = _plain_expression(q)
     connection.execute(PLAIN_COUNT, {"m": expression, "cap": COUNT_CAP}).scalar()
-    return list(connection.execute(PLAIN_LOOKUP, {"m": expression}).scalars())
+    return list(connection.execute(PLAIN_PAGE, {"m": expression}))
 
 
-def encrypted_lookup(keys, admin, q: str, moment) -> list[int]:
+def encrypted_lookup(keys, admin, q: str, moment) -> list:
     plan = plan_query(keys, admin, parse_query(q), degree_level=None, vacancy_id=None,
                       now=moment)
     return ranked_rows(db.session, plan, 0, 20)[1]

@@ -206,7 +206,7 @@ def test_zip_holds_the_exact_cv_bytes_under_safe_names(app, clock, make_user):
     with app.app_context():
         records = person(public_id)
         document = exports.build_export(db.session, vault_keys(), records, now=clock())
-        body = exports.export_zip(db.session, vault_keys(), records, document)
+        body = exports.export_zip(vault_keys(), records, document)
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         names = archive.namelist()
         [cv_path] = [d["zip_path"] for d in document["records"][0]["documents"]]

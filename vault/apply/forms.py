@@ -31,15 +31,25 @@ from wtforms.validators import (
 )
 
 from vault.services.candidates import (
+    GENDERS,
+    MAX_AGE,
     MAX_EDUCATION,
+    MAX_EDUCATION_FIELD,
+    MAX_EMAIL,
+    MAX_INTERESTS,
+    MAX_NAME,
+    MAX_PHONE,
+    MAX_POSITION,
+    MIN_AGE,
+    PHONE_PATTERN,
+    YEAR_PATTERN,
     CandidateInput,
     DocumentInput,
     EducationInput,
 )
 
-GENDERS = [SelectChoice("", "Prefer not to say"), SelectChoice("female", "Female"),
-           SelectChoice("male", "Male"), SelectChoice("non-binary", "Non-binary"),
-           SelectChoice("other", "Other")]
+GENDER_CHOICES = [SelectChoice("", "Prefer not to say"),
+                  *(SelectChoice(value, value.capitalize()) for value in GENDERS)]
 EMPTY_ROWS_SHOWN = 3
 
 
@@ -51,10 +61,10 @@ def valid_email(_form: Any, field: Any) -> None:
 
 
 class EducationForm(Form):
-    degree = StringField("Degree", validators=[Length(max=200)])
-    field = StringField("Field of study", validators=[Length(max=200)])
-    institution = StringField("Institution", validators=[Length(max=200)])
-    year = StringField("Year", validators=[Optional(), Regexp(r"^(19[5-9]\d|20\d\d)$",
+    degree = StringField("Degree", validators=[Length(max=MAX_EDUCATION_FIELD)])
+    field = StringField("Field of study", validators=[Length(max=MAX_EDUCATION_FIELD)])
+    institution = StringField("Institution", validators=[Length(max=MAX_EDUCATION_FIELD)])
+    year = StringField("Year", validators=[Optional(), Regexp(rf"^(?:{YEAR_PATTERN})$",
                                                                message="A year such as 2019.")])
 
     def is_blank(self) -> bool:
@@ -97,22 +107,25 @@ class EducationRows(FieldList):
                      for row in self.filled())
 
 
-NAME_VALIDATORS = [DataRequired(), Length(max=200)]
-PHONE_VALIDATORS = [Optional(), Length(max=40),
-                    Regexp(r"^[0-9+()./\s-]+$", message="Digits, spaces and + ( ) . / - only.")]
-INTERESTS_VALIDATORS = [Optional(), Length(max=2000)]
+NAME_VALIDATORS = [DataRequired(), Length(max=MAX_NAME)]
+EMAIL_VALIDATORS = [DataRequired(), Length(max=MAX_EMAIL), valid_email]
+PHONE_VALIDATORS = [Optional(), Length(max=MAX_PHONE),
+                    Regexp(rf"^(?:{PHONE_PATTERN})$",
+                           message="Digits, spaces and + ( ) . / - only.")]
+INTERESTS_VALIDATORS = [Optional(), Length(max=MAX_INTERESTS)]
 
 
 class ApplicationForm(FlaskForm):
     full_name = StringField("Full name", validators=NAME_VALIDATORS)
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), valid_email])
+    email = EmailField("E-mail", validators=EMAIL_VALIDATORS)
     phone = TelField("Phone", validators=PHONE_VALIDATORS)
-    position = StringField("Position sought", validators=[DataRequired(), Length(max=200)])
+    position = StringField("Position sought",
+                           validators=[DataRequired(), Length(max=MAX_POSITION)])
     cv = FileField("CV (PDF or DOCX)", validators=[FileRequired("Please attach your CV.")])
     education = EducationRows(FormField(EducationForm), min_entries=EMPTY_ROWS_SHOWN,
                               max_entries=MAX_EDUCATION)
-    age = IntegerField("Age", validators=[Optional(), NumberRange(16, 99)])
-    gender = SelectField("Gender", choices=GENDERS, default="", validate_choice=True)
+    age = IntegerField("Age", validators=[Optional(), NumberRange(MIN_AGE, MAX_AGE)])
+    gender = SelectField("Gender", choices=GENDER_CHOICES, default="", validate_choice=True)
     interests = TextAreaField("Skills and interests", validators=INTERESTS_VALIDATORS)
     consent_application = BooleanField(validators=[InputRequired(
         "We need your consent to process your application.")])

@@ -7,6 +7,7 @@ from wtforms import EmailField, FormField, HiddenField, StringField, TelField, T
 from wtforms.validators import DataRequired, Length, Optional
 
 from vault.apply.forms import (
+    EMAIL_VALIDATORS,
     INTERESTS_VALIDATORS,
     NAME_VALIDATORS,
     PHONE_VALIDATORS,
@@ -14,12 +15,12 @@ from vault.apply.forms import (
     EducationRows,
     valid_email,
 )
-from vault.services.candidates import MAX_EDUCATION, Correction
+from vault.services.candidates import MAX_EDUCATION, MAX_EMAIL, MAX_POSITION, Correction
 
 
 class LinkRequestForm(FlaskForm):
     email = EmailField("Your e-mail address",
-                       validators=[DataRequired(), Length(max=254), valid_email])
+                       validators=[DataRequired(), Length(max=MAX_EMAIL), valid_email])
 
 
 class ActionForm(FlaskForm):
@@ -34,9 +35,9 @@ class ObjectionForm(FlaskForm):
 class CorrectionForm(FlaskForm):
     record = HiddenField()
     full_name = StringField("Full name", validators=NAME_VALIDATORS)
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), valid_email])
+    email = EmailField("E-mail", validators=EMAIL_VALIDATORS)
     phone = TelField("Phone", validators=PHONE_VALIDATORS)
-    position = StringField("Position sought", validators=[Optional(), Length(max=200)])
+    position = StringField("Position sought", validators=[Optional(), Length(max=MAX_POSITION)])
     interests = TextAreaField("Skills and interests", validators=INTERESTS_VALIDATORS)
     education = EducationRows(FormField(EducationForm), min_entries=1, max_entries=MAX_EDUCATION)
 

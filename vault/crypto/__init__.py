@@ -1,6 +1,13 @@
 """The only place that touches keys and ciphertext. No Flask import here."""
 
-from vault.crypto.blind_index import BlindIndex, normalise, tokenise, word_counts, words
+from vault.crypto.blind_index import (
+    WORD_CHARACTERS,
+    BlindIndex,
+    normalise,
+    tokenise,
+    word_counts,
+    words,
+)
 from vault.crypto.envelope import (
     Context,
     DataKey,
@@ -18,6 +25,7 @@ from vault.crypto.envelope import (
 from vault.crypto.keyring import Keyring, KeyringError, load_keyring
 
 __all__ = [
+    "WORD_CHARACTERS",
     "BlindIndex",
     "Context",
     "DataKey",

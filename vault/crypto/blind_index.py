@@ -35,8 +35,8 @@ MAX_WORD = 64
 # separates them. As a byte table: every other byte (UTF-8 sequences of what
 # normalising left non-ASCII included) becomes a space, all in C, twice as fast as a
 # regular expression over the text.
-_WORD_BYTES = b"0123456789abcdefghijklmnopqrstuvwxyz"
-_SEPARATE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
+WORD_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_SEPARATE = bytes(c if chr(c) in WORD_CHARACTERS else 0x20 for c in range(256))
 
 
 # The combining-mark blocks that decomposed Latin, Greek and Cyrillic accents fall in.

@@ -36,7 +36,19 @@ from vault.services.indexing import (
 )
 from vault.services.sealing import Sealer, new_record_key, record_sealer
 
+# What a candidate's fields may hold. The application form, the correction form and
+# `vault import` all check these, so data never depends on the way it came in.
 MAX_EDUCATION = 10
+MAX_NAME = 200
+MAX_EMAIL = 254
+MAX_PHONE = 40
+MAX_POSITION = 200
+MAX_INTERESTS = 2000
+MAX_EDUCATION_FIELD = 200
+MIN_AGE, MAX_AGE = 16, 99
+GENDERS = ("female", "male", "non-binary", "other")  # or "" when the person does not say
+PHONE_PATTERN = r"[0-9+()./\s-]+"
+YEAR_PATTERN = r"19[5-9]\d|20\d\d"
 
 
 @dataclass(frozen=True)
@@ -257,7 +269,7 @@ def correct_candidate(session: Session, keys: VaultKeys, candidate: Candidate,
     _seal_fields(sealer, candidate, merged)
     if correction.education is not None:
         candidate.education = _seal_education(sealer, merged.education)
-    _index(keys, candidate, merged)
+    _index(keys, sealer, candidate, merged)
     candidate.updated_at = now
     session.flush()
 
@@ -266,20 +278,19 @@ def reindex_candidate(keys: VaultKeys, candidate: Candidate,
                       token_memo: TokenMemo | None = None) -> None:
     """Recompute a record's tokens and e-mail index (after the index key or bits change)."""
     current = open_candidate(keys, candidate, with_notes=False)
-    _index(keys, candidate, CandidateInput(
+    _index(keys, record_sealer(keys, candidate), candidate, CandidateInput(
         **{c: getattr(current, c)
            for c in ("full_name", "email", "phone", "position", "age", "gender", "interests")},
         education=tuple(EducationInput(e.degree, e.field, e.institution, e.year)
                         for e in current.education)), token_memo)
 
 
-def _index(keys: VaultKeys, candidate: Candidate, data: CandidateInput,
+def _index(keys: VaultKeys, sealer: Sealer, candidate: Candidate, data: CandidateInput,
            token_memo: TokenMemo | None = None) -> None:
     candidate.email_index = email_index(keys, data.email)
     doc = find_document(candidate)
-    cv_text = open_document_text(keys, candidate, doc) if doc else ""
-    _set_index(keys, record_sealer(keys, candidate), candidate, _indexed_text(data, cv_text),
-               token_memo)
+    cv_text = sealer.open("document", "text", doc.text, doc.uid) if doc else ""
+    _set_index(keys, sealer, candidate, _indexed_text(data, cv_text), token_memo)
 
 
 def _set_index(keys: VaultKeys, sealer: Sealer, candidate: Candidate, text: IndexedText,

@@ -165,8 +165,7 @@ def export_csv(document: dict[str, Any]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def export_zip(session: Session, keys: VaultKeys, records: list[Candidate],
-               document: dict[str, Any]) -> bytes:
+def export_zip(keys: VaultKeys, records: list[Candidate], document: dict[str, Any]) -> bytes:
     """Built in memory: no plaintext copy of the export ever touches the disk.
 
     Every name in the archive is the app's own (see _cv_path), so none can carry a
@@ -193,7 +192,7 @@ def render(session: Session, keys: VaultKeys, records: list[Candidate], fmt: str
     if fmt == "csv":
         return export_csv(document)
     if fmt == "zip":
-        return export_zip(session, keys, records, document)
+        return export_zip(keys, records, document)
     raise ValueError("unknown export format")
 
 

@@ -31,10 +31,22 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
+from vault.config import DEFAULTS
 from vault.keys import VaultKeys
 from vault.services import audit, consent
 from vault.services.candidates import (
+    GENDERS,
+    MAX_AGE,
     MAX_EDUCATION,
+    MAX_EDUCATION_FIELD,
+    MAX_EMAIL,
+    MAX_INTERESTS,
+    MAX_NAME,
+    MAX_PHONE,
+    MAX_POSITION,
+    MIN_AGE,
+    PHONE_PATTERN,
+    YEAR_PATTERN,
     CandidateInput,
     DocumentInput,
     EducationInput,
@@ -43,21 +55,13 @@ from vault.services.candidates import (
 from vault.services.indexing import TokenMemo
 
 SOURCE = "import"
-# The same bounds as the application form (vault/apply/forms.py).
-MAX_NAME = 200
-MAX_EMAIL = 254
-MAX_PHONE = 40
-MAX_POSITION = 200
-MAX_INTERESTS = 2000
-MAX_EDUCATION_FIELD = 200
 MAX_FILENAME = 200
 MAX_CONSENT_EVENTS = 1000
-MAX_CV_BYTES = 10 * 1024 * 1024  # VAULT_MAX_CONTENT_LENGTH's default
+MAX_CV_BYTES = DEFAULTS["MAX_CONTENT_LENGTH"]
 # A base64 CV of MAX_CV_BYTES plus the text fields; checked before parsing the JSON.
 MAX_LINE = MAX_CV_BYTES * 4 // 3 + 1024 * 1024
-GENDERS = ("", "female", "male", "non-binary", "other")
-PHONE = re.compile(r"[0-9+()./\s-]+")
-YEAR = re.compile(r"19[5-9]\d|20\d\d")
+PHONE = re.compile(PHONE_PATTERN)
+YEAR = re.compile(YEAR_PATTERN)
 
 
 class LineRejected(ValueError):
@@ -125,11 +129,11 @@ def _email(contact: dict[str, Any]) -> str:
 
 def _personal(personal: dict[str, Any]) -> tuple[str, str]:
     age = _number_text(personal.get("age"), "personal.age", limit=3)
-    if age and not (age.isdigit() and 16 <= int(age) <= 99):
-        raise LineRejected("personal.age must be a whole number from 16 to 99")
+    if age and not (age.isdigit() and MIN_AGE <= int(age) <= MAX_AGE):
+        raise LineRejected(f"personal.age must be a whole number from {MIN_AGE} to {MAX_AGE}")
     gender = _text(personal.get("gender"), "personal.gender", limit=40)
-    if gender not in GENDERS:
-        raise LineRejected("personal.gender must be one of: " + ", ".join(GENDERS[1:]))
+    if gender and gender not in GENDERS:
+        raise LineRejected("personal.gender must be one of: " + ", ".join(GENDERS))
     return age, gender
 
 

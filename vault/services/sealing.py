@@ -73,9 +73,13 @@ def record_sealer(keys: VaultKeys, candidate: Candidate) -> Sealer:
     key = candidate.key
     if key is None:
         raise RecordKeyMissing
-    dek = unwrap_data_key(keys.keyring, WrappedKey(key.kek_version, key.wrapped),
-                          candidate.public_id)
-    return Sealer(dek, candidate.public_id)
+    return key_sealer(keys, candidate.public_id, key.kek_version, key.wrapped)
+
+
+def key_sealer(keys: VaultKeys, public_id: str, kek_version: int, wrapped: bytes) -> Sealer:
+    """The same from a wrapped key read without the ORM (a page of search results)."""
+    dek = unwrap_data_key(keys.keyring, WrappedKey(kek_version, wrapped), public_id)
+    return Sealer(dek, public_id)
 
 
 def sealed_values(candidate: Candidate) -> Iterator[tuple[str, str, str | None, bytes | None]]:

@@ -52,7 +52,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Integer, Text
 
-from vault.crypto import WrappedKey, tokenise, unwrap_data_key
+from vault.crypto import WORD_CHARACTERS, tokenise
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateIndex, CandidateKey, User, Vacancy
 from vault.services.access import Viewer, recruiter_clause, viewer_kind
@@ -65,7 +65,7 @@ from vault.services.indexing import (
     open_card,
     query_tokens,
 )
-from vault.services.sealing import Sealer
+from vault.services.sealing import key_sealer
 
 MAX_WORDS = 10
 RANKED_WORDS = 3
@@ -74,7 +74,7 @@ RANKED_WORDS = 3
 SMALL_MATCH = 64
 COUNT_CAP = 1_000  # "1,000+ matches" is all a person needs to know past that
 EXCERPT = 160
-_WORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")  # as crypto.words splits
+_WORD_CHARS = frozenset(WORD_CHARACTERS)
 EMAIL_PATTERN = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 # The FTS5 table the migration keeps in step with candidate_index (SQLite only).
 FTS = table("candidate_search", column("rowid"), column("candidate_search"))
@@ -138,8 +138,14 @@ class QueryPlan:
         return self.words[:RANKED_WORDS]
 
     @property
-    def has_tokens(self) -> bool:
-        return bool(self.words or self.required)
+    def every(self) -> list[str]:
+        """The tokens every match holds."""
+        return [w.token for w in self.words] + self.required
+
+    @property
+    def higher(self) -> list[str]:
+        """The tier tokens that raise a match's score (ranked words only)."""
+        return [t for w in self.ranked for t in w.tiers[1:]]
 
 
 def plan_query(keys: VaultKeys, user: User, query: ParsedQuery, *,
@@ -251,9 +257,9 @@ def _count(connection: Connection, statement: Select[tuple[int]], values: dict[s
 
 def _sqlite_rows(connection: Connection, plan: QueryPlan, offset: int, limit: int
                  ) -> tuple[int, list[Row[Any]]]:
-    higher = [t for w in plan.ranked for t in w.tiers[1:]]
+    higher = plan.higher
     statements = _fts_statements(plan.shape, len(higher))
-    every = _all_of([w.token for w in plan.words] + plan.required)
+    every = _all_of(plan.every)
     total = _count(connection, statements.count, plan.values, m=every, cap=COUNT_CAP)
     if total == 0:
         return 0, []
@@ -281,15 +287,14 @@ def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: 
                    ) -> tuple[int, list[Row[Any]]]:
     filters = _filters(plan.shape)
     held = func.string_to_array(CandidateIndex.tokens, " ")
-    holds_every = held.op("@>")(cast([w.token for w in plan.words] + plan.required,
-                                     ARRAY(Text)))
+    holds_every = held.op("@>")(cast(plan.every, ARRAY(Text)))
     ids = (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
            .where(holds_every, *filters))
     total = _count(connection, _capped(ids), plan.values, cap=COUNT_CAP)
     if total == 0:
         return 0, []
     statement = _page_rows().where(holds_every, *filters)
-    higher = [t for w in plan.ranked for t in w.tiers[1:]]
+    higher = plan.higher
     if higher:
         # The score: how many of the query's tier tokens the record holds.
         statement = statement.order_by(sum(
@@ -304,7 +309,7 @@ def ranked_rows(session: Session, plan: QueryPlan, offset: int, limit: int
     """(matches counted up to COUNT_CAP, the result lines of the window asked for, best
     first, still sealed); nothing is decrypted to find or rank them."""
     connection = session.connection()
-    if not plan.has_tokens:
+    if not plan.every:
         filters = _filters(plan.shape)
         total = _count(connection, _capped(select(Candidate.id).where(*filters)), plan.values,
                        cap=COUNT_CAP)
@@ -320,8 +325,7 @@ def _hit(keys: VaultKeys, row: Row[Any], words: list[str]) -> SearchHit | None:
     """The result line of one record, or None when its match was a token collision."""
     (_id, public_id, status, created_at, pool_consent_until, kek_version, wrapped, sealed_card,
      vacancy_title, company, *_) = row
-    dek = unwrap_data_key(keys.keyring, WrappedKey(kek_version, wrapped), public_id)
-    card = open_card(Sealer(dek, public_id), sealed_card)
+    card = open_card(key_sealer(keys, public_id, kek_version, wrapped), sealed_card)
     if words:
         searchable = card_words(card)
         if not all(_has_word(searchable, word) for word in words):
