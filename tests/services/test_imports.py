@@ -15,8 +15,8 @@ from vault.extensions import db
 from vault.models import AuditEvent, Candidate, Consent
 from vault.privacy import NOTICE_VERSION
 from vault.services import audit, consent, exports
-from vault.services.candidates import open_candidate, open_document
-from vault.services.imports import MAX_EDUCATION, ImportReport, import_jsonl
+from vault.services.candidates import MAX_EDUCATION, open_candidate, open_document
+from vault.services.imports import ImportReport, import_jsonl
 
 POOL_MONTHS = 24
 

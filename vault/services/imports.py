@@ -34,19 +34,8 @@ from sqlalchemy.orm import Session
 from vault.config import DEFAULTS
 from vault.keys import VaultKeys
 from vault.services import audit, consent
+from vault.services import candidates as rules  # the field rules the forms check too
 from vault.services.candidates import (
-    GENDERS,
-    MAX_AGE,
-    MAX_EDUCATION,
-    MAX_EDUCATION_FIELD,
-    MAX_EMAIL,
-    MAX_INTERESTS,
-    MAX_NAME,
-    MAX_PHONE,
-    MAX_POSITION,
-    MIN_AGE,
-    PHONE_PATTERN,
-    YEAR_PATTERN,
     CandidateInput,
     DocumentInput,
     EducationInput,
@@ -60,8 +49,8 @@ MAX_CONSENT_EVENTS = 1000
 MAX_CV_BYTES = DEFAULTS["MAX_CONTENT_LENGTH"]
 # A base64 CV of MAX_CV_BYTES plus the text fields; checked before parsing the JSON.
 MAX_LINE = MAX_CV_BYTES * 4 // 3 + 1024 * 1024
-PHONE = re.compile(PHONE_PATTERN)
-YEAR = re.compile(YEAR_PATTERN)
+PHONE = re.compile(rules.PHONE_PATTERN)
+YEAR = re.compile(rules.YEAR_PATTERN)
 
 
 class LineRejected(ValueError):
@@ -119,7 +108,7 @@ def _list_of_objects(record: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 def _email(contact: dict[str, Any]) -> str:
-    email = _text(contact.get("email"), "contact.email", limit=MAX_EMAIL, required=True)
+    email = _text(contact.get("email"), "contact.email", limit=rules.MAX_EMAIL, required=True)
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
@@ -129,23 +118,24 @@ def _email(contact: dict[str, Any]) -> str:
 
 def _personal(personal: dict[str, Any]) -> tuple[str, str]:
     age = _number_text(personal.get("age"), "personal.age", limit=3)
-    if age and not (age.isdigit() and MIN_AGE <= int(age) <= MAX_AGE):
-        raise LineRejected(f"personal.age must be a whole number from {MIN_AGE} to {MAX_AGE}")
+    if age and not (age.isdigit() and rules.MIN_AGE <= int(age) <= rules.MAX_AGE):
+        raise LineRejected(
+            f"personal.age must be a whole number from {rules.MIN_AGE} to {rules.MAX_AGE}")
     gender = _text(personal.get("gender"), "personal.gender", limit=40)
-    if gender and gender not in GENDERS:
-        raise LineRejected("personal.gender must be one of: " + ", ".join(GENDERS))
+    if gender and gender not in rules.GENDERS:
+        raise LineRejected("personal.gender must be one of: " + ", ".join(rules.GENDERS))
     return age, gender
 
 
 def _education(record: dict[str, Any]) -> tuple[EducationInput, ...]:
     rows = _list_of_objects(record, "education")
-    if len(rows) > MAX_EDUCATION:
-        raise LineRejected(f"more than {MAX_EDUCATION} education entries")
+    if len(rows) > rules.MAX_EDUCATION:
+        raise LineRejected(f"more than {rules.MAX_EDUCATION} education entries")
     entries = []
     for number, row in enumerate(rows, start=1):
         name = f"education[{number}]"
         degree, field_, institution = (
-            _text(row.get(key), f"{name}.{key}", limit=MAX_EDUCATION_FIELD)
+            _text(row.get(key), f"{name}.{key}", limit=rules.MAX_EDUCATION_FIELD)
             for key in ("degree", "field", "institution"))
         year = _number_text(row.get("year"), f"{name}.year", limit=4)
         if not (degree or field_ or institution or year):
@@ -238,13 +228,13 @@ def parse_line(line: str | bytes, *, now: datetime, pool_months: int,
     contact = _section(record, "contact")
     age, gender = _personal(_section(record, "personal"))
     data = CandidateInput(
-        full_name=_text(contact.get("full_name"), "contact.full_name", limit=MAX_NAME,
+        full_name=_text(contact.get("full_name"), "contact.full_name", limit=rules.MAX_NAME,
                         required=True),
         email=_email(contact),
-        phone=_text(contact.get("phone"), "contact.phone", limit=MAX_PHONE),
-        position=_text(record.get("position"), "position", limit=MAX_POSITION),
+        phone=_text(contact.get("phone"), "contact.phone", limit=rules.MAX_PHONE),
+        position=_text(record.get("position"), "position", limit=rules.MAX_POSITION),
         age=age, gender=gender,
-        interests=_text(record.get("interests"), "interests", limit=MAX_INTERESTS),
+        interests=_text(record.get("interests"), "interests", limit=rules.MAX_INTERESTS),
         education=_education(record),
         cv=_cv(record, max_cv_bytes))
     if data.phone and not PHONE.fullmatch(data.phone):
