@@ -77,21 +77,25 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_migrated() -> str:
+def pg_migrated() -> Iterator[str]:
+    """A database of this test session's own, created beside the one CI names and
+    dropped at the end: tests never drop or flush what they did not make."""
     assert PG_URL
-    url = database_url(PG_URL)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    server = create_engine(database_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"vault_test_{os.getpid()}_{os.urandom(3).hex()}"
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.url.set(database=name).render_as_string(hide_password=False)
     instance = Path(os.environ.get("TMPDIR", "/tmp")) / f"vault-pg-{os.getpid()}"
     app = _make_app(instance, url)
     with app.app_context():
         upgrade()
         db.engine.dispose()
     shutil.rmtree(instance, ignore_errors=True)
-    return url
+    yield url
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
 
 
 def _truncate_pg(url: str) -> None:

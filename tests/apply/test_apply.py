@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from sqlalchemy import func, select
@@ -204,12 +205,21 @@ def _redis_answers() -> bool:
         return False
 
 
+REDIS_PREFIX = f"vault-test-{os.getpid()}-{os.urandom(3).hex()}"
+
+
 @pytest.mark.skipif(not _redis_answers(), reason="no Redis on 127.0.0.1:6379")
 @pytest.mark.app_config(RATELIMIT_ENABLED=True, RATELIMIT_APPLY="1 per hour",
-                        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
+                        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
+                        RATELIMIT_KEY_PREFIX=REDIS_PREFIX)
 def test_rate_limits_can_live_in_redis(app, client):
     import redis
 
-    redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
-    assert [apply(client).status_code for _ in range(2)] == [302, 429]
-    assert redis.Redis.from_url("redis://127.0.0.1:6379/15").keys("*")
+    # Only keys under this test's own prefix are read and removed: the server is shared.
+    server = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    try:
+        assert [apply(client).status_code for _ in range(2)] == [302, 429]
+        assert list(server.scan_iter(f"*{REDIS_PREFIX}*"))
+    finally:
+        for key in server.scan_iter(f"*{REDIS_PREFIX}*"):
+            server.delete(key)
