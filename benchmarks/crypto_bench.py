@@ -102,8 +102,8 @@ def bench_erasure(sizes: list[int], erasures: int) -> None:
         DocumentInput,
         EducationInput,
         create_candidate,
-        erase_candidates,
     )
+    from vault.services.erasure import OPERATOR, erase_records
 
     print(f"Erasure (SQLite, one record per transaction, WAL checkpoint included; "
           f"median of {erasures})")
@@ -137,8 +137,8 @@ def bench_erasure(sizes: list[int], erasures: int) -> None:
                 for candidate_id in ids[::step][:erasures]:
                     candidate = db.session.get(Candidate, candidate_id)
                     start = time.perf_counter()
-                    erase_candidates(db.session, [candidate], reason="bench", now=now,
-                                     ledger_path=ledger, actor=audit.CLI)
+                    erase_records(db.session, [candidate], reason=OPERATOR, now=now,
+                                  ledger_path=ledger, actor=audit.CLI)
                     timings.append(time.perf_counter() - start)
                 medians[size] = statistics.median(timings)
                 print(f"  {size:>6} stored: {medians[size] * 1000:7.2f} ms per erasure")

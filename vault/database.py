@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import time
+from types import ModuleType
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 
 from vault.extensions import db
+
+SQLITE_BUSY_TIMEOUT_MS = 30000
 
 
 def database_url(raw: str) -> str:
@@ -19,12 +22,25 @@ def database_url(raw: str) -> str:
     return raw
 
 
+def sqlite_driver() -> ModuleType:
+    """The newest SQLite at hand. FTS5's secure-delete mode (SQLite 3.42) is what removes
+    an erased person's search tokens from the index pages at once; Python's own sqlite3
+    is often older (3.40 on Debian 12), so the SQLite bundled with pysqlite3 comes first.
+    Without it, erasure falls back to an FTS5 'optimize' (see services.erasure)."""
+    try:
+        from pysqlite3 import dbapi2
+    except ImportError:
+        import sqlite3 as dbapi2
+    return dbapi2
+
+
 def engine_options(url: str) -> dict[str, Any]:
     # hide_parameters: a failed statement must never print personal data (or ciphertext)
     # into an exception message or a log line.
     options: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
+        options["module"] = sqlite_driver()
     else:
         options["pool_pre_ping"] = True
     return options
@@ -35,7 +51,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     # Deleted rows are overwritten with zeros, so a shredded key leaves no bytes in free pages.
     cursor.execute("PRAGMA secure_delete=ON")
@@ -62,25 +78,39 @@ def init_app(app: Flask) -> None:
         configure_engine(db.engine)
 
 
-def scrub_after_erasure(engine: Engine) -> None:
-    """Make deleted key bytes unrecoverable from the database files themselves."""
+def scrub_deleted_bytes(engine: Engine) -> bool:
+    """Make deleted key bytes unrecoverable from the database files themselves, without
+    ever waiting on other connections: True when done, False when it must be retried.
+
+    Erasure calls this right after its commit. It must not block: the first release
+    waited up to 30 s per try for readers, and one open reader held every erase and
+    login for minutes. What cannot finish now is retried by the retention job."""
     if engine.dialect.name == "sqlite":
         # Copy the WAL into the database (where secure_delete has zeroed the rows), then
-        # truncate the WAL so no frame with the old page survives in it. Run outside any
-        # transaction (the raw connection autocommits); a busy result is retried.
+        # truncate the WAL so no frame with the old page survives in it. Outside any
+        # transaction (the raw connection autocommits), with no busy wait: a reader still
+        # using old frames makes it answer busy at once.
         raw = engine.raw_connection()
         try:
-            for _ in range(50):
-                cursor = raw.cursor()
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA busy_timeout=0")
+            try:
                 busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
                 cursor.close()
-                if not busy:
-                    break
-                time.sleep(0.1)
         finally:
             raw.close()
-    elif engine.dialect.name == "postgresql":
+        return not busy
+    if engine.dialect.name == "postgresql":
         # On PostgreSQL the guarantee rests on the key: the wrapped DEK is gone and its
-        # KEK version is retired on schedule. VACUUM still removes the dead tuple.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM candidate_key")
+        # KEK version is retired on schedule. VACUUM still removes the dead tuple; it
+        # gives up rather than wait behind another maintenance lock.
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("SET lock_timeout = '200ms'")
+                conn.exec_driver_sql("VACUUM candidate_key")
+        except OperationalError:
+            return False
+        return True
+    return True

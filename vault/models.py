@@ -303,6 +303,16 @@ class ErasureRecord(db.Model):
     reason: Mapped[str] = mapped_column(String(40))
 
 
+class PendingScrub(db.Model):
+    """An erasure whose deleted bytes may still sit in the database files (a reader held
+    SQLite's write-ahead log). The retention job retries; `vault check` reports it."""
+
+    __tablename__ = "pending_scrub"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class RetentionNotice(db.Model):
     """A reminder sent before talent-pool consent expires; the unique key makes it once-only."""
 

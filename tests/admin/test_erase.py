@@ -84,7 +84,8 @@ def test_erasure_needs_a_reason_category(app, client, person, admin):
     assert client.get("/admin/candidates/no-such-reference/erase").status_code == 404
 
 
-def test_legal_hold_blocks_erasure_and_shows_on_the_dashboard(app, client, person, admin):
+def test_legal_hold_keeps_a_record_from_desk_erasure_and_leaves_it_queued(
+        app, client, person, admin):
     assert _hold(client, person[1]).status_code == 302
     dashboard = client.get("/admin/").data.decode()
     assert re.search(r'id="count-holds">1<', dashboard)
@@ -98,19 +99,27 @@ def test_legal_hold_blocks_erasure_and_shows_on_the_dashboard(app, client, perso
 
     confirm = client.get(f"/admin/candidates/{person[0]}/erase")
     assert b"legal hold" in confirm.data
-    refused = client.post(f"/admin/candidates/{person[0]}/erase",
-                          data={"category": "subject-request"})
-    assert refused.status_code == 409
-    assert b"under a legal hold" in refused.data and b"Nothing was erased" in refused.data
-    assert _count(app, Candidate) == 3 and _count(app, CandidateKey) == 3
-    assert _count(app, DataRequest) == 0 and _count(app, ErasureRecord) == 0
+    # One policy for every entry point: the free record goes, the held one stays with
+    # an open erasure request that waits for the hold to be lifted.
+    done = client.post(f"/admin/candidates/{person[0]}/erase",
+                       data={"category": "subject-request"})
+    assert done.status_code == 200
+    assert b'id="held-back"' in done.data and person[1].encode() in done.data
+    assert _count(app, Candidate) == 2 and _count(app, CandidateKey) == 2
+    assert _count(app, Candidate, Candidate.public_id == person[1]) == 1
+    assert _count(app, ErasureRecord) == 1
+    assert _count(app, DataRequest, DataRequest.subject_public_id == person[1],
+                  DataRequest.kind == "erase", DataRequest.status == "open") == 1
+    assert _count(app, AuditEvent, AuditEvent.action == audit.ERASURE_HELD_BACK) == 1
 
     client.post(f"/admin/candidates/{person[1]}/hold", data={"action": "lift"})
     assert re.search(r'id="count-holds">0<', client.get("/admin/").data.decode())
-    done = client.post(f"/admin/candidates/{person[0]}/erase",
+    done = client.post(f"/admin/candidates/{person[1]}/erase",
                        data={"category": "legal-obligation"})
     assert done.status_code == 200
     assert _count(app, Candidate) == 1
+    # The erasure answered the request the hold had kept open.
+    assert _count(app, DataRequest, DataRequest.status == "open") == 0
 
 
 def test_a_hold_needs_a_reason(app, client, person, admin):

@@ -83,7 +83,7 @@ def test_check_reports_a_record_without_key(app, runner, clock):
 def test_check_names_the_first_broken_link_of_the_audit_chain(app, runner, clock):
     make(app, clock)
     make(app, clock, email="two@example.org")
-    assert runner.invoke(args=["vault", "erase", "--reason", "test",
+    assert runner.invoke(args=["vault", "erase", "--category", "unlawful",
                                *[_first_public_id(app)]]).exit_code == 0
     runner.invoke(args=["vault", "rotate-kek"])
     with app.app_context():

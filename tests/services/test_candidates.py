@@ -1,32 +1,21 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.forensics import find_markers
 from vault.appctx import vault_keys
 from vault.crypto import DecryptionError
 from vault.extensions import db
 from vault.models import (
-    ApplicationStatistic,
-    AuditEvent,
     Candidate,
-    CandidateIndex,
-    CandidateKey,
-    Document,
-    Education,
-    ErasureRecord,
 )
-from vault.services import audit, erasure_ledger
 from vault.services.candidates import (
     CandidateInput,
     Correction,
     DocumentInput,
     EducationInput,
     create_candidate,
-    erase_candidates,
     find_document,
     open_candidate,
     open_document,
@@ -137,29 +126,3 @@ def test_correction_reseals_and_reindexes_but_keeps_consents(app, clock):
         assert index.token(TEXT, "newname") in tokens
         assert index.token(TEXT, MARK_NAME.lower()) not in tokens
         assert index.token(TEXT, MARK_CV.lower()) in tokens
-
-
-def test_erasure_shreds_key_data_and_tokens_and_leaves_ledger(app, clock):
-    keep = make(app, clock, name="Kept Person", email="kept@example.org")
-    public_id = make(app, clock)
-    with app.app_context():
-        wrapped = bytes(get(public_id).key.wrapped)
-        ledger = Path(app.config["ERASURE_LEDGER"])
-        erase_candidates(db.session, [get(public_id)], reason="self-service", now=clock(),
-                         ledger_path=ledger, actor=audit.CANDIDATE)
-        assert get(public_id) is None
-        for model in (CandidateKey, Education, Document, CandidateIndex):
-            assert db.session.scalar(select(func.count()).select_from(model)) == 1
-        assert db.session.scalar(select(ErasureRecord.reason)) == "self-service"
-        assert [e.public_id for e in erasure_ledger.read(ledger)] == [public_id]
-        stat = db.session.scalar(select(ApplicationStatistic))
-        assert stat.outcome == "withdrawn"
-        assert db.session.scalar(select(AuditEvent.action).where(
-            AuditEvent.subject_public_id == public_id)) == "candidate.erased"
-        assert open_candidate(vault_keys(), get(keep)).full_name == "Kept Person"
-    found = find_markers(app, [MARK_NAME.encode(), MARK_MAIL.encode(), MARK_CV.encode()])
-    assert found == []
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            raw = b"".join(p.read_bytes() for p in Path(app.instance_path).glob("vault.db*"))
-            assert wrapped not in raw

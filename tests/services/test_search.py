@@ -10,13 +10,12 @@ from tests.services.test_candidates import sample_input
 from vault.appctx import vault_keys
 from vault.extensions import db
 from vault.models import Candidate, User, Vacancy
-from vault.services import audit, consent
+from vault.services import audit, consent, erasure
 from vault.services.candidates import (
     CandidateInput,
     DocumentInput,
     EducationInput,
     create_candidate,
-    erase_candidates,
 )
 from vault.services.indexing import TEXT, TIERS
 from vault.services.search import search
@@ -151,8 +150,8 @@ def test_withdrawn_and_erased_candidates_are_never_found(app, clock, pool):
     assert ids["bart"] not in _find(app, clock, users["recruiter"], "python")
     with app.app_context():
         anna = db.session.scalar(select(Candidate).where(Candidate.public_id == ids["anna"]))
-        erase_candidates(db.session, [anna], reason="test", now=clock(), ledger_path=None,
-                         actor=audit.SYSTEM)
+        erasure.erase_records(db.session, [anna], reason=erasure.OPERATOR, now=clock(),
+                              ledger_path=None, actor=audit.SYSTEM)
     assert _find(app, clock, users["admin"], "anna") == []
     assert _find(app, clock, users["admin"], "kafka") == [ids["cleo"]]
 

@@ -13,26 +13,34 @@ from vault.appctx import now
 from vault.cli import require_secrets
 from vault.extensions import db
 from vault.models import Candidate
-from vault.services import audit
-from vault.services.candidates import erase_candidates
+from vault.services import audit, erasure
 from vault.services.replay import replay_erasures
 
 
 @click.command("erase")
 @click.argument("public_id")
-@click.option("--reason", default="operator", show_default=True)
+@click.option("--category", type=click.Choice(sorted(erasure.CATEGORIES)),
+              default="subject-request", show_default=True,
+              help="Why the record is erased (a fixed category: free text could name the person).")
 @with_appcontext
-def erase_command(public_id: str, reason: str) -> None:
+def erase_command(public_id: str, category: str) -> None:
     """Crypto-shred one record: its key, its ciphertexts and its search tokens."""
     require_secrets()
     candidate = db.session.scalar(select(Candidate).where(Candidate.public_id == public_id))
     if candidate is None:
         raise click.ClickException("no record with that public id")
-    if candidate.legal_hold:
-        raise click.ClickException("that record is under a legal hold; lift the hold first")
-    erase_candidates(db.session, [candidate], reason=reason, now=now(),
-                     ledger_path=Path(current_app.config["ERASURE_LEDGER"]), actor=audit.CLI)
+    result = erasure.erase_records(
+        db.session, [candidate], reason=erasure.OPERATOR, category=category, now=now(),
+        due_days=int(current_app.config["REQUEST_DUE_DAYS"]),
+        ledger_path=Path(current_app.config["ERASURE_LEDGER"]), actor=audit.CLI)
+    if result.held_back:
+        raise click.ClickException(
+            "that record is under a legal hold: nothing was erased; an open erasure "
+            "request now waits in the privacy officer's queue until the hold is lifted")
     click.echo(f"Erased {public_id}.")
+    if result.scrub_pending:
+        click.echo("The database files are scrubbed by the next retention run "
+                   "(a reader was holding the write-ahead log).")
 
 
 @click.command("replay-erasures")

@@ -18,7 +18,7 @@ from vault.crypto import DecryptionError, Keyring
 from vault.extensions import db
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey, DataRequest, ErasureRecord
-from vault.services import audit, erasure_ledger
+from vault.services import audit, erasure, erasure_ledger
 from vault.services.sealing import RecordKeyMissing, check_opens, record_sealer
 
 
@@ -105,6 +105,8 @@ def check_command() -> None:
         DataRequest.subject_public_id.in_(ledger), DataRequest.details.is_not(None))))
     for public_id in sorted(live | live_details):
         problems.append(f"erased record {public_id} still has data: run 'vault replay-erasures'")
+
+    problems.extend(erasure.problems(session))
 
     broken = audit.verify_chain(session)
     if broken is not None:

@@ -43,6 +43,7 @@ SEARCH_PERFORMED = "search.performed"  # never with the query text
 KEK_ROTATED = "kek.rotated"
 KEK_RETIRED = "kek.retired"
 ERASURES_REPLAYED = "erasures.replayed"
+ERASURE_HELD_BACK = "candidate.erasure_held"  # a legal hold kept a record from erasure
 RETENTION_RUN = "retention.run"
 INDEX_REBUILT = "index.rebuilt"
 # Opening personal data by staff: shown to the candidate on their self-service page.

@@ -8,25 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault.database import scrub_after_erasure
 from vault.keys import VaultKeys
 from vault.models import (
-    ApplicationStatistic,
     Candidate,
     CandidateIndex,
-    DataRequest,
     Document,
     Education,
-    ErasureRecord,
     new_public_id,
     new_uid,
 )
-from vault.services import audit, erasure_ledger
 from vault.services.indexing import (
     EMAIL,
     IndexedText,
@@ -311,46 +305,4 @@ def records_of_person(session: Session, candidate: Candidate) -> list[Candidate]
         Candidate.email_index == candidate.email_index).order_by(Candidate.id)))
 
 
-def _outcome(candidate: Candidate, reason: str) -> str:
-    if candidate.status in ("hired", "rejected"):
-        return candidate.status
-    return "withdrawn" if reason in ("self-service", "admin-request") else "expired"
-
-
-def erase_candidates(session: Session, candidates: list[Candidate], *, reason: str,
-                     now: datetime, ledger_path: Path | None, actor: audit.Actor) -> list[str]:
-    """Crypto-shred records: one transaction, committed here, then the files are scrubbed.
-
-    Order matters. The ledger line is written (and fsynced) first, so a crash can at
-    worst leave a record that replay will erase, never an erasure the ledger forgot.
-    An anonymous statistics row keeps reporting alive. Legal holds are the caller's
-    concern.
-    """
-    if not candidates:
-        return []
-    public_ids = [c.public_id for c in candidates]
-    if ledger_path is not None:  # None only when replaying the ledger itself
-        erasure_ledger.append(ledger_path, [
-            erasure_ledger.LedgerEntry(pid, now, reason) for pid in public_ids])
-    for candidate in candidates:
-        vacancy = candidate.vacancy
-        session.add(ApplicationStatistic(
-            vacancy_id=candidate.vacancy_id, company=vacancy.company if vacancy else None,
-            source=candidate.source, applied_on=candidate.created_at.date(),
-            erased_on=now.date(), outcome=_outcome(candidate, reason), reason=reason))
-        # Deleting the record takes its wrapped DEK (which alone makes every ciphertext
-        # of it unreadable), its ciphertexts and its search tokens in the same flush.
-        session.delete(candidate)
-        if session.scalar(select(ErasureRecord.id).where(
-                ErasureRecord.public_id == candidate.public_id)) is None:
-            session.add(ErasureRecord(public_id=candidate.public_id, erased_at=now,
-                                      reason=reason))
-        audit.record(session, actor, audit.CANDIDATE_ERASED, now=now,
-                     subject=candidate.public_id, detail=reason)
-    # Request details were sealed with the shredded key; drop the dead bytes too.
-    session.execute(update(DataRequest).where(DataRequest.subject_public_id.in_(public_ids))
-                    .values(details=None))
-    session.commit()
-    scrub_after_erasure(session.get_bind())  # type: ignore[arg-type]
-    return public_ids
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
 from vault.models import AuditEvent, Candidate, DataRequest, RetentionNotice, User
-from vault.services import audit, exports, holds, requests
-from vault.services.candidates import erase_candidates, records_of_person
+from vault.services import audit, erasure, exports, holds, requests
+from vault.services.candidates import records_of_person
 
 # The retention job's own rule, not a copy: the dashboard must list exactly what the next
 # run would shred (a test compares the two).
@@ -31,16 +31,7 @@ from vault.services.sealing import record_sealer
 
 EXPIRY_WINDOW_DAYS = 30
 RESOLUTIONS = ("fulfilled", "rejected")
-# Why the officer erases, as fixed categories: a free-text reason could name the person,
-# and it would outlive the key that is about to be shredded.
-ERASURE_CATEGORIES = {
-    "subject-request": "The person asked for erasure (letter, e-mail, phone)",
-    "objection": "The person objected and there is no overriding ground",
-    "consent-withdrawn": "Consent was withdrawn",
-    "unlawful": "The data was processed unlawfully",
-    "legal-obligation": "Erasure required by law or a court",
-}
-ERASURE_REASON = "admin-request"  # the ErasureRecord / ledger reason for every desk erasure
+ERASURE_CATEGORIES = erasure.CATEGORIES
 EXPORT_RECIPIENTS = {"person": "the person", "organisation": "another organisation"}
 AUDIT_ACTOR_TYPES = ("user", "candidate", "system", "cli")
 
@@ -261,6 +252,7 @@ def person_of(session: Session, public_id: str) -> Person | None:
 @dataclass(frozen=True)
 class ErasureReceipt:
     public_ids: list[str]
+    held_back: list[str]
     erased_at: datetime
     category: str
     request_uid: str
@@ -268,23 +260,21 @@ class ErasureReceipt:
 
 def erase_person(session: Session, person: Person, category: str, *, now: datetime,
                  due_days: int, ledger_path: Path, actor: audit.Actor) -> ErasureReceipt:
-    """Shred every record of the person at once; refused (nothing changed) when any
-    record is under a legal hold. Commits (erase_candidates commits and scrubs)."""
+    """Shred every record of the person that no legal hold protects (the one policy of
+    services.erasure: held records stay, each with an open erasure request). Commits."""
     if category not in ERASURE_CATEGORIES:
         raise DeskError("Choose why the data is erased.")
-    if person.held:
-        raise DeskError("A record of this person is under a legal hold: lift the hold "
-                        "before erasing. Nothing was erased.")
     # No details: anything sealed with the keys shredded below would be lost anyway.
     row = requests.log_request(session, person.anchor.public_id, "erase",
                                channel=requests.ADMIN, now=now, due_days=due_days,
-                               fulfilled=True)
+                               fulfilled=not person.held)
     audit.record(session, actor, audit.REQUEST_LOGGED, now=now, subject=person.anchor.public_id,
                  detail=f"request={row.uid} kind=erase channel={requests.ADMIN} "
                         f"category={category} records={len(person.records)}")
-    erased = erase_candidates(session, list(person.records), reason=ERASURE_REASON, now=now,
-                              ledger_path=ledger_path, actor=actor)
-    return ErasureReceipt(erased, now, category, row.uid)
+    result = erasure.erase_records(session, list(person.records), reason=erasure.ADMIN_REQUEST,
+                                   category=category, now=now, due_days=due_days,
+                                   ledger_path=ledger_path, actor=actor)
+    return ErasureReceipt(result.erased, result.held_back, now, category, row.uid)
 
 
 @dataclass(frozen=True)

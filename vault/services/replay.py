@@ -10,8 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from vault.models import Candidate, DataRequest, ErasureRecord
-from vault.services import audit, erasure_ledger
-from vault.services.candidates import erase_candidates
+from vault.services import audit, erasure, erasure_ledger
 
 
 @dataclass(frozen=True)
@@ -24,9 +23,10 @@ def replay_erasures(session: Session, ledger_path: Path, *, now: datetime) -> Re
     entries = erasure_ledger.read(ledger_path)
     by_id = {e.public_id: e for e in entries}
     revived = list(session.scalars(select(Candidate).where(Candidate.public_id.in_(by_id))))
-    # Legal holds do not apply: these people were already erased before the restore.
-    erase_candidates(session, revived, reason="replay", now=now, ledger_path=None,
-                     actor=audit.CLI)
+    # Legal holds do not apply: these people were already erased before the restore
+    # (services.erasure). Commits, then the rest is recorded in a second transaction.
+    erasure.erase_records(session, revived, reason=erasure.REPLAY, now=now, ledger_path=None,
+                          actor=audit.CLI)
     known = set(session.scalars(select(ErasureRecord.public_id)))
     for entry in entries:
         if entry.public_id not in known:

@@ -29,8 +29,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from vault.models import Candidate, Consent, RetentionNotice, Vacancy
-from vault.services import audit, consent
-from vault.services.candidates import erase_candidates
+from vault.services import audit, consent, erasure
 
 BATCH = 500
 # Sends one reminder to a person for these records; False when the mail failed (the
@@ -45,6 +44,7 @@ class RetentionSummary:
     shredded: int = 0
     held: int = 0
     reminder_failures: int = 0
+    scrub_pending: bool = False
     dry_run: bool = False
 
     def lines(self) -> list[str]:
@@ -57,6 +57,9 @@ class RetentionSummary:
             lines = [f"reminders sent: {sent}", f"consents expired: {self.expired}",
                      f"records shredded: {self.shredded}"]
         lines.append(f"records kept under legal hold: {self.held}")
+        if self.scrub_pending:
+            lines.append("database files not scrubbed yet after an erasure (a reader holds "
+                         "the write-ahead log): retried next run")
         if self.reminder_failures:
             lines.append(f"reminders not sent (mail failed; retried next run): "
                          f"{self.reminder_failures}")
@@ -157,8 +160,8 @@ def run_retention(session: Session, *, now: datetime, config: Mapping[str, Any],
             due, Candidate.legal_hold.is_(False)).order_by(Candidate.id).limit(BATCH)))
         if not batch:
             break
-        erase_candidates(session, batch, reason="retention", now=now, ledger_path=ledger_path,
-                         actor=audit.SYSTEM)
+        erasure.erase_records(session, batch, reason=erasure.RETENTION, now=now,
+                              ledger_path=ledger_path, actor=audit.SYSTEM)
         summary.shredded += len(batch)
 
     if not dry_run:
@@ -167,4 +170,7 @@ def run_retention(session: Session, *, now: datetime, config: Mapping[str, Any],
                             f"expired={summary.expired} shredded={summary.shredded} "
                             f"held={summary.held}")
         session.commit()
+        # An erasure that could not scrub the files at once left a mark: finish it now
+        # (outside any transaction of this session, which would hold the lock).
+        summary.scrub_pending = not erasure.scrub(session)
     return summary

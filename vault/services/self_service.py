@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
 from vault.models import Candidate, DataRequest, ErasureRecord
-from vault.services import audit, consent, links, requests
+from vault.services import audit, consent, erasure, links, requests
 from vault.services.candidates import (
     Correction,
     correct_candidate,
-    erase_candidates,
     records_of_person,
 )
 
@@ -115,32 +114,18 @@ def object_to_processing(session: Session, keys: VaultKeys, person: Person, reas
     return request
 
 
-@dataclass(frozen=True)
-class ErasureReceipt:
-    public_ids: list[str]
-    erased_at: datetime
-    held_back: list[str]  # under legal hold: passed to the privacy officer instead
-
-
 def erase(session: Session, person: Person, *, now: datetime, ledger_path: Path,
-          due_days: int) -> ErasureReceipt:
-    """Shred every record of the person, except those under a legal hold, which become
-    an open erasure request for the privacy officer (a hold suspends shredding)."""
-    held = [r for r in person.records if r.legal_hold]
-    free = [r for r in person.records if not r.legal_hold]
-    for record in held:
-        requests.log_request(session, record.public_id, "erase", channel=requests.SELF_SERVICE,
-                             now=now, due_days=due_days)
-    for record in free:
-        requests.log_request(session, record.public_id, "erase", channel=requests.SELF_SERVICE,
-                             now=now, due_days=due_days, fulfilled=True)
-    if free:
-        erased = erase_candidates(session, free, reason="self-service", now=now,
-                                  ledger_path=ledger_path, actor=audit.CANDIDATE)
-    else:
-        session.commit()
-        erased = []
-    return ErasureReceipt(erased, now, [r.public_id for r in held])
+          due_days: int) -> erasure.ErasureResult:
+    """Shred every record of the person; a record under a legal hold stays, with an open
+    erasure request for the privacy officer (services.erasure's one policy). Commits."""
+    for record in person.records:
+        if not record.legal_hold:
+            requests.log_request(session, record.public_id, "erase",
+                                 channel=requests.SELF_SERVICE, now=now, due_days=due_days,
+                                 fulfilled=True)
+    return erasure.erase_records(session, person.records, reason=erasure.SELF_SERVICE,
+                                 now=now, due_days=due_days, ledger_path=ledger_path,
+                                 actor=audit.CANDIDATE)
 
 
 @dataclass(frozen=True)
