@@ -104,6 +104,7 @@ def bench_erasure(sizes: list[int], erasures: int) -> None:
         create_candidate,
     )
     from vault.services.erasure import OPERATOR, erase_records
+    from vault.services.erasure_ledger import FileLedger
 
     print(f"Erasure (SQLite, one record per transaction, WAL checkpoint included; "
           f"median of {erasures})")
@@ -138,7 +139,7 @@ def bench_erasure(sizes: list[int], erasures: int) -> None:
                     candidate = db.session.get(Candidate, candidate_id)
                     start = time.perf_counter()
                     erase_records(db.session, [candidate], reason=OPERATOR, now=now,
-                                  ledger_path=ledger, actor=audit.CLI)
+                                  ledger=FileLedger(ledger), actor=audit.CLI)
                     timings.append(time.perf_counter() - start)
                 medians[size] = statistics.median(timings)
                 print(f"  {size:>6} stored: {medians[size] * 1000:7.2f} ms per erasure")

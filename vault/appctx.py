@@ -10,10 +10,20 @@ from flask import current_app
 
 from vault.keys import VaultKeys
 from vault.models import utcnow
+from vault.services.erasure_ledger import ErasureLedger, open_ledger
 
 
 def vault_keys() -> VaultKeys:
     return cast(VaultKeys, current_app.extensions["vault.keys"])
+
+
+def erasure_ledger() -> ErasureLedger:
+    """The app's erasure ledger (a file, or the database that every host shares)."""
+    ledger = current_app.extensions.get("vault.erasure_ledger")
+    if ledger is None:
+        ledger = open_ledger(current_app.config["ERASURE_LEDGER"])
+        current_app.extensions["vault.erasure_ledger"] = ledger
+    return cast(ErasureLedger, ledger)
 
 
 def now() -> datetime:

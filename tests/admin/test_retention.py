@@ -7,6 +7,7 @@ from sqlalchemy import select
 from tests.journey import apply
 from vault.extensions import db
 from vault.models import Candidate, RetentionNotice
+from vault.services.erasure_ledger import FileLedger
 
 
 def _table(body: str, table_id: str) -> str:
@@ -83,6 +84,6 @@ def test_desk_lists_exactly_what_a_retention_run_would_shred(app, client, admin,
     with app.app_context():
         listed = due_for_shredding(db.session, now=clock(), config=app.config)
         summary = run_retention(db.session, now=clock(), config=app.config,
-                                ledger_path=Path(app.config["ERASURE_LEDGER"]), send=None,
+                                ledger=FileLedger(Path(app.config["ERASURE_LEDGER"])), send=None,
                                 dry_run=True)
     assert len(listed) == summary.shredded == 3

@@ -27,6 +27,7 @@ from vault.models import (
 )
 from vault.services import audit, erasure, erasure_ledger
 from vault.services.candidates import open_candidate
+from vault.services.erasure_ledger import FileLedger
 
 
 def _count(model, *where) -> int:
@@ -39,8 +40,9 @@ def test_erasure_shreds_key_data_and_tokens_and_leaves_ledger(app, clock):
     with app.app_context():
         wrapped = bytes(get(public_id).key.wrapped)
         ledger = Path(app.config["ERASURE_LEDGER"])
-        result = erasure.erase_records(db.session, [get(public_id)], reason=erasure.SELF_SERVICE,
-                                       now=clock(), ledger_path=ledger, actor=audit.CANDIDATE)
+        result = erasure.erase_records(
+            db.session, [get(public_id)], reason=erasure.SELF_SERVICE, now=clock(),
+            ledger=FileLedger(ledger), actor=audit.CANDIDATE)
         assert (result.erased, result.held_back, result.scrub_pending) == ([public_id], [], False)
         assert get(public_id) is None
         for model in (CandidateKey, Education, Document, CandidateIndex):
@@ -65,7 +67,7 @@ def test_unknown_reason_or_category_erases_nothing(app, clock):
         for kwargs in ({"reason": "because"}, {"reason": erasure.OPERATOR, "category": "spite"}):
             with pytest.raises(erasure.ErasureError):
                 erasure.erase_records(db.session, [get(public_id)], now=clock(),
-                                      ledger_path=None, actor=audit.CLI, **kwargs)
+                                      ledger=None, actor=audit.CLI, **kwargs)
         db.session.rollback()
         assert get(public_id) is not None and _count(ErasureRecord) == 0
 
@@ -105,7 +107,7 @@ def test_an_erased_persons_search_tokens_leave_the_database_files(app, clock, se
 
     with app.app_context():
         erasure.erase_records(db.session, [get(public_id)], reason=erasure.OPERATOR,
-                              now=clock(), ledger_path=None, actor=audit.CLI)
+                              now=clock(), ledger=None, actor=audit.CLI)
     after = database_dump(app)
     assert [t for t in tails if t in after] == []
 
@@ -127,7 +129,7 @@ def test_erasure_returns_at_once_while_a_reader_holds_the_log(app, clock, runner
             started = time.monotonic()
             result = erasure.erase_records(db.session, [get(public_id)],
                                            reason=erasure.OPERATOR, now=clock(),
-                                           ledger_path=None, actor=audit.CLI)
+                                           ledger=None, actor=audit.CLI)
             elapsed = time.monotonic() - started
             assert result.erased == [public_id] and result.scrub_pending
             assert _count(PendingScrub) == 1

@@ -17,6 +17,7 @@ from vault.models import (
     Vacancy,
 )
 from vault.services import audit
+from vault.services.erasure_ledger import FileLedger
 from vault.services.holds import hold_reason, set_legal_hold
 from vault.services.retention import run_retention
 
@@ -29,7 +30,7 @@ def _run(app, clock, *, dry_run=False, sent=None):
 
     with app.app_context():
         return run_retention(db.session, now=clock(), config=app.config,
-                             ledger_path=Path(app.config["ERASURE_LEDGER"]), send=send,
+                             ledger=FileLedger(Path(app.config["ERASURE_LEDGER"])), send=send,
                              dry_run=dry_run)
 
 
@@ -132,7 +133,7 @@ def test_failed_reminder_is_tried_again_next_run(app, client, clock):
         until = db.session.scalar(select(Candidate.pool_consent_until))
         clock.current = until - timedelta(days=20)
         summary = run_retention(db.session, now=clock(), config=app.config,
-                                ledger_path=Path(app.config["ERASURE_LEDGER"]),
+                                ledger=FileLedger(Path(app.config["ERASURE_LEDGER"])),
                                 send=lambda *a: False)
     assert summary.reminder_failures == 1 and _count(app, RetentionNotice) == 0
     sent = []

@@ -151,7 +151,7 @@ def test_withdrawn_and_erased_candidates_are_never_found(app, clock, pool):
     with app.app_context():
         anna = db.session.scalar(select(Candidate).where(Candidate.public_id == ids["anna"]))
         erasure.erase_records(db.session, [anna], reason=erasure.OPERATOR, now=clock(),
-                              ledger_path=None, actor=audit.SYSTEM)
+                              ledger=None, actor=audit.SYSTEM)
     assert _find(app, clock, users["admin"], "anna") == []
     assert _find(app, clock, users["admin"], "kafka") == [ids["cleo"]]
 

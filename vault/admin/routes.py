@@ -8,8 +8,6 @@ POSTs with a CSRF token, and bad input re-renders the page with a 400, changing 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     Blueprint,
     abort,
@@ -34,7 +32,7 @@ from vault.admin.forms import (
     ResolveRequestForm,
     UpdateUserForm,
 )
-from vault.appctx import now, vault_keys
+from vault.appctx import erasure_ledger, now, vault_keys
 from vault.auth.guards import admin_required, fresh_login_required
 from vault.extensions import db
 from vault.models import User
@@ -284,7 +282,7 @@ def erase(public_id: str) -> str | tuple[str, int]:
     try:
         receipt = desk.erase_person(db.session, person, form.category.data or "", now=now(),
                                     due_days=_due_days(),
-                                    ledger_path=Path(current_app.config["ERASURE_LEDGER"]),
+                                    ledger=erasure_ledger(),
                                     actor=staff_actor(_user()))
     except desk.DeskError as exc:
         db.session.rollback()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -23,7 +22,7 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from vault.appctx import now, secret_keys, vault_keys
+from vault.appctx import erasure_ledger, now, secret_keys, vault_keys
 from vault.candidate.forms import ActionForm, CorrectionForm, LinkRequestForm, ObjectionForm
 from vault.extensions import db, limiter
 from vault.messages import message
@@ -173,5 +172,5 @@ def erase(token: str, person: self_service.Person) -> Response | str | tuple[str
     if not form.validate_on_submit():
         return _problem(400, "csrf")
     receipt = self_service.erase(db.session, person, now=now(), due_days=_due_days(),
-                                 ledger_path=Path(current_app.config["ERASURE_LEDGER"]))
+                                 ledger=erasure_ledger())
     return render_template("candidate/erased.html", receipt=receipt)

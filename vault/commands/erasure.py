@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from vault.appctx import now
+from vault.appctx import erasure_ledger, now
 from vault.cli import require_secrets
 from vault.extensions import db
 from vault.models import Candidate
@@ -32,7 +30,7 @@ def erase_command(public_id: str, category: str) -> None:
     result = erasure.erase_records(
         db.session, [candidate], reason=erasure.OPERATOR, category=category, now=now(),
         due_days=int(current_app.config["REQUEST_DUE_DAYS"]),
-        ledger_path=Path(current_app.config["ERASURE_LEDGER"]), actor=audit.CLI)
+        ledger=erasure_ledger(), actor=audit.CLI)
     if result.held_back:
         raise click.ClickException(
             "that record is under a legal hold: nothing was erased; an open erasure "
@@ -48,7 +46,7 @@ def erase_command(public_id: str, category: str) -> None:
 def replay_erasures_command() -> None:
     """After restoring a database backup: re-shred every record named in the erasure ledger."""
     require_secrets()
-    result = replay_erasures(db.session, Path(current_app.config["ERASURE_LEDGER"]), now=now())
+    result = replay_erasures(db.session, erasure_ledger(), now=now())
     click.echo(f"{result.entries} ledger entr{'y' if result.entries == 1 else 'ies'}; "
                f"re-erased {result.erased} record(s) that the restore had brought back.")
 

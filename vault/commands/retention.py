@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from vault.appctx import now
+from vault.appctx import erasure_ledger, now
 from vault.cli import require_secrets
 from vault.extensions import db
 from vault.services.notifications import send_consent_reminder
@@ -22,7 +20,7 @@ def retention_command(dry_run: bool) -> None:
     """Send due reminders, expire ended consents, shred what is due. Safe to re-run."""
     require_secrets()
     summary = run_retention(db.session, now=now(), config=current_app.config,
-                            ledger_path=Path(current_app.config["ERASURE_LEDGER"]),
+                            ledger=erasure_ledger(),
                             send=send_consent_reminder, dry_run=dry_run)
     for line in summary.lines():
         click.echo(line)

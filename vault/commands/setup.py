@@ -12,13 +12,13 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from vault.appctx import vault_keys
+from vault.appctx import erasure_ledger, vault_keys
 from vault.cli import require_secrets
 from vault.crypto import DecryptionError, Keyring
 from vault.extensions import db
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey, DataRequest, ErasureRecord
-from vault.services import audit, erasure, erasure_ledger
+from vault.services import audit, erasure
 from vault.services.sealing import RecordKeyMissing, check_opens, record_sealer
 
 
@@ -98,7 +98,7 @@ def check_command() -> None:
         else:
             opened += 1
 
-    ledger = {e.public_id for e in erasure_ledger.read(Path(current_app.config["ERASURE_LEDGER"]))}
+    ledger = {e.public_id for e in erasure_ledger().read()}
     ledger |= set(session.scalars(select(ErasureRecord.public_id)))
     live = set(session.scalars(select(Candidate.public_id).where(Candidate.public_id.in_(ledger))))
     live_details = set(session.scalars(select(DataRequest.subject_public_id).where(

@@ -13,7 +13,6 @@ import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -23,6 +22,7 @@ from vault.keys import VaultKeys
 from vault.models import AuditEvent, Candidate, DataRequest, RetentionNotice, User
 from vault.services import audit, erasure, exports, holds, requests
 from vault.services.candidates import records_of_person
+from vault.services.erasure_ledger import ErasureLedger
 
 # The retention job's own rule, not a copy: the dashboard must list exactly what the next
 # run would shred (a test compares the two).
@@ -259,7 +259,7 @@ class ErasureReceipt:
 
 
 def erase_person(session: Session, person: Person, category: str, *, now: datetime,
-                 due_days: int, ledger_path: Path, actor: audit.Actor) -> ErasureReceipt:
+                 due_days: int, ledger: ErasureLedger, actor: audit.Actor) -> ErasureReceipt:
     """Shred every record of the person that no legal hold protects (the one policy of
     services.erasure: held records stay, each with an open erasure request). Commits."""
     if category not in ERASURE_CATEGORIES:
@@ -273,7 +273,7 @@ def erase_person(session: Session, person: Person, category: str, *, now: dateti
                         f"category={category} records={len(person.records)}")
     result = erasure.erase_records(session, list(person.records), reason=erasure.ADMIN_REQUEST,
                                    category=category, now=now, due_days=due_days,
-                                   ledger_path=ledger_path, actor=actor)
+                                   ledger=ledger, actor=actor)
     return ErasureReceipt(result.erased, result.held_back, now, category, row.uid)
 
 

@@ -42,6 +42,7 @@ from vault.models import (
     PendingScrub,
 )
 from vault.services import audit, erasure_ledger, requests
+from vault.services.erasure_ledger import ErasureLedger
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +111,12 @@ def _outcome(candidate: Candidate, reason: str) -> str:
 
 
 def erase_records(session: Session, records: Sequence[Candidate], *, reason: str,
-                  now: datetime, ledger_path: Path | None, actor: audit.Actor,
+                  now: datetime, ledger: ErasureLedger | None, actor: audit.Actor,
                   category: str | None = None, due_days: int = 28) -> ErasureResult:
     """Shred the records that no legal hold protects; keep the held ones, each with an
-    open erasure request. Commits. `ledger_path` is None only when replaying the
-    ledger itself (its lines are already written)."""
+    open erasure request. Commits. `ledger` is None only when replaying the ledger
+    itself (its lines are already written). Nothing changes if the ledger cannot be
+    written (erasure_ledger.LedgerError)."""
     if reason not in REASONS:
         raise ErasureError(f"unknown erasure reason {reason!r}")
     if category is not None and category not in CATEGORIES:
@@ -128,11 +130,14 @@ def erase_records(session: Session, records: Sequence[Candidate], *, reason: str
 
     public_ids = [r.public_id for r in free]
     ids = [r.id for r in free]
-    if ledger_path is not None:
+    if ledger is not None:
         # Write-ahead: a crash after this line leaves at worst a record that replay
         # erases, never an erasure the ledger forgot.
-        erasure_ledger.append(ledger_path, [
-            erasure_ledger.LedgerEntry(pid, now, reason) for pid in public_ids])
+        try:
+            ledger.append([erasure_ledger.LedgerEntry(pid, now, reason) for pid in public_ids])
+        except erasure_ledger.LedgerError:
+            session.rollback()  # the held records' requests too: nothing changed
+            raise
     for record in free:
         vacancy = record.vacancy
         session.add(ApplicationStatistic(

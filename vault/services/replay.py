@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from vault.models import Candidate, DataRequest, ErasureRecord
-from vault.services import audit, erasure, erasure_ledger
+from vault.services import audit, erasure
+from vault.services.erasure_ledger import ErasureLedger
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,13 @@ class ReplayResult:
     erased: int
 
 
-def replay_erasures(session: Session, ledger_path: Path, *, now: datetime) -> ReplayResult:
-    entries = erasure_ledger.read(ledger_path)
+def replay_erasures(session: Session, ledger: ErasureLedger, *, now: datetime) -> ReplayResult:
+    entries = ledger.read()
     by_id = {e.public_id: e for e in entries}
     revived = list(session.scalars(select(Candidate).where(Candidate.public_id.in_(by_id))))
     # Legal holds do not apply: these people were already erased before the restore
     # (services.erasure). Commits, then the rest is recorded in a second transaction.
-    erasure.erase_records(session, revived, reason=erasure.REPLAY, now=now, ledger_path=None,
+    erasure.erase_records(session, revived, reason=erasure.REPLAY, now=now, ledger=None,
                           actor=audit.CLI)
     known = set(session.scalars(select(ErasureRecord.public_id)))
     for entry in entries:

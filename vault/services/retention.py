@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from vault.models import Candidate, Consent, RetentionNotice, Vacancy
 from vault.services import audit, consent, erasure
+from vault.services.erasure_ledger import ErasureLedger
 
 BATCH = 500
 # Sends one reminder to a person for these records; False when the mail failed (the
@@ -118,7 +118,7 @@ def due_for_shredding_clause(now: datetime, config: Mapping[str, Any]) -> Column
 
 
 def run_retention(session: Session, *, now: datetime, config: Mapping[str, Any],
-                  ledger_path: Path, send: ReminderSender | None,
+                  ledger: ErasureLedger, send: ReminderSender | None,
                   dry_run: bool = False) -> RetentionSummary:
     summary = RetentionSummary(dry_run=dry_run)
 
@@ -161,7 +161,7 @@ def run_retention(session: Session, *, now: datetime, config: Mapping[str, Any],
         if not batch:
             break
         erasure.erase_records(session, batch, reason=erasure.RETENTION, now=now,
-                              ledger_path=ledger_path, actor=audit.SYSTEM)
+                              ledger=ledger, actor=audit.SYSTEM)
         summary.shredded += len(batch)
 
     if not dry_run:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from vault.services.candidates import (
     correct_candidate,
     records_of_person,
 )
+from vault.services.erasure_ledger import ErasureLedger
 
 
 class NothingHeld(Exception):
@@ -114,7 +114,7 @@ def object_to_processing(session: Session, keys: VaultKeys, person: Person, reas
     return request
 
 
-def erase(session: Session, person: Person, *, now: datetime, ledger_path: Path,
+def erase(session: Session, person: Person, *, now: datetime, ledger: ErasureLedger,
           due_days: int) -> erasure.ErasureResult:
     """Shred every record of the person; a record under a legal hold stays, with an open
     erasure request for the privacy officer (services.erasure's one policy). Commits."""
@@ -124,7 +124,7 @@ def erase(session: Session, person: Person, *, now: datetime, ledger_path: Path,
                                  channel=requests.SELF_SERVICE, now=now, due_days=due_days,
                                  fulfilled=True)
     return erasure.erase_records(session, person.records, reason=erasure.SELF_SERVICE,
-                                 now=now, due_days=due_days, ledger_path=ledger_path,
+                                 now=now, due_days=due_days, ledger=ledger,
                                  actor=audit.CANDIDATE)
 
 
