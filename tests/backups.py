@@ -3,14 +3,18 @@ would restore it (the keyring and the erasure ledger stay where they are)."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import insert, text
 
+from vault.database import sqlite_driver
 from vault.extensions import db
+
+# The vault's own SQLite library: two SQLite libraries in one process on the same file
+# would break each other's POSIX locks.
+sqlite3 = sqlite_driver()
 
 
 def take_backup(app: Flask, folder: Path) -> Any:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -69,3 +73,65 @@ def test_a_backup_older_than_a_retired_kek_opens_for_nobody(app, runner, two_peo
     assert check.exit_code == 1
     assert "KEK version 1, which is not in the keyring" in check.output
     assert "Traceback" not in check.output
+
+
+@pytest.fixture(scope="session")
+def shared_ledger_url():
+    """A ledger database of this test session's own, apart from the vault database, as
+    several hosts would share it in production."""
+    from tests.conftest import PG_URL
+
+    if not PG_URL:
+        pytest.skip("the shared ledger needs PostgreSQL (VAULT_TEST_DATABASE_URL)")
+    from sqlalchemy import create_engine, text
+
+    from vault.database import database_url
+
+    server = create_engine(database_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"vault_ledger_test_{os.getpid()}_{os.urandom(3).hex()}"
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.url.set(database=name).render_as_string(hide_password=False)
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+def test_two_hosts_write_one_ledger_and_a_restore_replays_both(app, runner, two_people,
+                                                                tmp_path, shared_ledger_url):
+    from flask import Flask
+
+    from vault import create_app
+
+    # Host B: another instance folder (its own outbox, no ledger file of its own), the
+    # same database, keyring and secret, both writing to the shared ledger.
+    def host(base: Flask, name: str) -> Flask:
+        instance = tmp_path / name
+        instance.mkdir()
+        shutil.copy(Path(base.instance_path) / "keyring", instance / "keyring")
+        config = {k: base.config[k] for k in ("TESTING", "SECRET_KEY", "DATABASE_URL",
+                                               "HTTPS", "RATELIMIT_ENABLED", "CLOCK")}
+        config.update(ERASURE_LEDGER=shared_ledger_url, MAIL_OUTBOX=str(instance / "outbox"))
+        return create_app(config, instance_path=str(instance))
+
+    host_a, host_b = host(app, "host-a"), host(app, "host-b")
+    third = "third.person@example.org"
+    apply(app.test_client(), email=third, full_name="Third Person")
+    with app.app_context():
+        ids = db.session.scalars(select(Candidate.public_id).order_by(Candidate.id)).all()
+    backup = take_backup(app, tmp_path)
+    assert host_a.test_cli_runner().invoke(args=["vault", "erase", ids[0]]).exit_code == 0
+    assert host_b.test_cli_runner().invoke(args=["vault", "erase", ids[2]]).exit_code == 0
+    assert not (Path(host_a.instance_path) / "erasure-ledger.jsonl").exists()
+
+    for each in (host_a, host_b):  # a restore is done with the app stopped on every host
+        with each.app_context():
+            db.engine.dispose()
+    restore_backup(app, backup)
+    assert _opens(app, ids[0]) and _opens(app, ids[2])
+    result = host_b.test_cli_runner().invoke(args=["vault", "replay-erasures"])
+    assert result.exit_code == 0 and "re-erased 2 record" in result.output, result.output
+    assert not _opens(app, ids[0]) and not _opens(app, ids[2]) and _opens(app, ids[1])
+    for each in (host_a, host_b):
+        with each.app_context():
+            db.engine.dispose()
