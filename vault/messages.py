@@ -35,8 +35,6 @@ MESSAGES: dict[str, str] = {
                             "your e-mail address again to get a new one.",
     "email_change_started": "A confirmation link was mailed to the new address; the old "
                             "address was told. Nothing changes until the link is opened.",
-    "email_unchanged": "That is already the person's confirmed address.",
-    "email_invalid": "That is not a valid e-mail address.",
     # The person's history on their page, in plain words (services.self_service.history).
     "history_access": "You looked at your data",
     "history_export": "You downloaded your data",
