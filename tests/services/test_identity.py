@@ -104,3 +104,20 @@ def test_confirming_raises_the_generation_of_the_whole_merged_person(app, clock)
         db.session.commit()
         assert sorted(r.public_id for r in confirmed.records) == sorted([mover, settled])
         assert {r.link_generation for r in confirmed.records} == {5}
+
+
+def test_check_opens_the_sealed_pending_address(app, clock):
+    from vault.services.sealing import check_opens, record_sealer
+
+    first, second = make(app, clock), make(app, clock, email=OTHER)
+    with app.app_context():
+        _change(get(first), "third3310@example.org", clock())
+        db.session.commit()
+        record = get(first)
+        assert check_opens(record_sealer(vault_keys(), record), record) == []
+        # Another record's ciphertext does not open here: the context binds it.
+        other = get(second)
+        record.email_changes[0].new_email = other.email
+        assert check_opens(record_sealer(vault_keys(), record), record) == [
+            "email_change.new_email"]
+        db.session.rollback()

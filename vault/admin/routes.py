@@ -119,7 +119,8 @@ def change_email(public_id: str) -> Response | tuple[str, int]:
         else:
             db.session.commit()
             send_email_change_confirmation(ticket.new_email, ticket.token)
-            send_email_change_notice(ticket.old_email)
+            if ticket.notify_old_address:
+                send_email_change_notice(ticket.old_email)
             flash(message("email_change_started"), "success")
             return redirect(url_for("admin.candidate", public_id=public_id))
     return render_template("admin/candidate.html", person=person, hold_form=HoldForm(),

@@ -160,7 +160,8 @@ def correct(token: str, person: self_service.Person) -> Response | tuple[str, in
             flash(message("corrected"), "success")
             if ticket is not None:
                 send_email_change_confirmation(ticket.new_email, ticket.token)
-                send_email_change_notice(ticket.old_email)
+                if ticket.notify_old_address:
+                    send_email_change_notice(ticket.old_email)
                 flash(message("email_change_sent"), "success")
             return redirect(url_for("candidate.page", token=token))
         status = 400
