@@ -71,7 +71,8 @@ def resolve(session: Session, token: str, *, purpose: str, secret_keys: Sequence
 
 
 # Looking and downloading change nothing: one row per day and kind keeps the right of
-# access on record without a row per page view.
+# access on record without a row per page view. (Two first views at the same instant
+# may both write one: harmless, and bounded by the clients, unlike a row per view.)
 ONCE_A_DAY = ("access", "export")
 
 
