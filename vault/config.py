@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     # Personal links (self-service) expire after this many days.
     "LINK_MAX_AGE_DAYS": 30,
+    # A link confirming a new e-mail address works once, for this many hours.
+    "EMAIL_CHANGE_MAX_AGE_HOURS": 24,
     # Retention (see README "Retention"): application data 180 days after the vacancy
     # closes or the application ends; talent-pool consent 24 months; reminders 30 and
     # 7 days before it expires; 7 days' grace after expiry, then shredding.
@@ -57,6 +59,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_APPLY": "20 per hour",
     "RATELIMIT_LINK_REQUEST": "5 per hour",
+    # Personal links that fail (invalid, expired, replaced), per client: guessing is
+    # stopped while a person opening their own valid link is never counted.
+    "RATELIMIT_BAD_LINK": "20 per hour",
     "RATELIMIT_LOGIN": "10 per minute",
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_MINUTES": 15,

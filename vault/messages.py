@@ -23,6 +23,30 @@ MESSAGES: dict[str, str] = {
     "objection_invalid": "Your objection could not be recorded: please keep it under 2000 "
                          "characters and try again.",
     "objection_logged": "Your objection is recorded. Our privacy officer will answer by {due}.",
+    "link_replaced": "This link has been replaced by a newer one. Use the newest link we sent "
+                     "you, or ask for a new personal link below.",
+    "email_change_sent": "We have sent a confirmation link to the new address. Your data keeps "
+                         "your current address until you open that link.",
+    "email_confirmed": "Your new e-mail address is confirmed. This is your new personal link: "
+                       "older links no longer work.",
+    "confirmation_invalid": "This confirmation link is not valid or has already been used. "
+                            "Nothing was changed.",
+    "confirmation_expired": "This confirmation link has expired. Nothing was changed: correct "
+                            "your e-mail address again to get a new one.",
+    "email_change_started": "A confirmation link was mailed to the new address; the old "
+                            "address was told. Nothing changes until the link is opened.",
+    # The person's history on their page, in plain words (services.self_service.history).
+    "history_access": "You looked at your data",
+    "history_export": "You downloaded your data",
+    "history_correct": "You corrected your data",
+    "history_withdraw": "You left the talent pool",
+    "history_object": "You objected to how we use your data",
+    "history_erase": "You asked us to erase your data",
+    "history_renew": "You renewed your place in the talent pool",
+    "history_by_officer": "{what} (through our privacy officer)",
+    "history_open": "in progress, we answer by {due}",
+    "history_fulfilled": "done",
+    "history_rejected": "declined (our privacy officer wrote to you why)",
 }
 
 

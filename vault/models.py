@@ -107,6 +107,14 @@ class Candidate(db.Model):
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     application_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_index: Mapped[str] = mapped_column(String(64), index=True)
+    # A person is the set of records sharing a *confirmed* address (DESIGN). Set when the
+    # record is created from what the person typed about themselves (an application),
+    # or when a link mailed to the address was opened; NULL for an imported record until
+    # its address confirms: such a record joins nobody's self-service view.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Personal links carry the generation they were issued under; a link older than the
+    # highest generation among the person's records is revoked (services.identity).
+    link_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Derived from the consent ledger (kept in step by services.consent), so search can
     # filter on live talent-pool consent in SQL: NULL when there is none.
     pool_consent_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -133,6 +141,8 @@ class Candidate(db.Model):
     notes: Mapped[list[Note]] = relationship(
         order_by="Note.id", cascade="all, delete-orphan", passive_deletes=True)
     index_row: Mapped[CandidateIndex | None] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
+    email_changes: Mapped[list[EmailChange]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True)
 
 
@@ -195,6 +205,28 @@ class CandidateIndex(db.Model):
         ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True)
     tokens: Mapped[str] = mapped_column(Text, default="")
     card: Mapped[bytes] = mapped_column(Sealed)
+
+
+class EmailChange(db.Model):
+    """A new e-mail address waiting for its owner to confirm it by the link mailed to it.
+
+    The address is sealed with the record's data key (shredded with the person); the
+    link carries a random nonce whose SHA-256 alone is stored, and the row is deleted
+    when the link is used, so it works once. Until then every record keeps its old
+    address and grouping.
+    """
+
+    __tablename__ = "email_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(16), unique=True, default=new_uid)
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("candidate.id", ondelete="CASCADE"), index=True)
+    new_email: Mapped[bytes] = mapped_column(Sealed)
+    nonce_hash: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(20))  # self-service | admin | import
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Consent(db.Model):

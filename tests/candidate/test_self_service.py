@@ -303,3 +303,68 @@ def test_self_service_actions_need_the_csrf_token(app, client):
     assert client.post(f"{link}/withdraw", data={"csrf_token": token}).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Candidate.pool_consent_until)) is None
+
+
+def test_asking_for_a_new_link_revokes_the_older_ones(app, client):
+    first = _applied_link(app, client)
+    client.post("/my-data", data={"email": MARK_EMAIL})
+    second = link_in(outbox(app)[-1])
+    client.post("/my-data", data={"email": MARK_EMAIL})
+    third = link_in(outbox(app)[-1])
+    for old in (first, second):
+        refused = client.get(old)
+        assert refused.status_code == 410 and b"replaced by a newer one" in refused.data
+        assert client.get(f"{old}/export.json").status_code == 410
+        assert client.post(f"{old}/erase").status_code == 410
+    assert client.get(third).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Candidate)) == 1
+
+
+def test_a_later_application_link_stays_valid_after_a_new_link(app, client):
+    _applied_link(app, client)
+    client.post("/my-data", data={"email": MARK_EMAIL})
+    asked = link_in(outbox(app)[-1])
+    apply(client)  # the same person applies again: its mail carries the current generation
+    applied = link_in(outbox(app)[-1])
+    assert client.get(asked).status_code == 200
+    assert client.get(applied).status_code == 200
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, RATELIMIT_BAD_LINK="3 per hour")
+def test_refused_links_are_rate_limited_per_client_and_good_ones_are_not_counted(app, client):
+    link = _applied_link(app, client)
+    for _ in range(5):  # opening one's own link is never counted
+        assert client.get(link).status_code == 200
+    codes = [client.get(f"/my-data/guess-{i}").status_code for i in range(3)]
+    assert codes == [404, 404, 404]
+    assert client.get("/my-data/guess-4").status_code == 429
+    assert client.post("/my-data/confirm-email/guess-5").status_code == 429
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.77"
+    assert other.get(link).status_code == 200  # another client is not affected
+    assert other.get("/my-data/guess-6").status_code == 404
+
+
+def test_views_and_downloads_are_logged_once_per_day_and_kind(app, client, clock):
+    link = _applied_link(app, client)
+    for _ in range(3):
+        client.get(link)
+        client.get(f"{link}/export.json")
+        client.get(f"{link}/export.csv")
+
+    def kinds() -> list[str]:
+        with app.app_context():
+            return sorted(db.session.scalars(select(DataRequest.kind)))
+
+    assert kinds() == ["access", "export"]
+    clock.advance(days=1)
+    client.get(link)
+    client.get(link)
+    assert kinds() == ["access", "access", "export"]
+    client.post(f"{link}/withdraw")
+    body = client.get(link).data.decode()
+    assert body.count("You looked at your data") == 2  # one line per day
+    assert body.count("You downloaded your data") == 1
+    assert "You left the talent pool" in body
+    assert "<td>access</td>" not in body

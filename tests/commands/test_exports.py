@@ -209,3 +209,33 @@ def test_import_caps_the_cv_at_the_upload_limit(app, runner, tmp_path):
     result = runner.invoke(args=["vault", "import", str(path)])
     assert result.exit_code == 1 and "line 1: documents.content is larger" in result.output
     assert _count(app) == 0
+
+
+def test_import_under_an_existing_persons_address_joins_them_only_once_confirmed(
+        app, client, runner, tmp_path):
+    from tests.candidate.test_email_change import _confirmation_link, _mails_to
+    from tests.journey import link_in, outbox
+
+    apply(client)
+    victim_link = link_in(outbox(app)[-1])
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"contact": {"full_name": "Someone Imported Qorvath",
+                                            "email": MARK_EMAIL}}) + "\n")
+    result = runner.invoke(args=["vault", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Mailed 1 confirmation link" in result.output
+    page = client.get(victim_link)
+    assert b"Qorvath" not in page.data and b"1 record:" in page.data
+    with app.app_context():
+        held = db.session.scalars(select(Candidate).order_by(Candidate.id)).all()[1]
+        assert held.source == "import" and held.email_confirmed_at is None
+    # Asking for a link at /my-data leaves the imported record out, and mails a fresh
+    # confirmation for it instead.
+    client.post("/my-data", data={"email": MARK_EMAIL})
+    asked = [m for m in outbox(app) if m["Subject"] == "Your personal link to your data"][-1]
+    assert b"Qorvath" not in client.get(link_in(asked)).data
+    confirm = _confirmation_link(_mails_to(app, MARK_EMAIL)[-1])
+    landed = client.post(confirm)
+    assert landed.status_code == 302
+    body = client.get(landed.headers["Location"]).data
+    assert b"Qorvath" in body and b"2 records" in body

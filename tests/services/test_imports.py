@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from tests import files
 from tests.services.test_exports import CV_BYTES, make_person, person
-from vault.appctx import vault_keys
+from vault.appctx import secret_keys, vault_keys
 from vault.extensions import db
 from vault.models import AuditEvent, Candidate, Consent
 from vault.privacy import NOTICE_VERSION
-from vault.services import audit, consent, exports
+from vault.services import audit, consent, exports, identity
 from vault.services.candidates import MAX_EDUCATION, open_candidate, open_document
 from vault.services.imports import ImportReport, import_jsonl
 
@@ -268,7 +268,15 @@ def test_round_trip_export_then_import_gives_the_same_data(app, clock, make_user
         assert (name, media_type, content) == ("Els CV (2026).pdf", "application/pdf", CV_BYTES)
         # The live pool consent came along with its end date.
         assert copy.pool_consent_until == records[0].pool_consent_until
-        # The copy is the same person: exporting either gives both records.
+        # The copy joins the original's person only once its address confirms by link.
+        assert [r.public_id for r in person(copy.public_id)] == [copy.public_id]
+        assert [r.public_id for r in person(public_id)] == [public_id]
+        ticket = identity.ask_to_confirm(
+            db.session, vault_keys(), copy, now=clock(), lifetime_hours=24,
+            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
+        identity.confirm_email_change(db.session, vault_keys(), ticket.token,
+                                      secret_keys=secret_keys(), now=clock(), max_age_hours=24)
+        db.session.commit()
         again = exports.build_export(db.session, vault_keys(), person(copy.public_id),
                                      now=clock())
         assert [r["public_id"] for r in again["records"]] == [public_id, copy.public_id]

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from vault.apply.forms import EMAIL_VALIDATORS
 from vault.services.desk import (
     AUDIT_ACTOR_TYPES,
     ERASURE_CATEGORIES,
@@ -37,6 +38,12 @@ class LogRequestForm(FlaskForm):
     kind = SelectField("Kind", choices=[SelectChoice(k, k.title()) for k in KINDS])
     # May name the person: sealed with their key, never in the audit trail.
     details = TextAreaField("Details", validators=[Optional(), Length(max=2000)])
+
+
+class EmailChangeForm(FlaskForm):
+    # Sealed with the record's key while it waits for confirmation; never logged.
+    new_email = EmailField("New e-mail address (the person asked for it)",
+                           validators=EMAIL_VALIDATORS)
 
 
 class HoldForm(FlaskForm):

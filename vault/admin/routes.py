@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response
 from vault.admin.forms import (
     AuditFilterForm,
     CreateUserForm,
+    EmailChangeForm,
     EraseForm,
     HoldForm,
     LogRequestForm,
@@ -32,11 +33,16 @@ from vault.admin.forms import (
     ResolveRequestForm,
     UpdateUserForm,
 )
-from vault.appctx import erasure_ledger, now, vault_keys
+from vault.appctx import erasure_ledger, now, secret_keys, vault_keys
 from vault.auth.guards import admin_required, fresh_login_required
 from vault.extensions import db
+from vault.messages import message
 from vault.models import User
 from vault.services import desk, exports
+from vault.services.notifications import (
+    send_email_change_confirmation,
+    send_email_change_notice,
+)
 from vault.services.users import UserError, create_user, set_active, set_role, staff_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -89,7 +95,34 @@ def candidate(public_id: str) -> str:
     """A person's records by reference only: holds, export, erasure (no personal data)."""
     person = _person_or_404(public_id)
     return render_template("admin/candidate.html", person=person, hold_form=HoldForm(),
+                           email_form=EmailChangeForm(formdata=None),
                            recipients=desk.EXPORT_RECIPIENTS)
+
+
+@bp.post("/candidates/<public_id>/email")
+@admin_required
+def change_email(public_id: str) -> Response | tuple[str, int]:
+    """Start an e-mail change the person asked for; it waits for the new address."""
+    person = _person_or_404(public_id)
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            ticket = desk.request_email_change(
+                db.session, vault_keys(), person, (form.new_email.data or "").strip(),
+                now=now(), lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
+                secret_keys=secret_keys(), due_days=_due_days(), actor=staff_actor(_user()))
+        except desk.DeskError as exc:
+            db.session.rollback()
+            form.new_email.errors = [str(exc)]
+        else:
+            db.session.commit()
+            send_email_change_confirmation(ticket.new_email, ticket.token)
+            if ticket.notify_old_address:
+                send_email_change_notice(ticket.old_email)
+            flash(message("email_change_started"), "success")
+            return redirect(url_for("admin.candidate", public_id=public_id))
+    return render_template("admin/candidate.html", person=person, hold_form=HoldForm(),
+                           email_form=form, recipients=desk.EXPORT_RECIPIENTS), 400
 
 
 # --- requests --------------------------------------------------------------------------
@@ -189,7 +222,8 @@ def set_hold(public_id: str) -> Response | tuple[str, int]:
             return redirect(url_for("admin.candidate", public_id=public_id))
     person = _person_or_404(public_id)
     return render_template("admin/candidate.html", person=person, hold_form=form,
-                           hold_target=public_id, recipients=desk.EXPORT_RECIPIENTS), 400
+                           email_form=EmailChangeForm(formdata=None), hold_target=public_id,
+                           recipients=desk.EXPORT_RECIPIENTS), 400
 
 
 # --- users -----------------------------------------------------------------------------

@@ -27,10 +27,15 @@ from vault.candidate.forms import ActionForm, CorrectionForm, LinkRequestForm, O
 from vault.extensions import db, limiter
 from vault.messages import message
 from vault.models import Candidate
+from vault.personal_links import refused_link_limit, self_service_token
 from vault.privacy import NOTICE_VERSION
-from vault.services import exports, links, self_service
-from vault.services.candidates import email_index, open_candidate
-from vault.services.notifications import send_personal_link
+from vault.services import audit, exports, identity, links, self_service
+from vault.services.candidates import email_index, open_candidate, records_of_person
+from vault.services.notifications import (
+    send_email_change_confirmation,
+    send_email_change_notice,
+    send_personal_link,
+)
 
 bp = Blueprint("candidate", __name__)
 
@@ -46,10 +51,24 @@ def request_link() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         address = (form.email.data or "").strip()
         newest = db.session.scalar(
-            select(Candidate).where(Candidate.email_index == email_index(vault_keys(), address))
+            select(Candidate).where(Candidate.email_index == email_index(vault_keys(), address),
+                                    Candidate.email_confirmed_at.is_not(None))
             .order_by(Candidate.id.desc()).limit(1))
         if newest is not None:
+            # The new link replaces every older one of the person (a lost or leaked
+            # link is ended by asking for a new one).
+            identity.revoke_links(records_of_person(db.session, newest))
+        # Imported records under this address wait for it to confirm: a fresh link for each.
+        tickets = [identity.ask_to_confirm(
+            db.session, vault_keys(), record, now=now(), lifetime_hours=_change_hours(),
+            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CANDIDATE)
+            for record in identity.unconfirmed_records(db.session, vault_keys(), address)]
+        db.session.commit()
+        if newest is not None:
             send_personal_link(address, newest.public_id)
+        for ticket in tickets:
+            if ticket is not None:
+                send_email_change_confirmation(ticket.new_email, ticket.token, imported=True)
         # The same answer whether or not the address is known: no enumeration.
         flash(message("link_sent"), "success")
         return redirect(url_for("candidate.request_link"))
@@ -71,9 +90,7 @@ def with_person(view: Callable[..., Any]) -> Callable[..., Any]:
                 db.session, token, purpose=links.SELF_SERVICE, secret_keys=secret_keys(),
                 max_age_days=current_app.config["LINK_MAX_AGE_DAYS"], clock=now)
         except links.LinkError as exc:
-            if exc.problem is links.LinkProblem.EXPIRED:
-                return _problem(410, "link_expired")
-            return _problem(404, "link_invalid")
+            return _link_problem(exc)
         except self_service.NothingHeld:
             return _problem(404, "nothing_held")
         return view(token, person, **kwargs)
@@ -81,23 +98,38 @@ def with_person(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def _link_problem(exc: links.LinkError) -> tuple[str, int]:
+    if exc.problem is links.LinkProblem.EXPIRED:
+        return _problem(410, "link_expired")
+    if exc.problem is links.LinkProblem.REVOKED:
+        return _problem(410, "link_replaced")
+    return _problem(404, "link_invalid")
+
+
 def _due_days() -> int:
     return int(current_app.config["REQUEST_DUE_DAYS"])
 
 
+def _change_hours() -> int:
+    return int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"])
+
+
 @bp.get("/my-data/<token>", endpoint="page")
+@refused_link_limit
 @with_person
 def page(token: str, person: self_service.Person) -> str:
     document = exports.build_export(db.session, vault_keys(), person.records, now=now())
     self_service.log_fulfilled(db.session, person, "access", now=now(), due_days=_due_days())
     db.session.commit()
     return render_template("candidate/page.html", token=token, document=document,
+                           history=self_service.history(db.session, person),
                            pool_live=any(r.pool_consent_until and r.pool_consent_until > now()
                                          for r in person.records),
                            action_form=ActionForm(), objection_form=ObjectionForm())
 
 
 @bp.get("/my-data/<token>/export.<fmt>", endpoint="export")
+@refused_link_limit
 @with_person
 def export(token: str, person: self_service.Person, fmt: str) -> Response | tuple[str, int]:
     if fmt not in exports.EXPORT_FILENAMES:
@@ -110,6 +142,7 @@ def export(token: str, person: self_service.Person, fmt: str) -> Response | tupl
 
 
 @bp.route("/my-data/<token>/correct", methods=["GET", "POST"], endpoint="correct")
+@refused_link_limit
 @with_person
 def correct(token: str, person: self_service.Person) -> Response | tuple[str, int]:
     form = CorrectionForm()
@@ -119,10 +152,16 @@ def correct(token: str, person: self_service.Person) -> Response | tuple[str, in
         return _problem(404, "link_invalid")
     if form.is_submitted():
         if form.validate():
-            self_service.correct(db.session, vault_keys(), person, record, form.correction(),
-                                 now=now(), due_days=_due_days())
+            ticket = self_service.correct(
+                db.session, vault_keys(), person, record, form.correction(), now=now(),
+                due_days=_due_days(), secret_keys=secret_keys(), change_hours=_change_hours())
             db.session.commit()
             flash(message("corrected"), "success")
+            if ticket is not None:
+                send_email_change_confirmation(ticket.new_email, ticket.token)
+                if ticket.notify_old_address:
+                    send_email_change_notice(ticket.old_email)
+                flash(message("email_change_sent"), "success")
             return redirect(url_for("candidate.page", token=token))
         status = 400
     else:
@@ -137,6 +176,7 @@ def correct(token: str, person: self_service.Person) -> Response | tuple[str, in
 
 
 @bp.post("/my-data/<token>/withdraw", endpoint="withdraw")
+@refused_link_limit
 @with_person
 def withdraw(token: str, person: self_service.Person) -> Response | tuple[str, int]:
     if not ActionForm().validate_on_submit():
@@ -149,6 +189,7 @@ def withdraw(token: str, person: self_service.Person) -> Response | tuple[str, i
 
 
 @bp.post("/my-data/<token>/object", endpoint="object")
+@refused_link_limit
 @with_person
 def object_to_processing(token: str, person: self_service.Person) -> Response | tuple[str, int]:
     form = ObjectionForm()
@@ -163,6 +204,7 @@ def object_to_processing(token: str, person: self_service.Person) -> Response | 
 
 
 @bp.route("/my-data/<token>/erase", methods=["GET", "POST"], endpoint="erase")
+@refused_link_limit
 @with_person
 def erase(token: str, person: self_service.Person) -> Response | str | tuple[str, int]:
     form = ActionForm()
@@ -174,3 +216,31 @@ def erase(token: str, person: self_service.Person) -> Response | str | tuple[str
     receipt = self_service.erase(db.session, person, now=now(), due_days=_due_days(),
                                  ledger=erasure_ledger())
     return render_template("candidate/erased.html", receipt=receipt)
+
+
+@bp.route("/my-data/confirm-email/<token>", methods=["GET", "POST"], endpoint="confirm_email")
+@refused_link_limit
+def confirm_email(token: str) -> Response | str | tuple[str, int]:
+    """A page with a button, then POST: mail scanners that open links must not use up
+    a single-use link or change anyone's address."""
+    form = ActionForm()
+    try:
+        if request.method == "GET":
+            identity.pending_change(db.session, token, secret_keys=secret_keys(), now=now(),
+                                    max_age_hours=_change_hours())
+            return render_template("candidate/confirm_email.html", form=form, token=token)
+        if not form.validate_on_submit():
+            return _problem(400, "csrf")
+        confirmed = identity.confirm_email_change(
+            db.session, vault_keys(), token, secret_keys=secret_keys(), now=now(),
+            max_age_hours=_change_hours())
+    except links.LinkError as exc:
+        db.session.rollback()
+        return _problem(410 if exc.problem is links.LinkProblem.EXPIRED else 404,
+                        "confirmation_expired" if exc.problem is links.LinkProblem.EXPIRED
+                        else "confirmation_invalid")
+    db.session.commit()
+    flash(message("email_confirmed"), "success")
+    # The address is proven and every older link revoked: this one is the person's new key.
+    return redirect(url_for("candidate.page",
+                            token=self_service_token(confirmed.anchor.public_id)))

@@ -10,14 +10,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from vault.appctx import now, vault_keys
+from vault.appctx import now, secret_keys, vault_keys
 from vault.cli import require_secrets
 from vault.extensions import db
 from vault.models import Candidate
 from vault.privacy import NOTICE_VERSION
-from vault.services import audit, exports, requests
+from vault.services import audit, exports, identity, requests
 from vault.services.candidates import records_of_person
 from vault.services.imports import import_jsonl
+from vault.services.notifications import send_email_change_confirmation
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -84,6 +85,21 @@ def import_command(file: Path) -> None:
             f"{len(report.rejected)} line(s) rejected; nothing was imported.")
     db.session.commit()
     click.echo(f"Imported {report.imported} record(s).")
+    # Each imported record waits for its address to confirm (services.imports). The
+    # mail is also how the person learns that we hold data obtained from elsewhere.
+    moment = now()
+    records = db.session.scalars(select(Candidate).where(
+        Candidate.public_id.in_(report.public_ids)).order_by(Candidate.id)).all()
+    tickets = [identity.ask_to_confirm(
+        db.session, vault_keys(), record, now=moment,
+        lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
+        secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
+        for record in records]
+    db.session.commit()
+    sent = sum(send_email_change_confirmation(t.new_email, t.token, imported=True)
+               for t in tickets if t is not None)
+    click.echo(f"Mailed {sent} confirmation link(s); an imported record joins the other "
+               "records of its address once the address confirms.")
 
 
 COMMANDS = [export_command, import_command]

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, render_template
 from vault.appctx import now, secret_keys
 from vault.extensions import db
 from vault.messages import message
+from vault.personal_links import refused_link_limit
 from vault.privacy import NOTICE_VERSION
 from vault.renewal.forms import RenewForm
 from vault.services import links, self_service
@@ -20,6 +21,7 @@ def _problem(status: int, key: str) -> tuple[str, int]:
 
 
 @bp.route("/consent/renew/<token>", methods=["GET", "POST"], endpoint="confirm")
+@refused_link_limit
 def confirm(token: str) -> str | tuple[str, int]:
     try:
         # Its own purpose: a renewal link opens nothing else, a data link renews nothing.
@@ -27,6 +29,8 @@ def confirm(token: str) -> str | tuple[str, int]:
             db.session, token, purpose=links.RENEW_CONSENT, secret_keys=secret_keys(),
             max_age_days=current_app.config["LINK_MAX_AGE_DAYS"], clock=now)
     except links.LinkError as exc:
+        if exc.problem is links.LinkProblem.REVOKED:
+            return _problem(410, "link_replaced")
         return _problem(410 if exc.problem is links.LinkProblem.EXPIRED else 404,
                         "link_expired" if exc.problem is links.LinkProblem.EXPIRED
                         else "link_invalid")

@@ -165,14 +165,20 @@ def _indexed_text(data: CandidateInput, cv_text: str) -> IndexedText:
 
 def create_candidate(session: Session, keys: VaultKeys, data: CandidateInput, *,
                      now: datetime, source: str = "apply", vacancy_id: int | None = None,
-                     token_memo: TokenMemo | None = None) -> Candidate:
+                     token_memo: TokenMemo | None = None,
+                     email_confirmed: bool = True) -> Candidate:
     """Seal a new record and add it to the session (the caller commits).
 
-    Bulk loaders pass a token memo that lives for their run (see record_tokens)."""
+    Bulk loaders pass a token memo that lives for their run (see record_tokens). An
+    application is the person's own data under the address they typed, so it joins the
+    records of that address (only that address ever receives a link to them); a record
+    whose data came from elsewhere (import) passes email_confirmed=False and stays on
+    its own until its address confirms by link (services.identity)."""
     if len(data.education) > MAX_EDUCATION:
         raise ValueError("too many education entries")
     candidate = Candidate(source=source, vacancy_id=vacancy_id, created_at=now, updated_at=now,
-                          status="new", email_index=email_index(keys, data.email))
+                          status="new", email_index=email_index(keys, data.email),
+                          email_confirmed_at=now if email_confirmed else None)
     candidate.public_id = new_public_id()
     sealer = new_record_key(keys, candidate)
     _seal_fields(sealer, candidate, data)
@@ -244,12 +250,24 @@ class Correction:
     education: tuple[EducationInput, ...] | None = None
 
 
+class UnconfirmedEmail(ValueError):
+    """A correction tried to move a record to another e-mail address without the proof
+    that the new address belongs to the person (services.identity)."""
+
+
 def correct_candidate(session: Session, keys: VaultKeys, candidate: Candidate,
-                      correction: Correction, *, now: datetime) -> None:
+                      correction: Correction, *, now: datetime,
+                      email_confirmed: bool = False) -> None:
     """Re-seal the corrected fields and rebuild the record's search tokens.
 
-    Consents are not touched: correcting data is not consenting to anything new.
+    Consents are not touched: correcting data is not consenting to anything new. A new
+    address (another e-mail index) is refused unless its owner confirmed it by link:
+    the address decides whose self-service view a record is in, so changing it on
+    someone's word alone would hand them another person's records.
     """
+    if (correction.email is not None and not email_confirmed
+            and email_index(keys, correction.email) != candidate.email_index):
+        raise UnconfirmedEmail("a new e-mail address takes effect only once confirmed")
     sealer = record_sealer(keys, candidate)
     current = open_candidate(keys, candidate, with_notes=False)
     merged = CandidateInput(
@@ -300,9 +318,16 @@ def _set_index(keys: VaultKeys, sealer: Sealer, candidate: Candidate, text: Inde
 
 
 def records_of_person(session: Session, candidate: Candidate) -> list[Candidate]:
-    """Every record sharing this record's e-mail blind index (the same person)."""
+    """Every record sharing this record's *confirmed* e-mail address (the same person).
+
+    A record whose address is not confirmed (an import waiting for its link) is a
+    person of its own: it neither sees nor is seen by the records of that address.
+    """
+    if candidate.email_confirmed_at is None:
+        return [candidate]
     return list(session.scalars(select(Candidate).where(
-        Candidate.email_index == candidate.email_index).order_by(Candidate.id)))
+        Candidate.email_index == candidate.email_index,
+        Candidate.email_confirmed_at.is_not(None)).order_by(Candidate.id)))
 
 
 

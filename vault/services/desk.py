@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
 from vault.models import AuditEvent, Candidate, DataRequest, RetentionNotice, User
-from vault.services import audit, erasure, exports, holds, requests
+from vault.services import audit, erasure, exports, holds, identity, requests
 from vault.services.candidates import records_of_person
 from vault.services.erasure_ledger import ErasureLedger
 
@@ -275,6 +275,27 @@ def erase_person(session: Session, person: Person, category: str, *, now: dateti
                                    category=category, now=now, due_days=due_days,
                                    ledger=ledger, actor=actor)
     return ErasureReceipt(result.erased, result.held_back, now, category, row.uid)
+
+
+def request_email_change(session: Session, keys: VaultKeys, person: Person, new_email: str, *,
+                         now: datetime, lifetime_hours: int, secret_keys: Sequence[str],
+                         due_days: int, actor: audit.Actor) -> identity.ChangeTicket:
+    """A new address the person asked for by letter or phone. The officer's word is no
+    proof that the address is the person's: the same rule as self-service holds, the
+    change waits for the link mailed to the new address (the caller commits, then mails
+    the ticket and the notice to the old address)."""
+    ticket = identity.request_email_change(
+        session, keys, person.anchor, new_email, now=now, lifetime_hours=lifetime_hours,
+        secret_keys=secret_keys, requested_by=identity.ADMIN, actor=actor)
+    if ticket is None:
+        raise DeskError("That is already the person's confirmed address: nothing to change.")
+    row = requests.log_request(session, person.anchor.public_id, "correct",
+                               channel=requests.ADMIN, now=now, due_days=due_days,
+                               fulfilled=True)
+    audit.record(session, actor, audit.REQUEST_LOGGED, now=now, subject=person.anchor.public_id,
+                 detail=f"request={row.uid} kind=correct channel={requests.ADMIN} "
+                        "field=email pending-confirmation")
+    return ticket
 
 
 @dataclass(frozen=True)

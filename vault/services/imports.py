@@ -15,6 +15,12 @@ What a line's fields become:
   controller's pool period;
 - public_id, created_at, source, status, vacancy, notes, staff_access, requests:
   ignored. The record gets a new random public id, source "import", status "new".
+
+An imported record's address is another system's word, not its owner's: the record is
+created unconfirmed, a person of its own, and joins the records of its address (and
+their self-service view) only once the address confirms by the link `vault import`
+mails to it (services.identity). An address another person already uses is therefore
+never merged into on the file's say-so.
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ class LineRejected(ValueError):
 class ImportReport:
     imported: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    public_ids: list[str] = field(default_factory=list)  # the new records, unconfirmed
 
 
 @dataclass(frozen=True)
@@ -264,7 +271,8 @@ def import_jsonl(session: Session, keys: VaultKeys, lines: Iterable[str | bytes]
     memo: TokenMemo = {}  # search-token memo for this run (see record_tokens)
     for item in parsed:
         candidate = create_candidate(session, keys, item.data, now=now, source=SOURCE,
-                                     token_memo=memo)
+                                     token_memo=memo, email_confirmed=False)
+        report.public_ids.append(candidate.public_id)
         consent.record_consent(session, candidate, consent.APPLICATION, consent.GRANTED,
                                notice_version=notice_version, source=SOURCE, now=now)
         if item.pool_until is not None:

@@ -18,11 +18,13 @@ from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTime
 
 SELF_SERVICE = "vault.link.self-service"
 RENEW_CONSENT = "vault.link.renew-consent"
+EMAIL_CHANGE = "vault.link.email-change"
 
 
 class LinkProblem(Enum):
     INVALID = "invalid"
     EXPIRED = "expired"
+    REVOKED = "revoked"  # a newer link was issued to the person (services.identity)
 
 
 class LinkError(Exception):
@@ -47,20 +49,57 @@ def _serializer(secret_keys: Sequence[str], purpose: str,
 
 
 def make_link_token(secret_keys: Sequence[str], purpose: str, public_id: str, *,
-                    clock: Callable[[], datetime]) -> str:
-    return _serializer(secret_keys, purpose, clock).dumps({"p": public_id})
+                    clock: Callable[[], datetime], generation: int = 0) -> str:
+    """A link to one record, issued under the person's current link generation (a newer
+    generation revokes it: see services.identity)."""
+    return _serializer(secret_keys, purpose, clock).dumps({"p": public_id, "g": generation})
+
+
+def _load(secret_keys: Sequence[str], purpose: str, token: str, *, max_age_seconds: int,
+          clock: Callable[[], datetime]) -> dict[str, Any]:
+    try:
+        payload: Any = _serializer(secret_keys, purpose, clock).loads(
+            token, max_age=max_age_seconds)
+    except SignatureExpired:
+        raise LinkError(LinkProblem.EXPIRED) from None
+    except BadData:
+        raise LinkError(LinkProblem.INVALID) from None
+    if not isinstance(payload, dict):
+        raise LinkError(LinkProblem.INVALID)
+    return payload
+
+
+def read_link(secret_keys: Sequence[str], purpose: str, token: str, *, max_age_days: int,
+              clock: Callable[[], datetime]) -> tuple[str, int]:
+    """(public id, link generation) of a valid token; LinkError(INVALID|EXPIRED) otherwise.
+    Links issued before generations existed count as generation 0."""
+    payload = _load(secret_keys, purpose, token, max_age_seconds=max_age_days * 86400,
+                    clock=clock)
+    generation = payload.get("g", 0)
+    if not isinstance(payload.get("p"), str) or type(generation) is not int:
+        raise LinkError(LinkProblem.INVALID)
+    return payload["p"], generation
 
 
 def read_link_token(secret_keys: Sequence[str], purpose: str, token: str, *, max_age_days: int,
                     clock: Callable[[], datetime]) -> str:
     """The public id a valid token names; LinkError(INVALID|EXPIRED) otherwise."""
-    try:
-        payload: Any = _serializer(secret_keys, purpose, clock).loads(
-            token, max_age=max_age_days * 86400)
-    except SignatureExpired:
-        raise LinkError(LinkProblem.EXPIRED) from None
-    except BadData:
-        raise LinkError(LinkProblem.INVALID) from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("p"), str):
+    return read_link(secret_keys, purpose, token, max_age_days=max_age_days, clock=clock)[0]
+
+
+def make_confirmation_token(secret_keys: Sequence[str], change_uid: str, nonce: str, *,
+                            clock: Callable[[], datetime]) -> str:
+    """The link that confirms a new e-mail address: names the pending change and carries
+    the nonce whose hash the change row holds (the row goes when the link is used)."""
+    return _serializer(secret_keys, EMAIL_CHANGE, clock).dumps({"c": change_uid, "n": nonce})
+
+
+def read_confirmation_token(secret_keys: Sequence[str], token: str, *, max_age_hours: int,
+                            clock: Callable[[], datetime]) -> tuple[str, str]:
+    """(change uid, nonce) of a valid confirmation token; LinkError otherwise."""
+    payload = _load(secret_keys, EMAIL_CHANGE, token, max_age_seconds=max_age_hours * 3600,
+                    clock=clock)
+    change_uid, nonce = payload.get("c"), payload.get("n")
+    if not isinstance(change_uid, str) or not isinstance(nonce, str):
         raise LinkError(LinkProblem.INVALID)
-    return payload["p"]
+    return change_uid, nonce

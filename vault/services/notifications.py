@@ -15,7 +15,12 @@ from flask import current_app
 from vault.appctx import now, vault_keys
 from vault.mail import MailError, OutgoingMail, render_mail, send_mail
 from vault.models import Candidate, Vacancy
-from vault.personal_links import renewal_url, self_service_url
+from vault.personal_links import (
+    email_confirmation_url,
+    renewal_url,
+    request_link_url,
+    self_service_url,
+)
 from vault.services.candidates import open_candidate
 
 log = logging.getLogger(__name__)
@@ -64,4 +69,25 @@ def send_consent_reminder(records: list[Candidate], kind: str, expires_at: datet
         pool_months=current_app.config["TALENT_POOL_MONTHS"],
         grace_days=current_app.config["GRACE_DAYS"], **_link_context(anchor.public_id))
     return _send(OutgoingMail(to=address, subject="Your place in our talent pool ends soon",
+                              body=body))
+
+
+def send_email_change_confirmation(new_email: str, token: str, *,
+                                   imported: bool = False) -> bool:
+    """The link that makes a new address count: only its owner can open it. The mail
+    names nothing of the person (whoever asked may have typed someone else's address)."""
+    body = render_mail("email_change_confirmation", link=email_confirmation_url(token),
+                       hours=current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"],
+                       imported=imported)
+    return _send(OutgoingMail(to=new_email, subject="Please confirm your e-mail address",
+                              body=body))
+
+
+def send_email_change_notice(old_email: str) -> bool:
+    """Tell the old address that a change was asked for. Never the new address: the
+    person asking may have typed someone else's."""
+    body = render_mail("email_change_notice",
+                       hours=current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"],
+                       request_link=request_link_url())
+    return _send(OutgoingMail(to=old_email, subject="A change of your e-mail address was asked",
                               body=body))

@@ -94,7 +94,10 @@ def _reminders_due(session: Session, now: datetime, days: list[int]
 def _by_person(records: list[Candidate]) -> list[list[Candidate]]:
     people: dict[tuple[str, datetime | None], list[Candidate]] = {}
     for record in records:
-        people.setdefault((record.email_index, record.pool_consent_until), []).append(record)
+        # A record whose address is not confirmed is a person of its own (services.identity).
+        person = record.email_index if record.email_confirmed_at is not None \
+            else record.public_id
+        people.setdefault((person, record.pool_consent_until), []).append(record)
     return list(people.values())
 
 

@@ -97,6 +97,8 @@ def sealed_values(candidate: Candidate) -> Iterator[tuple[str, str, str | None, 
         yield "note", "body", note.uid, note.body
     if candidate.index_row is not None:
         yield "candidate_index", "card", None, candidate.index_row.card
+    for change in candidate.email_changes:  # a new address waiting for confirmation
+        yield "email_change", "new_email", change.uid, change.new_email
 
 
 def check_opens(sealer: Sealer, candidate: Candidate,

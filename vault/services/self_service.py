@@ -1,22 +1,24 @@
 """What a personal link opens: the person's records, found from the token alone.
 
 The token names one record (its public id); the person is every record sharing that
-record's e-mail blind index. A token outlives nothing: once the records are erased it
-opens nothing, whatever its signature says.
+record's confirmed e-mail address (services.identity). A token outlives nothing: once
+the records are erased it opens nothing, whatever its signature says, and once a newer
+link was issued to the person (or their address changed) an older one opens nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
+from vault.messages import message
 from vault.models import Candidate, DataRequest, ErasureRecord
-from vault.services import audit, consent, erasure, links, requests
+from vault.services import audit, consent, erasure, identity, links, requests
 from vault.services.candidates import (
     Correction,
     correct_candidate,
@@ -52,38 +54,92 @@ class Person:
 def resolve(session: Session, token: str, *, purpose: str, secret_keys: Sequence[str],
             max_age_days: int, clock: Callable[[], datetime]) -> Person:
     """The person a token opens; LinkError for bad tokens, NothingHeld after erasure."""
-    public_id = links.read_link_token(secret_keys, purpose, token, max_age_days=max_age_days,
-                                      clock=clock)
+    public_id, generation = links.read_link(secret_keys, purpose, token,
+                                            max_age_days=max_age_days, clock=clock)
     anchor = session.scalar(select(Candidate).where(Candidate.public_id == public_id))
     if anchor is None:
         erased_at = session.scalar(select(ErasureRecord.erased_at).where(
             ErasureRecord.public_id == public_id))
         raise NothingHeld(erased_at)
-    return Person(anchor, records_of_person(session, anchor))
+    records = records_of_person(session, anchor)
+    # A newer link was issued to this person (on request, or after their address
+    # changed): this one is revoked, whoever holds it.
+    if generation < identity.link_generation(records):
+        raise links.LinkError(links.LinkProblem.REVOKED)
+    return Person(anchor, records)
+
+
+# Looking and downloading change nothing: one row per day and kind keeps the right of
+# access on record without a row per page view. (Two first views at the same instant
+# may both write one: harmless, and bounded by the clients, unlike a row per view.)
+ONCE_A_DAY = ("access", "export")
 
 
 def log_fulfilled(session: Session, person: Person, kind: str, *, now: datetime,
-                  due_days: int) -> DataRequest:
-    """Self-service requests are fulfilled the moment they are made."""
+                  due_days: int) -> DataRequest | None:
+    """Self-service requests are fulfilled the moment they are made. Views and downloads
+    are logged once per day (UTC) and kind: None when today's row exists already."""
+    if kind in ONCE_A_DAY:
+        day_start = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
+        logged_today = session.scalar(select(DataRequest.id).where(
+            DataRequest.subject_public_id.in_(person.public_ids), DataRequest.kind == kind,
+            DataRequest.channel == requests.SELF_SERVICE,
+            DataRequest.received_at >= day_start,
+            DataRequest.received_at < day_start + timedelta(days=1)).limit(1))
+        if logged_today is not None:
+            return None
     return requests.log_request(session, person.anchor.public_id, kind,
                                 channel=requests.SELF_SERVICE, now=now, due_days=due_days,
                                 fulfilled=True)
 
 
+@dataclass(frozen=True)
+class HistoryLine:
+    day: date
+    what: str
+    status: str
+
+
+def history(session: Session, person: Person) -> list[HistoryLine]:
+    """The person's requests in plain words, newest first, one line per day and kind."""
+    rows = session.scalars(select(DataRequest).where(
+        DataRequest.subject_public_id.in_(person.public_ids))
+        .order_by(DataRequest.received_at.desc(), DataRequest.id.desc()))
+    lines: list[HistoryLine] = []
+    seen: set[tuple[date, str, str, str]] = set()
+    for row in rows:
+        day = row.received_at.astimezone(UTC).date()
+        if (day, row.kind, row.channel, row.status) in seen:
+            continue
+        seen.add((day, row.kind, row.channel, row.status))
+        what = message(f"history_{row.kind}")
+        if row.channel != requests.SELF_SERVICE:
+            what = message("history_by_officer", what=what)
+        status = (message("history_open", due=row.due_at.astimezone(UTC).date().isoformat())
+                  if row.status == "open" else message(f"history_{row.status}"))
+        lines.append(HistoryLine(day, what, status))
+    return lines
+
+
 def correct(session: Session, keys: VaultKeys, person: Person, record: Candidate,
-            correction: Correction, *, now: datetime, due_days: int) -> None:
-    """Correct one record; a new e-mail address goes to every record of the person, so
-    the records stay linked and the personal link keeps covering all of them."""
-    correct_candidate(session, keys, record, correction, now=now)
+            correction: Correction, *, now: datetime, due_days: int,
+            secret_keys: Sequence[str], change_hours: int) -> identity.ChangeTicket | None:
+    """Correct one record. A new e-mail address is not applied: it waits, sealed, for the
+    link mailed to it (the ticket returned; the caller commits, then mails), so nobody
+    can join another person's records by typing their address."""
+    ticket = None
     if correction.email is not None:
-        for other in person.records:
-            if other is not record:
-                correct_candidate(session, keys, other, Correction(email=correction.email),
-                                  now=now)
-    for changed in person.records if correction.email is not None else [record]:
-        audit.record(session, audit.CANDIDATE, audit.CANDIDATE_CORRECTED, now=now,
-                     subject=changed.public_id, detail="self-service")
+        ticket = identity.request_email_change(
+            session, keys, record, correction.email, now=now, lifetime_hours=change_hours,
+            secret_keys=secret_keys, requested_by=identity.SELF_SERVICE, actor=audit.CANDIDATE)
+        if ticket is not None:
+            correction = replace(correction, email=None)
+        # Otherwise it is the same address (another spelling): corrected like any field.
+    correct_candidate(session, keys, record, correction, now=now)
+    audit.record(session, audit.CANDIDATE, audit.CANDIDATE_CORRECTED, now=now,
+                 subject=record.public_id, detail="self-service")
     log_fulfilled(session, person, "correct", now=now, due_days=due_days)
+    return ticket
 
 
 def withdraw_pool(session: Session, person: Person, *, notice_version: str, now: datetime,
