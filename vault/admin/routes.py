@@ -38,7 +38,7 @@ from vault.appctx import now, vault_keys
 from vault.auth.guards import admin_required, fresh_login_required
 from vault.extensions import db
 from vault.models import User
-from vault.services import desk, exports
+from vault.services import desk, exports, mail_queue
 from vault.services.users import UserError, create_user, set_active, set_role, staff_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -69,7 +69,8 @@ def _person_or_404(public_id: str) -> desk.Person:
 @admin_required
 def dashboard() -> str:
     counts = desk.dashboard_counts(db.session, now=now(), config=current_app.config)
-    return render_template("admin/dashboard.html", counts=counts, lookup=LookupForm())
+    return render_template("admin/dashboard.html", counts=counts, lookup=LookupForm(),
+                           mail=mail_queue.stats(db.session, now()))
 
 
 @bp.get("/lookup")
@@ -82,7 +83,8 @@ def lookup() -> Response | tuple[str, int]:
             return redirect(url_for("admin.candidate", public_id=public_id))
         form.public_id.errors = ["No record has that reference."]
     counts = desk.dashboard_counts(db.session, now=now(), config=current_app.config)
-    return render_template("admin/dashboard.html", counts=counts, lookup=form), 400
+    return render_template("admin/dashboard.html", counts=counts, lookup=form,
+                           mail=mail_queue.stats(db.session, now())), 400
 
 
 @bp.get("/candidates/<public_id>")

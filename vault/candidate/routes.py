@@ -20,18 +20,16 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from vault.appctx import now, secret_keys, vault_keys
 from vault.candidate.forms import ActionForm, CorrectionForm, LinkRequestForm, ObjectionForm
 from vault.extensions import db, limiter
 from vault.messages import message
-from vault.models import Candidate
 from vault.privacy import NOTICE_VERSION
 from vault.services import exports, links, self_service
-from vault.services.candidates import email_index, open_candidate
-from vault.services.notifications import send_personal_link
+from vault.services.candidates import open_candidate
+from vault.services.notifications import deliver_after_response, queue_link_request
 
 bp = Blueprint("candidate", __name__)
 
@@ -46,12 +44,12 @@ def request_link() -> Response | tuple[str, int]:
     form = LinkRequestForm()
     if form.validate_on_submit():
         address = (form.email.data or "").strip()
-        newest = db.session.scalar(
-            select(Candidate).where(Candidate.email_index == email_index(vault_keys(), address))
-            .order_by(Candidate.id.desc()).limit(1))
-        if newest is not None:
-            send_personal_link(address, newest.public_id)
-        # The same answer whether or not the address is known: no enumeration.
+        # The same answer and the same work whether or not the address is known: the
+        # request is sealed and queued as it is, and only the sender, after this
+        # response, looks the address up (no enumeration, not even by timing).
+        queue_link_request(db.session, vault_keys(), address, moment=now())
+        db.session.commit()
+        deliver_after_response()
         flash(message("link_sent"), "success")
         return redirect(url_for("candidate.request_link"))
     return render_template("candidate/request_link.html", form=form), (

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from vault.appctx import now
+from vault.appctx import now, vault_keys
 from vault.cli import require_secrets
 from vault.extensions import db
-from vault.services.notifications import send_consent_reminder
+from vault.models import Candidate
+from vault.services.notifications import deliver_queued, queue_consent_reminder
 from vault.services.retention import run_retention
 
 
@@ -19,13 +21,22 @@ from vault.services.retention import run_retention
 @click.option("--dry-run", is_flag=True, help="Show what is due; change and send nothing.")
 @with_appcontext
 def retention_command(dry_run: bool) -> None:
-    """Send due reminders, expire ended consents, shred what is due. Safe to re-run."""
+    """Queue due reminders, expire ended consents, shred what is due, deliver queued mail.
+    Safe to re-run."""
     require_secrets()
+
+    def queue_reminder(records: list[Candidate], kind: str, expires_at: datetime) -> bool:
+        # Queued in the transaction that records the reminder: once-only and never lost.
+        return queue_consent_reminder(db.session, vault_keys(), records, kind, expires_at)
+
     summary = run_retention(db.session, now=now(), config=current_app.config,
                             ledger_path=Path(current_app.config["ERASURE_LEDGER"]),
-                            send=send_consent_reminder, dry_run=dry_run)
+                            send=queue_reminder, dry_run=dry_run)
     for line in summary.lines():
         click.echo(line)
+    if not dry_run:
+        # The hourly job is also a sender: mail left by a server that was down goes now.
+        click.echo(deliver_queued(db.session).line())
 
 
 COMMANDS = [retention_command]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from flask import current_app, has_app_context
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,7 @@ from vault.services.indexing import (
     record_tokens,
     seal_card,
 )
+from vault.services.mail_queue import discard_mail_of
 from vault.services.sealing import Sealer, new_record_key, record_sealer
 
 # What a candidate's fields may hold. The application form, the correction form and
@@ -317,8 +319,13 @@ def _outcome(candidate: Candidate, reason: str) -> str:
     return "withdrawn" if reason in ("self-service", "admin-request") else "expired"
 
 
+def _configured_outbox() -> Path | None:
+    return Path(current_app.config["MAIL_OUTBOX"]) if has_app_context() else None
+
+
 def erase_candidates(session: Session, candidates: list[Candidate], *, reason: str,
-                     now: datetime, ledger_path: Path | None, actor: audit.Actor) -> list[str]:
+                     now: datetime, ledger_path: Path | None, actor: audit.Actor,
+                     outbox_path: Path | None = None) -> list[str]:
     """Crypto-shred records: one transaction, committed here, then the files are scrubbed.
 
     Order matters. The ledger line is written (and fsynced) first, so a crash can at
@@ -332,6 +339,11 @@ def erase_candidates(session: Session, candidates: list[Candidate], *, reason: s
     if ledger_path is not None:  # None only when replaying the ledger itself
         erasure_ledger.append(ledger_path, [
             erasure_ledger.LedgerEntry(pid, now, reason) for pid in public_ids])
+    # Their mail, queued or delivered, and its outbox files (which hold the address and
+    # the link in plaintext): found by record id, never by a plaintext lookup. The
+    # outbox is the app's unless the caller names one.
+    discard_mail_of(session, [c.id for c in candidates],
+                    outbox_path if outbox_path is not None else _configured_outbox())
     for candidate in candidates:
         vacancy = candidate.vacancy
         session.add(ApplicationStatistic(
