@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from vault.appctx import now, vault_keys
 from vault.cli import require_secrets
+from vault.database import JobBusy, job_lock
 from vault.extensions import db
 from vault.models import Candidate
 from vault.services.notifications import deliver_queued, queue_consent_reminder
@@ -29,14 +30,21 @@ def retention_command(dry_run: bool) -> None:
         # Queued in the transaction that records the reminder: once-only and never lost.
         return queue_consent_reminder(db.session, vault_keys(), records, kind, expires_at)
 
-    summary = run_retention(db.session, now=now(), config=current_app.config,
-                            ledger_path=Path(current_app.config["ERASURE_LEDGER"]),
-                            send=queue_reminder, dry_run=dry_run)
-    for line in summary.lines():
-        click.echo(line)
-    if not dry_run:
-        # The hourly job is also a sender: mail left by a server that was down goes now.
-        click.echo(deliver_queued(db.session).line())
+    try:
+        # Two hosts with the same cron line: one runs, the other says so and leaves.
+        with job_lock(db.engine, "retention"):
+            summary = run_retention(db.session, now=now(), config=current_app.config,
+                                    ledger_path=Path(current_app.config["ERASURE_LEDGER"]),
+                                    send=queue_reminder, dry_run=dry_run)
+            for line in summary.lines():
+                click.echo(line)
+            if not dry_run:
+                # The hourly job is also a sender: mail left while the server was down
+                # goes now (the queue's claims keep other senders off the same message).
+                click.echo(deliver_queued(db.session).line())
+    except JobBusy:
+        click.echo("Another retention run is in progress (on this host or another); "
+                   "nothing done.")
 
 
 COMMANDS = [retention_command]
