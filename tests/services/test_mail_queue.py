@@ -274,6 +274,43 @@ def test_after_the_response_a_background_thread_delivers_the_mail(app, client):
     assert row.status == "sent" and row.outbox_name == file.name
 
 
+@pytest.mark.app_config(MAIL_FLUSH_AFTER_RESPONSE=True)
+def test_behind_a_real_server_the_link_is_mailed_after_the_answer(app, client):
+    """The same through werkzeug's own server (what `make run` uses): no worker needed."""
+    import urllib.parse
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    apply(client)
+    assert len(outbox(app)) == 1
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_port}/my-data", method="POST",
+            data=urllib.parse.urlencode({"email": MARK_EMAIL}).encode())
+        opener = urllib.request.build_opener(
+            type("NoRedirect", (urllib.request.HTTPRedirectHandler,),
+                 {"redirect_request": lambda *args: None}))
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            opener.open(request, timeout=10)
+        assert answer.value.code == 302
+        for _ in range(100):
+            if len(_eml_files(app)) == 2:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        server.shutdown()
+        serving.join()
+    for thread in threading.enumerate():
+        if thread.name == SENDER_THREAD:
+            thread.join(timeout=30)
+    assert len(_eml_files(app)) == 2
+    assert [r.kind for r in _rows(app)] == ["application_received", "personal_link"]
+
+
 def test_stats_count_depth_age_and_failures(app, client, clock):
     apply(client)
     clock.advance(minutes=10)
