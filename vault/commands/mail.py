@@ -7,6 +7,7 @@ import time
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from vault.appctx import now
 from vault.cli import require_secrets
@@ -30,16 +31,27 @@ def send_mail_command(loop: bool, retry_failed: bool) -> None:
         click.echo(f"messages queued again: {count}")
     interval = float(current_app.config["MAIL_WORKER_INTERVAL"])
     while True:
-        result = deliver_queued(db.session)
-        click.echo(result.line())
-        stats = mail_queue.stats(db.session, now())
-        db.session.commit()
-        if stats.failed:
-            click.echo(f"messages failed for good: {stats.failed} "
-                       f"(fix the cause, then 'vault send-mail --retry-failed')")
+        try:
+            _deliver_once()
+        except SQLAlchemyError as exc:
+            if not loop:
+                raise
+            # The database is away for a moment: the worker outlives it (nothing is lost,
+            # the queue is in the database).
+            db.session.rollback()
+            click.echo(f"delivery run failed ({exc.__class__.__name__}); trying again", err=True)
         if not loop:
             return
         time.sleep(interval)
+
+
+def _deliver_once() -> None:
+    click.echo(deliver_queued(db.session).line())
+    stats = mail_queue.stats(db.session, now())
+    db.session.commit()
+    if stats.failed:
+        click.echo(f"messages failed for good: {stats.failed} "
+                   f"(fix the cause, then 'vault send-mail --retry-failed')")
 
 
 COMMANDS = [send_mail_command]
