@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from sqlalchemy import func, select
 
 from tests.journey import apply
 from vault.commands import mail as mail_command
+from vault.extensions import db
+from vault.models import MailMessage
+
+
+def _eml_files(app) -> list[Path]:
+    folder = Path(app.config["MAIL_OUTBOX"])
+    return sorted(folder.glob("*.eml")) if folder.exists() else []
 
 
 def test_send_mail_loop_keeps_running_and_delivering(app, client, runner, monkeypatch):
@@ -46,3 +56,21 @@ def test_a_database_error_stops_one_run_not_the_worker(app, client, runner, monk
         assert len(calls) == 2 and "delivery run failed (OperationalError)" in result.output
     else:
         assert result.exit_code != 0 and len(calls) == 1
+
+
+def test_the_retention_job_delivers_what_is_queued(app, client, runner):
+    apply(client)
+    assert _eml_files(app) == []
+    result = runner.invoke(args=["vault", "retention"])
+    assert "mail sent: 1" in result.output
+    assert len(_eml_files(app)) == 1
+
+
+def test_send_mail_command_delivers_once(app, client, runner):
+    apply(client)
+    result = runner.invoke(args=["vault", "send-mail"])
+    assert result.exit_code == 0 and "mail sent: 1" in result.output
+    assert "mail sent: 0" in runner.invoke(args=["vault", "send-mail"]).output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(MailMessage).where(
+            MailMessage.status == "sent")) == 1

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.forensics import database_dump, find_markers
 from tests.journey import MARK_EMAIL, MARK_NAME, apply, deliver_mail, link_in, make_vacancy, outbox
@@ -334,21 +334,3 @@ def test_the_officers_desk_shows_waiting_and_failed_mail(app, client, make_user,
     page = client.get("/admin/").get_data(as_text=True)
     assert '<td id="mail-queued">1</td>' in page and '<td id="mail-failed">1</td>' in page
     assert "vault send-mail --retry-failed" in page
-
-
-def test_the_retention_job_delivers_what_is_queued(app, client, runner):
-    apply(client)
-    assert _eml_files(app) == []
-    result = runner.invoke(args=["vault", "retention"])
-    assert "mail sent: 1" in result.output
-    assert len(_eml_files(app)) == 1
-
-
-def test_send_mail_command_delivers_once(app, client, runner):
-    apply(client)
-    result = runner.invoke(args=["vault", "send-mail"])
-    assert result.exit_code == 0 and "mail sent: 1" in result.output
-    assert "mail sent: 0" in runner.invoke(args=["vault", "send-mail"]).output
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(MailMessage).where(
-            MailMessage.status == "sent")) == 1
