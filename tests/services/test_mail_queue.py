@@ -98,6 +98,19 @@ def test_a_server_that_never_answers_times_out_and_the_mail_waits(app, client, c
     assert sorted(_recipients(inbox)) == sorted([MARK_EMAIL, "second.person@example.org"])
 
 
+def test_a_request_never_speaks_to_the_mail_server(app, client):
+    """An application and a link request while the server hangs: neither request
+    connects to it (so neither can time out on it); only the sender does, later."""
+    port = free_port()
+    _smtp(app, port, timeout=1)
+    with silent_server(port) as accepted:
+        assert apply(client).status_code == 302
+        assert client.post("/my-data", data={"email": MARK_EMAIL}).status_code == 302
+        assert accepted == []
+        deliver_mail(app)
+        assert len(accepted) == 1
+
+
 def test_backoff_doubles_and_a_message_that_keeps_failing_is_kept_as_failed(app, client, clock,
                                                                              runner):
     port = free_port()
