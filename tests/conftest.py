@@ -53,6 +53,9 @@ def base_config(instance: Path, database: str) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "MAIL_OUTBOX": str(instance / "outbox"),
+        # Delivery is deterministic in tests: tests.journey.outbox (or the test) flushes
+        # the queue, instead of a thread after each response.
+        "MAIL_FLUSH_AFTER_RESPONSE": False,
     }
 
 

@@ -11,11 +11,11 @@ from vault.extensions import db
 
 
 def instance_bytes(app: Flask) -> dict[str, bytes]:
-    """Every file under the instance folder but the keyring, as raw bytes."""
+    """Every file under the instance folder but the keyring, as raw bytes: the outbox
+    (delivered mail) included, so an erased person's mail counts as a leak."""
     root = Path(app.instance_path)
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
-            if p.is_file() and p.name not in ("keyring", "secret_key")
-            and "outbox" not in p.parts}
+            if p.is_file() and p.name not in ("keyring", "secret_key")}
 
 
 def database_dump(app: Flask) -> bytes:

@@ -54,7 +54,17 @@ def apply(client, slug: str | None = None, **overrides: object):
     return client.post(path, data=application(**overrides), content_type="multipart/form-data")
 
 
+def deliver_mail(app: Flask):
+    """Run the mail queue's sender once, as the worker would."""
+    from vault.services.notifications import deliver_queued
+
+    with app.app_context():
+        return deliver_queued(db.session)
+
+
 def outbox(app: Flask) -> list[Message]:
+    """What the outbox holds once everything queued so far has been delivered."""
+    deliver_mail(app)
     folder = Path(app.config["MAIL_OUTBOX"])
     if not folder.exists():
         return []

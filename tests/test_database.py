@@ -74,3 +74,27 @@ def test_public_ids_never_look_like_command_line_options():
     from vault.models import new_public_id
 
     assert not any(new_public_id().startswith("-") for _ in range(5000))
+
+
+def test_a_second_retention_run_leaves_while_the_first_holds_the_job_lock(app, client, runner):
+    from sqlalchemy import func, select
+
+    from tests.journey import apply
+    from vault.database import JobBusy, job_lock
+    from vault.models import AuditEvent
+
+    apply(client)
+    with app.app_context():
+        runs_before = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "retention.run"))
+        with job_lock(db.engine, "retention"):
+            with pytest.raises(JobBusy):  # another process, here or on another host
+                with job_lock(db.engine, "retention"):
+                    pass
+            result = runner.invoke(args=["vault", "retention"])
+            assert result.exit_code == 0 and "in progress" in result.output
+            assert "mail sent" not in result.output
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "retention.run")) == runs_before
+    result = runner.invoke(args=["vault", "retention"])  # released: it runs
+    assert "records shredded: 0" in result.output and "mail sent: 1" in result.output

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 import stat
 from email import message_from_bytes
@@ -16,24 +15,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from vault.mail import MailError, OutgoingMail, send_mail
+from tests.smtp import Inbox
+from tests.smtp import free_port as _free_port
+from vault.mail import MailError, OutgoingMail, build_message, send_mail
 
 MAIL = OutgoingMail(to="lotte.recipient@example.org", subject="Your link", body="Hello\n")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
@@ -134,16 +120,41 @@ def test_unreachable_smtp_server_is_an_opaque_error(app):
     assert "lotte" not in str(caught.value)
 
 
-def test_failed_confirmation_mail_keeps_the_application(app, client):
+def test_unreachable_smtp_server_is_reported_as_down(app):
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SMTP_HOST="127.0.0.1",
+                      MAIL_SMTP_PORT=_free_port(), MAIL_SMTP_TIMEOUT=2)
+    with app.app_context(), pytest.raises(MailError) as caught:
+        send_mail(MAIL)
+    assert caught.value.server_down
+
+
+def test_a_subject_with_line_breaks_is_made_one_line_not_an_error():
+    message = build_message(OutgoingMail(to="a@example.org", subject="Job\r\nBcc: x@evil.example",
+                                         body="Hi\n"), "vault@example.org")
+    assert message["Subject"] == "Job Bcc: x@evil.example" and message["Bcc"] is None
+
+
+def test_a_recipient_with_a_line_break_is_an_opaque_error_not_a_crash():
+    with pytest.raises(MailError) as caught:
+        build_message(OutgoingMail(to="a@example.org\r\nBcc: x@evil.example", subject="Hi",
+                                   body="Hi\n"), "vault@example.org")
+    assert "evil" not in str(caught.value)
+
+
+def test_application_is_answered_and_kept_while_smtp_is_down(app, client):
     from sqlalchemy import func, select
 
-    from tests.journey import apply
+    from tests.journey import apply, deliver_mail
     from vault.extensions import db
-    from vault.models import Candidate
+    from vault.models import Candidate, MailMessage
 
     app.config.update(MAIL_BACKEND="smtp", MAIL_SMTP_HOST="127.0.0.1",
                       MAIL_SMTP_PORT=_free_port(), MAIL_SMTP_TIMEOUT=2)
     assert apply(client).status_code == 302
-    assert b"could not send you the confirmation" in client.get("/applied").data
+    assert b"We are sending you an e-mail" in client.get("/applied").data
+    result = deliver_mail(app)
+    assert result.sent == 0 and result.retrying == 1 and result.server_down
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Candidate)) == 1
+        [queued] = db.session.scalars(select(MailMessage)).all()
+        assert queued.status == "queued" and queued.attempts == 1

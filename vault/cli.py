@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
         erasure,
         exports,
         keys,
+        mail,
         reindex,
         retention,
         setup,
@@ -34,7 +35,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (setup, keys, erasure, reindex, users, vacancies, exports, demo,
-                   retention):
+                   retention, mail):
         for command in module.COMMANDS:
             vault_group.add_command(command)
     if "vault" not in app.cli.commands:

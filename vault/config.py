@@ -52,7 +52,26 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_SMTP_PASSWORD": None,
     # A private CA bundle for the SMTP server's certificate (None: the system's CAs).
     "MAIL_SMTP_CAFILE": None,
+    # Seconds for each SMTP connect/read: a server that accepts and never answers costs a
+    # sender this much, never a request (requests only enqueue).
     "MAIL_SMTP_TIMEOUT": 20,
+    # The durable mail queue (vault/services/mail_queue.py). A failed delivery is retried
+    # after MAIL_RETRY_BASE_SECONDS, doubling up to MAIL_RETRY_MAX_SECONDS; after
+    # MAIL_MAX_ATTEMPTS the message stays in the queue as failed (the officer's desk and
+    # the metrics count it) and is never deleted unsent.
+    "MAIL_RETRY_BASE_SECONDS": 60,
+    "MAIL_RETRY_MAX_SECONDS": 6 * 3600,
+    "MAIL_MAX_ATTEMPTS": 12,
+    # How long a sender holds a message it took (longer than one SMTP conversation), so
+    # two senders never deliver the same message; messages taken per run.
+    "MAIL_CLAIM_SECONDS": 300,
+    "MAIL_FLUSH_BATCH": 100,
+    # After a response that queued mail, deliver it in a background thread of this
+    # process (the response never waits). The worker (`vault send-mail --loop`) or the
+    # retention job retries whatever that leaves behind. Tests turn it off and flush.
+    "MAIL_FLUSH_AFTER_RESPONSE": True,
+    # Seconds between runs of `vault send-mail --loop`.
+    "MAIL_WORKER_INTERVAL": 30,
     # Rate limits (Flask-Limiter). VAULT_RATELIMIT_ENABLED=0 turns them off for load tests.
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from vault.extensions import db
@@ -114,3 +119,43 @@ def scrub_deleted_bytes(engine: Engine) -> bool:
             return False
         return True
     return True
+
+
+class JobBusy(Exception):
+    """Another process (on this host or another) is running the same job right now."""
+
+
+@contextmanager
+def job_lock(engine: Engine, name: str) -> Iterator[None]:
+    """Run a job (the retention job) on one host at a time, or raise JobBusy at once.
+
+    PostgreSQL, shared by every host: a session-level advisory lock on a connection held
+    for the run; the server releases it when that connection ends, so a crashed run
+    never leaves it behind. SQLite lives on one host: an exclusive lock on a file beside
+    the database, which the kernel releases when the process ends. Neither holds a
+    database write lock, so requests never wait on the job's lock.
+    """
+    if engine.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"vault:{name}".encode()).digest()[:8], "big",
+                             signed=True)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
+                raise JobBusy(name)
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield  # a private in-memory database: nobody else can run the job on it
+        return
+    fd = os.open(f"{database}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JobBusy(name) from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -1,4 +1,6 @@
-"""Outgoing mail: .eml files in instance/outbox by default, SMTP by configuration.
+"""Outgoing mail, the transport: .eml files in instance/outbox by default, SMTP by
+configuration. Nothing here is called by a request: requests put mail in the durable
+queue (vault/services/mail_queue.py), whose sender calls deliver().
 
 The outbox lets `make run` work with no mail server; its files hold the address and
 the link, so the folder is private to the vault's user (0700, files 0600), like the
@@ -9,6 +11,7 @@ can quote the recipient, so it is never passed on.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import smtplib
 import ssl
@@ -18,7 +21,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 
 
 @dataclass(frozen=True)
@@ -28,28 +31,58 @@ class OutgoingMail:
     body: str  # plain text
 
 
+# Control characters (C0, DEL, C1) and Unicode line separators. In a header they would
+# let a value start a new header or end the headers (CR/LF injection), and the email
+# package refuses them by raising: every value bound for To or Subject is checked at
+# input (vacancy titles) and made safe again when a mail is built.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def has_control_characters(text: str) -> bool:
+    return CONTROL_CHARACTERS.search(text) is not None
+
+
+def header_safe(text: str) -> str:
+    """One line of text for a header: each run of control characters becomes a space."""
+    return re.sub(r"\s+", " ", CONTROL_CHARACTERS.sub(" ", text)).strip()
+
+
 class MailError(Exception):
-    """The message could not be handed over; the text never names the recipient."""
+    """The message could not be handed over; the text never names the recipient.
 
+    server_down: the server could not be reached or stopped answering (the next messages
+    would fail the same way), as opposed to this one message being refused.
+    """
 
-def render_mail(template: str, **context: Any) -> str:
-    return render_template(f"mail/{template}.txt", **context)
+    def __init__(self, text: str, *, server_down: bool = False) -> None:
+        super().__init__(text)
+        self.server_down = server_down
 
 
 def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
+    """Raises MailError (never anything else) when a value cannot be a header."""
+    if has_control_characters(mail.to):
+        raise MailError("the recipient is not a valid address")
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message.set_content(mail.body)
+    try:
+        message["From"] = sender
+        message["To"] = mail.to
+        message["Subject"] = header_safe(mail.subject)
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+        message.set_content(mail.body)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise MailError(f"the message could not be built ({exc.__class__.__name__})") from None
     return message
 
 
-def write_to_outbox(message: EmailMessage, outbox: Path) -> Path:
+def new_outbox_name() -> str:
+    return f"{secrets.token_hex(12)}.eml"  # random: never the address
+
+
+def write_to_outbox(message: EmailMessage, outbox: Path, name: str | None = None) -> Path:
     outbox.mkdir(mode=0o700, parents=True, exist_ok=True)
-    name = f"{secrets.token_hex(12)}.eml"  # random: never the address
+    name = name or new_outbox_name()
     temp = outbox / f".{name}.tmp"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -72,19 +105,29 @@ def send_over_smtp(message: EmailMessage, config: Any) -> None:
             if config["MAIL_SMTP_USERNAME"]:
                 smtp.login(config["MAIL_SMTP_USERNAME"], config["MAIL_SMTP_PASSWORD"] or "")
             smtp.send_message(message)
-    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+    except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, OSError) as exc:
+        # Refused, unreachable, timed out, or hung up: the server, not this message.
+        # (ssl.SSLError is an OSError: an unverifiable certificate is the server's too.)
+        raise MailError(f"SMTP delivery failed ({exc.__class__.__name__})",
+                        server_down=True) from None
+    except smtplib.SMTPException as exc:
         raise MailError(f"SMTP delivery failed ({exc.__class__.__name__})") from None
 
 
-def send_mail(mail: OutgoingMail) -> None:
-    config = current_app.config
+def deliver(mail: OutgoingMail, config: Any, *, outbox_name: str | None = None) -> None:
+    """Hand one message to the configured backend, or raise MailError."""
     message = build_message(mail, config["MAIL_SENDER"])
     if config["MAIL_BACKEND"] == "smtp":
         send_over_smtp(message, config)
     elif config["MAIL_BACKEND"] == "outbox":
         try:
-            write_to_outbox(message, Path(config["MAIL_OUTBOX"]))
+            write_to_outbox(message, Path(config["MAIL_OUTBOX"]), outbox_name)
         except OSError as exc:
             raise MailError(f"outbox write failed ({exc.__class__.__name__})") from None
     else:
         raise MailError("unknown MAIL_BACKEND")
+
+
+def send_mail(mail: OutgoingMail) -> None:
+    """Deliver at once with the app's configuration (the queue's sender uses deliver)."""
+    deliver(mail, current_app.config)

@@ -372,3 +372,45 @@ class ApplicationStatistic(db.Model):
     erased_on: Mapped[date] = mapped_column(Date)
     outcome: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str] = mapped_column(String(40))
+
+
+class MailMessage(db.Model):
+    """The durable mail queue: a request only adds a row here, in the same transaction as
+    the data that caused the mail; `vault send-mail`, the retention job or the thread
+    started after a response delivers it.
+
+    No plaintext: recipient, subject and body are sealed. Mail about a record is bound to
+    it (sealed with its data key, the row deleted with it), so erasure finds it without
+    any plaintext lookup and shredding the key kills what is still queued. A request for
+    a new personal link is not yet bound to anyone (the address is looked up by the
+    sender, not by the request): it is sealed under a key derived from the primary KEK.
+    After delivery the ciphertexts are dropped; the row stays, with the outbox file's
+    name when the outbox backend wrote one, so that erasure can delete that file too.
+    """
+
+    __tablename__ = "mail_queue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random: part of each ciphertext's associated data (a sealed value moved to another
+    # row fails to open).
+    uid: Mapped[str] = mapped_column(String(16), unique=True, default=new_uid)
+    candidate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("candidate.id", ondelete="CASCADE"), index=True)
+    # application_received | personal_link | consent_reminder | link_request
+    kind: Mapped[str] = mapped_column(String(24))
+    # queued | sent | failed (failed: MAIL_MAX_ATTEMPTS used up; kept, never deleted)
+    status: Mapped[str] = mapped_column(String(8), default="queued", index=True)
+    recipient: Mapped[bytes | None] = mapped_column(Sealed)
+    subject: Mapped[bytes | None] = mapped_column(Sealed)
+    body: Mapped[bytes | None] = mapped_column(Sealed)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # A sender's lease: while it runs no other sender takes the message.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The error's class only: an SMTP reply can quote the address.
+    last_error: Mapped[str | None] = mapped_column(String(60))
+    # Random name of the .eml file in the outbox (never derived from the address).
+    outbox_name: Mapped[str | None] = mapped_column(String(40))

@@ -69,6 +69,25 @@ def test_check_reports_a_ciphertext_that_does_not_open(app, runner, clock):
     assert f"record {public_id}: cannot open candidate.phone" in result.output
 
 
+def test_check_opens_queued_mail_and_reports_one_moved_to_another_record(app, client, runner):
+    from tests.journey import apply
+    from vault.models import MailMessage
+
+    apply(client)
+    apply(client, email="someone.else@example.org")
+    assert runner.invoke(args=["vault", "check"]).exit_code == 0
+    with app.app_context():
+        first, second = db.session.scalars(select(MailMessage).order_by(MailMessage.id)).all()
+        public_id = db.session.get(Candidate, second.candidate_id).public_id
+        # Someone's sealed mail copied onto another person's row must not open there.
+        db.session.execute(update(MailMessage).where(MailMessage.id == second.id)
+                           .values(recipient=first.recipient))
+        db.session.commit()
+    result = runner.invoke(args=["vault", "check"])
+    assert result.exit_code == 1
+    assert f"record {public_id}: cannot open mail_queue.recipient" in result.output
+
+
 def test_check_reports_a_record_without_key(app, runner, clock):
     public_id = make(app, clock)
     with app.app_context():

@@ -7,6 +7,8 @@ from vault.crypto import (
     DecryptionError,
     Keyring,
     WrappedKey,
+    derived_data_key,
+    key_id_of,
     new_data_key,
     open_bytes,
     open_text,
@@ -114,3 +116,27 @@ def test_rotation_keeps_old_keys_readable_and_rewrap_moves_them():
     assert open_text(unwrap_data_key(keyring, new, "pid-1"), sealed, PLACE) == "kept"
     with pytest.raises(DecryptionError):
         unwrap_data_key(keyring, old, "pid-1")
+
+
+def test_a_derived_key_is_per_purpose_and_names_its_kek_version():
+    keyring = Keyring.generate()
+    mail = derived_data_key(keyring, "mail-queue")
+    assert mail.key_id == keyring.primary == 1
+    assert mail.key != derived_data_key(keyring, "other-purpose").key
+    assert mail == derived_data_key(keyring, "mail-queue")  # deterministic
+    sealed = seal_text(mail, "lotte@example.org", PLACE)
+    assert key_id_of(sealed) == 1
+
+    keyring.rotate()  # new mail is sealed under version 2; version 1 still opens the old
+    assert derived_data_key(keyring, "mail-queue").key_id == 2
+    old = derived_data_key(keyring, "mail-queue", key_id_of(sealed))
+    assert open_text(old, sealed, PLACE) == "lotte@example.org"
+
+    keyring.retire(1)  # retiring the version kills what its derived key sealed
+    with pytest.raises(DecryptionError):
+        derived_data_key(keyring, "mail-queue", 1)
+
+
+def test_key_id_of_refuses_what_is_not_a_ciphertext():
+    with pytest.raises(DecryptionError):
+        key_id_of(b"short")

@@ -24,6 +24,15 @@ def test_recruiter_creates_edits_and_closes_a_vacancy(app, make_user, login, clo
     assert b"Senior SRE" in client.get("/vacancies").data
 
 
+def test_a_title_with_a_line_break_is_refused_with_a_clear_message(app, make_user, login):
+    client = app.test_client()
+    login(client, make_user(role="recruiter", company="Hoptimize"))
+    response = client.post("/vacancies/new", data={"title": "SRE\r\nBcc: spy@evil.example"})
+    assert response.status_code == 400 and b"must be one line" in response.data
+    with app.app_context():
+        assert db.session.scalar(select(Vacancy)) is None
+
+
 def test_other_companys_vacancy_pages_are_404(app, make_user, login):
     slug = make_vacancy(app, company="Ingenium")
     client = app.test_client()

@@ -9,6 +9,7 @@ from vault.services.vacancies import (
     create_vacancy,
     open_vacancies,
     slugify,
+    update_vacancy,
 )
 
 COMPANIES = ["Ingenium", "Hoptimize"]
@@ -59,3 +60,18 @@ def test_closing_starts_the_retention_clock_and_hides_the_vacancy(app, clock):
 
 def test_slugify_never_returns_an_empty_slug():
     assert slugify("!!!") == "vacancy"
+
+
+@pytest.mark.parametrize("title", ["Data\r\nBcc: spy@evil.example", "Data\nengineer",
+                                   "Data\tengineer", "Data\x00engineer", "Data\u2028engineer"])
+def test_a_title_with_control_characters_is_refused(app, clock, title):
+    with app.app_context():
+        with pytest.raises(VacancyError, match="one line"):
+            create_vacancy(db.session, company="Ingenium", title=title, companies=COMPANIES,
+                           now=clock())
+        vacancy = create_vacancy(db.session, company="Ingenium", title="Data engineer",
+                                 companies=COMPANIES, now=clock())
+        with pytest.raises(VacancyError, match="one line"):
+            update_vacancy(vacancy, title=title, location="", description="",
+                           companies=COMPANIES)
+        assert vacancy.title == "Data engineer"

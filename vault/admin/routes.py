@@ -38,11 +38,8 @@ from vault.auth.guards import admin_required, fresh_login_required
 from vault.extensions import db
 from vault.messages import message
 from vault.models import User
-from vault.services import desk, exports
-from vault.services.notifications import (
-    send_email_change_confirmation,
-    send_email_change_notice,
-)
+from vault.services import desk, exports, mail_queue
+from vault.services.notifications import deliver_after_response, queue_email_change
 from vault.services.users import UserError, create_user, set_active, set_role, staff_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -73,7 +70,8 @@ def _person_or_404(public_id: str) -> desk.Person:
 @admin_required
 def dashboard() -> str:
     counts = desk.dashboard_counts(db.session, now=now(), config=current_app.config)
-    return render_template("admin/dashboard.html", counts=counts, lookup=LookupForm())
+    return render_template("admin/dashboard.html", counts=counts, lookup=LookupForm(),
+                           mail=mail_queue.stats(db.session, now()))
 
 
 @bp.get("/lookup")
@@ -86,7 +84,8 @@ def lookup() -> Response | tuple[str, int]:
             return redirect(url_for("admin.candidate", public_id=public_id))
         form.public_id.errors = ["No record has that reference."]
     counts = desk.dashboard_counts(db.session, now=now(), config=current_app.config)
-    return render_template("admin/dashboard.html", counts=counts, lookup=form), 400
+    return render_template("admin/dashboard.html", counts=counts, lookup=form,
+                           mail=mail_queue.stats(db.session, now())), 400
 
 
 @bp.get("/candidates/<public_id>")
@@ -115,10 +114,9 @@ def change_email(public_id: str) -> Response | tuple[str, int]:
             db.session.rollback()
             form.new_email.errors = [str(exc)]
         else:
+            queue_email_change(db.session, vault_keys(), person.anchor, ticket)
             db.session.commit()
-            send_email_change_confirmation(ticket.new_email, ticket.token)
-            if ticket.notify_old_address:
-                send_email_change_notice(ticket.old_email)
+            deliver_after_response()
             flash(message("email_change_started"), "success")
             return redirect(url_for("admin.candidate", public_id=public_id))
     return render_template("admin/candidate.html", person=person, hold_form=HoldForm(),

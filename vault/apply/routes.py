@@ -23,7 +23,7 @@ from vault.models import Vacancy
 from vault.privacy import NOTICE_VERSION
 from vault.services.applications import ConsentChoice, submit_application
 from vault.services.candidates import DocumentInput
-from vault.services.notifications import send_application_received
+from vault.services.notifications import deliver_after_response, queue_application_received
 from vault.services.vacancies import vacancy_by_slug
 from vault.uploads import UploadRejected, inspect_upload
 
@@ -72,8 +72,12 @@ def _submit(form: ApplicationForm, document: DocumentInput,
     moment = now()
     candidate = submit_application(db.session, vault_keys(), form.candidate_input(document),
                                    vacancy=vacancy, choice=choice, now=moment)
+    # Queued in the application's own transaction: both are stored, or neither. The
+    # answer never waits on a mail server, and a server that is down loses nothing.
+    queue_application_received(db.session, vault_keys(), candidate, form.email.data or "",
+                               vacancy=vacancy, moment=moment)
     db.session.commit()
-    mailed = send_application_received(candidate, form.email.data or "", vacancy=vacancy)
+    deliver_after_response()
     # Only what the confirmation page needs, none of it personal data: the cookie is
     # signed, not encrypted.
     session[DONE_KEY] = {
@@ -81,7 +85,6 @@ def _submit(form: ApplicationForm, document: DocumentInput,
         "company": vacancy.company if vacancy else None,
         "pool_until": candidate.pool_consent_until.date().isoformat()
         if candidate.pool_consent_until else None,
-        "mailed": mailed,
     }
     return redirect(url_for("apply.done"))
 

@@ -19,22 +19,20 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from vault.appctx import erasure_ledger, now, secret_keys, vault_keys
 from vault.candidate.forms import ActionForm, CorrectionForm, LinkRequestForm, ObjectionForm
 from vault.extensions import db, limiter
 from vault.messages import message
-from vault.models import Candidate
 from vault.personal_links import refused_link_limit, self_service_token
 from vault.privacy import NOTICE_VERSION
-from vault.services import audit, exports, identity, links, self_service
-from vault.services.candidates import email_index, open_candidate, records_of_person
+from vault.services import exports, identity, links, self_service
+from vault.services.candidates import open_candidate
 from vault.services.notifications import (
-    send_email_change_confirmation,
-    send_email_change_notice,
-    send_personal_link,
+    deliver_after_response,
+    queue_email_change,
+    queue_link_request,
 )
 
 bp = Blueprint("candidate", __name__)
@@ -50,26 +48,13 @@ def request_link() -> Response | tuple[str, int]:
     form = LinkRequestForm()
     if form.validate_on_submit():
         address = (form.email.data or "").strip()
-        newest = db.session.scalar(
-            select(Candidate).where(Candidate.email_index == email_index(vault_keys(), address),
-                                    Candidate.email_confirmed_at.is_not(None))
-            .order_by(Candidate.id.desc()).limit(1))
-        if newest is not None:
-            # The new link replaces every older one of the person (a lost or leaked
-            # link is ended by asking for a new one).
-            identity.revoke_links(records_of_person(db.session, newest))
-        # Imported records under this address wait for it to confirm: a fresh link for each.
-        tickets = [identity.ask_to_confirm(
-            db.session, vault_keys(), record, now=now(), lifetime_hours=_change_hours(),
-            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CANDIDATE)
-            for record in identity.unconfirmed_records(db.session, vault_keys(), address)]
+        # The same answer and the same work whether or not the address is known: the
+        # request is sealed and queued as it is, and only the sender, after this
+        # response, looks the address up, revokes the person's older links and asks
+        # imported records to confirm (no enumeration, not even by timing).
+        queue_link_request(db.session, vault_keys(), address, moment=now())
         db.session.commit()
-        if newest is not None:
-            send_personal_link(address, newest.public_id)
-        for ticket in tickets:
-            if ticket is not None:
-                send_email_change_confirmation(ticket.new_email, ticket.token, imported=True)
-        # The same answer whether or not the address is known: no enumeration.
+        deliver_after_response()
         flash(message("link_sent"), "success")
         return redirect(url_for("candidate.request_link"))
     return render_template("candidate/request_link.html", form=form), (
@@ -155,12 +140,12 @@ def correct(token: str, person: self_service.Person) -> Response | tuple[str, in
             ticket = self_service.correct(
                 db.session, vault_keys(), person, record, form.correction(), now=now(),
                 due_days=_due_days(), secret_keys=secret_keys(), change_hours=_change_hours())
+            if ticket is not None:
+                queue_email_change(db.session, vault_keys(), record, ticket)
             db.session.commit()
             flash(message("corrected"), "success")
             if ticket is not None:
-                send_email_change_confirmation(ticket.new_email, ticket.token)
-                if ticket.notify_old_address:
-                    send_email_change_notice(ticket.old_email)
+                deliver_after_response()
                 flash(message("email_change_sent"), "success")
             return redirect(url_for("candidate.page", token=token))
         status = 400

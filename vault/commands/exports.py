@@ -18,7 +18,7 @@ from vault.privacy import NOTICE_VERSION
 from vault.services import audit, exports, identity, requests
 from vault.services.candidates import records_of_person
 from vault.services.imports import import_jsonl
-from vault.services.notifications import send_email_change_confirmation
+from vault.services.notifications import deliver_queued, queue_email_change
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -90,16 +90,19 @@ def import_command(file: Path) -> None:
     moment = now()
     records = db.session.scalars(select(Candidate).where(
         Candidate.public_id.in_(report.public_ids)).order_by(Candidate.id)).all()
-    tickets = [identity.ask_to_confirm(
-        db.session, vault_keys(), record, now=moment,
-        lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
-        secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
-        for record in records]
+    queued = 0
+    for record in records:
+        ticket = identity.ask_to_confirm(
+            db.session, vault_keys(), record, now=moment,
+            lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
+            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
+        if ticket is not None:
+            queue_email_change(db.session, vault_keys(), record, ticket, imported=True)
+            queued += 1
     db.session.commit()
-    sent = sum(send_email_change_confirmation(t.new_email, t.token, imported=True)
-               for t in tickets if t is not None)
-    click.echo(f"Mailed {sent} confirmation link(s); an imported record joins the other "
+    click.echo(f"Queued {queued} confirmation link(s); an imported record joins the other "
                "records of its address once the address confirms.")
+    click.echo(deliver_queued(db.session).line())
 
 
 COMMANDS = [export_command, import_command]

@@ -17,7 +17,7 @@ from vault.cli import require_secrets
 from vault.crypto import DecryptionError, Keyring
 from vault.extensions import db
 from vault.keys import VaultKeys
-from vault.models import Candidate, CandidateKey, DataRequest, ErasureRecord
+from vault.models import Candidate, CandidateKey, DataRequest, ErasureRecord, MailMessage
 from vault.services import audit, erasure
 from vault.services.sealing import RecordKeyMissing, check_opens, record_sealer
 
@@ -88,8 +88,10 @@ def check_command() -> None:
     for candidate in session.scalars(query.execution_options(yield_per=200)):
         requests = list(session.scalars(select(DataRequest).where(
             DataRequest.subject_public_id == candidate.public_id)))
+        mails = list(session.scalars(select(MailMessage).where(
+            MailMessage.candidate_id == candidate.id, MailMessage.recipient.is_not(None))))
         try:
-            bad = check_opens(record_sealer(keys, candidate), candidate, requests)
+            bad = check_opens(record_sealer(keys, candidate), candidate, requests, mails)
         except (DecryptionError, RecordKeyMissing):
             bad = ["data key"]
         if bad:

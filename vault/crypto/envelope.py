@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from vault.crypto.keyring import Keyring
+from vault.crypto.keyring import Keyring, KeyringError
 
 FORMAT_V1 = 0x01
 _HEADER = struct.Struct(">BI")  # format version, key id
@@ -67,6 +67,26 @@ class Context:
 
 def new_data_key(key_id: int = 1) -> DataKey:
     return DataKey(AESGCM.generate_key(bit_length=256), key_id)
+
+
+def derived_data_key(keyring: Keyring, purpose: str, version: int | None = None) -> DataKey:
+    """A data key derived from a KEK version (the primary by default) for one purpose; its
+    key id is that version, so a ciphertext names the version that opens it."""
+    try:
+        chosen, key = keyring.derived_key(purpose, version)
+    except KeyringError:
+        raise DecryptionError from None
+    return DataKey(key, chosen)
+
+
+def key_id_of(ciphertext: bytes) -> int:
+    """The key id a ciphertext names in its header (never found by trial decryption)."""
+    if len(ciphertext) < _PREFIX + TAG_BYTES:
+        raise DecryptionError
+    fmt, key_id = _HEADER.unpack_from(ciphertext, 0)
+    if fmt != FORMAT_V1:
+        raise DecryptionError
+    return int(key_id)
 
 
 def seal_bytes(dek: DataKey, plaintext: bytes, context: Context) -> bytes:

@@ -14,6 +14,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 KEY_BYTES = 32
 FORMAT_VERSION = 1
 
@@ -44,6 +47,21 @@ class Keyring:
 
     def kek(self, version: int) -> bytes | None:
         return self.keks.get(version)
+
+    def derived_key(self, purpose: str, version: int | None = None) -> tuple[int, bytes]:
+        """(version, key): a key for one purpose derived (HKDF) from a KEK version.
+
+        For what belongs to no person's data key (mail not yet bound to a record). It
+        lives and dies with its KEK version: retiring the version kills what it sealed,
+        so the backup bound of crypto-shredding holds for it too. Raises KeyringError
+        when the version is gone."""
+        chosen = self.primary if version is None else version
+        kek = self.keks.get(chosen)
+        if kek is None:
+            raise KeyringError(f"KEK version {chosen} is not in the keyring")
+        key = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                   info=b"vault.derived.v1:" + purpose.encode()).derive(kek)
+        return chosen, key
 
     @property
     def versions(self) -> list[int]:

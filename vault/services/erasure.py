@@ -14,7 +14,8 @@ or a key itself. This module owns:
 - the order of the protocol: ledger line (fsynced) first, then one transaction that
   destroys the data keys and deletes ciphertexts, search tokens, queued mail and
   request details, closes the person's open requests and writes the anonymous
-  statistics row; then delivered mail files go, and the database files are scrubbed.
+  statistics row (delivered mail files go with their rows); then the database files
+  are scrubbed.
 
 It commits: the ledger write before and the scrub after the transaction are part of
 the protocol, so no caller can reorder them (see the package docstring).
@@ -23,11 +24,12 @@ the protocol, so no caller can reorder them (see the package docstring).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from flask import current_app, has_app_context
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
@@ -41,7 +43,7 @@ from vault.models import (
     ErasureRecord,
     PendingScrub,
 )
-from vault.services import audit, erasure_ledger, requests
+from vault.services import audit, erasure_ledger, mail_queue, requests
 from vault.services.erasure_ledger import ErasureLedger
 
 log = logging.getLogger(__name__)
@@ -68,18 +70,6 @@ CATEGORIES = {
 # Request channel per reason, for the open request a held record keeps.
 _CHANNELS = {SELF_SERVICE: requests.SELF_SERVICE, ADMIN_REQUEST: requests.ADMIN,
              OPERATOR: requests.CLI}
-
-# Hooks run inside the erasure transaction, before the records are deleted, with the
-# records' ids: each returns the files to remove once the transaction has committed
-# (delivered mail, for instance). Registered by the modules that keep such data.
-Discarder = Callable[[Session, list[int]], list[Path]]
-_discarders: list[Discarder] = []
-
-
-def register_discarder(discarder: Discarder) -> None:
-    if discarder not in _discarders:
-        _discarders.append(discarder)
-
 
 class ErasureError(ValueError):
     """A clear reason why nothing was erased."""
@@ -112,7 +102,8 @@ def _outcome(candidate: Candidate, reason: str) -> str:
 
 def erase_records(session: Session, records: Sequence[Candidate], *, reason: str,
                   now: datetime, ledger: ErasureLedger | None, actor: audit.Actor,
-                  category: str | None = None, due_days: int = 28) -> ErasureResult:
+                  category: str | None = None, due_days: int = 28,
+                  outbox: Path | None = None) -> ErasureResult:
     """Shred the records that no legal hold protects; keep the held ones, each with an
     open erasure request. Commits. `ledger` is None only when replaying the ledger
     itself (its lines are already written). Nothing changes if the ledger cannot be
@@ -153,9 +144,9 @@ def erase_records(session: Session, records: Sequence[Candidate], *, reason: str
         # tombstone; merging every segment rewrites them without the deleted entries
         # (and secure_delete zeroes the pages they leave). Costly, hence only a fallback.
         session.execute(text("INSERT INTO candidate_search(candidate_search) VALUES ('optimize')"))
-    files: list[Path] = []
-    for discard in _discarders:
-        files.extend(discard(session, ids))
+    # Their mail, queued or delivered, and its outbox files (which hold the address and
+    # the link in plaintext): found by record id, never by a plaintext lookup.
+    mail_queue.discard_mail_of(session, ids, outbox if outbox is not None else _app_outbox())
     for record in free:
         session.delete(record)  # ciphertexts: fields, education, documents, notes, consents
     known = set(session.scalars(select(ErasureRecord.public_id).where(
@@ -171,7 +162,6 @@ def erase_records(session: Session, records: Sequence[Candidate], *, reason: str
     # dies first), the mark stays for the retention job and for `vault check`.
     session.add(PendingScrub(requested_at=now))
     session.commit()
-    _remove_files(files)
     done = scrub(session)
     return ErasureResult(public_ids, [r.public_id for r in held], now, scrub_pending=not done)
 
@@ -203,14 +193,10 @@ def _close_requests(session: Session, public_ids: list[str], *, now: datetime) -
                     .values(details=None))
 
 
-def _remove_files(paths: list[Path]) -> None:
-    for path in paths:
-        try:
-            path.unlink(missing_ok=True)
-        except OSError as exc:
-            # The record and its key are gone; a file left behind is reported by
-            # `vault check` (it can no longer be linked to anyone through the vault).
-            log.error("erasure: a mail file could not be removed (%s)", exc.__class__.__name__)
+def _app_outbox() -> Path | None:
+    # Every entry point runs inside the app; a bare service call (a benchmark) has no
+    # outbox to clean.
+    return Path(current_app.config["MAIL_OUTBOX"]) if has_app_context() else None
 
 
 def _engine(session: Session) -> Engine:

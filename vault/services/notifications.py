@@ -1,38 +1,46 @@
-"""The mails the vault sends to candidates, and what happens when sending fails.
+"""The mails the vault sends to candidates: built here, queued, delivered by the queue.
 
-A failed send never undoes what the person did (the application is saved); the page
-tells them to ask for a new link instead. Only the error's class is logged: its
-message could quote the address.
+Requests and the retention job only queue (vault/services/mail_queue.py) in the
+transaction that caused the mail; a failing mail server therefore never undoes or
+delays what the person did. deliver_after_response() starts one delivery run in a
+background thread once the response has gone, so `make run` needs no worker; in
+production `vault send-mail --loop` (or a timer) and the retention job deliver and
+retry whatever that leaves. Only an error's class is ever logged: its text could
+quote the address.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import Flask, after_this_request, current_app, render_template
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
-from vault.appctx import now, vault_keys
-from vault.mail import MailError, OutgoingMail, render_mail, send_mail
-from vault.models import Candidate, Vacancy
+from vault.appctx import now, secret_keys, vault_keys
+from vault.crypto import DecryptionError, KeyringError
+from vault.keys import VaultKeys
+from vault.mail import MailError, OutgoingMail
+from vault.models import Candidate, MailMessage, Vacancy
 from vault.personal_links import (
     email_confirmation_url,
     renewal_url,
     request_link_url,
     self_service_url,
 )
-from vault.services.candidates import open_candidate
+from vault.services import audit, identity, mail_queue
+from vault.services.candidates import email_index, open_candidate, records_of_person
 
 log = logging.getLogger(__name__)
+SENDER_THREAD = "vault-mail-sender"
 
 
-def _send(mail: OutgoingMail) -> bool:
-    try:
-        send_mail(mail)
-    except MailError as exc:
-        log.warning("mail not sent: %s", exc.__class__.__name__)
-        return False
-    return True
+def render_mail(template: str, **context: object) -> str:
+    return render_template(f"mail/{template}.txt", **context)
 
 
 def _link_context(public_id: str) -> dict[str, object]:
@@ -41,53 +49,135 @@ def _link_context(public_id: str) -> dict[str, object]:
             "link_expires": (now() + timedelta(days=days)).date().isoformat()}
 
 
-def send_application_received(candidate: Candidate, email: str, *,
-                              vacancy: Vacancy | None) -> bool:
+def queue_application_received(session: Session, keys: VaultKeys, candidate: Candidate,
+                               email: str, *, vacancy: Vacancy | None,
+                               moment: datetime) -> MailMessage:
     body = render_mail(
         "application_received", vacancy=vacancy,
         pool_until=candidate.pool_consent_until.date().isoformat()
         if candidate.pool_consent_until else None,
         retention_days=current_app.config["APPLICATION_RETENTION_DAYS"],
         **_link_context(candidate.public_id))
+    # The title is checked at input; a title from before that check is made one line
+    # when the mail is built (mail_queue seals header_safe(subject)).
     subject = (f"Your application: {vacancy.title}" if vacancy
                else "Your spontaneous application")
-    return _send(OutgoingMail(to=email, subject=subject, body=body))
+    return mail_queue.enqueue_for_record(
+        session, keys, candidate, OutgoingMail(to=email, subject=subject, body=body),
+        kind=mail_queue.APPLICATION_RECEIVED, now=moment)
 
 
-def send_personal_link(email: str, public_id: str) -> bool:
-    body = render_mail("personal_link", **_link_context(public_id))
-    return _send(OutgoingMail(to=email, subject="Your personal link to your data", body=body))
+def queue_link_request(session: Session, keys: VaultKeys, address: str, *,
+                       moment: datetime) -> MailMessage:
+    """The same for every address, known or not (see enqueue_link_request)."""
+    return mail_queue.enqueue_link_request(session, keys, address, now=moment)
 
 
-def send_consent_reminder(records: list[Candidate], kind: str, expires_at: datetime) -> bool:
-    """One reminder per person and expiry, however many records share the address."""
+def personal_link_mail(session: Session, keys: VaultKeys,
+                       address: str) -> tuple[Candidate, OutgoingMail] | None:
+    """The queue's LinkResolver, run by the sender after the request was answered.
+
+    The newest record under the *confirmed* address gets the link; the person's older
+    links are revoked by it (a lost or leaked link ends when a new one is asked for).
+    Imported records still waiting for this address to confirm get a fresh
+    confirmation link each, bound to them."""
+    moment = now()
+    for record in identity.unconfirmed_records(session, keys, address):
+        ticket = identity.ask_to_confirm(
+            session, keys, record, now=moment, lifetime_hours=_change_hours(),
+            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CANDIDATE)
+        if ticket is not None:
+            queue_email_change(session, keys, record, ticket, imported=True)
+    newest = session.scalar(
+        select(Candidate).where(Candidate.email_index == email_index(keys, address),
+                                Candidate.email_confirmed_at.is_not(None))
+        .order_by(Candidate.id.desc()).limit(1))
+    if newest is None:
+        return None
+    identity.revoke_links(records_of_person(session, newest))
+    session.flush()  # the link below is issued under the new generation
+    body = render_mail("personal_link", **_link_context(newest.public_id))
+    return newest, OutgoingMail(to=address, subject="Your personal link to your data", body=body)
+
+
+def _change_hours() -> int:
+    return int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"])
+
+
+def queue_email_change(session: Session, keys: VaultKeys, record: Candidate,
+                       ticket: identity.ChangeTicket, *, imported: bool = False) -> None:
+    """The link that makes a new address count, to that address, and (when it differs)
+    a notice to the old one. Neither names the person nor the other address: whoever
+    asked may have typed someone else's. Both are bound to the record, so erasing it
+    takes them too. The caller commits."""
+    body = render_mail("email_change_confirmation", link=email_confirmation_url(ticket.token),
+                       hours=_change_hours(), imported=imported)
+    mail_queue.enqueue_for_record(
+        session, keys, record,
+        OutgoingMail(to=ticket.new_email, subject="Please confirm your e-mail address",
+                     body=body),
+        kind=mail_queue.EMAIL_CONFIRMATION, now=now())
+    if ticket.notify_old_address:
+        notice = render_mail("email_change_notice", hours=_change_hours(),
+                             request_link=request_link_url())
+        mail_queue.enqueue_for_record(
+            session, keys, record,
+            OutgoingMail(to=ticket.old_email,
+                         subject="A change of your e-mail address was asked", body=notice),
+            kind=mail_queue.EMAIL_CHANGE_NOTICE, now=now())
+
+
+def queue_consent_reminder(session: Session, keys: VaultKeys, records: list[Candidate],
+                           kind: str, expires_at: datetime) -> bool:
+    """One reminder per person and expiry, however many records share the address; bound
+    to the first record. Queued in the retention job's transaction with its notice."""
     anchor = records[0]
-    address = open_candidate(vault_keys(), anchor, with_notes=False).email
+    address = open_candidate(keys, anchor, with_notes=False).email
     body = render_mail(
         "consent_reminder", days_left=max((expires_at - now()).days, 0),
         expires=expires_at.date().isoformat(), renew_link=renewal_url(anchor.public_id),
         pool_months=current_app.config["TALENT_POOL_MONTHS"],
         grace_days=current_app.config["GRACE_DAYS"], **_link_context(anchor.public_id))
-    return _send(OutgoingMail(to=address, subject="Your place in our talent pool ends soon",
-                              body=body))
+    mail_queue.enqueue_for_record(
+        session, keys, anchor,
+        OutgoingMail(to=address, subject="Your place in our talent pool ends soon", body=body),
+        kind=mail_queue.CONSENT_REMINDER, now=now())
+    return True
 
 
-def send_email_change_confirmation(new_email: str, token: str, *,
-                                   imported: bool = False) -> bool:
-    """The link that makes a new address count: only its owner can open it. The mail
-    names nothing of the person (whoever asked may have typed someone else's address)."""
-    body = render_mail("email_change_confirmation", link=email_confirmation_url(token),
-                       hours=current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"],
-                       imported=imported)
-    return _send(OutgoingMail(to=new_email, subject="Please confirm your e-mail address",
-                              body=body))
+def deliver_queued(session: Session) -> mail_queue.FlushResult:
+    """One delivery run with the app's configuration (commits; see flush_mail_queue)."""
+    return mail_queue.flush_mail_queue(session, vault_keys(), now=now(),
+                                       config=current_app.config,
+                                       resolve_link=personal_link_mail)
 
 
-def send_email_change_notice(old_email: str) -> bool:
-    """Tell the old address that a change was asked for. Never the new address: the
-    person asking may have typed someone else's."""
-    body = render_mail("email_change_notice",
-                       hours=current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"],
-                       request_link=request_link_url())
-    return _send(OutgoingMail(to=old_email, subject="A change of your e-mail address was asked",
-                              body=body))
+def _deliver_in_thread(app: Flask) -> None:
+    from vault.extensions import db
+
+    with app.app_context():
+        try:
+            deliver_queued(db.session)
+        except (MailError, SQLAlchemyError, DecryptionError, KeyringError, OSError) as exc:
+            # The mail stays queued: the worker or the retention job tries again.
+            log.warning("mail delivery run stopped: %s", exc.__class__.__name__)
+        finally:
+            db.session.remove()
+
+
+def deliver_after_response() -> None:
+    """Deliver what this request queued once its response has been sent.
+
+    call_on_close runs after the last byte went out; the run itself is a daemon thread,
+    so not even the connection waits on the mail server. If the process ends first,
+    the mail is still in the queue for the next run.
+    """
+    if not current_app.config["MAIL_FLUSH_AFTER_RESPONSE"]:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    @after_this_request
+    def start_sender(response: Response) -> Response:
+        response.call_on_close(lambda: threading.Thread(
+            target=_deliver_in_thread, args=(app,), name=SENDER_THREAD, daemon=True).start())
+        return response

@@ -32,8 +32,9 @@ from vault.services import audit, consent, erasure
 from vault.services.erasure_ledger import ErasureLedger
 
 BATCH = 500
-# Sends one reminder to a person for these records; False when the mail failed (the
-# reminder is then tried again on the next run).
+# Queues one reminder to a person for these records, in the session whose commit also
+# records the notice (so a reminder is queued once and never lost); False when it could
+# not be queued (the reminder is then tried again on the next run).
 ReminderSender = Callable[[list[Candidate], str, datetime], bool]
 
 

@@ -23,7 +23,7 @@ from vault.crypto import (
     wrap_data_key,
 )
 from vault.keys import VaultKeys
-from vault.models import Candidate, CandidateKey, DataRequest
+from vault.models import Candidate, CandidateKey, DataRequest, MailMessage
 
 CANDIDATE_FIELDS = ("full_name", "email", "phone", "position", "age", "gender", "interests")
 EDUCATION_FIELDS = ("degree", "field", "institution", "year")
@@ -102,7 +102,8 @@ def sealed_values(candidate: Candidate) -> Iterator[tuple[str, str, str | None, 
 
 
 def check_opens(sealer: Sealer, candidate: Candidate,
-                requests: list[DataRequest] | None = None) -> list[str]:
+                requests: list[DataRequest] | None = None,
+                mails: list[MailMessage] | None = None) -> list[str]:
     """Names of the fields of a record that fail to open (empty when all open)."""
     failures: list[str] = []
     for table, column, uid, ciphertext in sealed_values(candidate):
@@ -119,5 +120,14 @@ def check_opens(sealer: Sealer, candidate: Candidate,
                            sealer.context("data_request", "details", request.uid))
             except DecryptionError:
                 failures.append("data_request.details")
+    for mail in mails or []:  # queued mail (delivered mail keeps no ciphertext)
+        for column in ("recipient", "subject", "body"):
+            value = getattr(mail, column)
+            if value is None:
+                continue
+            try:
+                open_bytes(sealer.dek, value, sealer.context("mail_queue", column, mail.uid))
+            except DecryptionError:
+                failures.append(f"mail_queue.{column}")
     return failures
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault.mail import has_control_characters
 from vault.models import Vacancy
 
 SLUG_MAX = 60
@@ -46,6 +47,11 @@ def _check(company: str, title: str, companies: Sequence[str]) -> None:
         raise VacancyError("A vacancy needs a title.")
     if len(title) > 200:
         raise VacancyError("The title may have at most 200 characters.")
+    # The title goes into the Subject of every confirmation mail: a line break there
+    # would inject headers (and the mail library refuses to build such a message).
+    if has_control_characters(title.strip()):
+        raise VacancyError("The title must be one line: no line breaks, tabs or other "
+                           "control characters.")
 
 
 def create_vacancy(session: Session, *, company: str, title: str, location: str = "",
