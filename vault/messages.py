@@ -23,6 +23,13 @@ MESSAGES: dict[str, str] = {
     "objection_invalid": "Your objection could not be recorded: please keep it under 2000 "
                          "characters and try again.",
     "objection_logged": "Your objection is recorded. Our privacy officer will answer by {due}.",
+    "status_not_yours": "Only recruiters of the company this application was made to can "
+                        "change its status. Nothing was changed.",
+    "note_not_yours": "You cannot add a note to this record. Nothing was changed.",
+    "status_saved": "Status saved.",
+    "status_unknown": "That status does not exist.",
+    "note_saved": "Note saved.",
+    "note_invalid": "A note needs some text, at most 5000 characters.",
 }
 
 

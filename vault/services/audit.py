@@ -34,6 +34,7 @@ CV_DOWNLOADED = "cv.downloaded"
 CANDIDATE_EXPORTED = "candidate.exported"
 NOTE_ADDED = "candidate.note_added"
 STATUS_CHANGED = "candidate.status_changed"
+WRITE_REFUSED = "candidate.write_refused"  # a visible record, a change not this user's
 CANDIDATE_CREATED = "candidate.created"
 CANDIDATE_CORRECTED = "candidate.corrected"
 CANDIDATE_ERASED = "candidate.erased"
