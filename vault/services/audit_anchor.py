@@ -51,10 +51,10 @@ class AnchorError(Exception):
 
 
 def append(path: Path, anchor: Anchor) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"seq": anchor.seq, "hash": anchor.hash, "at": anchor.at.isoformat(),
                        "kind": anchor.kind}) + "\n"
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
