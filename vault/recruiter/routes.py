@@ -152,8 +152,7 @@ def update_status(public_id: str) -> Response | tuple[str, int]:
         return refused
     form = StatusForm()
     if form.validate_on_submit():
-        set_status(db.session, record, form.status.data or "", actor=staff_actor(_user()),
-                   now=now())
+        set_status(db.session, _user(), record, form.status.data or "", now=now())
         db.session.commit()
         flash(message("status_saved"), "success")
     else:

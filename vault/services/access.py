@@ -47,6 +47,10 @@ Viewer = Literal["all", "recruiter", "nobody"]
 Write = Literal["status", "note"]
 
 
+class WriteRefused(Exception):
+    """may_write said no; the argument names the write ("status" or "note")."""
+
+
 def viewer_kind(user: User) -> Viewer:
     if not user.active:
         return "nobody"
