@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
 from vault.models import AuditEvent, Candidate, DataRequest, RetentionNotice, User
-from vault.services import audit, exports, holds, requests
+from vault.services import audit, audit_anchor, exports, holds, requests
 from vault.services.candidates import erase_candidates, records_of_person
 
 # The retention job's own rule, not a copy: the dashboard must list exactly what the next
@@ -405,6 +405,13 @@ def audit_csv(events: Iterable[AuditEvent]) -> Iterator[bytes]:
 
 def first_broken_link(session: Session) -> int | None:
     return audit.verify_chain(session)
+
+
+def anchor_disagreement(session: Session, anchor_path: Path) -> str | None:
+    """What the trail lacks against its anchors outside the database (None: nothing).
+    A chain that verifies can still have lost its newest events; only this shows it."""
+    found = audit_anchor.compare(session, audit_anchor.read(anchor_path))
+    return None if found is None else found.message()
 
 
 # --- staff accounts --------------------------------------------------------------------
