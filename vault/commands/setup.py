@@ -105,7 +105,7 @@ def _first_anchor() -> None:
 @click.command("check")
 @with_appcontext
 def check_command() -> None:
-    """Verify keys, ciphertexts, the erasure ledger and the audit chain."""
+    """Verify keys, ciphertexts, the erasure ledger, the audit chain and its anchors."""
     require_secrets()
     keys = vault_keys()
     problems: list[str] = []
