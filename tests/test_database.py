@@ -98,3 +98,36 @@ def test_a_second_retention_run_leaves_while_the_first_holds_the_job_lock(app, c
             AuditEvent.action == "retention.run")) == runs_before
     result = runner.invoke(args=["vault", "retention"])  # released: it runs
     assert "records shredded: 0" in result.output and "mail sent: 1" in result.output
+
+
+def test_migration_gives_existing_notes_their_recruiters_company(tmp_path):
+    """Notes written before notes had a company: a recruiter's note goes to their
+    company, the officer's (or an unknown author's) to the officer alone."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import _make_app
+
+    app = _make_app(tmp_path, f"sqlite:///{tmp_path / 'vault.db'}")
+    moment = "2026-03-02 09:00:00"
+    with app.app_context():
+        upgrade(revision="0001")
+        for uid, role, company in ((1, "recruiter", "Hoptimize"), (2, "admin", "Ingenium")):
+            db.session.execute(text(
+                'INSERT INTO "user" (id, email, password_hash, role, company, active, '
+                "session_token, created_at) VALUES (:id, :email, '-', :role, :company, 1, "
+                "'t', :at)"), {"id": uid, "email": f"{uid}@x", "role": role,
+                               "company": company, "at": moment})
+        db.session.execute(text(
+            "INSERT INTO candidate (id, public_id, created_at, updated_at, source, status, "
+            "email_index, legal_hold, full_name, email) VALUES (1, 'p', :at, :at, 'apply', "
+            "'new', 'e', 0, x'00', x'00')"), {"at": moment})
+        for note_id, author in ((1, 1), (2, 2), (3, None)):
+            db.session.execute(text(
+                "INSERT INTO note (id, uid, candidate_id, author_id, body, created_at) "
+                "VALUES (:id, :uid, 1, :author, x'00', :at)"),
+                {"id": note_id, "uid": f"n{note_id}", "author": author, "at": moment})
+        db.session.commit()
+        upgrade()
+        rows = db.session.execute(text("SELECT id, company FROM note ORDER BY id")).all()
+        db.engine.dispose()
+    assert [tuple(r) for r in rows] == [(1, "Hoptimize"), (2, None), (3, None)]

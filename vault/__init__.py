@@ -77,6 +77,7 @@ def _resolve_paths(app: Flask) -> None:
     config["KEYRING_FILE"] = str(config["KEYRING_FILE"] or instance / "keyring")
     config["SECRET_KEY_FILE"] = str(config["SECRET_KEY_FILE"] or instance / "secret_key")
     config["ERASURE_LEDGER"] = str(config["ERASURE_LEDGER"] or instance / "erasure-ledger.jsonl")
+    config["AUDIT_ANCHOR"] = str(config["AUDIT_ANCHOR"] or instance / "audit-anchor.jsonl")
     config.setdefault("MAIL_OUTBOX", str(instance / "outbox"))
     config["SESSION_COOKIE_SECURE"] = bool(config["HTTPS"])
     config["REMEMBER_COOKIE_SECURE"] = bool(config["HTTPS"])

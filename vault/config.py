@@ -19,6 +19,9 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY_FALLBACKS": [],
     # Authoritative erasure ledger, outside the database so that a restore cannot undo it.
     "ERASURE_LEDGER": None,
+    # Anchors of the audit chain's head, outside the database like the ledger: deleting
+    # the newest events or restoring an old backup shows against them in 'vault check'.
+    "AUDIT_ANCHOR": None,
     "BLIND_INDEX_BITS": 32,
     # Served behind HTTPS: Secure cookies. 'make run' on http://127.0.0.1 turns it off.
     "HTTPS": True,

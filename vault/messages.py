@@ -47,6 +47,13 @@ MESSAGES: dict[str, str] = {
     "history_open": "in progress, we answer by {due}",
     "history_fulfilled": "done",
     "history_rejected": "declined (our privacy officer wrote to you why)",
+    "status_not_yours": "Only recruiters of the company this application was made to can "
+                        "change its status. Nothing was changed.",
+    "note_not_yours": "You cannot add a note to this record. Nothing was changed.",
+    "status_saved": "Status saved.",
+    "status_unknown": "That status does not exist.",
+    "note_saved": "Note saved.",
+    "note_invalid": "A note needs some text, at most 5000 characters.",
 }
 
 

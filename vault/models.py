@@ -253,6 +253,9 @@ class Note(db.Model):
     candidate_id: Mapped[int] = mapped_column(
         ForeignKey("candidate.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The company whose staff wrote it, and so may read it (vault.services.access);
+    # None for the privacy officer's own notes, read by the officer (and the candidate).
+    company: Mapped[str | None] = mapped_column(String(40))
     body: Mapped[bytes] = mapped_column(Sealed)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -108,3 +108,15 @@ def test_a_tampered_row_breaks_the_chain_and_the_page_says_where(app, client, pe
     assert "Hash chain verified" not in page
     csv_page = client.get("/admin/audit.csv")
     assert csv_page.status_code == 200  # the trail can still be taken out for inspection
+
+
+def test_events_cut_from_the_end_after_an_anchor_show_on_the_page(app, client, person, admin,
+                                                                  runner):
+    assert runner.invoke(args=["vault", "anchor-audit"]).exit_code == 0
+    with app.app_context():
+        head = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()))
+        db.session.execute(text("DELETE FROM audit_event WHERE id >= :id"), {"id": head - 1})
+        db.session.commit()
+    page = client.get("/admin/audit").data.decode()
+    assert "Hash chain verified" not in page
+    assert f"Hash chain holds, but the audit trail ends at event {head - 2}" in page

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from tests.services.test_candidates import get, make
+from vault.crypto import derive_chain_key
 from vault.extensions import db
+from vault.keys import VaultKeys
 from vault.models import AuditEvent, Candidate, CandidateKey
+from vault.services import audit
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -136,3 +141,204 @@ def test_erase_command_with_unknown_id_changes_nothing(app, runner, clock):
     assert "no record" in result.output
     with app.app_context():
         assert db.session.scalar(select(Candidate.id)) is not None
+
+
+# --- the keyed audit chain and its anchors ---------------------------------------------
+
+def _events(app, clock, count: int) -> list[int]:
+    with app.app_context():
+        ids = [audit.record(db.session, audit.SYSTEM, audit.RETENTION_RUN, now=clock(),
+                            detail=f"run {n}").id for n in range(count)]
+        db.session.commit()
+        return ids
+
+
+def _unkeyed_rehash(app) -> None:
+    """What the review did to a copy: re-link every event with plain SHA-256."""
+    with app.app_context():
+        prev = audit.GENESIS
+        for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all():
+            body = json.dumps([prev, event.created_at.isoformat(timespec="microseconds"),
+                               event.actor_type, event.actor_id, event.actor_role,
+                               event.action, event.subject_public_id, event.detail],
+                              separators=(",", ":"))
+            event.prev_hash = prev
+            event.hash = prev = hashlib.sha256(body.encode()).hexdigest()
+        db.session.commit()
+
+
+def _delete_events(app, ids: list[int]) -> None:
+    with app.app_context():
+        db.session.execute(delete(AuditEvent).where(AuditEvent.id.in_(ids)))
+        db.session.commit()
+
+
+def _anchor_lines(app) -> list[dict]:
+    path = Path(app.config["AUDIT_ANCHOR"])
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_deleting_events_and_rehashing_without_the_key_fails_the_check(app, runner, clock):
+    ids = _events(app, clock, 30)
+    _delete_events(app, ids[5:17])
+    _unkeyed_rehash(app)
+    result = runner.invoke(args=["vault", "check"])
+    assert result.exit_code == 1
+    assert f"hash chain is broken at event {ids[0]}" in result.output
+
+
+def test_rehashing_under_another_key_fails_the_check(app, runner, clock):
+    ids = _events(app, clock, 10)
+    _delete_events(app, ids[3:5])
+    forged = derive_chain_key(bytes(32))
+    with app.app_context():
+        prev = audit.GENESIS
+        for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all():
+            event.prev_hash = prev
+            event.hash = prev = audit.event_hash(
+                forged, prev, event.created_at, event.actor_type, event.actor_id,
+                event.actor_role, event.action, event.subject_public_id, event.detail)
+        db.session.commit()
+    result = runner.invoke(args=["vault", "check"])
+    assert result.exit_code == 1
+    assert f"hash chain is broken at event {ids[0]}" in result.output
+
+
+def test_events_deleted_from_the_middle_are_reported(app, runner, clock):
+    ids = _events(app, clock, 10)
+    _delete_events(app, ids[4:6])
+    result = runner.invoke(args=["vault", "check"])
+    assert result.exit_code == 1
+    assert f"hash chain is broken at event {ids[6]}" in result.output
+
+
+def test_events_cut_from_the_end_after_an_anchor_are_reported(app, runner, clock):
+    ids = _events(app, clock, 20)
+    anchored = runner.invoke(args=["vault", "anchor-audit"])
+    assert anchored.exit_code == 0, anchored.output
+    assert _anchor_lines(app)[-1]["seq"] == ids[-1]
+    assert runner.invoke(args=["vault", "check"]).exit_code == 0
+    _delete_events(app, ids[-12:])
+    result = runner.invoke(args=["vault", "check"])
+    assert result.exit_code == 1
+    assert f"the audit trail ends at event {ids[-13]}" in result.output
+    assert f"saw event {ids[-1]}" in result.output and "up to 12 event(s)" in result.output
+    # Anchoring the shortened trail is refused: it would make the loss look legitimate.
+    again = runner.invoke(args=["vault", "anchor-audit"])
+    assert again.exit_code != 0 and "ends at event" in again.output
+    assert len(_anchor_lines(app)) == 1
+
+
+def test_an_anchor_that_disagrees_with_the_chain_is_reported(app, runner, clock):
+    ids = _events(app, clock, 5)
+    assert runner.invoke(args=["vault", "anchor-audit"]).exit_code == 0
+    path = Path(app.config["AUDIT_ANCHOR"])
+    line = _anchor_lines(app)[0]
+    line["hash"] = "f" * 64
+    path.write_text(json.dumps(line) + "\n")
+    result = runner.invoke(args=["vault", "check"])
+    assert result.exit_code == 1
+    assert f"event {ids[-1]} does not match the anchor" in result.output
+
+
+def test_a_restored_backup_is_reported_until_acknowledged(app, runner, clock):
+    backup = _events(app, clock, 5)
+    assert runner.invoke(args=["vault", "anchor-audit"]).exit_code == 0
+    later = _events(app, clock, 7)
+    assert runner.invoke(args=["vault", "anchor-audit"]).exit_code == 0
+    _delete_events(app, later)  # the database is put back as it was at the backup
+    result = runner.invoke(args=["vault", "check"])
+    assert result.exit_code == 1
+    assert "restored from a backup" in result.output
+    assert f"after event {backup[-1]} are missing" in result.output
+    # After the restore, events are written again before anyone acknowledges it.
+    clock.advance(hours=1)
+    _events(app, clock, 9)
+    still = runner.invoke(args=["vault", "check"])
+    assert still.exit_code == 1 and "anchor-audit --restored" in still.output
+
+    acknowledged = runner.invoke(args=["vault", "anchor-audit", "--restored"])
+    assert acknowledged.exit_code == 0, acknowledged.output
+    marker = _anchor_lines(app)[-1]
+    assert marker["kind"] == "restore"
+    with app.app_context():
+        event = db.session.get(AuditEvent, marker["seq"])
+        assert event.action == audit.AUDIT_RESTORE_ACKNOWLEDGED
+        assert event.detail == f"agreed_to={backup[-1]} anchored={later[-1]}"
+    assert runner.invoke(args=["vault", "check"]).exit_code == 0
+    # From here on the marker binds like any anchor.
+    _delete_events(app, [marker["seq"]])
+    assert runner.invoke(args=["vault", "check"]).exit_code == 1
+
+
+def test_acknowledging_a_restore_with_nothing_missing_writes_nothing(app, runner, clock):
+    _events(app, clock, 3)
+    assert runner.invoke(args=["vault", "anchor-audit"]).exit_code == 0
+    result = runner.invoke(args=["vault", "anchor-audit", "--restored"])
+    assert result.exit_code == 0 and "nothing to acknowledge" in result.output
+    assert [line["kind"] for line in _anchor_lines(app)] == ["head"]
+
+
+def test_the_retention_job_anchors_the_head(app, runner, clock):
+    runner.invoke(args=["vault", "retention", "--dry-run"])
+    assert _anchor_lines(app) == []
+    assert runner.invoke(args=["vault", "retention"]).exit_code == 0
+    with app.app_context():
+        head = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+    assert [(a["seq"], a["hash"]) for a in _anchor_lines(app)] == [(head.id, head.hash)]
+
+
+def test_rotating_keks_and_the_index_key_keeps_the_chain_verifying(app, runner, clock):
+    make(app, clock)
+    assert runner.invoke(args=["vault", "anchor-audit"]).exit_code == 0
+    assert runner.invoke(args=["vault", "rotate-kek"]).exit_code == 0
+    assert runner.invoke(args=["vault", "reindex", "--new-index-key"]).exit_code == 0
+    result = runner.invoke(args=["vault", "check"])
+    assert result.exit_code == 0, result.output
+
+
+def test_init_adds_the_audit_key_and_relinks_an_unkeyed_trail_once(app, runner, clock):
+    ids = _events(app, clock, 4)
+    _unkeyed_rehash(app)  # a trail written by the release before the keyed chain
+    keyring_file = Path(app.config["KEYRING_FILE"])
+    doc = json.loads(keyring_file.read_text())
+    kept = {k: doc[k] for k in ("keks", "index_key", "primary")}
+    del doc["audit_key"]
+    keyring_file.write_text(json.dumps(doc))
+
+    result = runner.invoke(args=["vault", "init"])
+    assert result.exit_code == 0, result.output
+    assert "Added the audit key" in result.output
+    assert "4 event(s) re-linked" in result.output
+    doc = json.loads(keyring_file.read_text())
+    assert doc["audit_key"] and {k: doc[k] for k in kept} == kept
+    # The app in the test holds the keyring it loaded; read the new one as a restart would.
+    app.extensions["vault.keys"] = VaultKeys.load(None, keyring_file, 32)
+    check = runner.invoke(args=["vault", "check"])
+    assert check.exit_code == 0, check.output
+    with app.app_context():
+        actions = list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions[-1] == audit.AUDIT_CHAIN_KEYED and len(actions) == len(ids) + 1
+    assert _anchor_lines(app)  # the first anchor is written by init
+
+    # Once anchored, an unkeyed trail is never re-linked again: that is the attack.
+    _unkeyed_rehash(app)
+    again = runner.invoke(args=["vault", "init"])
+    assert again.exit_code == 0 and "re-linked" not in again.output
+    check = runner.invoke(args=["vault", "check"])
+    assert check.exit_code == 1 and "unkeyed" in check.output
+
+
+def test_init_leaves_a_broken_unkeyed_trail_alone(app, runner, clock):
+    ids = _events(app, clock, 4)
+    _unkeyed_rehash(app)
+    with app.app_context():
+        db.session.get(AuditEvent, ids[1]).detail = "edited"
+        db.session.commit()
+    result = runner.invoke(args=["vault", "init"])
+    assert result.exit_code == 0
+    assert f"broken at event {ids[1]}" in result.output
+    assert _anchor_lines(app) == []
+    with app.app_context():
+        assert db.session.get(AuditEvent, ids[0]).hash != ""
+        assert audit.walk_chain(db.session).unkeyed

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import json
 import os
 
 import pytest
@@ -19,6 +21,7 @@ def test_keyring_survives_a_round_trip_through_file_and_environment(tmp_path):
         assert loaded.primary == 2
         assert loaded.keks == keyring.keks
         assert loaded.index_key == keyring.index_key
+        assert loaded.audit_key == keyring.audit_key is not None
 
 
 def test_missing_keyring_says_to_run_init(tmp_path):
@@ -51,3 +54,31 @@ def test_primary_cannot_be_retired_and_versions_are_never_reused():
     restored = Keyring.from_json(keyring.to_json())
     restored.retire(2)
     assert restored.rotate() == 4
+
+
+def test_keyring_from_before_the_audit_key_loads_and_gets_one_only_once():
+    keyring = Keyring.generate()
+    doc = json.loads(keyring.to_json())
+    del doc["audit_key"]
+    old = Keyring.from_json(json.dumps(doc))
+    assert old.audit_key is None
+    assert old.add_audit_key() is True
+    added = old.audit_key
+    assert added is not None and len(added) == 32
+    assert old.add_audit_key() is False and old.audit_key == added
+    assert Keyring.from_json(old.to_json()).audit_key == added
+
+
+def test_rotating_the_kek_keeps_the_audit_key():
+    keyring = Keyring.generate()
+    audit_key = keyring.audit_key
+    keyring.rotate()
+    keyring.retire(1)
+    assert keyring.audit_key == audit_key
+
+
+def test_short_audit_key_is_refused():
+    doc = json.loads(Keyring.generate().to_json())
+    doc["audit_key"] = base64.b64encode(b"short").decode()
+    with pytest.raises(KeyringError, match="256 bits"):
+        Keyring.from_json(json.dumps(doc))

@@ -3,13 +3,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from tests.services.test_candidates import sample_input
 from vault.appctx import vault_keys
 from vault.extensions import db
-from vault.models import User, Vacancy
+from vault.models import Candidate, Note, User, Vacancy
 from vault.services import consent
-from vault.services.access import can_see, visible_candidate
+from vault.services.access import (
+    application_company,
+    can_read_note,
+    can_see,
+    may_write,
+    note_company,
+    note_reader,
+    visible_candidate,
+)
 from vault.services.candidates import create_candidate
 
 CASES = {
@@ -76,3 +85,77 @@ def test_pool_visibility_ends_the_moment_consent_expires(app, clock, world):
         assert visible_candidate(db.session, user, ids["spontaneous_in_pool"], clock())
         assert visible_candidate(db.session, user, ids["spontaneous_in_pool"],
                                  clock() + timedelta(days=731)) is None
+
+
+# --- writes and notes ------------------------------------------------------------------
+
+WRITERS = {
+    "recruiter": ("recruiter", "Ingenium"),
+    "other_recruiter": ("recruiter", "Hoptimize"),
+    "admin": ("admin", "Ingenium"),
+}
+
+
+@pytest.fixture
+def writers(app):
+    with app.app_context():
+        users = {name: User(email=f"{name}@w", password_hash="-", role=role, company=company)
+                 for name, (role, company) in WRITERS.items()}
+        db.session.add_all(users.values())
+        db.session.commit()
+        return {name: u.id for name, u in users.items()}
+
+
+@pytest.mark.parametrize("record", sorted(CASES))
+@pytest.mark.parametrize("who", sorted(WRITERS))
+def test_status_is_written_only_by_recruiters_of_the_applications_company(
+        app, clock, world, writers, record, who):
+    ids, _users = world
+    with app.app_context():
+        user = db.session.get(User, writers[who])
+        candidate = visible_candidate(db.session, db.session.get(User, writers["admin"]),
+                                      ids[record], clock())
+        company = CASES[record][0]
+        expected = WRITERS[who] == ("recruiter", company)
+        assert may_write(db.session, user, candidate, "status", clock()) is expected
+        assert application_company(candidate) == company
+
+
+@pytest.mark.parametrize("record", sorted(CASES))
+@pytest.mark.parametrize("who", ["recruiter", "admin", "disabled"])
+def test_a_note_may_be_added_by_whoever_sees_the_record(app, clock, world, record, who):
+    ids, users = world
+    with app.app_context():
+        user = db.session.get(User, users[who])
+        candidate = db.session.scalar(select(Candidate).where(Candidate.public_id == ids[record]))
+        assert may_write(db.session, user, candidate, "note", clock()) is can_see(
+            db.session, user, candidate, clock())
+
+
+@pytest.mark.parametrize(("role", "company", "note_company", "reads"), [
+    ("recruiter", "Ingenium", "Ingenium", True),
+    ("recruiter", "Ingenium", "Hoptimize", False),
+    ("recruiter", "Ingenium", None, False),  # the officer's own note
+    ("admin", "Ingenium", "Hoptimize", True),
+    ("admin", "Hoptimize", None, True),
+])
+def test_notes_are_read_by_their_company_and_the_officer(role, company, note_company, reads):
+    user = User(email="u@x", password_hash="-", role=role, company=company, active=True)
+    note = Note(company=note_company)
+    assert can_read_note(user, note) is reads
+    assert note_reader(user)(note) is reads
+
+
+def test_a_disabled_recruiter_reads_no_note():
+    user = User(email="u@x", password_hash="-", role="recruiter", company="Ingenium",
+                active=False)
+    assert can_read_note(user, Note(company="Ingenium")) is False
+
+
+def test_a_note_belongs_to_the_recruiters_company_or_to_the_officer():
+    recruiter = User(email="r@x", password_hash="-", role="recruiter", company="Hoptimize",
+                     active=True)
+    officer = User(email="a@x", password_hash="-", role="admin", company="Ingenium",
+                   active=True)
+    assert note_company(recruiter) == "Hoptimize"
+    assert note_company(officer) is None

@@ -62,7 +62,8 @@ def make_person(app, clock, make_user, **overrides: object) -> tuple[str, int]:
         recruiter = session.get(User, recruiter_id)
         actor = audit.Actor("user", recruiter.id, recruiter.role)
         clock.advance(days=1)
-        add_note(session, keys, record, NOTE, author=actor, now=clock())
+        add_note(session, keys, record, NOTE, author=actor, company=recruiter.company,
+                 now=clock())
         audit.record(session, actor, audit.CANDIDATE_VIEWED, now=clock(),
                      subject=record.public_id)
         audit.record(session, actor, audit.CV_DOWNLOADED, now=clock(), subject=record.public_id)

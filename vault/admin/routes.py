@@ -8,6 +8,8 @@ POSTs with a CSRF token, and bad input re-renders the page with a 400, changing 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import (
     Blueprint,
     abort,
@@ -356,14 +358,15 @@ def _audit_filter(form: AuditFilterForm) -> desk.AuditFilter:
 def audit() -> tuple[str, int]:
     form = AuditFilterForm(request.args)
     broken = desk.first_broken_link(db.session)
+    unanchored = desk.anchor_disagreement(db.session, Path(current_app.config["AUDIT_ANCHOR"]))
     if not form.validate():
         return render_template("admin/audit.html", form=form, page=None, broken=broken,
-                               query={}), 400
+                               unanchored=unanchored, query={}), 400
     page = desk.audit_page(db.session, _audit_filter(form), page=form.page.data or 1,
                            page_size=AUDIT_PAGE_SIZE)
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("admin/audit.html", form=form, page=page, broken=broken,
-                           query=query), 200
+                           unanchored=unanchored, query=query), 200
 
 
 @bp.get("/audit.csv")
@@ -372,7 +375,8 @@ def audit_csv() -> Response | tuple[str, int]:
     form = AuditFilterForm(request.args)
     if not form.validate():
         return render_template("admin/audit.html", form=form, page=None,
-                               broken=desk.first_broken_link(db.session), query={}), 400
+                               broken=desk.first_broken_link(db.session), unanchored=None,
+                               query={}), 400
     events = desk.audit_events(db.session, _audit_filter(form))
     # Streamed: a long trail is never held in memory whole.
     return Response(stream_with_context(desk.audit_csv(events)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -13,6 +14,7 @@ from vault.cli import require_secrets
 from vault.database import JobBusy, job_lock
 from vault.extensions import db
 from vault.models import Candidate
+from vault.services import audit_anchor
 from vault.services.notifications import deliver_queued, queue_consent_reminder
 from vault.services.retention import run_retention
 
@@ -41,6 +43,14 @@ def retention_command(dry_run: bool) -> None:
                 # The hourly job is also a sender: mail left while the server was down
                 # goes now (the queue's claims keep other senders off the same message).
                 click.echo(deliver_queued(db.session).line())
+                # It also anchors the audit chain's head outside the database, so at
+                # most an hour of events can be cut from the end of the trail unseen.
+                try:
+                    audit_anchor.anchor_head(db.session,
+                                             Path(current_app.config["AUDIT_ANCHOR"]),
+                                             now=now())
+                except audit_anchor.AnchorError as exc:
+                    raise click.ClickException(f"audit anchor not written: {exc}") from None
     except JobBusy:
         click.echo("Another retention run is in progress (on this host or another); "
                    "nothing done.")

@@ -1,4 +1,4 @@
-"""`vault init` and `vault check`."""
+"""`vault init`, `vault check` and `vault anchor-audit`."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from vault.appctx import erasure_ledger, vault_keys
+from vault.appctx import erasure_ledger, now, vault_keys
 from vault.cli import require_secrets
-from vault.crypto import DecryptionError, Keyring
+from vault.crypto import DecryptionError, Keyring, load_keyring
 from vault.extensions import db
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey, DataRequest, ErasureRecord, MailMessage
-from vault.services import audit, erasure
+from vault.services import audit, audit_anchor, erasure
 from vault.services.sealing import RecordKeyMissing, check_opens, record_sealer
 
 
@@ -45,8 +46,19 @@ def init_command() -> None:
         config["SECRET_KEY"] = key_file.read_text().strip()
     keyring_file = Path(config["KEYRING_FILE"])
     if config.get("KEYRING"):
+        if load_keyring(config["KEYRING"], keyring_file).audit_key is None:
+            raise click.ClickException(
+                "VAULT_KEYRING has no audit key, and an environment variable cannot be "
+                "rewritten from here: write its decoded JSON to a file (mode 0600), run "
+                "'vault init' with VAULT_KEYRING unset and VAULT_KEYRING_FILE naming that "
+                "file, then set VAULT_KEYRING to the file's base64 again.")
         click.echo("Keyring: from VAULT_KEYRING")
     elif keyring_file.exists():
+        keyring = load_keyring(None, keyring_file)
+        # Upgrade path: keyrings from before the keyed audit chain get their audit key once.
+        if keyring.add_audit_key():
+            keyring.save(keyring_file)
+            click.echo(f"Added the audit key to {keyring_file}. Back the keyring up again.")
         click.echo(f"Keyring: kept the existing {keyring_file}")
     else:
         Keyring.generate().save(keyring_file)
@@ -58,12 +70,42 @@ def init_command() -> None:
     Path(config["MAIL_OUTBOX"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade()
     click.echo("Database is at the latest schema.")
+    _first_anchor()
+
+
+def _first_anchor() -> None:
+    """Before the first anchor exists: re-link under the key a chain written unkeyed by
+    an older release (only if every link of it holds), then anchor its head. Once an
+    anchor exists this never runs again: re-linking then is what an attacker would do."""
+    path = Path(current_app.config["AUDIT_ANCHOR"])
+    if audit_anchor.read(path):
+        return
+    session = db.session
+    key = vault_keys().audit_chain_key
+    state = audit.walk_chain(session, key)
+    if state.broken_at is not None and state.unkeyed:
+        try:
+            count = audit.key_unkeyed_chain(session, key)
+        except audit.ChainError as exc:
+            session.rollback()
+            click.echo(f"Audit trail left as it is: {exc}. 'vault check' reports it.", err=True)
+            return
+        audit.record(session, audit.CLI, audit.AUDIT_CHAIN_KEYED, now=now(), key=key,
+                     detail=f"events={count}")
+        session.commit()
+        click.echo(f"Audit trail: {count} event(s) re-linked under the audit key.")
+    elif state.broken_at is not None:
+        click.echo(f"Audit trail: the chain is broken at event {state.broken_at}; no anchor "
+                   "written. 'vault check' reports it.", err=True)
+        return
+    if audit_anchor.anchor_head(session, path, now=now()) is not None:
+        click.echo(f"Audit trail anchored in {path}.")
 
 
 @click.command("check")
 @with_appcontext
 def check_command() -> None:
-    """Verify keys, ciphertexts, the erasure ledger and the audit chain."""
+    """Verify keys, ciphertexts, the erasure ledger, the audit chain and its anchors."""
     require_secrets()
     keys = vault_keys()
     problems: list[str] = []
@@ -109,10 +151,7 @@ def check_command() -> None:
         problems.append(f"erased record {public_id} still has data: run 'vault replay-erasures'")
 
     problems.extend(erasure.problems(session))
-
-    broken = audit.verify_chain(session)
-    if broken is not None:
-        problems.append(f"the audit trail's hash chain is broken at event {broken}")
+    problems.extend(_audit_problems(session))
 
     click.echo(f"{opened} record(s) open with every field; {len(ledger)} erasure(s) in the "
                f"ledger; KEK versions {keys.keyring.versions} (primary {keys.keyring.primary}).")
@@ -123,4 +162,54 @@ def check_command() -> None:
     click.echo("All checks passed.")
 
 
-COMMANDS = [init_command, check_command]
+def _audit_problems(session: Session) -> list[str]:
+    """The keyed chain must hold, and agree with every binding anchor."""
+    state = audit.walk_chain(session, vault_keys().audit_chain_key)
+    if state.broken_at is not None:
+        hint = (" (its links are unkeyed, from an older release: 'vault init' re-links a "
+                "trail that holds, before the first anchor)" if state.unkeyed else "")
+        return [f"the audit trail's hash chain is broken at event {state.broken_at}{hint}"]
+    anchors = audit_anchor.read(Path(current_app.config["AUDIT_ANCHOR"]))
+    disagreement = audit_anchor.compare(session, anchors)
+    if disagreement is not None:
+        return [disagreement.message()]
+    binding = audit_anchor.current(anchors)
+    if state.events and not binding:
+        click.echo("Note: the audit trail has no anchor yet ('vault anchor-audit').")
+    elif binding:
+        click.echo(f"Audit trail: {state.events} event(s), anchored up to event "
+                   f"{binding[-1].seq} at {binding[-1].at.isoformat()}.")
+    return []
+
+
+@click.command("anchor-audit")
+@click.option("--restored", is_flag=True,
+              help="After restoring a database backup: record that the events after the "
+                   "restored head are lost, so later checks compare from here on.")
+@with_appcontext
+def anchor_audit_command(restored: bool) -> None:
+    """Append the audit chain's head to the anchor file outside the database."""
+    require_secrets()
+    path = Path(current_app.config["AUDIT_ANCHOR"])
+    session = db.session
+    try:
+        if restored:
+            found = audit_anchor.acknowledge_restore(session, path, now=now(), actor=audit.CLI)
+            if found is None:
+                click.echo("The audit trail agrees with every anchor: nothing to acknowledge.")
+                return
+            disagreement, marker = found
+            session.commit()
+            audit_anchor.append(path, marker)
+            click.echo(f"Restore recorded at event {marker.seq}: {disagreement.message()}")
+            return
+        anchor = audit_anchor.anchor_head(session, path, now=now())
+    except audit_anchor.AnchorError as exc:
+        raise click.ClickException(str(exc)) from None
+    if anchor is None:
+        click.echo("The audit trail is empty: nothing to anchor.")
+    else:
+        click.echo(f"Audit trail anchored at event {anchor.seq} in {path}.")
+
+
+COMMANDS = [init_command, check_command, anchor_audit_command]

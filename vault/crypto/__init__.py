@@ -8,6 +8,7 @@ from vault.crypto.blind_index import (
     word_counts,
     words,
 )
+from vault.crypto.chain import derive_chain_key, link, links_equal
 from vault.crypto.envelope import (
     Context,
     DataKey,
@@ -35,8 +36,11 @@ __all__ = [
     "Keyring",
     "KeyringError",
     "WrappedKey",
+    "derive_chain_key",
     "derived_data_key",
     "key_id_of",
+    "link",
+    "links_equal",
     "load_keyring",
     "new_data_key",
     "normalise",

@@ -1,8 +1,13 @@
-"""Versioned key-encryption keys (KEKs) and the blind-index root key.
+"""Versioned key-encryption keys (KEKs), the blind-index root key and the audit root key.
 
 Like Tink keysets and Fernet's MultiFernet: one primary version wraps, older
 versions only unwrap until they are retired (destroyed). Versions are integers
 counting from 1 and never reused, so a retired version can never come back.
+
+The audit root key has its own field because the audit chain's key must never change:
+KEKs rotate and retire, and `vault reindex --new-index-key` replaces the index key, but
+an audit chain keyed by either would stop verifying after the rotation. Keyrings
+written before it existed load without it (audit_key None); `vault init` adds it.
 """
 
 from __future__ import annotations
@@ -32,18 +37,31 @@ class Keyring:
     index_key: bytes
     # Highest version ever issued, so retiring the newest one can never lead to reuse.
     last_issued: int = field(default=0)
+    # Root of the audit chain's HMAC key (vault.crypto.chain); never rotated.
+    audit_key: bytes | None = None
 
     def __post_init__(self) -> None:
         if self.primary not in self.keks:
             raise KeyringError("the primary KEK version is not in the keyring")
-        if any(len(k) != KEY_BYTES for k in self.keks.values()) or len(self.index_key) != KEY_BYTES:
+        keys = [*self.keks.values(), self.index_key]
+        if self.audit_key is not None:
+            keys.append(self.audit_key)
+        if any(len(k) != KEY_BYTES for k in keys):
             raise KeyringError("every key in the keyring must be 256 bits")
         self.last_issued = max(self.last_issued, *self.keks)
 
     @classmethod
     def generate(cls) -> Keyring:
         return cls(keks={1: secrets.token_bytes(KEY_BYTES)}, primary=1,
-                   index_key=secrets.token_bytes(KEY_BYTES), last_issued=1)
+                   index_key=secrets.token_bytes(KEY_BYTES), last_issued=1,
+                   audit_key=secrets.token_bytes(KEY_BYTES))
+
+    def add_audit_key(self) -> bool:
+        """Give a keyring from before the keyed audit chain its audit root key (once)."""
+        if self.audit_key is not None:
+            return False
+        self.audit_key = secrets.token_bytes(KEY_BYTES)
+        return True
 
     def kek(self, version: int) -> bytes | None:
         return self.keks.get(version)
@@ -86,13 +104,16 @@ class Keyring:
     # Serialisation: JSON, keys in base64. The whole document is what VAULT_KEYRING holds
     # (itself base64-encoded so it fits in one environment variable).
     def to_json(self) -> str:
-        return json.dumps({
+        doc: dict[str, object] = {
             "format": FORMAT_VERSION,
             "primary": self.primary,
             "last_issued": self.last_issued,
             "keks": {str(v): base64.b64encode(k).decode() for v, k in sorted(self.keks.items())},
             "index_key": base64.b64encode(self.index_key).decode(),
-        }, indent=2)
+        }
+        if self.audit_key is not None:
+            doc["audit_key"] = base64.b64encode(self.audit_key).decode()
+        return json.dumps(doc, indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> Keyring:
@@ -105,6 +126,8 @@ class Keyring:
                 primary=int(doc["primary"]),
                 index_key=base64.b64decode(doc["index_key"], validate=True),
                 last_issued=int(doc.get("last_issued", 0)),
+                audit_key=(base64.b64decode(doc["audit_key"], validate=True)
+                           if "audit_key" in doc else None),
             )
         except KeyringError:
             raise

@@ -22,11 +22,13 @@ from werkzeug.wrappers import Response
 
 from vault.appctx import now, vault_keys
 from vault.auth.guards import fresh_login_required, staff_required
+from vault.errors import render_error
 from vault.extensions import db
+from vault.messages import message
 from vault.models import Candidate, User
 from vault.recruiter.forms import ConfirmForm, NoteForm, SearchForm, StatusForm, VacancyForm
 from vault.services import audit, exports
-from vault.services.access import visible_candidate
+from vault.services.access import Write, may_write, note_company, note_reader, visible_candidate
 from vault.services.candidates import find_document, open_document
 from vault.services.notes import add_note
 from vault.services.pipeline import set_status
@@ -57,6 +59,18 @@ def _visible_or_404(public_id: str) -> Candidate:
     if candidate is None:
         abort(404)
     return candidate
+
+
+def _refused(record: Candidate, what: Write) -> tuple[str, int] | None:
+    """The write rule (vault.services.access.may_write) for a record already found
+    visible: None when allowed, else the 403 page, with the refusal in the audit trail."""
+    user = _user()
+    if may_write(db.session, user, record, what, now()):
+        return None
+    audit.record(db.session, staff_actor(user), audit.WRITE_REFUSED, now=now(),
+                 subject=record.public_id, detail=what)
+    db.session.commit()
+    return render_error(403, message(f"{what}_not_yours"))
 
 
 @bp.get("/candidates")
@@ -90,7 +104,7 @@ def candidate(public_id: str) -> str:
     audit.record(db.session, staff_actor(_user()), audit.CANDIDATE_VIEWED, now=now(),
                  subject=public_id)
     db.session.commit()
-    status_form = StatusForm(data={"status": record.status})
+    status_form = StatusForm(data={"status": record.status}) if view.can_set_status else None
     return render_template("recruiter/candidate.html", view=view, status_form=status_form,
                            note_form=NoteForm())
 
@@ -118,8 +132,10 @@ def export(public_id: str, fmt: str) -> Response:
     record = _visible_or_404(public_id)
     if fmt not in exports.EXPORT_FILENAMES:
         abort(404)
-    # Only this record: other records of the person may be outside this user's rights.
-    body = exports.render(db.session, vault_keys(), [record], fmt, now=now())
+    # Only this record: other records of the person may be outside this user's rights;
+    # and only the notes this user may read, as on the screen.
+    body = exports.render(db.session, vault_keys(), [record], fmt, now=now(),
+                          note_filter=note_reader(_user()))
     audit.record(db.session, staff_actor(_user()), audit.CANDIDATE_EXPORTED, now=now(),
                  subject=public_id, detail=fmt)
     db.session.commit()
@@ -129,31 +145,36 @@ def export(public_id: str, fmt: str) -> Response:
 
 @bp.post("/candidates/<public_id>/status")
 @staff_required
-def update_status(public_id: str) -> Response:
+def update_status(public_id: str) -> Response | tuple[str, int]:
     record = _visible_or_404(public_id)
+    refused = _refused(record, "status")
+    if refused is not None:
+        return refused
     form = StatusForm()
     if form.validate_on_submit():
-        set_status(db.session, record, form.status.data or "", actor=staff_actor(_user()),
-                   now=now())
+        set_status(db.session, _user(), record, form.status.data or "", now=now())
         db.session.commit()
-        flash("Status saved.", "success")
+        flash(message("status_saved"), "success")
     else:
-        flash("That status does not exist.", "error")
+        flash(message("status_unknown"), "error")
     return redirect(url_for("recruiter.candidate", public_id=public_id))
 
 
 @bp.post("/candidates/<public_id>/notes")
 @staff_required
-def note(public_id: str) -> Response:
+def note(public_id: str) -> Response | tuple[str, int]:
     record = _visible_or_404(public_id)
+    refused = _refused(record, "note")
+    if refused is not None:
+        return refused
     form = NoteForm()
     if form.validate_on_submit():
         add_note(db.session, vault_keys(), record, form.body.data or "",
-                 author=staff_actor(_user()), now=now())
+                 author=staff_actor(_user()), company=note_company(_user()), now=now())
         db.session.commit()
-        flash("Note saved.", "success")
+        flash(message("note_saved"), "success")
     else:
-        flash("A note needs some text, at most 5000 characters.", "error")
+        flash(message("note_invalid"), "error")
     return redirect(url_for("recruiter.candidate", public_id=public_id))
 
 

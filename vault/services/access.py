@@ -1,4 +1,7 @@
-"""Who may see which candidate: purpose limitation, written once, used in every query.
+"""Who may see, change and read notes on which candidate: purpose limitation, written
+once, used in every query and every write.
+
+Reading a record:
 
 - The admin (privacy officer) sees every record.
 - A recruiter sees the applications to their own company's vacancies (the purpose
@@ -9,19 +12,43 @@
 - Anyone else (disabled or unknown role) sees nothing.
 
 Callers answer 404 for an invisible record, never 403, so public ids cannot be probed.
+
+Writing (may_write), always on a record the user can see:
+- Status belongs to an application: only a recruiter of the company it was made to
+  (its vacancy's company) sets it, because setting it decides the application and
+  starts its retention clock. Seeing a record through the talent pool gives no right
+  to decide another company's application, and the officer does not decide
+  applications either. A record without a company (spontaneous, imported, demo: the
+  model records no company for them yet) has no status writer; when spontaneous
+  applications name their company, application_company() is the one place to teach.
+  Callers answer 403 (the record is visible, so its existence is no secret) and the
+  refusal is audited: a cross-company write is worth the officer's attention.
+- A note belongs to the company whose staff wrote it, so any user who sees the record
+  may add one (their company's); the officer's notes belong to no company.
+
+Reading notes (can_read_note): staff of the company that wrote a note, and the
+officer. The candidate reads every note on their own data (the right of access), which
+is the self-service page's business, not this module's. A recruiter's export follows
+the same rule as their screen: it is the same data leaving in a file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import BindParameter, ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from vault.models import Candidate, User, Vacancy
+from vault.models import Candidate, Note, User, Vacancy
 
 Viewer = Literal["all", "recruiter", "nobody"]
+Write = Literal["status", "note"]
+
+
+class WriteRefused(Exception):
+    """may_write said no; the argument names the write ("status" or "note")."""
 
 
 def viewer_kind(user: User) -> Viewer:
@@ -60,3 +87,36 @@ def visible_candidate(session: Session, user: User, public_id: str,
 def can_see(session: Session, user: User, candidate: Candidate, now: datetime) -> bool:
     return session.scalar(select(Candidate.id).where(Candidate.id == candidate.id,
                                                      visible_clause(user, now))) is not None
+
+
+def application_company(candidate: Candidate) -> str | None:
+    """The company an application was made to (None when the record names none)."""
+    return candidate.vacancy.company if candidate.vacancy is not None else None
+
+
+def may_write(session: Session, user: User, candidate: Candidate, what: Write,
+              now: datetime) -> bool:
+    """Whether `user` may make this change (see the module's docstring for why)."""
+    if not can_see(session, user, candidate, now):
+        return False
+    if what == "note":
+        return True
+    company = application_company(candidate)
+    return viewer_kind(user) == "recruiter" and company is not None and user.company == company
+
+
+def note_company(user: User) -> str | None:
+    """The company a note written by `user` belongs to (None: the officer's own)."""
+    return user.company if viewer_kind(user) == "recruiter" else None
+
+
+def can_read_note(user: User, note: Note) -> bool:
+    kind = viewer_kind(user)
+    if kind == "all":
+        return True
+    return kind == "recruiter" and note.company is not None and note.company == user.company
+
+
+def note_reader(user: User) -> Callable[[Note], bool]:
+    """can_read_note for one user, for the services that open a record's notes."""
+    return lambda note: can_read_note(user, note)

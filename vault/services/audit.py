@@ -1,8 +1,16 @@
-"""The audit trail: append-only and hash-chained; no personal data.
+"""The audit trail: append-only and chained by a keyed hash; no personal data.
 
-Each event stores the hash of the one before it, so deleting or editing a row breaks
-the chain at that point and 'vault check' names the first broken link. Events carry
-ids, roles and action names only: never a name, an e-mail or a search query.
+Each event stores the link of the one before it, and its own link is an HMAC-SHA256
+under the audit key (vault.crypto.chain), which comes from the keyring and is never in
+the database. Deleting or editing a row breaks the chain at that point and cannot be
+hidden by recomputing the later links without the key; 'vault check' names the first
+broken link. Deleting events from the end leaves a shorter chain that still verifies:
+the anchors kept outside the database (vault.services.audit_anchor) catch that.
+Events carry ids, roles and action names only: never a name, an e-mail or a search query.
+
+record() and verify_chain() take the key from the running app's keyring unless given
+one: the trail is written from some thirty places, and none of them should be able to
+pick a different key (or none) by mistake.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from vault.crypto import link, links_equal
 from vault.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -25,6 +34,7 @@ CV_DOWNLOADED = "cv.downloaded"
 CANDIDATE_EXPORTED = "candidate.exported"
 NOTE_ADDED = "candidate.note_added"
 STATUS_CHANGED = "candidate.status_changed"
+WRITE_REFUSED = "candidate.write_refused"  # a visible record, a change not this user's
 CANDIDATE_CREATED = "candidate.created"
 CANDIDATE_CORRECTED = "candidate.corrected"
 CANDIDATE_ERASED = "candidate.erased"
@@ -48,6 +58,8 @@ ERASURES_REPLAYED = "erasures.replayed"
 ERASURE_HELD_BACK = "candidate.erasure_held"  # a legal hold kept a record from erasure
 RETENTION_RUN = "retention.run"
 INDEX_REBUILT = "index.rebuilt"
+AUDIT_RESTORE_ACKNOWLEDGED = "audit.restore_acknowledged"  # events lost to a restore
+AUDIT_CHAIN_KEYED = "audit.chain_keyed"  # an unkeyed chain (older release) re-linked
 # Opening personal data by staff: shown to the candidate on their self-service page.
 STAFF_ACCESS_ACTIONS = (CANDIDATE_VIEWED, CV_DOWNLOADED, CANDIDATE_EXPORTED)
 
@@ -64,16 +76,42 @@ CLI = Actor("cli")
 CANDIDATE = Actor("candidate")
 
 
-def event_hash(prev_hash: str, created_at: datetime, actor_type: str, actor_id: int | None,
-               actor_role: str | None, action: str, subject: str | None, detail: str) -> str:
-    body = json.dumps([prev_hash, created_at.isoformat(timespec="microseconds"), actor_type,
-                       actor_id, actor_role, action, subject, detail], separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()
+def _body(prev_hash: str, created_at: datetime, actor_type: str, actor_id: int | None,
+          actor_role: str | None, action: str, subject: str | None, detail: str) -> bytes:
+    return json.dumps([prev_hash, created_at.isoformat(timespec="microseconds"), actor_type,
+                       actor_id, actor_role, action, subject, detail],
+                      separators=(",", ":")).encode()
+
+
+def event_hash(key: bytes, prev_hash: str, created_at: datetime, actor_type: str,
+               actor_id: int | None, actor_role: str | None, action: str,
+               subject: str | None, detail: str) -> str:
+    return link(key, _body(prev_hash, created_at, actor_type, actor_id, actor_role, action,
+                           subject, detail))
+
+
+def _event_link(key: bytes, prev_hash: str, event: AuditEvent) -> str:
+    return event_hash(key, prev_hash, event.created_at, event.actor_type, event.actor_id,
+                      event.actor_role, event.action, event.subject_public_id, event.detail)
+
+
+def _unkeyed_link(prev_hash: str, event: AuditEvent) -> str:
+    """The plain SHA-256 link of releases before the keyed chain (read only, to upgrade)."""
+    return hashlib.sha256(_body(prev_hash, event.created_at, event.actor_type, event.actor_id,
+                                event.actor_role, event.action, event.subject_public_id,
+                                event.detail)).hexdigest()
+
+
+def _app_key() -> bytes:
+    from vault.appctx import vault_keys  # the services layer reads the app lazily
+
+    return vault_keys().audit_chain_key
 
 
 def record(session: Session, actor: Actor, action: str, *, now: datetime,
-           subject: str | None = None, detail: str = "") -> AuditEvent:
+           subject: str | None = None, detail: str = "", key: bytes | None = None) -> AuditEvent:
     """Add an event to the session (the caller's transaction commits it)."""
+    chain_key = key if key is not None else _app_key()
     if session.get_bind().dialect.name == "postgresql":
         # Serialise writers so two concurrent events cannot chain to the same parent.
         session.execute(text("SELECT pg_advisory_xact_lock(7316)"))
@@ -82,22 +120,67 @@ def record(session: Session, actor: Actor, action: str, *, now: datetime,
     event = AuditEvent(created_at=now, actor_type=actor.type, actor_id=actor.id,
                        actor_role=actor.role, action=action, subject_public_id=subject,
                        detail=detail[:200], prev_hash=prev_hash,
-                       hash=event_hash(prev_hash, now, actor.type, actor.id, actor.role,
-                                       action, subject, detail[:200]))
+                       hash=event_hash(chain_key, prev_hash, now, actor.type, actor.id,
+                                       actor.role, action, subject, detail[:200]))
     session.add(event)
     session.flush()
     return event
 
 
-def verify_chain(session: Session) -> int | None:
-    """The id of the first event whose link is broken, or None when the chain holds."""
+@dataclass(frozen=True)
+class ChainState:
+    """What walking the whole chain found."""
+    broken_at: int | None  # id of the first event whose link does not verify
+    unkeyed: bool  # that event carries a valid unkeyed link (written by an older release)
+    head_id: int | None  # the last event (None for an empty trail)
+    head_hash: str
+    events: int
+
+
+def walk_chain(session: Session, key: bytes | None = None) -> ChainState:
+    chain_key = key if key is not None else _app_key()
     prev_hash = GENESIS
+    head_id: int | None = None
+    count = 0
     for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)
                                  .execution_options(yield_per=1000)):
-        expected = event_hash(prev_hash, event.created_at, event.actor_type, event.actor_id,
-                              event.actor_role, event.action, event.subject_public_id,
-                              event.detail)
-        if event.prev_hash != prev_hash or event.hash != expected:
-            return event.id
+        if event.prev_hash != prev_hash or not links_equal(
+                event.hash, _event_link(chain_key, prev_hash, event)):
+            unkeyed = event.prev_hash == prev_hash and event.hash == _unkeyed_link(prev_hash,
+                                                                                   event)
+            return ChainState(event.id, unkeyed, head_id, prev_hash, count)
         prev_hash = event.hash
-    return None
+        head_id = event.id
+        count += 1
+    return ChainState(None, False, head_id, prev_hash, count)
+
+
+def verify_chain(session: Session, key: bytes | None = None) -> int | None:
+    """The id of the first event whose link is broken, or None when the chain holds."""
+    return walk_chain(session, key).broken_at
+
+
+class ChainError(Exception):
+    """The chain cannot be upgraded: a link is broken (the message names the event)."""
+
+
+def key_unkeyed_chain(session: Session, key: bytes) -> int:
+    """Re-link under the key a chain written (wholly or at its start) by the older,
+    unkeyed release. Every existing link is verified first, keyed or unkeyed, so only a
+    chain that held is re-linked; the caller decides when that is allowed (only before
+    any anchor exists: afterwards, re-linking is exactly what an attacker would do).
+    Returns the number of events re-linked."""
+    old_prev = new_prev = GENESIS
+    count = 0
+    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        if event.prev_hash != old_prev or (
+                event.hash != _unkeyed_link(old_prev, event)
+                and not links_equal(event.hash, _event_link(key, old_prev, event))):
+            raise ChainError(f"the audit trail's chain is broken at event {event.id}")
+        old_prev = event.hash
+        event.prev_hash = new_prev
+        event.hash = _event_link(key, new_prev, event)
+        new_prev = event.hash
+        count += 1
+    session.flush()
+    return count

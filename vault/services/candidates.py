@@ -6,6 +6,7 @@ the session is sealed bytes and blind-index tokens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from vault.models import (
     CandidateIndex,
     Document,
     Education,
+    Note,
     new_public_id,
     new_uid,
 )
@@ -192,9 +194,12 @@ def create_candidate(session: Session, keys: VaultKeys, data: CandidateInput, *,
     return candidate
 
 
-def open_candidate(keys: VaultKeys, candidate: Candidate, *,
-                   with_notes: bool = True) -> OpenedCandidate:
-    """Open a record for a caller who has already been found allowed to see it."""
+def open_candidate(keys: VaultKeys, candidate: Candidate, *, with_notes: bool = True,
+                   note_filter: Callable[[Note], bool] | None = None) -> OpenedCandidate:
+    """Open a record for a caller who has already been found allowed to see it.
+
+    note_filter (vault.services.access.note_reader) keeps the notes this caller may
+    read; the others are not even opened. None: every note (the officer, the person)."""
     sealer = record_sealer(keys, candidate)
     opened = OpenedCandidate(
         public_id=candidate.public_id, created_at=candidate.created_at, source=candidate.source,
@@ -213,7 +218,8 @@ def open_candidate(keys: VaultKeys, candidate: Candidate, *,
         for d in candidate.documents]
     if with_notes:
         opened.notes = [OpenedNote(n.uid, sealer.open("note", "body", n.body, n.uid),
-                                   n.author_id, n.created_at) for n in candidate.notes]
+                                   n.author_id, n.created_at) for n in candidate.notes
+                        if note_filter is None or note_filter(n)]
     return opened
 
 

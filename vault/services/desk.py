@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
 from vault.models import AuditEvent, Candidate, DataRequest, RetentionNotice, User
-from vault.services import audit, erasure, exports, holds, identity, requests
+from vault.services import audit, audit_anchor, erasure, exports, holds, identity, requests
 from vault.services.candidates import records_of_person
 from vault.services.erasure_ledger import ErasureLedger
 
@@ -416,6 +417,13 @@ def audit_csv(events: Iterable[AuditEvent]) -> Iterator[bytes]:
 
 def first_broken_link(session: Session) -> int | None:
     return audit.verify_chain(session)
+
+
+def anchor_disagreement(session: Session, anchor_path: Path) -> str | None:
+    """What the trail lacks against its anchors outside the database (None: nothing).
+    A chain that verifies can still have lost its newest events; only this shows it."""
+    found = audit_anchor.compare(session, audit_anchor.read(anchor_path))
+    return None if found is None else found.message()
 
 
 # --- staff accounts --------------------------------------------------------------------

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
-from vault.models import AuditEvent, Candidate, DataRequest
+from vault.models import AuditEvent, Candidate, DataRequest, Note
 from vault.services import audit
 from vault.services.candidates import open_candidate, open_document
 
@@ -70,8 +70,9 @@ def _cv_path(record: Candidate, stored_name: str) -> str:
     return f"cv/{record.public_id}-{stored_name}"
 
 
-def _record(session: Session, keys: VaultKeys, record: Candidate) -> dict[str, Any]:
-    opened = open_candidate(keys, record)
+def _record(session: Session, keys: VaultKeys, record: Candidate,
+            note_filter: Callable[[Note], bool] | None) -> dict[str, Any]:
+    opened = open_candidate(keys, record, note_filter=note_filter)
     vacancy = record.vacancy
     staff_access = session.execute(
         select(AuditEvent.created_at, AuditEvent.actor_role, AuditEvent.action)
@@ -115,9 +116,12 @@ def _record(session: Session, keys: VaultKeys, record: Candidate) -> dict[str, A
 
 
 def build_export(session: Session, keys: VaultKeys, records: list[Candidate], *,
-                 now: datetime) -> dict[str, Any]:
+                 now: datetime,
+                 note_filter: Callable[[Note], bool] | None = None) -> dict[str, Any]:
+    """note_filter: the notes a staff reader may take out (vault.services.access.
+    note_reader); None, every note: the person's own export and the officer's."""
     return {"schema": SCHEMA_ID, "schema_version": SCHEMA_VERSION, "exported_at": _iso(now),
-            "records": [_record(session, keys, r) for r in records]}
+            "records": [_record(session, keys, r, note_filter) for r in records]}
 
 
 def export_json(document: dict[str, Any]) -> bytes:
@@ -184,9 +188,9 @@ def export_zip(keys: VaultKeys, records: list[Candidate], document: dict[str, An
 
 
 def render(session: Session, keys: VaultKeys, records: list[Candidate], fmt: str, *,
-           now: datetime) -> bytes:
+           now: datetime, note_filter: Callable[[Note], bool] | None = None) -> bytes:
     """The export file in one of the formats of EXPORT_FILENAMES."""
-    document = build_export(session, keys, records, now=now)
+    document = build_export(session, keys, records, now=now, note_filter=note_filter)
     if fmt == "json":
         return export_json(document)
     if fmt == "csv":

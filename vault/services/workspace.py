@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from vault.keys import VaultKeys
 from vault.models import Candidate, Consent, User, Vacancy
 from vault.services import consent
-from vault.services.access import visible_clause
+from vault.services.access import may_write, note_reader, visible_clause
 from vault.services.candidates import OpenedCandidate, open_candidate, records_of_person
 
 
@@ -26,9 +26,10 @@ class ConsentStatus:
 @dataclass(frozen=True)
 class CandidateView:
     record: Candidate
-    opened: OpenedCandidate
+    opened: OpenedCandidate  # with only the notes this user may read
     consent: ConsentStatus
     other_records: list[Candidate]
+    can_set_status: bool
 
 
 def candidate_view(session: Session, keys: VaultKeys, user: User, record: Candidate,
@@ -39,11 +40,12 @@ def candidate_view(session: Session, keys: VaultKeys, user: User, record: Candid
             Candidate.id.in_([r.id for r in others]), visible_clause(user, now))))
         others = [r for r in others if r.id in visible]
     return CandidateView(
-        record=record, opened=open_candidate(keys, record),
+        record=record, opened=open_candidate(keys, record, note_filter=note_reader(user)),
         consent=ConsentStatus(consent.latest(record, consent.APPLICATION),
                               consent.latest(record, consent.TALENT_POOL),
                               consent.pool_consent_live(record, now), record.pool_consent_until),
-        other_records=others)
+        other_records=others,
+        can_set_status=may_write(session, user, record, "status", now))
 
 
 def company_vacancies(session: Session, user: User) -> list[tuple[Vacancy, int]]:
