@@ -70,7 +70,9 @@ def _unexpected(exc: Exception) -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
+    # Flask finds handlers by status code first: the 403 subclass needs its own entry.
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(CrossOriginRequest, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _http_error)
     if not app.testing:
