@@ -18,13 +18,24 @@ from_page="https://evil.example/page")`.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from flask import Flask
+
+from tests.conftest import STAFF_PASSWORD
+from tests.journey import application, link_in, outbox
+from vault.extensions import db
+from vault.models import User
+
 ORIGIN = "https://vault.example"
+# The app as deployed: HTTPS, CSRF on, its public address. For a test module:
+# pytestmark = pytest.mark.app_config(**BROWSER_CONFIG)
+BROWSER_CONFIG = {"HTTPS": True, "WTF_CSRF_ENABLED": True, "PUBLIC_BASE_URL": ORIGIN}
 USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/131.0.0.0 Safari/537.36")
 # The referrer policies a browser knows (W3C Referrer Policy).
@@ -298,6 +309,38 @@ class BrowserLikeClient:
 
 
 def _empty() -> Any:
-    import io
-
     return io.BytesIO(b"")
+
+
+# Journeys, as browsers make them --------------------------------------------------------
+
+def _redirected(response: Any) -> None:
+    assert response.status_code == 302, response.get_data(as_text=True)[-800:]
+
+
+def apply_as_browser(app: Flask, slug: str | None = None,
+                     **overrides: object) -> BrowserLikeClient:
+    """An applicant fills in the application form in a browser of their own (fields as
+    in tests.journey.application) and is redirected to the confirmation."""
+    browser = BrowserLikeClient(app.test_client())
+    browser.open(f"/apply/{slug}" if slug else "/apply", typed=True)
+    data = application(**overrides)
+    cv = data.pop("cv")
+    _redirected(browser.submit(fields={k: str(v) for k, v in data.items()}, files={"cv": cv}))
+    return browser
+
+
+def personal_link(app: Flask, **overrides: object) -> tuple[BrowserLikeClient, str]:
+    """Apply as a browser; that browser and the path of the personal link mailed back."""
+    browser = apply_as_browser(app, **overrides)
+    return browser, link_in(outbox(app)[-1])
+
+
+def staff_browser(app: Flask, user_id: int) -> BrowserLikeClient:
+    """A browser logged in as that staff account through the login form."""
+    with app.app_context():
+        email = db.session.get(User, user_id).email
+    browser = BrowserLikeClient(app.test_client())
+    browser.open("/login", typed=True)
+    _redirected(browser.submit("/login", {"email": email, "password": STAFF_PASSWORD}))
+    return browser

@@ -10,14 +10,19 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.browser import ORIGIN, BrowserLikeClient
+from tests.browser import (
+    BROWSER_CONFIG,
+    ORIGIN,
+    BrowserLikeClient,
+    apply_as_browser,
+    personal_link,
+    staff_browser,
+)
 from tests.journey import link_in, make_vacancy, outbox
-from tests.test_forms_over_https import apply_as_browser, personal_link, staff_browser
 from vault.csrf import local_referrer, origin_of, origin_refusal, trusted_origins
 from vault.extensions import db
 from vault.models import Candidate, ErasureRecord, Note, User, Vacancy
 
-HTTPS_WITH_CSRF = {"HTTPS": True, "WTF_CSRF_ENABLED": True, "PUBLIC_BASE_URL": ORIGIN}
 TRUSTED = frozenset({ORIGIN})
 EVIL_PAGE = "https://evil.example/win-a-prize"
 
@@ -104,7 +109,7 @@ def _state(app) -> tuple:
         )
 
 
-@pytest.mark.app_config(**HTTPS_WITH_CSRF)
+@pytest.mark.app_config(**BROWSER_CONFIG)
 def test_a_form_posted_from_another_site_is_refused_even_with_a_valid_token(app, caplog):
     victim, link = personal_link(app, consent_talent_pool="y")
     victim.open(link, typed=True)
@@ -122,7 +127,7 @@ def test_a_form_posted_from_another_site_is_refused_even_with_a_valid_token(app,
     assert "candidate.withdraw" in caplog.text and link.rsplit("/", 1)[-1] not in caplog.text
 
 
-@pytest.mark.app_config(**HTTPS_WITH_CSRF)
+@pytest.mark.app_config(**BROWSER_CONFIG)
 def test_a_form_posted_from_a_sibling_subdomain_is_refused(app, make_user):
     officer = staff_browser(app, make_user(role="admin"))
     officer.open("/admin/users")
@@ -134,7 +139,7 @@ def test_a_form_posted_from_a_sibling_subdomain_is_refused(app, make_user):
     assert response.status_code == 403 and _state(app) == before
 
 
-@pytest.mark.app_config(**HTTPS_WITH_CSRF)
+@pytest.mark.app_config(**BROWSER_CONFIG)
 def test_a_post_without_its_token_is_refused_with_a_way_back_to_the_form(app):
     apply_as_browser(app)
     browser = BrowserLikeClient(app.test_client())
@@ -149,7 +154,7 @@ def test_a_post_without_its_token_is_refused_with_a_way_back_to_the_form(app):
     assert len(outbox(app)) == sent
 
 
-@pytest.mark.app_config(**HTTPS_WITH_CSRF)
+@pytest.mark.app_config(**BROWSER_CONFIG)
 def test_a_token_from_another_session_is_refused(app, make_user):
     attacker = staff_browser(app, make_user(role="recruiter", email="mallory@group.example"))
     attacker.open("/vacancies/new")
@@ -163,7 +168,7 @@ def test_a_token_from_another_session_is_refused(app, make_user):
     assert _state(app) == before
 
 
-@pytest.mark.app_config(**HTTPS_WITH_CSRF)
+@pytest.mark.app_config(**BROWSER_CONFIG)
 def test_a_post_nothing_vouches_for_is_refused_with_an_explanation(app):
     browser = BrowserLikeClient(app.test_client())
     browser.open("/my-data", typed=True)
@@ -173,7 +178,7 @@ def test_a_post_nothing_vouches_for_is_refused_with_an_explanation(app):
     assert b"not sent from a page of this site" in response.data
 
 
-@pytest.mark.app_config(**HTTPS_WITH_CSRF)
+@pytest.mark.app_config(**BROWSER_CONFIG)
 def test_forms_work_when_an_extension_strips_origin_and_referer(app):
     browser = BrowserLikeClient(app.test_client())
     browser.open("/my-data", typed=True)
@@ -182,7 +187,7 @@ def test_forms_work_when_an_extension_strips_origin_and_referer(app):
     assert response.status_code == 302
 
 
-@pytest.mark.app_config(**HTTPS_WITH_CSRF)
+@pytest.mark.app_config(**BROWSER_CONFIG)
 def test_forms_work_when_a_proxy_sets_referrer_policy_no_referrer(app):
     browser = BrowserLikeClient(app.test_client())
     browser.open("/my-data", typed=True)
@@ -190,7 +195,7 @@ def test_forms_work_when_a_proxy_sets_referrer_policy_no_referrer(app):
     assert response.status_code == 302
 
 
-@pytest.mark.app_config(**HTTPS_WITH_CSRF, PROXY_HOPS=1)
+@pytest.mark.app_config(**BROWSER_CONFIG, PROXY_HOPS=1)
 def test_behind_a_proxy_the_configured_origin_counts_never_the_host_header(app):
     """nginx forwards to http://127.0.0.1:8000 with X-Forwarded-Proto; the Host header
     names the upstream (or whatever the client wrote). Only PUBLIC_BASE_URL counts."""
@@ -222,7 +227,7 @@ def test_plain_http_demo_checks_the_token_but_not_the_origin(app):
                           ).status_code == 400
 
 
-@pytest.mark.app_config(**HTTPS_WITH_CSRF)
+@pytest.mark.app_config(**BROWSER_CONFIG)
 def test_a_get_never_changes_state(app, make_user):
     """Every URL that takes a POST, opened with GET (a link, an <img>, a prefetch):
     a page or 405, never a change."""

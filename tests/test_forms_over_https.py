@@ -14,9 +14,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.browser import ORIGIN, BrowserLikeClient
+from tests.browser import (
+    BROWSER_CONFIG,
+    BrowserLikeClient,
+    apply_as_browser,
+    personal_link,
+    staff_browser,
+)
 from tests.conftest import STAFF_PASSWORD
-from tests.journey import MARK_EMAIL, application, link_in, make_vacancy, outbox
+from tests.journey import MARK_EMAIL, make_vacancy, outbox
 from vault.extensions import db
 from vault.models import (
     Candidate,
@@ -26,7 +32,7 @@ from vault.models import (
     Vacancy,
 )
 
-pytestmark = pytest.mark.app_config(HTTPS=True, WTF_CSRF_ENABLED=True, PUBLIC_BASE_URL=ORIGIN)
+pytestmark = pytest.mark.app_config(**BROWSER_CONFIG)
 
 # Every URL rule that accepts a POST (so every form), and the test below that submits it
 # as a browser would: a new form fails the first test until it gets one here.
@@ -55,32 +61,8 @@ POSTED_BY = {
 }
 
 
-def _applied(response) -> None:
+def _redirected(response) -> None:
     assert response.status_code == 302, response.get_data(as_text=True)[-800:]
-
-
-def apply_as_browser(app, slug: str | None = None, **overrides: object) -> BrowserLikeClient:
-    """An applicant fills in the form in a browser of their own."""
-    browser = BrowserLikeClient(app.test_client())
-    browser.open(f"/apply/{slug}" if slug else "/apply", typed=True)
-    data = application(**overrides)
-    cv = data.pop("cv")
-    _applied(browser.submit(fields={k: str(v) for k, v in data.items()}, files={"cv": cv}))
-    return browser
-
-
-def personal_link(app, **overrides: object) -> tuple[BrowserLikeClient, str]:
-    browser = apply_as_browser(app, **overrides)
-    return browser, link_in(outbox(app)[-1])
-
-
-def staff_browser(app, user_id: int) -> BrowserLikeClient:
-    with app.app_context():
-        email = db.session.get(User, user_id).email
-    browser = BrowserLikeClient(app.test_client())
-    browser.open("/login", typed=True)
-    _applied(browser.submit("/login", {"email": email, "password": STAFF_PASSWORD}))
-    return browser
 
 
 def _count(app, model, *where) -> int:
@@ -187,7 +169,7 @@ def test_login_and_logout_are_accepted(app, make_user):
     browser = staff_browser(app, make_user(role="recruiter"))
     page = browser.open("/vacancies")
     assert page.status_code == 200
-    _applied(browser.submit("/logout"))
+    _redirected(browser.submit("/logout"))
     assert browser.open("/vacancies").status_code == 302  # back to the login page
 
 
@@ -203,9 +185,9 @@ def test_recruiter_status_and_note_forms_are_accepted(app, recruiter):
         public_id = db.session.scalar(select(Candidate.public_id))
     page = f"/candidates/{public_id}"
     recruiter.open(page)
-    _applied(recruiter.submit(f"{page}/status", {"status": "reviewing"}))
+    _redirected(recruiter.submit(f"{page}/status", {"status": "reviewing"}))
     recruiter.open(page)
-    _applied(recruiter.submit(f"{page}/notes", {"body": "Strong on Kafka"}))
+    _redirected(recruiter.submit(f"{page}/notes", {"body": "Strong on Kafka"}))
     body = recruiter.open(page).get_data(as_text=True)
     assert "Strong on Kafka" in body
     assert _count(app, Candidate, Candidate.status == "reviewing") == 1
@@ -213,13 +195,13 @@ def test_recruiter_status_and_note_forms_are_accepted(app, recruiter):
 
 def test_vacancy_create_edit_and_close_forms_are_accepted(app, recruiter):
     recruiter.open("/vacancies/new")
-    _applied(recruiter.submit(fields={"title": "Platform engineer", "location": "Ghent"}))
+    _redirected(recruiter.submit(fields={"title": "Platform engineer", "location": "Ghent"}))
     with app.app_context():
         slug = db.session.scalar(select(Vacancy.slug))
     recruiter.open(f"/vacancies/{slug}/edit")
-    _applied(recruiter.submit(fields={"location": "Antwerp"}))
+    _redirected(recruiter.submit(fields={"location": "Antwerp"}))
     recruiter.open(f"/vacancies/{slug}")
-    _applied(recruiter.submit(f"/vacancies/{slug}/close"))
+    _redirected(recruiter.submit(f"/vacancies/{slug}/close"))
     with app.app_context():
         vacancy = db.session.scalar(select(Vacancy))
         assert (vacancy.location, vacancy.status) == ("Antwerp", "closed")
@@ -241,33 +223,33 @@ def public_id(app) -> str:
 
 def test_request_log_and_resolve_forms_are_accepted(app, officer, public_id):
     officer.open("/admin/requests")
-    _applied(officer.submit("/admin/requests/new", {"public_id": public_id, "kind": "access"}))
+    _redirected(officer.submit("/admin/requests/new", {"public_id": public_id, "kind": "access"}))
     with app.app_context():
         uid = db.session.scalar(select(DataRequest.uid).where(DataRequest.kind == "access",
                                                               DataRequest.status == "open"))
     assert uid
     officer.open("/admin/requests")
-    _applied(officer.submit(f"/admin/requests/{uid}/resolve"))
+    _redirected(officer.submit(f"/admin/requests/{uid}/resolve"))
     assert _count(app, DataRequest, DataRequest.uid == uid, DataRequest.status == "open") == 0
 
 
 def test_legal_hold_form_is_accepted(app, officer, public_id):
     officer.open(f"/admin/candidates/{public_id}")
-    _applied(officer.submit(f"/admin/candidates/{public_id}/hold",
+    _redirected(officer.submit(f"/admin/candidates/{public_id}/hold",
                             {"action": "place", "reason": "Pending court case"}))
     assert _count(app, Candidate, Candidate.legal_hold.is_(True)) == 1
 
 
 def test_user_create_and_update_forms_are_accepted(app, officer):
     officer.open("/admin/users")
-    _applied(officer.submit("/admin/users", {"email": "new.recruiter@group.example",
+    _redirected(officer.submit("/admin/users", {"email": "new.recruiter@group.example",
                                              "password": STAFF_PASSWORD,
                                              "role": "recruiter", "company": "Ingenium"}))
     with app.app_context():
         new_id = db.session.scalar(select(User.id).where(
             User.email == "new.recruiter@group.example"))
     officer.open("/admin/users")
-    _applied(officer.submit(f"/admin/users/{new_id}", {"active": "no"}))
+    _redirected(officer.submit(f"/admin/users/{new_id}", {"active": "no"}))
     with app.app_context():
         assert db.session.get(User, new_id).active is False
 
