@@ -19,7 +19,13 @@ from tests.browser import (
     staff_browser,
 )
 from tests.journey import link_in, make_vacancy, outbox
-from vault.csrf import local_referrer, origin_of, origin_refusal, trusted_origins
+from vault.csrf import (
+    local_referrer,
+    origin_config_problems,
+    origin_of,
+    origin_refusal,
+    trusted_origins,
+)
 from vault.extensions import db
 from vault.models import Candidate, ErasureRecord, Note, User, Vacancy
 
@@ -81,6 +87,8 @@ def test_trusted_origins_come_from_the_configuration_only():
     config = {"PUBLIC_BASE_URL": "https://jobs.example/careers/",
               "TRUSTED_ORIGINS": ["https://staff.example:8443", "not a url"]}
     assert trusted_origins(config) == {"https://jobs.example", "https://staff.example:8443"}
+    as_typed = {"PUBLIC_BASE_URL": ORIGIN, "TRUSTED_ORIGINS": "https://a.example, https://b.example"}
+    assert trusted_origins(as_typed) == {ORIGIN, "https://a.example", "https://b.example"}
 
 
 def test_a_referer_from_elsewhere_never_becomes_a_link_back(app: Flask):
@@ -250,3 +258,29 @@ def test_a_get_never_changes_state(app, make_user):
         assert who.open(path).status_code in (200, 302, 404, 405), path
     assert _state(app) == before
     assert officer.open("/admin/users").status_code == 200  # GET /logout did not log out
+
+
+@pytest.mark.parametrize(("config", "problem"), [
+    ({"HTTPS": True, "PUBLIC_BASE_URL": ORIGIN}, None),
+    ({"HTTPS": False, "PUBLIC_BASE_URL": "http://127.0.0.1:5000"}, None),
+    ({"HTTPS": True, "PUBLIC_BASE_URL": "http://127.0.0.1:5000"}, "HTTPS is on"),
+    ({"HTTPS": True, "PUBLIC_BASE_URL": "vault.example"}, "not an http(s) address"),
+    ({"HTTPS": True, "PUBLIC_BASE_URL": ORIGIN, "TRUSTED_ORIGINS": ["staff"]}, "'staff'"),
+])
+def test_settings_that_would_refuse_every_form_are_named(config, problem):
+    problems = origin_config_problems(config)
+    if problem is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and problem in problems[0]
+
+
+def test_the_app_warns_at_start_when_https_pages_could_post_no_form(tmp_path, caplog):
+    from vault import create_app
+    from vault.crypto import Keyring
+
+    Keyring.generate().save(tmp_path / "keyring")
+    with caplog.at_level(logging.WARNING, logger="vault.csrf"):
+        create_app({"SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}",
+                    "HTTPS": True}, instance_path=str(tmp_path))
+    assert "PUBLIC_BASE_URL" in caplog.text

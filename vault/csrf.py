@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 log = logging.getLogger(__name__)
@@ -59,12 +59,35 @@ def origin_of(url: str | None) -> str | None:
     return f"{scheme}://{host}{suffix}"
 
 
+def _listed(value: Any) -> list[str]:
+    # VAULT_TRUSTED_ORIGINS may be a JSON list or, as people write it, "a, b" or "a".
+    if isinstance(value, str):
+        return [v for v in value.replace(",", " ").split() if v]
+    return [str(v) for v in value or []]
+
+
 def trusted_origins(config: Mapping[str, Any]) -> frozenset[str]:
     """The origins whose pages may post forms: PUBLIC_BASE_URL's, and TRUSTED_ORIGINS
     (for example a separate staff host). Taken from configuration only: the Host and
     X-Forwarded-Host headers are the client's to write."""
-    urls = [config.get("PUBLIC_BASE_URL"), *(config.get("TRUSTED_ORIGINS") or [])]
+    urls = [config.get("PUBLIC_BASE_URL"), *_listed(config.get("TRUSTED_ORIGINS"))]
     return frozenset(o for o in (origin_of(u) for u in urls) if o)
+
+
+def origin_config_problems(config: Mapping[str, Any]) -> list[str]:
+    """Settings under which every form would be refused: said at start-up, because the
+    symptom (403 on every form) does not name its cause."""
+    problems = []
+    public = origin_of(config.get("PUBLIC_BASE_URL"))
+    if public is None:
+        problems.append("PUBLIC_BASE_URL is not an http(s) address")
+    elif config.get("HTTPS") and not public.startswith("https://"):
+        problems.append(f"HTTPS is on but PUBLIC_BASE_URL's origin is {public}: browsers "
+                        "will post forms from an https:// page, and they will be refused")
+    for url in _listed(config.get("TRUSTED_ORIGINS")):
+        if origin_of(url) is None:
+            problems.append(f"TRUSTED_ORIGINS entry {url[:100]!r} is not an http(s) origin")
+    return problems
 
 
 def origin_refusal(headers: _Headers, trusted: frozenset[str]) -> str | None:
@@ -125,6 +148,11 @@ def local_referrer() -> str | None:
 class OriginCheckedCSRF(CSRFProtect):
     """CSRFProtect whose protect() also checks the origin over HTTPS, before the token so
     that a cross-site post is told it came from elsewhere, not that it expired."""
+
+    def init_app(self, app: Flask) -> None:
+        super().init_app(app)
+        for problem in origin_config_problems(app.config):
+            log.warning("form origin check: %s", problem)
 
     def protect(self, apply_exemptions: bool = False) -> None:
         if self._origin_check_applies(apply_exemptions):
