@@ -3,9 +3,10 @@
 Flask-WTF's own second check (WTF_CSRF_SSL_STRICT) demands a Referer naming the
 request's Host over HTTPS. That fails twice here: privacy settings strip the Referer,
 and behind a reverse proxy the Host is the proxy's upstream name, not the public one.
-It is turned off in vault/config.py and replaced by `check_origin` below, which reads
-the headers a browser sets itself and compares them with the configured public
-origin(s), never with anything the request says about its own host.
+It is turned off in vault/config.py and replaced by `origin_refusal` below (run by
+`OriginCheckedCSRF`), which reads the headers a browser sets itself (Origin, Referer,
+Sec-Fetch-Site) and compares them with the configured public origin(s), never with
+anything the request says about its own host.
 
 The token stays the primary defence; the origin check is the second, independent one
 (OWASP: verify the source origin, and Fetch Metadata).
