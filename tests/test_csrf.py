@@ -284,3 +284,14 @@ def test_the_app_warns_at_start_when_https_pages_could_post_no_form(tmp_path, ca
         create_app({"SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}",
                     "HTTPS": True}, instance_path=str(tmp_path))
     assert "PUBLIC_BASE_URL" in caplog.text
+
+
+@pytest.mark.app_config(**BROWSER_CONFIG)
+def test_an_expired_form_on_a_post_only_url_links_back_to_the_page_it_was_on(app):
+    browser, link = personal_link(app, consent_talent_pool="y")
+    browser.open(link, typed=True)
+    before = _state(app)
+    response = browser.submit(link + "/withdraw", {"csrf_token": "expired-or-forged"})
+    assert response.status_code == 400
+    assert f'href="{link}">Back to the form</a>' in response.get_data(as_text=True)
+    assert _state(app) == before
