@@ -72,7 +72,9 @@ def _count(app, model, *where) -> int:
 
 def test_every_form_of_the_application_is_submitted_here(app):
     posting = {rule.rule for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())}
-    assert posting == set(POSTED_BY)
+    assert posting == set(POSTED_BY), (
+        f"POST URLs without a browser test here: {sorted(posting - set(POSTED_BY))}; "
+        f"listed but gone: {sorted(set(POSTED_BY) - posting)}")
     assert all(callable(globals().get(name)) for name in POSTED_BY.values())
 
 
