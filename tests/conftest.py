@@ -50,6 +50,11 @@ def base_config(instance: Path, database: str) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key-" + os.urandom(8).hex(),
         "DATABASE_URL": database,
         "HTTPS": False,
+        # Off here so a test of a view can post its fields in one line; that is how the
+        # first release shipped forms that all failed over HTTPS. Every form is also
+        # submitted with CSRF on, over HTTPS, as Chromium sends it, in
+        # tests/test_forms_over_https.py: a test of a new form belongs there, or uses
+        # tests/browser.py (BrowserLikeClient, BROWSER_CONFIG) the same way.
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "MAIL_OUTBOX": str(instance / "outbox"),

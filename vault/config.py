@@ -31,7 +31,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 10 * MiB,
     "COMPANIES": ["Ingenium", "Hoptimize"],
     # Links mailed to candidates start with this, never with the request's Host header.
+    # Its origin is also the one whose pages may post forms (see vault/csrf.py).
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Other origins whose pages may post forms, e.g. ["https://staff.example.com"] when
+    # staff use a host of their own.
+    "TRUSTED_ORIGINS": [],
     # Personal links (self-service) expire after this many days.
     "LINK_MAX_AGE_DAYS": 30,
     # A link confirming a new e-mail address works once, for this many hours.
@@ -94,4 +98,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "WTF_CSRF_TIME_LIMIT": 3600 * 8,
+    # Flask-WTF's HTTPS check wants a Referer naming the request's Host: browsers that
+    # strip the Referer, and every request behind a proxy, would fail it. The origin
+    # check of vault/csrf.py replaces it (Origin and Sec-Fetch-Site against the
+    # configured origins); the token check stays.
+    "WTF_CSRF_SSL_STRICT": False,
 }

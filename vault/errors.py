@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from vault.auth.redirects import safe_next
+from vault.csrf import CrossOriginRequest, local_referrer
 from vault.messages import message
 
 log = logging.getLogger(__name__)
@@ -30,17 +32,33 @@ TEXTS = {
 }
 
 
-def render_error(code: int, text: str | None = None) -> tuple[str, int]:
+def render_error(code: int, text: str | None = None, *,
+                 back: str | None = None) -> tuple[str, int]:
+    """The error page; `back` is a local path to offer instead of the start page."""
     return render_template("error.html", code=code, title=TITLES.get(code, "Error"),
-                           text=text or TEXTS.get(code, "")), code
+                           text=text or TEXTS.get(code, ""), back=back or "/",
+                           back_label=message("back_to_form" if back else "back_to_start")
+                           ), code
 
 
 def _http_error(exc: HTTPException) -> tuple[str, int]:
     return render_error(exc.code or 500)
 
 
-def _csrf_error(_exc: CSRFError) -> tuple[str, int]:
-    return render_error(400, message("csrf"))
+def _form_page() -> str | None:
+    """Where the form that failed the token check can be reloaded: the page it was on
+    (our Referrer-Policy lets browsers name it to us), else the URL it was posted to
+    when that URL also shows it."""
+    rule = request.url_rule
+    own_page = request.path if rule is not None and "GET" in (rule.methods or ()) else None
+    return safe_next(local_referrer()) or own_page
+
+
+def _csrf_error(exc: CSRFError) -> tuple[str, int]:
+    if isinstance(exc, CrossOriginRequest):
+        # No link back to the sending page: it belongs to someone else.
+        return render_error(403, message("csrf_cross_origin"))
+    return render_error(400, message("csrf"), back=_form_page())
 
 
 def _unexpected(exc: Exception) -> tuple[str, int]:
@@ -52,7 +70,9 @@ def _unexpected(exc: Exception) -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
+    # Flask finds handlers by status code first: the 403 subclass needs its own entry.
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(CrossOriginRequest, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _http_error)
     if not app.testing:

@@ -5,8 +5,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+
+from vault.csrf import OriginCheckedCSRF
 
 
 class Base(DeclarativeBase):
@@ -15,7 +16,8 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-csrf = CSRFProtect()
+# The token check of Flask-WTF, plus an origin check that replaces its Referer check.
+csrf = OriginCheckedCSRF()
 login_manager = LoginManager()
 # Limits come from configuration (RATELIMIT_* keys); storage is memory:// unless
 # VAULT_RATELIMIT_STORAGE_URI points at Redis.

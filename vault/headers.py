@@ -10,6 +10,9 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# templates/base.html repeats it in a <meta> tag; a meta tag overrides the header, so
+# both come from this one value.
+REFERRER_POLICY = "same-origin"
 
 
 def set_security_headers(response: Response) -> Response:
@@ -17,8 +20,12 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    # The personal link's token is in the path: no Referer may carry it elsewhere.
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # The personal link's token is in the path: no Referer may carry it to another site.
+    # Not "no-referrer": under it browsers send "Origin: null" with every form post, so
+    # the origin check (vault/csrf.py) could not tell our forms from anyone else's.
+    # "same-origin" gives our own pages their real Origin (and a Referer, which only
+    # this site receives) and other sites nothing.
+    headers.setdefault("Referrer-Policy", REFERRER_POLICY)
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     # Pages may show personal data: nothing is kept by browsers or proxies. Only the
@@ -33,3 +40,4 @@ def set_security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.after_request(set_security_headers)
+    app.context_processor(lambda: {"referrer_policy": REFERRER_POLICY})

@@ -14,7 +14,13 @@ MESSAGES: dict[str, str] = {
     "login_throttled": "Too many failed attempts. Please wait and try again later.",
     "login_required": "Please log in to see this page.",
     "fresh_login_required": "Please confirm your password to continue.",
-    "csrf": "The form has expired or was not sent from this site. Please try again.",
+    "csrf": "This form has expired (it was open for a long time, or your session ended), "
+            "so nothing was changed. Go back to the form, reload it and send it again.",
+    "csrf_cross_origin": "This form was not sent from a page of this site, so nothing was "
+                         "changed. If you filled it in here, open the page again from the "
+                         "start page and send it from there.",
+    "back_to_form": "Back to the form",
+    "back_to_start": "Back to the start page",
     "corrected": "Your data is corrected.",
     "renewal_not_possible": "There is no talent-pool consent to renew under this link (it was "
                             "withdrawn or never given). You can apply again at any time.",
