@@ -10,7 +10,11 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Only when nothing configured logging yet: the app's JSON handler (vault.logging_setup)
+# must not be replaced by the ini's plain one, nor its loggers disabled, when migrations
+# run inside it (`vault init`, `vault db upgrade`, the test fixtures).
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
