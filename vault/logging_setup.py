@@ -118,6 +118,18 @@ class DevServerRequestFilter(logging.Filter):
         return not str(record.msg).rstrip().endswith('"%s" %s %s')
 
 
+class RateLimitFallbackAlarm(logging.Filter):
+    """Flask-Limiter warns once when its store (Redis) stops answering and it falls back
+    to per-worker memory: limits then no longer hold across workers. That is an error an
+    operator must see, not a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "falling back to in-memory" in str(record.msg):
+            record.levelno, record.levelname = logging.ERROR, "ERROR"
+            record.event = "rate_limit.fallback"
+        return True
+
+
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is at the time (test runners swap it)."""
 
@@ -192,5 +204,8 @@ def init_app(app: Flask) -> None:
         werkzeug_log.addFilter(DevServerRequestFilter())
         werkzeug_log.addFilter(RedactingFilter())
     app.logger.addFilter(RedactingFilter())
+    limiter_log = logging.getLogger("flask-limiter")
+    if not any(isinstance(f, RateLimitFallbackAlarm) for f in limiter_log.filters):
+        limiter_log.addFilter(RateLimitFallbackAlarm())
     app.before_request(_start_request)
     app.after_request(_finish_request)
