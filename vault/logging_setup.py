@@ -44,7 +44,7 @@ _QUERY = re.compile(r"\?[^\s]*")
 
 # Fields a record may carry beyond its message; anything else is not written.
 _FIELDS = ("event", "request_id", "method", "route", "endpoint", "status", "duration_ms",
-           "user_id", "check")
+           "user_id", "bytes", "check")
 
 
 def _cut_target(match: re.Match[str]) -> str:
