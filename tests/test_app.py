@@ -15,9 +15,23 @@ def test_every_page_carries_the_security_headers(client):
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
     assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.mark.app_config(HTTPS=True, WTF_CSRF_ENABLED=True, PROXY_HOPS=1)
+def test_forms_posted_over_https_from_the_page_itself_pass_the_csrf_check(client):
+    import re
+
+    page = client.get("/my-data", base_url="https://vault.example")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    # What a browser sends under the page's Referrer-Policy for a same-origin form.
+    assert page.headers["Referrer-Policy"] in ("same-origin", "strict-origin-when-cross-origin")
+    response = client.post("/my-data", base_url="https://vault.example",
+                           data={"csrf_token": token, "email": "a@example.org"},
+                           headers={"Referer": "https://vault.example/my-data"})
+    assert response.status_code == 302
 
 
 def test_hsts_is_sent_over_https(client):

@@ -17,8 +17,10 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    # The personal link's token is in the path: no Referer may carry it elsewhere.
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # The personal link's token is in the path: no Referer may carry it to another site.
+    # Same-origin requests keep theirs: over HTTPS, Flask-WTF refuses a form posted
+    # without a Referer naming this host (with "no-referrer" every form failed there).
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     # Pages may show personal data: nothing is kept by browsers or proxies. Only the
