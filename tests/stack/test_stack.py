@@ -86,8 +86,11 @@ def _start(args: list[str], log: Path, env: dict[str, str] | None = None) -> sub
                             cwd=REPO_ROOT, start_new_session=True)
 
 
-def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
+        # SIGQUIT is gunicorn's quick shutdown (its SIGTERM waits on idle workers);
+        # SIGTERM is nginx's and Redis's.
+        sig = signal.SIGQUIT if process.args[0].endswith("gunicorn") else signal.SIGTERM
         process.send_signal(sig)
         try:
             process.wait(timeout=15)
@@ -122,7 +125,8 @@ def _nginx_main(site: Path, run: Path) -> str:
                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return (f"{user}worker_processes 1;\npid {run}/nginx.pid;\nerror_log {run}/main-error.log;\n"
             "events { worker_connections 128; }\n"
-            "http {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
+            "http {\n    include /etc/nginx/mime.types;\n"
+            "    default_type application/octet-stream;\n"
             f"    access_log off;\n{temp}\n    include {site};\n}}\n")
 
 
