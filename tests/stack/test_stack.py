@@ -17,9 +17,7 @@ import json
 import os
 import re
 import shlex
-import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -27,7 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -35,68 +33,30 @@ from sqlalchemy import create_engine, text
 
 from tests import files
 from tests.journey import MARK_CV, MARK_EMAIL, MARK_NAME
+from tests.stack.servers import (
+    PHONE,
+    Browser,
+    application_fields,
+    binary,
+    clean_env,
+    csrf_token,
+    free_port,
+    make_vacancy_and_staff,
+    missing,
+    newest_mail_link,
+    start,
+    stop,
+    wait_for_port,
+)
 from vault import REPO_ROOT
 from vault.database import database_url
 
 pytestmark = pytest.mark.stack
 
-IN_CI = os.environ.get("CI") == "true"
 BIN = Path(sys.executable).parent
 DEPLOY = REPO_ROOT / "deploy"
-PHONE = "+32 470 99 88 77"
 STAFF_EMAIL = "rita.stack@group.example"
 STAFF_PASSWORD = "correct horse battery staple"
-
-
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI (.ci/run installs it)")
-    pytest.skip(f"{what} is not available on this machine")
-
-
-def _binary(name: str, package: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        _missing(f"{name} (Debian package {package})")
-    return str(path)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}:\n{log.read_text()[-3000:]}")
-
-
-def _start(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    handle = log.open("ab")
-    return subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, env=env,
-                            cwd=REPO_ROOT, start_new_session=True)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        # SIGQUIT is gunicorn's quick shutdown (its SIGTERM waits on idle workers);
-        # SIGTERM is nginx's and Redis's.
-        sig = signal.SIGQUIT if process.args[0].endswith("gunicorn") else signal.SIGTERM
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def render_nginx_site(site: str, *, upstream_port: int, tls_port: int, http_port: int,
@@ -157,34 +117,11 @@ class Stack:
         return result.stdout
 
 
-def _vacancy_and_staff(env: dict[str, str], instance: Path) -> str:
-    """A vacancy and a recruiter, made in this process (a CLI process each costs seconds)."""
-    from vault import create_app
-    from vault.extensions import db
-    from vault.models import utcnow
-    from vault.services import audit
-    from vault.services.users import create_user
-    from vault.services.vacancies import create_vacancy
-
-    app = create_app({key: env[f"VAULT_{key}"] for key in (
-        "DATABASE_URL", "SECRET_KEY_FILE", "KEYRING_FILE", "ERASURE_LEDGER")},
-        instance_path=str(instance))
-    with app.app_context():
-        companies = app.config["COMPANIES"]
-        slug = create_vacancy(db.session, company="Ingenium", title="Data engineer",
-                              location="Bruges", companies=companies, now=utcnow()).slug
-        create_user(db.session, email=STAFF_EMAIL, password=STAFF_PASSWORD, role="recruiter",
-                    company="Ingenium", companies=companies, now=utcnow(), actor=audit.CLI)
-        db.session.commit()
-        db.engine.dispose()
-    return slug
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    nginx = _binary("nginx", "nginx")
-    redis_server = _binary("redis-server", "redis-server")
-    openssl = _binary("openssl", "openssl")
+    nginx = binary("nginx", "nginx")
+    redis_server = binary("redis-server", "redis-server")
+    openssl = binary("openssl", "openssl")
     pg_url = database_url(os.environ.get("VAULT_TEST_DATABASE_URL")
                           or "postgresql://postgres@127.0.0.1:5432/postgres")
     server = create_engine(pg_url, isolation_level="AUTOCOMMIT")
@@ -192,7 +129,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         with server.connect():
             pass
     except Exception:  # noqa: BLE001 - any failure to connect means "not available"
-        _missing("PostgreSQL on 127.0.0.1:5432")
+        missing("PostgreSQL on 127.0.0.1:5432")
 
     root = tmp_path_factory.mktemp("stack")
     run, logs, instance = root / "run", root / "logs", root / "instance"
@@ -203,13 +140,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with server.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        redis_port = _free_port()
+        redis_port = free_port()
         redis_log = logs / "redis.log"
         # A Redis of this test's own: the shared one on 6379 is never written to nor flushed.
-        started.append(_start([redis_server, "--port", str(redis_port), "--bind", "127.0.0.1",
+        started.append(start([redis_server, "--port", str(redis_port), "--bind", "127.0.0.1",
                                "--save", "", "--appendonly", "no", "--dir", str(run)],
                               redis_log))
-        _wait_for_port(redis_port, started[-1], redis_log)
+        wait_for_port(redis_port, started[-1], redis_log)
 
         cert, key = run / "cert.pem", run / "key.pem"
         subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -218,10 +155,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                         "-keyout", str(key), "-out", str(cert)],
                        check=True, capture_output=True, timeout=30)
 
-        app_port, tls_port, http_port = _free_port(), _free_port(), _free_port()
+        app_port, tls_port, http_port = free_port(), free_port(), free_port()
         base = f"https://127.0.0.1:{tls_port}"
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("VAULT_", "GUNICORN_", "PROMETHEUS_"))}
+        env = clean_env()
         for line in (DEPLOY / "vault.env.example").read_text().splitlines():
             if line.strip() and not line.startswith("#"):
                 k, v = line.split("=", 1)
@@ -248,13 +184,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                       instance=instance, logs=[], pidfile=run / "gunicorn.pid", cert=cert,
                       slug="", gunicorn=None)  # type: ignore[arg-type]
         stack.vault("init")  # as an operator would: secrets, then the migrations on PostgreSQL
-        stack.slug = _vacancy_and_staff(env, instance)
+        stack.slug = make_vacancy_and_staff(
+            {key: env[f"VAULT_{key}"] for key in (
+                "DATABASE_URL", "SECRET_KEY_FILE", "KEYRING_FILE", "ERASURE_LEDGER")},
+            instance, staff=(STAFF_EMAIL, STAFF_PASSWORD))
 
         gunicorn_log = logs / "gunicorn.log"
         unit = (DEPLOY / "systemd" / "vault.service").read_text()
-        stack.gunicorn = _start(_unit_exec_start(unit), gunicorn_log, env)
+        stack.gunicorn = start(_unit_exec_start(unit), gunicorn_log, env)
         started.append(stack.gunicorn)
-        _wait_for_port(app_port, stack.gunicorn, gunicorn_log)
+        wait_for_port(app_port, stack.gunicorn, gunicorn_log)
 
         site = run / "vault-site.conf"
         site.write_text(render_nginx_site(
@@ -262,110 +201,43 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             tls_port=tls_port, http_port=http_port, cert=cert, key=key, logs=logs))
         (run / "nginx.conf").write_text(_nginx_main(site, run))
         nginx_log = logs / "nginx-stderr.log"
-        started.append(_start([nginx, "-p", str(run), "-c", str(run / "nginx.conf"),
+        started.append(start([nginx, "-p", str(run), "-c", str(run / "nginx.conf"),
                                "-e", str(run / "main-error.log"), "-g", "daemon off;"],
                               nginx_log))
-        _wait_for_port(tls_port, started[-1], nginx_log)
+        wait_for_port(tls_port, started[-1], nginx_log)
         stack.logs = [gunicorn_log, nginx_log, logs / "vault-access.log",
                       logs / "vault-error.log", run / "main-error.log", redis_log]
         yield stack
     finally:
         for process in reversed(started):
-            _stop(process)
+            # SIGQUIT is gunicorn's quick shutdown (its SIGTERM waits on idle workers).
+            gunicorn = process.args[0].endswith("gunicorn")
+            stop(process, signal.SIGQUIT if gunicorn else signal.SIGTERM)
         with server.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
 
 
-class Browser:
-    """requests, with what a browser adds: cookies, and a Referer only as the page's
-    Referrer-Policy allows it (forms are posted from the page they are on)."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.base = stack.base
-        self.http = requests.Session()
-        self.cert = str(stack.cert)
-        self.page_url = ""
-        self.policy = "strict-origin-when-cross-origin"
-
-    def _referrer(self) -> dict[str, str]:
-        if not self.page_url or self.policy == "no-referrer":
-            return {"Origin": "null"}
-        origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.page_url))
-        if self.policy in ("origin", "strict-origin"):
-            return {"Origin": origin, "Referer": origin + "/"}
-        return {"Origin": origin, "Referer": self.page_url}
-
-    def _remember(self, response: requests.Response) -> requests.Response:
-        self.page_url = response.url
-        self.policy = response.headers.get("Referrer-Policy",
-                                           "strict-origin-when-cross-origin")
-        return response
-
-    def get(self, path: str, **kwargs) -> requests.Response:
-        return self._remember(self.http.get(urljoin(self.base, path), timeout=20,
-                                            verify=self.cert, **kwargs))
-
-    def post(self, path: str, **kwargs) -> requests.Response:
-        headers = {**self._referrer(), **kwargs.pop("headers", {})}
-        return self._remember(self.http.post(urljoin(self.base, path), headers=headers,
-                                             timeout=20, verify=self.cert, **kwargs))
-
-
-def csrf_token(page: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page)
-    assert match, "no CSRF token in the form"
-    return match.group(1)
-
-
-def _application_fields(token: str) -> dict[str, str]:
-    return {
-        "csrf_token": token,
-        "full_name": f"Ilse {MARK_NAME}",
-        "email": MARK_EMAIL,
-        "phone": PHONE,
-        "position": "Data engineer",
-        "education-0-degree": "Master of Science",
-        "education-0-field": "Computer Science",
-        "education-0-institution": "Ghent University",
-        "education-0-year": "2019",
-        "consent_application": "y",
-        "consent_talent_pool": "y",
-    }
-
-
-def _newest_mail_link(stack: Stack) -> str:
-    mails = sorted((stack.instance / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
-    assert mails, "no mail in the outbox"
-    import email
-
-    body = email.message_from_bytes(mails[-1].read_bytes()).get_payload(decode=True).decode()
-    match = re.search(r"https://[^\s]+/my-data/[A-Za-z0-9_.\-]+", body)
-    assert match, "no personal link in the mail"
-    return match.group(0)
-
-
 def test_application_link_login_and_search_through_nginx_over_tls(stack):
-    browser = Browser(stack)
+    browser = Browser(stack.base, stack.cert)
     form = browser.get(f"/apply/{stack.slug}")
     assert form.status_code == 200
     assert form.headers["Strict-Transport-Security"].startswith("max-age=")
     assert "," not in form.headers["Strict-Transport-Security"]  # sent once, by nginx
     cv = files.pdf_with_text(f"{MARK_CV} Python Kafka")
-    applied = browser.post(f"/apply/{stack.slug}", data=_application_fields(
+    applied = browser.post(f"/apply/{stack.slug}", data=application_fields(
         csrf_token(form.text)), files={"cv": ("ilse-cv.pdf", cv, "application/pdf")})
     assert applied.status_code == 200 and urlsplit(applied.url).path == "/applied", (
         applied.status_code, re.sub(r"\s+", " ", applied.text)[-1500:])
 
-    link = _newest_mail_link(stack)
+    link = newest_mail_link(stack.instance / "outbox")
     # The mailed link is the public https address (VAULT_PUBLIC_BASE_URL), port included.
     assert link.startswith(stack.base + "/my-data/")
     stack.secrets.append(link.rsplit("/", 1)[1])
     own_page = browser.get(link)
     assert own_page.status_code == 200 and MARK_NAME in own_page.text
 
-    staff = Browser(stack)
+    staff = Browser(stack.base, stack.cert)
     login_form = staff.get("/login")
     signed_in = staff.post("/login", data={"csrf_token": csrf_token(login_form.text),
                                            "email": STAFF_EMAIL, "password": STAFF_PASSWORD},
@@ -388,7 +260,7 @@ def test_uploads_larger_than_the_app_accepts_are_refused_by_nginx(stack):
 
 
 def test_limits_are_shared_by_workers_and_keyed_by_the_address_nginx_forwards(stack):
-    browser = Browser(stack)
+    browser = Browser(stack.base, stack.cert)
     answers = []
     for forged in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
         form = browser.get("/my-data")
