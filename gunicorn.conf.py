@@ -54,7 +54,8 @@ os.environ.setdefault("VAULT_REQUEST_LOG", "server")
 
 # Prometheus multiprocess mode: each worker writes its counters to files here and any
 # worker's /metrics adds them up. Must be set before the app imports prometheus_client.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="vault-metrics-"))
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vault-metrics-")
 
 
 def on_starting(server):
