@@ -132,3 +132,9 @@ def test_metrics_networks_come_from_configuration_and_the_forwarded_client(clien
     inside = client.get("/metrics", headers={"X-Forwarded-For": "10.1.2.3"})
     assert inside.status_code == 200
     assert client.get("/metrics", headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 404
+
+
+@pytest.mark.app_config(METRICS_ALLOWED_NETWORKS="10.0.0.0/8, 192.0.2.0/24", PROXY_HOPS=1)
+def test_metrics_networks_may_be_a_comma_separated_list(client):
+    assert client.get("/metrics", headers={"X-Forwarded-For": "192.0.2.9"}).status_code == 200
+    assert client.get("/metrics", headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 404

@@ -94,6 +94,7 @@ def test_each_job_has_a_timer_and_runs_its_command():
     app = _unit("vault.service")["Service"]
     assert app["ExecStart"].endswith("gunicorn -c /srv/vault/gunicorn.conf.py")
     assert app["ExecReload"] == "/bin/kill -s HUP $MAINPID"
+    assert _unit("vault-migrate.service")["Service"]["ExecStart"].endswith("vault db upgrade")
 
 
 def test_units_pass_systemd_analyze(tmp_path):

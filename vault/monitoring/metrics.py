@@ -129,6 +129,8 @@ def exposition(session: Session, *, now: datetime, limiter: Any) -> bytes:
 
 def init_app(app: Flask) -> None:
     # Parsed at start-up: a mistyped network stops the app instead of opening /metrics.
-    app.extensions[NETWORKS_KEY] = [ipaddress.ip_network(n, strict=False)
-                                    for n in app.config["METRICS_ALLOWED_NETWORKS"]]
+    networks = app.config["METRICS_ALLOWED_NETWORKS"]
+    if isinstance(networks, str):  # "10.0.0.0/8, 127.0.0.1/32" from an environment file
+        networks = [n for n in (part.strip() for part in networks.split(",")) if n]
+    app.extensions[NETWORKS_KEY] = [ipaddress.ip_network(n, strict=False) for n in networks]
     app.after_request(_observe)
