@@ -127,6 +127,10 @@ class Browser:
         self.page_url = response.url
         self.policy = response.headers.get("Referrer-Policy",
                                            "strict-origin-when-cross-origin")
+        # A <meta name="referrer"> in the page overrides the header.
+        meta = re.search(r'<meta name="referrer" content="([^"]+)"', response.text)
+        if meta:
+            self.policy = meta.group(1)
         return response
 
     # verify= on every call: a session's own is overridden by REQUESTS_CA_BUNDLE.
