@@ -27,10 +27,18 @@ def test_ready_when_database_schema_keys_and_store_answer(client):
 
 
 def test_not_ready_when_the_schema_is_behind_the_head_revision(app, client):
-    with app.app_context():
-        db.session.execute(text("UPDATE alembic_version SET version_num = 'older'"))
-        db.session.commit()
-    response = client.get("/readyz")
+    def set_version(value: str) -> str:
+        with app.app_context():
+            head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+            db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": value})
+            db.session.commit()
+            return head
+
+    head = set_version("older")
+    try:
+        response = client.get("/readyz")
+    finally:
+        set_version(head)  # the PostgreSQL database is shared by the whole session
     assert response.status_code == 503
     assert response.get_json()["failed"] == ["schema"]
 
