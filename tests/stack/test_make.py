@@ -77,7 +77,8 @@ def test_make_run_on_another_port_mails_links_to_that_port_and_logs_no_token(mak
                            files={"cv": ("cv.pdf", files.pdf_with_text(f"{MARK_CV} Kafka"),
                                          "application/pdf")})
     assert applied.url == f"{base}/applied", applied.status_code
-    link = newest_mail_link(instance / "outbox")
+    link = newest_mail_link(instance / "outbox", clean_env(
+        VAULT_INSTANCE_PATH=str(instance), VAULT_PUBLIC_BASE_URL=base))
     assert link.startswith(f"{base}/my-data/")
     assert browser.get(link).status_code == 200
     assert browser.get("/candidates", params={"q": MARK_NAME}).status_code in (200, 302)

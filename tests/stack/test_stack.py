@@ -230,7 +230,7 @@ def test_application_link_login_and_search_through_nginx_over_tls(stack):
     assert applied.status_code == 200 and urlsplit(applied.url).path == "/applied", (
         applied.status_code, re.sub(r"\s+", " ", applied.text)[-1500:])
 
-    link = newest_mail_link(stack.instance / "outbox")
+    link = newest_mail_link(stack.instance / "outbox", stack.env)
     # The mailed link is the public https address (VAULT_PUBLIC_BASE_URL), port included.
     assert link.startswith(stack.base + "/my-data/")
     stack.secrets.append(link.rsplit("/", 1)[1])
