@@ -40,7 +40,7 @@ _REQUEST_LINE = re.compile(rf"\b({_METHODS}) (/[^/\s?\"]*)(.*?)(?= HTTP/\d)")
 _TOKEN_PATH = re.compile(
     "(" + "|".join(re.escape(p) for p in TOKEN_ROUTE_PREFIXES) + r")[^\s\"'\]]+")
 # A query string (search terms) up to the end of the token: dropped entirely.
-_QUERY = re.compile(r"\?[^\s]*")
+_QUERY = re.compile(r"\?(?=\S)[^\s]*")
 
 # Fields a record may carry beyond its message; anything else is not written.
 _FIELDS = ("event", "request_id", "method", "route", "endpoint", "status", "duration_ms",
