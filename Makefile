@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install init bench clean
+.PHONY: run serve test lint install init bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,18 @@ install: $(STAMP)
 init: install
 	$(BIN)/vault init
 
+# Links mailed to candidates follow the port served, unless VAULT_PUBLIC_BASE_URL says otherwise.
+BASE_URL = $${VAULT_PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
+
 # A local demo on plain HTTP: cookies without the Secure flag, everything else as in production.
 run: init
-	VAULT_HTTPS=false $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+	VAULT_HTTPS=false VAULT_PUBLIC_BASE_URL=$(BASE_URL) \
+	  $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+
+# Production settings under gunicorn (gunicorn.conf.py), on 127.0.0.1:$(PORT), for a
+# reverse proxy with TLS in front (deploy/); the same set-up as `make run` first.
+serve: init
+	PORT=$(PORT) VAULT_PUBLIC_BASE_URL=$(BASE_URL) exec $(BIN)/gunicorn -c gunicorn.conf.py
 
 test: install
 	$(BIN)/ruff check .

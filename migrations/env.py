@@ -10,9 +10,11 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# Without disable_existing_loggers=False, running the migrations in a process (tests,
-# 'vault init') would silence every logger created before, the app's own included.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Only when nothing configured logging yet: the app's JSON handler (vault.logging_setup)
+# must not be replaced by the ini's plain one, nor its loggers disabled, when migrations
+# run inside it (`vault init`, `vault db upgrade`, the test fixtures).
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -20,6 +20,22 @@ def test_every_page_carries_the_security_headers(client):
     assert "Strict-Transport-Security" not in response.headers
 
 
+@pytest.mark.app_config(HTTPS=True, WTF_CSRF_ENABLED=True, PROXY_HOPS=1,
+                        PUBLIC_BASE_URL="https://vault.example")
+def test_forms_posted_over_https_from_the_page_itself_pass_the_csrf_check(client):
+    import re
+
+    page = client.get("/my-data", base_url="https://vault.example")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    # What a browser sends under the page's Referrer-Policy for a same-origin form.
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert '<meta name="referrer" content="same-origin">' in page.text  # overrides the header
+    response = client.post("/my-data", base_url="https://vault.example",
+                           data={"csrf_token": token, "email": "a@example.org"},
+                           headers={"Referer": "https://vault.example/my-data"})
+    assert response.status_code == 302
+
+
 def test_hsts_is_sent_over_https(client):
     response = client.get("/", base_url="https://localhost")
     assert "max-age=" in response.headers["Strict-Transport-Security"]

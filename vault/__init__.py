@@ -40,11 +40,13 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     _resolve_paths(app)
     _load_secrets(app)
 
-    from vault import cli, database, errors, headers, logging_setup, web
+    from vault import cli, database, errors, headers, logging_setup, monitoring, web
     from vault.auth import sessions
     from vault.extensions import csrf, db, limiter, login_manager, migrate
 
     logging_setup.init_app(app)
+    monitoring.init_app(app)
+    monitoring.register_mail_backlog(app, monitoring.mail_queue_backlog)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

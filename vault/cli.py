@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from vault.messages import message
 
@@ -20,7 +20,11 @@ def require_secrets() -> None:
         raise click.ClickException(message("not_initialised", what=" and ".join(missing)))
 
 
-def init_app(app: Flask) -> None:
+def add_commands() -> None:
+    """Fill the `vault` group (idempotent): the console script lists them before an app
+    exists."""
+    from flask_migrate.cli import db as migrations
+
     from vault.commands import (
         demo,
         erasure,
@@ -38,6 +42,12 @@ def init_app(app: Flask) -> None:
                    retention, mail):
         for command in module.COMMANDS:
             vault_group.add_command(command)
+    # `vault db upgrade` is the production upgrade step (Flask-Migrate's commands).
+    vault_group.add_command(migrations, "db")
+
+
+def init_app(app: Flask) -> None:
+    add_commands()
     if "vault" not in app.cli.commands:
         app.cli.add_command(vault_group)
 
@@ -46,6 +56,9 @@ def main() -> None:
     """Console script: `vault CMD` is `flask --app wsgi vault CMD`."""
     from vault import create_app
 
-    group = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
-                       load_dotenv=False, set_debug_flag=False)
-    group.main(args=["vault", *sys.argv[1:]], prog_name="vault")
+    add_commands()
+    # The group itself is the program (not a FlaskGroup wrapping it), so usage and help
+    # say `vault CMD`, not `vault vault CMD`.
+    info = ScriptInfo(create_app=lambda: create_app(), set_debug_flag=False,
+                      load_dotenv_defaults=False)
+    vault_group.main(args=sys.argv[1:], prog_name="vault", obj=info)

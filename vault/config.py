@@ -82,6 +82,12 @@ DEFAULTS: dict[str, Any] = {
     # Rate limits (Flask-Limiter). VAULT_RATELIMIT_ENABLED=0 turns them off for load tests.
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # When the shared store (Redis) is down, limits keep being enforced per worker in
+    # memory (logged as an error) instead of every limited page failing with a 500.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    # A store that does not answer must not hold a request for long (redis-py waits
+    # forever by default); memory:// ignores these.
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_APPLY": "20 per hour",
     "RATELIMIT_LINK_REQUEST": "5 per hour",
@@ -103,4 +109,17 @@ DEFAULTS: dict[str, Any] = {
     # check of vault/csrf.py replaces it (Origin and Sec-Fetch-Site against the
     # configured origins); the token check stays.
     "WTF_CSRF_SSL_STRICT": False,
+    # Logs: JSON lines on stderr (LOG_JSON=0 leaves logging to the host application).
+    "LOG_JSON": True,
+    "LOG_LEVEL": "INFO",
+    # Who writes the one line per request: "app" (make run, tests) or "server" (gunicorn's
+    # access log, from the fields the app hands it; gunicorn.conf.py sets it).
+    "REQUEST_LOG": "app",
+    # /metrics answers only clients in these networks (others get a 404). Behind the
+    # reverse proxy the client address is the forwarded one (PROXY_HOPS).
+    "METRICS_ALLOWED_NETWORKS": ["127.0.0.1/32", "::1/128"],
+    # /readyz fails when the mail queue holds more than this many messages, or its
+    # oldest one has waited longer than this (checked once the queue registers a probe).
+    "READY_MAIL_BACKLOG_MAX": 500,
+    "READY_MAIL_MAX_AGE_MINUTES": 30,
 }

@@ -64,8 +64,9 @@ def _csrf_error(exc: CSRFError) -> tuple[str, int]:
 def _unexpected(exc: Exception) -> tuple[str, int]:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
-    # Only the exception class: its message could quote personal data.
-    log.error("unhandled %s", exc.__class__.__name__)
+    # The class and the frames (JsonFormatter writes no exception message: it could quote
+    # personal data); the record carries the request id, so the failing request is found.
+    log.error("unhandled %s", exc.__class__.__name__, exc_info=exc)
     return render_error(500)
 
 

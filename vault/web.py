@@ -10,8 +10,8 @@ from vault.messages import message
 
 def _refuse_without_secrets() -> tuple[str, int] | None:
     missing = current_app.extensions.get("vault.missing_secrets")
-    # The health check still answers (in JSON) so monitoring sees what is wrong.
-    if missing and request.endpoint != "public.healthz":
+    # Health and readiness still answer (in JSON) so monitoring sees what is wrong.
+    if missing and request.endpoint not in ("public.healthz", "monitoring.readyz"):
         return render_error(503, message("not_initialised", what=" and ".join(missing)))
     return None
 
@@ -22,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
     from vault.auth.navigation import staff_nav
     from vault.auth.routes import bp as auth_bp
     from vault.candidate.routes import bp as candidate_bp
+    from vault.monitoring.routes import bp as monitoring_bp
     from vault.public.routes import bp as public_bp
     from vault.recruiter.routes import bp as recruiter_bp
     from vault.renewal.routes import bp as renewal_bp
@@ -29,6 +30,7 @@ def register_blueprints(app: Flask) -> None:
     app.before_request(_refuse_without_secrets)
     app.context_processor(lambda: {"staff_nav": staff_nav})
     app.register_blueprint(public_bp)
+    app.register_blueprint(monitoring_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(apply_bp)
     app.register_blueprint(candidate_bp)

@@ -42,7 +42,7 @@ def test_page_shows_everything_held_and_is_not_cached(app, client):
     page = client.get(link)
     assert page.status_code == 200
     assert page.headers["Cache-Control"] == "no-store"
-    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert page.headers["Referrer-Policy"] == "same-origin"  # never to another site
     body = page.data.decode()
     for expected in (MARK_NAME, MARK_EMAIL, "+32 470 11 22 33", "Ghent University", "29",
                      "female", "cycling, open source", "ilse-cv.pdf", "talent pool", "granted"):
