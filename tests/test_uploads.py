@@ -1,15 +1,32 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import subprocess
+import sys
 import tempfile
+import time
+from pathlib import Path
 
 import pytest
 from flask import Flask, request
 
 from tests import files
+from vault.messages import message
+from vault.sandbox import MiB, _child_environment
 from vault.upload_stream import VaultRequest
-from vault.uploads import DOCX, PDF, UploadRejected, inspect_upload, safe_original_name
+from vault.uploads import (
+    DOCX,
+    PDF,
+    Limits,
+    TooHeavy,
+    UploadRejected,
+    inspect_upload,
+    safe_original_name,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_valid_pdf_is_accepted_with_its_text():
@@ -35,6 +52,20 @@ def test_scanned_pdf_is_accepted_and_marked_as_without_text():
     (files.pdf_with_open_action, "cv.pdf", "actions"),
     (files.pdf_with_launch, "cv.pdf", "actions"),
     (files.pdf_with_embedded_file, "cv.pdf", "attachments"),
+    (files.pdf_with_gotor_unc, "cv.pdf", "open other files or programs"),
+    (files.pdf_with_gotoe, "cv.pdf", "open other files or programs"),
+    (files.pdf_with_submit_form, "cv.pdf", "open other files or programs"),
+    (files.pdf_with_import_data, "cv.pdf", "open other files or programs"),
+    (files.pdf_with_goto_then_launch, "cv.pdf", "open other files or programs"),
+    (files.pdf_with_print_named_action, "cv.pdf", "actions"),
+    (files.pdf_with_file_uri, "cv.pdf", "only to web pages"),
+    (files.docx_with_external_template, "cv.docx", "templates"),
+    (files.docx_with_alt_chunk, "cv.docx", "embedded objects or documents"),
+    (files.docx_with_dtd_in_settings, "cv.docx", "XML"),
+    (files.docx_with_ole_object, "cv.docx", "embedded objects"),
+    (files.docx_with_external_image, "cv.docx", "load content from elsewhere"),
+    (files.docx_with_include_picture_field, "cv.docx", "fetch other files"),
+    (files.docx_with_file_hyperlink, "cv.docx", "load content from elsewhere"),
     (files.docx_zip_bomb, "cv.docx", "too much data"),
     (files.docx_with_many_entries, "cv.docx", "too many parts"),
     (files.docx_nested_archive, "cv.docx", "embedded archives"),
@@ -114,3 +145,102 @@ def test_large_uploads_never_touch_a_temporary_file(monkeypatch, tmp_path):
     assert response.status_code == 200
     assert received == {"size": len(big), "stream": "BytesIO"}
     assert list(tmp_path.iterdir()) == []
+
+
+# --- hard limits (security review: PDF text extraction as a denial of service) --------
+
+MEASURE = """
+import json, resource, sys, time
+from tests import files
+from vault.uploads import UploadRejected, inspect_upload
+content = files.pdf_flate_bomb()
+started = time.monotonic()
+try:
+    inspect_upload(content, "cv.pdf")
+    reason = None
+except UploadRejected as exc:
+    reason = exc.reason
+print(json.dumps({"reason": reason, "seconds": time.monotonic() - started,
+                  "child_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+
+def test_flate_bomb_pdf_is_refused_within_3_seconds_and_200_mb():
+    # Measured in a fresh interpreter: RUSAGE_CHILDREN then holds only the inspection
+    # child (and its children), the peak a single upload can cost the machine.
+    result = subprocess.run([sys.executable, "-c", MEASURE], capture_output=True, check=True,
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    measured = json.loads(result.stdout)
+    assert measured["reason"] == message("upload_too_heavy")
+    assert measured["seconds"] < 3.0
+    assert measured["child_kib"] < 200 * 1024
+
+
+def test_many_streams_each_under_the_cap_are_refused_together():
+    with pytest.raises(TooHeavy):
+        inspect_upload(files.pdf_with_many_inflating_streams(), "cv.pdf")
+
+
+def test_inspection_past_its_wall_clock_limit_is_killed_and_refused():
+    started = time.monotonic()
+    with pytest.raises(TooHeavy):
+        inspect_upload(files.pdf_with_text(), "cv.pdf", limits=Limits(wall_s=0.05))
+    assert time.monotonic() - started < 1.0
+
+
+def test_inspection_past_its_memory_limit_is_refused():
+    # 40 MiB of address space is less than the interpreter and the PDF parser need.
+    with pytest.raises(TooHeavy):
+        inspect_upload(files.pdf_with_text(), "cv.pdf", limits=Limits(memory_bytes=40 * MiB))
+
+
+def test_the_inspection_child_gets_no_secret_from_the_environment(monkeypatch):
+    monkeypatch.setenv("VAULT_KEYRING", "secret-keyring-marker")
+    environment = _child_environment()
+    assert "VAULT_KEYRING" not in environment
+    assert "secret-keyring-marker" not in json.dumps(environment)
+
+
+# --- what people really send ----------------------------------------------------------
+
+@pytest.mark.parametrize("name, words", [
+    ("web", ["Kafka and Kubernetes at Hoptimize", "LinkedIn profile"]),
+    ("writer", ["Bram Janssens", "Projectleider bouwkunde", "Pagina 1"]),
+])
+def test_pdfs_exported_by_libreoffice_are_accepted_with_their_text(name, words):
+    content = files.libreoffice_pdf(name)
+    assert b"/OpenAction[" in content  # the page-to-open-on that used to be refused
+    doc = inspect_upload(content, "cv.pdf")
+    assert doc.has_text and all(word in doc.text for word in words)
+
+
+@pytest.mark.parametrize("build", [files.pdf_like_word, files.pdf_opening_on_a_page,
+                                   files.pdf_with_web_link])
+def test_pdfs_that_only_navigate_or_link_to_the_web_are_accepted(build):
+    assert inspect_upload(build(), "cv.pdf").has_text
+
+
+def test_pdf_words_hyphenated_at_a_line_end_ligatures_and_soft_hyphens_are_joined():
+    words = inspect_upload(files.pdf_hyphenated_with_ligatures(), "cv.pdf").text.split()
+    assert "softwareingenieur" in words and "dataengineer" in words
+    assert "Certified" in words and "flexible," in words
+    assert "gebruiksvriendelijk." in words
+    assert "Jean-" in words  # a capital after the break: a compound name, kept
+
+
+def test_docx_is_read_whole_in_reading_order_each_text_box_once():
+    text = inspect_upload(files.docx_like_word(), "cv.docx").text
+    lines = text.split("\n")
+    assert lines == ["Anna Peeters", "Profile", "Anchor", "Boxed skill", "Cell one",
+                     "Nested cell", "Cell two", "LinkedIn profile", "Controlled text",
+                     "Fieldresult", "Kept", "Footnote remark", "Footer line"]
+    assert text.count("Boxed skill") == 1
+    assert "PAGE" not in text and "Deleted" not in text  # field codes, deletions
+
+
+def test_docx_made_from_a_template_on_the_authors_disk_is_accepted():
+    assert inspect_upload(files.docx_from_local_template(), "cv.docx").has_text
+
+
+def test_docx_with_a_web_hyperlink_is_accepted():
+    assert "LinkedIn profile" in inspect_upload(files.docx_like_word(), "cv.docx").text

@@ -62,7 +62,12 @@ PDF_SAFE_NAMED = frozenset({"/NextPage", "/PrevPage", "/FirstPage", "/LastPage"}
 # A /URI may open a web page or write a mail; file:, smb: or a UNC path would open (and
 # authenticate to) another machine's files, so only these schemes pass.
 SAFE_URI = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
-ACTION_KEYS = ("/A", "/OpenAction", "/Next")
+# Word records the template a CV was made from as an external relationship to the
+# author's own disk (file:///C:/Users/…/Templates/CV.dotx): on another machine that
+# names that machine's own disk and fetches nothing. A template on a server (http:,
+# \\host\share, file://host/) is fetched on opening: refused.
+LOCAL_TEMPLATE = re.compile(r"^(?:file:///)?[A-Za-z]:[\\/]", re.IGNORECASE)
+ACTION_KEYS = ("/A", "/OpenAction")  # (an outline item's /Next is its sibling)
 
 NS_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -90,6 +95,13 @@ class UploadRejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class LimitExceeded(UploadRejected):
+    """The file asks for more work than any CV needs (the caller words the reason)."""
+
+    def __init__(self) -> None:
+        super().__init__("too_heavy")
 
 
 @dataclass(frozen=True)
@@ -120,7 +132,7 @@ def clean_pdf_text(text: str) -> str:
 def inspect_pdf(content: bytes, *, max_pages: int, time_budget_s: float) -> PdfText:
     """Refuse active content, then read the text of the first pages within the budget."""
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     try:
         with _pdf_limits():
@@ -131,10 +143,13 @@ def inspect_pdf(content: bytes, *, max_pages: int, time_budget_s: float) -> PdfT
             return _pdf_text(reader, max_pages=max_pages, time_budget_s=time_budget_s)
     except UploadRejected:
         raise
+    except LimitReachedError:
+        # A stream past MAX_PDF_STREAM_BYTES or MAX_PDF_PARSE_WORK: a bomb, or a page
+        # no CV has.
+        raise LimitExceeded from None
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             RecursionError, OSError):
-        # pypdf raises many kinds on malformed files; all mean "not a PDF we accept". Its
-        # LimitReachedError (a stream past MAX_PDF_STREAM_BYTES) is a PyPdfError too.
+        # pypdf raises many kinds on malformed files; all mean "not a PDF we accept".
         raise UploadRejected("the PDF file is damaged or not a PDF") from None
 
 
@@ -153,7 +168,7 @@ def _pdf_limits() -> Iterator[None]:
         data = original(stream)
         inflated += len(data)
         if inflated > MAX_PDF_INFLATED_TOTAL:
-            raise UploadRejected("the PDF file unpacks to too much data")
+            raise LimitExceeded
         return data
 
     # pypdf looks the function up in its module on each call, so this covers every
@@ -200,7 +215,7 @@ def _refuse_active_pdf(trailer) -> None:  # type: ignore[no-untyped-def]
                     raise UploadRejected(f"PDF files with {ACTIVE} are not accepted")
                 if key in ACTION_KEYS:
                     # A web link only where a reader clicks it (a link's /A); what runs by
-                    # itself on opening (/OpenAction, chained /Next) may only navigate.
+                    # itself on opening (/OpenAction, /AA) may only navigate.
                     _check_action(value.get_object() if value is not None else None,
                                   clicked=key == "/A")
                 elif key == "/AA":
@@ -224,6 +239,11 @@ def _check_action(action: object, *, clicked: bool) -> None:
         return  # a destination: a page and a view (/XYZ, /Fit…), or a named one
     if not isinstance(action, DictionaryObject):
         raise UploadRejected(f"PDF files with {ACTIVE} are not accepted")
+    chained = action.get("/Next")  # actions run after this one, same rules
+    chained = chained.get_object() if chained is not None else None
+    for follower in chained if isinstance(chained, ArrayObject) else [chained]:
+        if follower is not None:
+            _check_action(follower.get_object(), clicked=clicked)
     kind = str(action.get("/S", ""))
     if kind not in PDF_SAFE_ACTIONS or (kind == "/URI" and not clicked):
         raise UploadRejected(f"PDF files with {ACTIVE} are not accepted")
@@ -374,6 +394,8 @@ def _refuse_active_docx(parts: dict[str, Element]) -> None:
 def _check_relationships(root: Element) -> None:
     for rel in root.iter(f"{REL}Relationship"):
         kind = (rel.get("Type") or "").rsplit("/", 1)[-1]
+        if kind == "attachedTemplate" and LOCAL_TEMPLATE.match(rel.get("Target") or ""):
+            continue
         if kind in DOCX_ACTIVE_RELATIONSHIPS:
             raise UploadRejected("DOCX files with templates, embedded objects or documents "
                                  "from elsewhere are not accepted")

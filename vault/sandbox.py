@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vault.config import DEFAULTS
-from vault.extraction import MAX_TEXT_CHARS, UploadRejected, clean_pdf_text
+from vault.extraction import MAX_TEXT_CHARS, LimitExceeded, UploadRejected, clean_pdf_text
 
 MiB = 1024 * 1024
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def run_inspection(content: bytes, media_type: str, *, limits: Limits, max_pages
         ocr = json.loads(lines[1]) if len(lines) > 1 else None
     except ValueError:
         verdict = ocr = None
-    if not isinstance(verdict, dict) or verdict.get("refused") == "too_heavy":
+    if not isinstance(verdict, dict) or verdict.get("refused") == LimitExceeded().reason:
         # No verdict in time, killed by RLIMIT_CPU, or out of memory under RLIMIT_AS:
         # the file asked for more than any CV needs.
         raise TooHeavy(too_heavy_reason)
@@ -203,7 +203,7 @@ def main() -> None:
     except UploadRejected as exc:
         _say({"refused": exc.reason})
     except (MemoryError, RecursionError):
-        _say({"refused": "too_heavy"})
+        _say({"refused": LimitExceeded().reason})
 
 
 if __name__ == "__main__":
