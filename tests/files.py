@@ -473,3 +473,25 @@ def pdf_with_print_named_action() -> bytes:
 def pdf_opening_on_a_page() -> bytes:
     return _with_tree(_page_objects(["Hello"]),
                       b"/OpenAction << /S /GoTo /D [3 0 R /XYZ null null 0] >> ")
+
+
+def pdf_scanned_cv(lines: tuple[str, ...] = ("Curriculum vitae", "Ervaren ingenieur",
+                                             "Kubernetes Python Kafka",
+                                             "Bruxelles, Belgique")) -> bytes:
+    """A page that is one image of printed text, as a scanner makes it (no text layer)."""
+    import reportlab
+    from PIL import Image, ImageDraw, ImageFont
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    image = Image.new("L", (1240, 1754), 255)  # A4 at 150 dpi
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"), 40)
+    for index, line in enumerate(lines):
+        draw.text((100, 150 + index * 80), line, fill=0, font=font)
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=(595, 842))
+    page.drawImage(ImageReader(image), 0, 0, 595, 842)
+    page.showPage()
+    page.save()
+    return out.getvalue()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -244,3 +245,26 @@ def test_docx_made_from_a_template_on_the_authors_disk_is_accepted():
 
 def test_docx_with_a_web_hyperlink_is_accepted():
     assert "LinkedIn profile" in inspect_upload(files.docx_like_word(), "cv.docx").text
+
+
+# --- scans: OCR ----------------------------------------------------------------------
+
+def _needs_ocr_tools() -> None:
+    missing = [tool for tool in ("tesseract", "pdftoppm") if shutil.which(tool) is None]
+    if missing and os.environ.get("CI") != "true":
+        pytest.skip(f"{', '.join(missing)} not installed (Debian: tesseract-ocr, "
+                    "tesseract-ocr-nld, tesseract-ocr-fra, poppler-utils)")
+
+
+def test_scanned_pdf_is_read_by_ocr():
+    _needs_ocr_tools()
+    # Generous limits: this proves the reading (the 3 s default holds on an idle machine,
+    # not on a test runner shared by many jobs); the time bound is proven above.
+    doc = inspect_upload(files.pdf_scanned_cv(), "scan.pdf", limits=Limits(wall_s=30.0))
+    assert doc.has_text
+    assert "Kubernetes" in doc.text and "Belgique" in doc.text
+
+
+def test_scan_is_accepted_without_text_when_ocr_is_off():
+    doc = inspect_upload(files.pdf_scanned_cv(), "scan.pdf", limits=Limits(ocr=False))
+    assert doc.has_text is False and doc.text == ""
