@@ -15,7 +15,7 @@ from flask import Flask, request
 
 from tests import files
 from vault.messages import message
-from vault.sandbox import MiB, _child_environment
+from vault.sandbox import MiB, child_environment
 from vault.upload_stream import VaultRequest
 from vault.uploads import (
     DOCX,
@@ -23,6 +23,7 @@ from vault.uploads import (
     Limits,
     TooHeavy,
     UploadRejected,
+    extract_text,
     inspect_upload,
     safe_original_name,
 )
@@ -197,7 +198,7 @@ def test_inspection_past_its_memory_limit_is_refused():
 
 def test_the_inspection_child_gets_no_secret_from_the_environment(monkeypatch):
     monkeypatch.setenv("VAULT_KEYRING", "secret-keyring-marker")
-    environment = _child_environment()
+    environment = child_environment()
     assert "VAULT_KEYRING" not in environment
     assert "secret-keyring-marker" not in json.dumps(environment)
 
@@ -273,3 +274,10 @@ def test_scanned_pdf_is_read_by_ocr():
 def test_scan_is_accepted_without_text_when_ocr_is_off():
     doc = inspect_upload(files.pdf_scanned_cv(), "scan.pdf", limits=Limits(ocr=False))
     assert doc.has_text is False and doc.text == ""
+
+
+def test_extract_text_reads_a_stored_cv_of_a_known_type():
+    content = files.docx_like_word()
+    assert extract_text(content, DOCX) == inspect_upload(content, "cv.docx").text
+    with pytest.raises(UploadRejected):
+        extract_text(content, PDF)  # the stored type must match the bytes

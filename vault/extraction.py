@@ -39,7 +39,7 @@ MAX_PDF_OBJECTS = 200_000
 MAX_PDF_STREAM_BYTES = 4 * 1024 * 1024
 MAX_PDF_INFLATED_TOTAL = 8 * 1024 * 1024
 # Content-stream operators pypdf may parse per stream (its own default is 2 000 000).
-MAX_PDF_PARSE_WORK = 400_000
+MAX_PDF_PARSE_WORK = 1_000_000
 ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf", b"Rar!", b"\x1f\x8b", b"MSCF",
                  b"\xd0\xcf\x11\xe0")  # zip, empty zip, 7z, rar, gzip, cab, OLE (macros)
 ARCHIVE_SUFFIXES = (".zip", ".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".jar", ".7z",
@@ -55,7 +55,7 @@ PDF_ACTIVE_KEYS = frozenset({"/JS", "/JavaScript", "/Launch", "/EmbeddedFiles",
 PDF_ACTIVE_VALUES = frozenset({"/JavaScript", "/Launch", "/EmbeddedFile", "/FileAttachment",
                                "/RichMedia", "/ImportData", "/SubmitForm", "/GoToE", "/GoToR",
                                "/Sound", "/Movie", "/Rendition", "/Screen", "/ResetForm",
-                               "/Hide", "/SetOCGState", "/GoTo3DView", "/Thread"})
+                               "/Hide", "/SetOCGState", "/GoTo3DView"})
 # Actions allowed where an action may stand: moving inside this document, or a web link.
 PDF_SAFE_ACTIONS = frozenset({"/GoTo", "/URI", "/Named"})
 PDF_SAFE_NAMED = frozenset({"/NextPage", "/PrevPage", "/FirstPage", "/LastPage"})

@@ -24,8 +24,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vault.config import DEFAULTS
 from vault.extraction import MAX_TEXT_CHARS, LimitExceeded, UploadRejected, clean_pdf_text
@@ -52,19 +54,11 @@ class Limits:
     ocr: bool = DEFAULTS["UPLOAD_OCR"]
 
     @classmethod
-    def from_config(cls, config: object) -> Limits:
-        get = getattr(config, "get", lambda key, default: default)
-        return cls(wall_s=float(get("UPLOAD_INSPECT_SECONDS", cls.wall_s)),
-                   memory_bytes=int(get("UPLOAD_INSPECT_MEMORY_MB",
-                                        cls.memory_bytes // MiB)) * MiB,
-                   ocr=bool(get("UPLOAD_OCR", cls.ocr)))
-
-
-@dataclass(frozen=True)
-class Extracted:
-    text: str
-    ocr_used: bool  # the text (possibly empty) came from OCR of page images
-    ocr_possible: bool  # False when the OCR tools are missing or OCR is turned off
+    def from_config(cls, config: Mapping[str, Any]) -> Limits:
+        return cls(wall_s=float(config.get("UPLOAD_INSPECT_SECONDS", cls.wall_s)),
+                   memory_bytes=int(config.get("UPLOAD_INSPECT_MEMORY_MB",
+                                               cls.memory_bytes // MiB)) * MiB,
+                   ocr=bool(config.get("UPLOAD_OCR", cls.ocr)))
 
 
 class TooHeavy(UploadRejected):
@@ -72,7 +66,8 @@ class TooHeavy(UploadRejected):
 
 
 def run_inspection(content: bytes, media_type: str, *, limits: Limits, max_pages: int,
-                   time_budget_s: float, too_heavy_reason: str) -> Extracted:
+                   time_budget_s: float, too_heavy_reason: str) -> str:
+    """The file's text ("" when it has none), or UploadRejected (TooHeavy past a limit)."""
     # CLOCK_MONOTONIC is one clock for the whole machine: the child works to the
     # parent's deadline, its own start-up included.
     deadline = time.monotonic() + limits.wall_s
@@ -81,7 +76,7 @@ def run_inspection(content: bytes, media_type: str, *, limits: Limits, max_pages
                          "memory_bytes": limits.memory_bytes, "ocr": limits.ocr}).encode()
     process = subprocess.Popen(  # our own interpreter and module, no shell
         [sys.executable, "-m", "vault.sandbox"], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_environment(),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_environment(),
         start_new_session=True, close_fds=True)
     try:
         out, _ = process.communicate(header + b"\n" + content, timeout=limits.wall_s)
@@ -107,11 +102,10 @@ def run_inspection(content: bytes, media_type: str, *, limits: Limits, max_pages
     text = str(verdict["text"])
     if verdict.get("ocr") and isinstance(ocr, dict):
         text = str(ocr.get("ocr_text", ""))
-    return Extracted(text=text[:MAX_TEXT_CHARS], ocr_used=bool(verdict["ocr"]),
-                     ocr_possible=bool(verdict["ocr_possible"]))
+    return text[:MAX_TEXT_CHARS]
 
 
-def _child_environment() -> dict[str, str]:
+def child_environment() -> dict[str, str]:
     # Nothing of the parent's environment: it may hold the keyring (VAULT_KEYRING).
     paths = [str(REPO_ROOT), *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
                                if p)]
@@ -184,14 +178,14 @@ def _child() -> None:
 
     tools = _ocr_tools() if header["ocr"] else None
     if header["media_type"] == DOCX:
-        _say({"text": inspect_docx(content), "ocr": False, "ocr_possible": False})
+        _say({"text": inspect_docx(content), "ocr": False})
         return
     extracted = inspect_pdf(content, max_pages=int(header["max_pages"]),
                             time_budget_s=float(header["time_budget_s"]))
     ocr = extracted.scanned and tools is not None
     # The verdict goes out first: if OCR then runs out of time, the file is still
     # accepted (without text), never refused for being a scan.
-    _say({"text": extracted.text, "ocr": ocr, "ocr_possible": tools is not None})
+    _say({"text": extracted.text, "ocr": ocr})
     if ocr and tools is not None:
         deadline = float(header["deadline"]) - OCR_MARGIN_S
         _say({"ocr_text": _ocr(content, extracted.pages, deadline, tools)})

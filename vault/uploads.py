@@ -21,7 +21,7 @@ import unicodedata
 
 from vault.extraction import UploadRejected
 from vault.messages import message
-from vault.sandbox import DOCX, PDF, Extracted, Limits, TooHeavy, run_inspection
+from vault.sandbox import DOCX, PDF, Limits, TooHeavy, run_inspection
 from vault.services.candidates import DocumentInput
 
 __all__ = ["DOCX", "EXTENSIONS", "PDF", "Limits", "TooHeavy", "UploadRejected",
@@ -61,14 +61,13 @@ def inspect_upload(content: bytes, filename: str, *, max_pages: int = MAX_PAGES,
     if not content:
         raise UploadRejected("the file is empty")
     media_type = _media_type(content)
-    extracted = _extract(content, media_type, max_pages=max_pages,
-                         time_budget_s=time_budget_s, limits=limits)
+    text = _extract(content, media_type, max_pages=max_pages, time_budget_s=time_budget_s,
+                    limits=limits)
     extension = EXTENSIONS[media_type]
     if not name.lower().endswith("." + extension):
         raise UploadRejected("the file's name does not match its content")
     return DocumentInput(content=content, filename=name, media_type=media_type,
-                         extension=extension, text=extracted.text,
-                         has_text=bool(extracted.text.strip()))
+                         extension=extension, text=text, has_text=bool(text.strip()))
 
 
 def extract_text(content: bytes, media_type: str, *, limits: Limits | None = None) -> str:
@@ -76,7 +75,7 @@ def extract_text(content: bytes, media_type: str, *, limits: Limits | None = Non
     if media_type not in EXTENSIONS or media_type != _media_type(content):
         raise UploadRejected("only PDF and DOCX files are accepted")
     return _extract(content, media_type, max_pages=MAX_PAGES, time_budget_s=TEXT_BUDGET_S,
-                    limits=limits).text
+                    limits=limits)
 
 
 def _media_type(content: bytes) -> str:
@@ -88,7 +87,7 @@ def _media_type(content: bytes) -> str:
 
 
 def _extract(content: bytes, media_type: str, *, max_pages: int, time_budget_s: float,
-             limits: Limits | None) -> Extracted:
+             limits: Limits | None) -> str:
     return run_inspection(content, media_type, limits=limits or Limits(), max_pages=max_pages,
                           time_budget_s=time_budget_s,
                           too_heavy_reason=message("upload_too_heavy"))
