@@ -153,7 +153,7 @@ def _ocr(content: bytes, pages: int, deadline: float, tools: tuple[str, str]) ->
                 input=image, capture_output=True, timeout=_left(deadline), check=True).stdout
         except (subprocess.SubprocessError, OSError, ValueError):
             break
-        texts.append(text.decode("utf-8", "replace"))
+        texts.append(text.decode("utf-8", "replace").replace("\f", "\n"))  # page ends
     return clean_pdf_text("\n".join(texts))
 
 
