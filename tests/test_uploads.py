@@ -55,6 +55,7 @@ def test_scanned_pdf_is_accepted_and_marked_as_without_text():
     (files.docx_with_external_template, "cv.docx", "templates"),
     (files.docx_with_alt_chunk, "cv.docx", "embedded objects or documents"),
     (files.docx_with_dtd_in_settings, "cv.docx", "XML"),
+    (files.docx_with_dtd_in_a_renamed_part, "cv.docx", "XML"),
     (files.docx_with_ole_object, "cv.docx", "embedded objects"),
     (files.docx_with_external_image, "cv.docx", "load content from elsewhere"),
     (files.docx_with_include_picture_field, "cv.docx", "fetch other files"),
@@ -175,6 +176,13 @@ def test_docx_is_read_whole_in_reading_order_each_text_box_once():
                      "Fieldresult", "Kept", "Footnote remark", "Footer line"]
     assert text.count("Boxed skill") == 1
     assert "PAGE" not in text and "Deleted" not in text  # field codes, deletions
+
+
+def test_docx_saved_by_libreoffice_is_accepted_with_header_table_and_footer():
+    content = (files.FIXTURES / "libreoffice-resaved.docx").read_bytes()
+    lines = inspect_upload(content, "cv.docx").text.split("\n")
+    assert lines[0] == "Bram Janssens, Leuven" and lines[-1] == "Pagina 1"
+    assert "2015-2025" in lines and "Ingenium, projectleider" in lines
 
 
 def test_docx_made_from_a_template_on_the_authors_disk_is_accepted():

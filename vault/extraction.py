@@ -296,8 +296,8 @@ def inspect_docx(content: bytes) -> str:
         if "[Content_Types].xml" not in names or "word/document.xml" not in names:
             raise UploadRejected("only PDF and DOCX files are accepted")
         try:
-            _refuse_nested(archive, infos)
-            parts = _parse_all_xml(archive, infos)
+            sniffed = _refuse_nested(archive, infos)
+            parts = _parse_all_xml(archive, infos, sniffed)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
             if isinstance(exc, UploadRejected):
                 raise
@@ -326,15 +326,22 @@ def _check_directory(infos: list[zipfile.ZipInfo]) -> None:
                                  "are not accepted")
 
 
-def _refuse_nested(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+def _refuse_nested(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> set[str]:
+    """Refuse archives inside the archive; return the names of the parts that are XML
+    by their first bytes, whatever their names say."""
+    xml_parts = set()
     for info in infos:
         if info.is_dir():
             continue
         with archive.open(info) as member:
-            head = member.read(8)
+            head = member.read(64)
         if head.startswith(ARCHIVE_MAGIC):
             raise UploadRejected("DOCX files with embedded archives or macros "
                                  "are not accepted")
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.removeprefix(
+                b"\xef\xbb\xbf").lstrip().startswith(b"<"):
+            xml_parts.add(info.filename)
+    return xml_parts
 
 
 def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -348,12 +355,15 @@ def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
-def _parse_all_xml(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, Element]:
+def _parse_all_xml(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo],
+                   sniffed: set[str]) -> dict[str, Element]:
     """Every XML part is parsed, not only the body: Word reads settings, relationships
-    and headers too, and a DTD or an external reference in any of them is reached."""
+    and headers too, and a DTD or an external reference in any of them is reached. A
+    part is XML by its name or by its bytes (a relationship may point at settings.dat)."""
     parts: dict[str, Element] = {}
     for info in infos:
-        if info.is_dir() or not info.filename.lower().endswith((".xml", ".rels")):
+        if info.is_dir() or not (info.filename.lower().endswith((".xml", ".rels"))
+                                 or info.filename in sniffed):
             continue
         parts[info.filename] = _parse_xml(_read_bounded(archive, info))
     return parts
