@@ -69,3 +69,13 @@ def test_the_inspection_child_gets_no_secret_from_the_environment(monkeypatch):
     environment = child_environment()
     assert "VAULT_KEYRING" not in environment
     assert "secret-keyring-marker" not in json.dumps(environment)
+
+
+def test_ocr_cut_off_by_the_wall_clock_keeps_the_file_accepted_without_text(monkeypatch):
+    # The child's OCR answer is cut mid-line by the kill: the verdict before it stands.
+    def cut_off(*args, **kwargs):
+        return b'{"text": "", "ocr": true}\n{"ocr_text": "Kube'
+
+    monkeypatch.setattr(subprocess.Popen, "communicate", lambda self, *a, **k: (cut_off(), b""))
+    doc = inspect_upload(files.pdf_scan(), "scan.pdf")
+    assert doc.has_text is False and doc.text == ""

@@ -86,11 +86,7 @@ def run_inspection(content: bytes, media_type: str, *, limits: Limits, max_pages
         if process.poll() is None:
             _kill_group(process)
     lines = out.splitlines()
-    try:
-        verdict = json.loads(lines[0]) if lines else None
-        ocr = json.loads(lines[1]) if len(lines) > 1 else None
-    except ValueError:
-        verdict = ocr = None
+    verdict, ocr = _json_line(lines, 0), _json_line(lines, 1)
     if not isinstance(verdict, dict) or verdict.get("refused") == LimitExceeded().reason:
         # No verdict in time, killed by RLIMIT_CPU, or out of memory under RLIMIT_AS:
         # the file asked for more than any CV needs.
@@ -103,6 +99,13 @@ def run_inspection(content: bytes, media_type: str, *, limits: Limits, max_pages
     if verdict.get("ocr") and isinstance(ocr, dict):
         text = str(ocr.get("ocr_text", ""))
     return text[:MAX_TEXT_CHARS]
+
+
+def _json_line(lines: list[bytes], index: int) -> object:
+    try:
+        return json.loads(lines[index])
+    except (IndexError, ValueError):
+        return None  # not written, or cut off by the kill
 
 
 def child_environment() -> dict[str, str]:
