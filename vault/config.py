@@ -29,6 +29,13 @@ DEFAULTS: dict[str, Any] = {
     # or every client shares the proxy's address for rate limits.
     "PROXY_HOPS": 0,
     "MAX_CONTENT_LENGTH": 10 * MiB,
+    # Hard limits of one upload's inspection and text extraction (OCR included), which
+    # run in a child process (vault/sandbox.py): past them the file is refused. 2.8 s, so
+    # that with killing and reaping the child every upload is answered within 3 s.
+    "UPLOAD_INSPECT_SECONDS": 2.8,
+    "UPLOAD_INSPECT_MEMORY_MB": 200,
+    # Read scanned PDFs with Tesseract (Dutch, French, English) when it is installed.
+    "UPLOAD_OCR": True,
     "COMPANIES": ["Ingenium", "Hoptimize"],
     # Links mailed to candidates start with this, never with the request's Host header.
     # Its origin is also the one whose pages may post forms (see vault/csrf.py).

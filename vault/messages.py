@@ -9,6 +9,12 @@ MESSAGES: dict[str, str] = {
     "link_sent": "If we hold data under that address, we have sent a personal link to it.",
     "upload_refused": "Your CV could not be accepted: {reason}",
     "too_large": "The file is too large.",
+    "upload_too_heavy": "the file takes too much time or memory to read. Please save or "
+                        "export it again as a plain PDF or DOCX and send that.",
+    "cv_without_text": "We could not read any text in your CV (it may be a scan or an "
+                       "image). Recruiters can still open it, but it will not be found when "
+                       "they search. Choose another file (a PDF or DOCX with text), or tick "
+                       "the box below, choose the same file again and send it as it is.",
     "rate_limited": "Too many requests. Please wait a moment and try again.",
     "login_failed": "The e-mail address or password is not correct.",
     "login_throttled": "Too many failed attempts. Please wait and try again later.",

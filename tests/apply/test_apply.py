@@ -19,6 +19,7 @@ from tests.journey import (
 )
 from vault.appctx import vault_keys
 from vault.extensions import db
+from vault.messages import message
 from vault.models import Candidate, Consent, Document
 from vault.privacy import NOTICE_VERSION
 from vault.services.candidates import open_candidate, open_document
@@ -154,10 +155,31 @@ def test_oversized_upload_gets_413_and_stores_nothing(app, client):
     assert _count(app) == 0
 
 
-def test_scanned_cv_is_accepted_and_marked(app, client):
-    apply(client, cv=(io.BytesIO(files.pdf_scan()), "scan.pdf"))
+@pytest.mark.app_config(UPLOAD_OCR=False)
+def test_cv_without_text_comes_back_with_a_warning_and_stores_nothing(app, client):
+    response = apply(client, cv=(io.BytesIO(files.pdf_scan()), "scan.pdf"))
+    assert response.status_code == 400
+    page = response.data.decode()
+    assert message("cv_without_text") in page.replace("&#39;", "'")
+    assert 'name="cv_without_text"' in page
+    assert _count(app) == 0 and _count(app, Document) == 0 and outbox(app) == []
+
+
+@pytest.mark.app_config(UPLOAD_OCR=False)
+def test_cv_without_text_is_stored_and_marked_once_the_applicant_confirms(app, client):
+    response = apply(client, cv=(io.BytesIO(files.pdf_scan()), "scan.pdf"),
+                     cv_without_text="y")
+    assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Document)).has_text is False
+
+
+@pytest.mark.app_config(UPLOAD_INSPECT_SECONDS=0.05)
+def test_upload_past_the_inspection_limits_is_a_clear_form_error(app, client):
+    response = apply(client, cv=(io.BytesIO(files.pdf_with_text()), "cv.pdf"))
+    assert response.status_code == 400
+    assert message("upload_too_heavy") in response.data.decode().replace("&#39;", "'")
+    assert _count(app) == 0 and _count(app, Document) == 0
 
 
 def test_docx_cv_is_accepted(app, client):

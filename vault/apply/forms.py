@@ -130,6 +130,10 @@ class ApplicationForm(FlaskForm):
     consent_application = BooleanField(validators=[InputRequired(
         "We need your consent to process your application.")])
     consent_talent_pool = BooleanField(default=False)
+    # Shown once a CV without readable text came back: the applicant sends it anyway (it
+    # is kept, but search will not find it) or picks another file.
+    cv_without_text = BooleanField("Send this CV even though it cannot be searched",
+                                   default=False)
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -25,7 +25,7 @@ from vault.services.applications import ConsentChoice, submit_application
 from vault.services.candidates import DocumentInput
 from vault.services.notifications import deliver_after_response, queue_application_received
 from vault.services.vacancies import vacancy_by_slug
-from vault.uploads import UploadRejected, inspect_upload
+from vault.uploads import Limits, UploadRejected, inspect_upload
 
 bp = Blueprint("apply", __name__)
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ def application_form(slug: str | None) -> Response | tuple[str, int]:
         abort(404)
     form = ApplicationForm()
     status = 200
+    ask_without_text = bool(form.cv_without_text.data)
     if form.is_submitted():
         status = 400
         if form.validate():
@@ -52,12 +53,19 @@ def application_form(slug: str | None) -> Response | tuple[str, int]:
             try:
                 # The upload is in memory (see vault/upload_stream.py); its type is decided
                 # from its bytes, never from its name or Content-Type.
-                document = inspect_upload(upload.read(), upload.filename or "")
+                document = inspect_upload(upload.read(), upload.filename or "",
+                                          limits=Limits.from_config(current_app.config))
             except UploadRejected as exc:
                 form.cv.errors = [message("upload_refused", reason=exc.reason)]
             else:
-                return _submit(form, document, vacancy)
+                if document.has_text or form.cv_without_text.data:
+                    return _submit(form, document, vacancy)
+                # Told before anything is stored: a CV without text is never found by
+                # search, so the applicant decides whether to send it as it is.
+                form.cv.errors = [message("cv_without_text")]
+                ask_without_text = True
     return render_template("apply/form.html", form=form, vacancy=vacancy,
+                           ask_without_text=ask_without_text,
                            notice_version=NOTICE_VERSION,
                            rows=max(EMPTY_ROWS_SHOWN, len(form.education.entries)),
                            retention_days=current_app.config["APPLICATION_RETENTION_DAYS"],
