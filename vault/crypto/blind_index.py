@@ -43,11 +43,25 @@ _SEPARATE = bytes(c if chr(c) in WORD_CHARACTERS else 0x20 for c in range(256))
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
+# Letters that are not an accented form of another (nothing to decompose), folded as a
+# reader would type them: Ørsted is found by "orsted", mœlquix by "moelquix".
+_FOLD = str.maketrans({
+    "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ẞ": "SS",
+    "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L",
+    "ħ": "h", "Ħ": "H", "\u0131": "i", "ŀ": "l", "Ŀ": "L", "ŋ": "ng", "Ŋ": "NG",
+    "\u017f": "s", "ĸ": "k", "♯": "#"})
+
+
+def _decomposed(text: str) -> str:
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
+
+
 def normalise(text: str) -> str:
-    """Lower case, accents removed, compatibility forms folded (ﬁ -> fi, ² -> 2)."""
+    """Lower case, accents removed, compatibility forms folded (ﬁ -> fi, ² -> 2), and
+    letters such as ø, œ, æ, ß folded to their ASCII spelling."""
     if text.isascii():  # most CV text: nothing to decompose
         return text.lower()
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
+    return _decomposed(text.translate(_FOLD))
 
 
 def _separated(text: str) -> list[str]:
@@ -77,8 +91,12 @@ def tokenise(text: str) -> list[str]:
 
 
 def normalise_exact(value: str) -> str:
-    """For exact-match fields such as e-mail: trimmed, normalised, nothing split."""
-    return normalise(value.strip())
+    """For exact-match fields such as e-mail: trimmed, normalised, nothing split.
+
+    Without the letter folding of normalise(): stored e-mail indexes stay valid, and
+    two addresses differing by such a letter stay two addresses."""
+    value = value.strip()
+    return value.lower() if value.isascii() else _decomposed(value)
 
 
 class BlindIndex:
