@@ -40,6 +40,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 import Stemmer
 
@@ -69,6 +70,7 @@ TECHNICAL: dict[str, tuple[str, ...]] = {
     "angular.js": ("=angularjs", "angular"), "d3.js": ("=d3js",), "three.js": ("=threejs",),
     "ci/cd": ("=cicd",), "pl/sql": ("=plsql",), "t-sql": ("=tsql",), "tcp/ip": ("=tcpip",),
     "objective-c": ("=objectivec",), "ui/ux": ("ui", "ux"), "ux/ui": ("ux", "ui"),
+    "ms-sql": ("=sqlserver",), "power-bi": ("=powerbi",), "spring-boot": ("=springboot",),
 }
 # Single words that name the same thing as a technical term, or each other.
 SYNONYMS: dict[str, str] = {
@@ -84,14 +86,23 @@ SYNONYMS: dict[str, str] = {
     "cicd": "=cicd", "powerbi": "=powerbi", "springboot": "=springboot",
     "objectivec": "=objectivec", "golang": "=golang",
 }
-# Terms of more than one word: found in the folded text, where the words also count.
-_PHRASES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
-    (trigger, re.compile(pattern), term) for trigger, pattern, term in (
-        ("sql", r"(?<![0-9a-z])sql[\s_]+server(?![0-9a-z])", "sqlserver"),
-        ("ms", r"(?<![0-9a-z])ms[\s_-]*sql(?![0-9a-z])", "sqlserver"),
-        ("power", r"(?<![0-9a-z])power[\s_-]+bi(?![0-9a-z])", "powerbi"),
-        ("spring", r"(?<![0-9a-z])spring[\s_-]+boot(?![0-9a-z])", "springboot"),
+# Terms of more than one word, found in the folded text (where their words count too);
+# each is looked for only when both its words appear (a substring test costs little).
+# The patterns start with a literal, which re searches for quickly; the word boundary
+# before it is checked by hand (a look-behind first would make re try every position).
+_PHRASES: tuple[tuple[tuple[str, str], re.Pattern[str], str], ...] = tuple(
+    (words, re.compile(pattern), term) for words, pattern, term in (
+        (("sql", "server"), r"sql[\s_]+server(?![0-9a-z])", "sqlserver"),
+        (("ms", "sql"), r"ms[\s_]+sql(?![0-9a-z])", "sqlserver"),
+        (("power", "bi"), r"power[\s_]+bi(?![0-9a-z])", "powerbi"),
+        (("spring", "boot"), r"spring[\s_]+boot(?![0-9a-z])", "springboot"),
     ))
+_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def _phrase_count(pattern: re.Pattern[str], text: str) -> int:
+    return sum(1 for m in pattern.finditer(text)
+               if not m.start() or text[m.start() - 1] not in _ALNUM)
 
 # Heads of Dutch (and loaned) compounds: "Javaontwikkelaar" is java + ontwikkelaar.
 COMPOUND_HEADS = (
@@ -104,7 +115,13 @@ _COMPOUND = re.compile(
     "^([a-z0-9]{3,}?)(" + "|".join(sorted(COMPOUND_HEADS, key=len, reverse=True))
     + ")(s|en|e)?$")
 
-# Stop words: they tell the language, and a query does not need them.
+# Words only one of the languages uses, and often: they tell a text's language.
+_MARKERS: dict[str, tuple[str, ...]] = {
+    "en": ("the", "and", "of", "with", "for"),
+    "nl": ("het", "van", "een", "met", "voor", "bij"),
+    "fr": ("le", "la", "les", "et", "des", "du", "pour", "avec"),
+}
+# Stop words: a query does not need them.
 STOP_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset("the and of to with for on at from as my was are an by this that "
                     "years experience which".split()),
@@ -144,9 +161,16 @@ def stem(language: str, word: str) -> str:
 def _prepared(text: str) -> str:
     """Folded, addresses dropped."""
     folded = normalise(text)
-    if "@" in folded or "://" in folded or "www." in folded:
-        folded = " ".join(w for w in folded.split()
-                          if "@" not in w and "://" not in w and not w.startswith("www."))
+    for marker in ("@", "://", "www."):
+        at = folded.find(marker)
+        while at >= 0:  # the whole run of non-space characters around the marker goes
+            start, end = at, at + len(marker)
+            while start and not folded[start - 1].isspace():
+                start -= 1
+            while end < len(folded) and not folded[end].isspace():
+                end += 1
+            folded = folded[:start] + " " + folded[end:]
+            at = folded.find(marker, start)
     return folded
 
 
@@ -193,42 +217,58 @@ def _term(base: str, language: str) -> str:
     return base if base.startswith(NEUTRAL) else stem(language, base)
 
 
-def detect_language(raw_counts: Counter[str] | dict[str, int]) -> str:
-    """The language whose stop words the text uses most (English when none)."""
+def detect_language(words: Iterable[str]) -> str:
+    """The language with the most of its marker words among the distinct words (English
+    when none)."""
+    held = words if isinstance(words, set | frozenset | dict) else set(words)
     best, score = "en", 0
-    for language, stop in STOP_WORDS.items():
-        found = sum(raw_counts[w] for w in stop & raw_counts.keys())
+    for language, markers in _MARKERS.items():
+        found = sum([w in held for w in markers])
         if found > score:
             best, score = language, found
     return best
 
 
+_JOIN = "\x00"  # between the terms of a raw word that gives more than one
+_READING = {language: itemgetter(n) for n, language in enumerate(LANGUAGES)}
+
+
+def _readings(raw: str) -> tuple[str, ...]:
+    """A raw word's terms in each language, as one string per language."""
+    bases = _bases(raw, query=False)
+    return tuple(_JOIN.join(dict.fromkeys(_term(b, language) for b in bases))
+                 for language in LANGUAGES)
+
+
 def document_terms(text: str, cache: Cache | None = None,
-                   language: str | None = None) -> dict[str, int]:
+                   language: str | None = None) -> Counter[str]:
     """Each term of a document with how often it occurs (forms of a word together).
 
-    The cache maps (language, raw word) to terms for one run; keys begin with a control
-    character, so a caller may keep it in the same dict as its tokens by term."""
+    The cache maps a raw word to its terms in each language, for one run; raw words
+    never hold ':' or '=', so a caller may keep it in the same dict as its tokens by
+    term."""
     cache = {} if cache is None else cache
     prepared = _prepared(text)
-    raw = Counter(_raw_words(prepared))
-    language = language or detect_language(raw)
-    prefix = "\x01" + language
-    counts: dict[str, int] = {}
-    get = counts.get
-    for word, n in raw.items():
-        key = prefix + word
-        terms = cache.get(key)
-        if terms is None:
-            terms = cache[key] = tuple(dict.fromkeys(
-                _term(b, language) for b in _bases(word, query=False)))
-        for term in terms:
-            counts[term] = get(term, 0) + n
-    for trigger, pattern, term in _PHRASES:
-        if trigger in prepared:
-            found = len(pattern.findall(prepared))
+    words = _raw_words(prepared)
+    distinct = set(words)
+    language = language or detect_language(distinct)
+    if not cache.keys() >= distinct:  # a test in C; most records bring no new word
+        for word in [w for w in distinct if w not in cache]:
+            cache[word] = _readings(word)
+    # Every occurrence mapped to its terms and counted in C (map, itemgetter, Counter):
+    # bulk builds run this for every record, and a Python loop per word halved their rate.
+    counts = Counter(map(_READING[language], map(cache.__getitem__, words)))
+    counts.pop("", None)  # words too short or too long
+    # Compounds, ASP.NET, full-stack: rare, so first one test over all terms at once.
+    for joined in [t for t in counts if _JOIN in t] if _JOIN in "".join(counts) else ():
+        n = counts.pop(joined)
+        for term in joined.split(_JOIN):
+            counts[term] += n
+    for (first, second), pattern, term in _PHRASES:
+        if first in prepared and second in prepared:
+            found = _phrase_count(pattern, prepared)
             if found:
-                counts[NEUTRAL + term] = get(NEUTRAL + term, 0) + found
+                counts[NEUTRAL + term] += found
     return counts
 
 
@@ -244,8 +284,10 @@ def query_words(q: str) -> list[QueryWord]:
     """The words of a query, each with its readings in every language; stop words are
     dropped unless nothing else is left."""
     prepared = _prepared(q)
-    for _trigger, pattern, term in _PHRASES:
-        prepared = pattern.sub(" " + term + " ", prepared)
+    for _words, pattern, term in _PHRASES:
+        prepared = pattern.sub(lambda m, term=term: (
+            m.group() if m.start() and m.string[m.start() - 1] in _ALNUM
+            else " " + term + " "), prepared)
     bases = [b for raw in _raw_words(prepared) for b in _bases(raw, query=True)]
     meaningful = [b for b in bases if b not in _ALL_STOP_WORDS]
     found: dict[tuple[str, ...], QueryWord] = {}

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 
 from vault.crypto import BlindIndex, normalise
 from vault.crypto.analysis import Cache, QueryWord, document_terms
@@ -109,6 +110,9 @@ def _text_of(text: IndexedText) -> str:
 TokenMemo = dict[str, tuple[str, ...]]
 
 
+_FIRST = itemgetter(0)
+
+
 def _tier_tokens(index: BlindIndex, term: str, tiers: int) -> tuple[str, ...]:
     return (index.token(TEXT, term),
             *(index.token(TIER_FIELDS[t], term) for t in range(2, tiers + 1)))
@@ -124,10 +128,15 @@ def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None =
     """
     memo = {} if memo is None else memo
     counts = document_terms(_text_of(text), memo)
-    for term in counts.keys() - memo.keys():  # new to this run: every tier at once
-        memo[term] = _tier_tokens(index, term, TIERS)
-    # Slicing caps a count at TIERS: a term seen once gives its token, twice two tokens...
-    tokens = [token for term, count in counts.items() for token in memo[term][:count]]
+    # New to this run: every tier at once. (Not counts.keys() - memo.keys(): that walks
+    # the whole memo, which grows with the run.)
+    if not memo.keys() >= counts.keys():
+        for term in [t for t in counts if t not in memo]:
+            memo[term] = _tier_tokens(index, term, TIERS)
+    # Every term gives its token; a term seen at least t times its tier-t token too.
+    tokens = list(map(_FIRST, map(memo.__getitem__, counts)))
+    for tier in range(2, TIERS + 1):
+        tokens += [memo[term][tier - 1] for term, count in counts.items() if count >= tier]
     append = tokens.append
     for degree, _field, _institution in text.education:
         # Degree titles repeat too; a key no word can be (words have no spaces or NUL).
