@@ -15,7 +15,8 @@ asks for. Documents and queries go through the same steps, before any keyed hash
    French, detected from its stop words), so developer/developers,
    développeur/développeuse/développeurs, ontwikkelaar/ontwikkelaars meet. French
    feminine endings are first folded onto the masculine (-euse -> -eur, -trice ->
-   -teur, -ière -> -ier), which Snowball alone leaves apart.
+   -teur, -ière -> -ier), which Snowball alone leaves apart; agent nouns (-er, -or,
+   -aar, -eur) lose only their plural, so a developer is not found by "development".
 
 Why stems tagged with their language, and a query word read in every language: the
 language of a one-word query cannot be known, so a query word matches any of its three
@@ -113,7 +114,7 @@ COMPOUND_HEADS = (
 )
 _COMPOUND = re.compile(
     "^([a-z0-9]{3,}?)(" + "|".join(sorted(COMPOUND_HEADS, key=len, reverse=True))
-    + ")(s|en|e)?$")
+    + ")(s|en|e|n)?$")
 
 # Words only one of the languages uses, and often: they tell a text's language.
 _MARKERS: dict[str, tuple[str, ...]] = {
@@ -135,6 +136,14 @@ _ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
 _FEMININE = (("euses", "eurs"), ("euse", "eur"), ("trices", "teurs"), ("trice", "teur"),
              ("ieres", "iers"), ("iere", "ier"))
 
+# Agent nouns keep their ending: Snowball makes "developer" and "development" (and
+# "ontwikkelaar" and "ontwikkeling") one stem, but recruiters search for the person
+# doing the work; only the plural is removed (developers, ontwikkelaars, ingénieurs).
+_AGENT: dict[str, tuple[str, ...]] = {
+    "en": ("ers", "er", "ors", "or"),
+    "nl": ("aars", "aar", "ers", "er", "eurs", "eur", "ors", "or"),
+    "fr": ("eurs", "eur"),
+}
 Cache = dict[str, tuple[str, ...]]
 _local = threading.local()  # PyStemmer objects must not be shared between threads
 
@@ -155,6 +164,9 @@ def stem(language: str, word: str) -> str:
             if word.endswith(ending):
                 word = word[: -len(ending)] + masculine
                 break
+    for ending in _AGENT[language]:
+        if word.endswith(ending):  # a job title: only its plural goes
+            return f"{language}:{word[:-1] if ending.endswith('s') else word}"
     return f"{language}:{_stemmer(language).stemWord(word)}"
 
 
@@ -201,16 +213,16 @@ def _bases(raw: str, query: bool) -> tuple[str, ...]:
         technical = TECHNICAL.get(candidate)
         if technical:
             return technical[:1] if query else technical
-    if "/" in raw:
-        return tuple(b for part in raw.split("/") if part for b in _bases(part, query))
-    bases: list[str] = []
-    for part in _PUNCTUATION.split(raw):
-        pieces = [p for p in part.split("-") if p]
-        for piece in pieces:
-            bases.extend(_word_bases(piece, query))
-        if len(pieces) > 1 and not query:  # full-stack is also fullstack
-            bases.extend(_word_bases("".join(pieces), query))
-    return tuple(dict.fromkeys(bases))
+    for separator in ("/", "-"):  # Python/Django, C#-ontwikkelaar, full-stack
+        if separator in raw:
+            pieces = [p for p in raw.split(separator) if p]
+            bases = [b for piece in pieces for b in _bases(piece, query)]
+            if separator == "-" and len(pieces) > 1 and not query and all(
+                    p.isalpha() for p in pieces):
+                bases.extend(_word_bases("".join(pieces), query))  # also fullstack
+            return tuple(dict.fromkeys(bases))
+    return tuple(dict.fromkeys(
+        b for part in _PUNCTUATION.split(raw) for b in _word_bases(part, query)))
 
 
 def _term(base: str, language: str) -> str:
