@@ -20,7 +20,7 @@ from vault.services.candidates import (
     erase_candidates,
 )
 from vault.services.indexing import TIERS, query_tokens
-from vault.services.search import search
+from vault.services.search import QueryRefused, search
 
 
 def _input(name: str, email: str, cv: str, *, position: str = "Engineer",
@@ -281,3 +281,23 @@ def test_pool_results_end_the_moment_consent_expires(app, clock, monkeypatch, sm
                 for moment in (until - timedelta(microseconds=1), until)}
             assert ids["bart"] in seen[until - timedelta(microseconds=1)]
             assert ids["bart"] not in seen[until]
+
+
+@pytest.mark.parametrize("q", ["c", "#", "c ++", "a-b"])
+def test_a_query_left_without_a_word_is_refused_never_everyone(app, clock, pool, q):
+    _ids, users = pool
+    with pytest.raises(QueryRefused):
+        _find(app, clock, users["admin"], q)
+
+
+def test_technical_terms_and_word_forms_find_their_candidates(app, clock):
+    ids = _ranked_pool(app, clock, [
+        "Contact: dev@example.net. Python developers team.",
+        "C# and ASP.NET Core on SQL Server; the developer of the portal.",
+        "Node.js, Postgres; C++ engine at Ørsted.",
+    ])
+    assert _all_pages(app, clock, ".net", 20) == [ids[1]]  # not the e-mail's domain
+    assert _all_pages(app, clock, "c#", 20) == [ids[1]]
+    assert _all_pages(app, clock, "sqlserver", 20) == [ids[1]]
+    assert _all_pages(app, clock, "c++ postgresql nodejs orsted", 20) == [ids[2]]
+    assert set(_all_pages(app, clock, "developer", 20)) == {ids[0], ids[1]}

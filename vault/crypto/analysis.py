@@ -15,7 +15,8 @@ asks for. Documents and queries go through the same steps, before any keyed hash
    French, detected from its stop words), so developer/developers,
    développeur/développeuse/développeurs, ontwikkelaar/ontwikkelaars meet. French
    feminine endings are first folded onto the masculine (-euse -> -eur, -trice ->
-   -teur, -ière -> -ier), which Snowball alone leaves apart; agent nouns (-er, -or,
+   -teur, -ière -> -ier; under every stemmer, in case a French text reads as
+   another language), which Snowball alone leaves apart; agent nouns (-er, -or,
    -aar, -eur) lose only their plural, so a developer is not found by "development".
 
 Why stems tagged with their language, and a query word read in every language: the
@@ -120,7 +121,8 @@ _COMPOUND = re.compile(
 _MARKERS: dict[str, tuple[str, ...]] = {
     "en": ("the", "and", "of", "with", "for"),
     "nl": ("het", "van", "een", "met", "voor", "bij"),
-    "fr": ("le", "la", "les", "et", "des", "du", "pour", "avec"),
+    "fr": ("le", "la", "les", "et", "des", "du", "pour", "avec", "dans", "depuis", "une",
+           "chez", "il", "elle", "je"),
 }
 # Stop words: a query does not need them.
 STOP_WORDS: dict[str, frozenset[str]] = {
@@ -131,8 +133,10 @@ STOP_WORDS: dict[str, frozenset[str]] = {
     "fr": frozenset("le la les et des du un une pour avec dans au aux sur je ans chez par "
                     "est mon ma mes".split()),
 }
-_ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
-# French feminine endings folded onto the masculine before stemming.
+# Shared by the languages (so no sign of one), and no more needed in a query.
+_SHARED_STOP_WORDS = frozenset("in is de en or ou of".split())
+_ALL_STOP_WORDS = frozenset().union(_SHARED_STOP_WORDS, *STOP_WORDS.values())
+# French feminine endings folded onto the masculine before stemming (any language).
 _FEMININE = (("euses", "eurs"), ("euse", "eur"), ("trices", "teurs"), ("trice", "teur"),
              ("ieres", "iers"), ("iere", "ier"))
 
@@ -159,11 +163,12 @@ def stem(language: str, word: str) -> str:
     """The term of one plain word under one language."""
     if len(word) <= KEEP_WHOLE or not word.isalpha():
         return NEUTRAL + word
-    if language == "fr":
-        for ending, masculine in _FEMININE:
-            if word.endswith(ending):
-                word = word[: -len(ending)] + masculine
-                break
+    # In every language, not French alone: a French CV with few French words may be
+    # read as English, and these endings are French wherever they stand.
+    for ending, masculine in _FEMININE:
+        if word.endswith(ending):
+            word = word[: -len(ending)] + masculine
+            break
     for ending in _AGENT[language]:
         if word.endswith(ending):  # a job title: only its plural goes
             return f"{language}:{word[:-1] if ending.endswith('s') else word}"
