@@ -89,7 +89,7 @@ SYNONYMS: dict[str, str] = {
     "objectivec": "=objectivec", "golang": "=golang",
 }
 # Terms of more than one word, found in the folded text (where their words count too);
-# each is looked for only when both its words appear (a substring test costs little).
+# each is looked for only when both its words are among the record's words.
 # The patterns start with a literal, which re searches for quickly; the word boundary
 # before it is checked by hand (a look-behind first would make re try every position).
 _PHRASES: tuple[tuple[tuple[str, str], re.Pattern[str], str], ...] = tuple(
@@ -269,12 +269,16 @@ def document_terms(text: str, cache: Cache | None = None,
     words = _raw_words(prepared)
     distinct = set(words)
     language = language or detect_language(distinct)
-    if not cache.keys() >= distinct:  # a test in C; most records bring no new word
-        for word in [w for w in distinct if w not in cache]:
-            cache[word] = _readings(word)
     # Every occurrence mapped to its terms and counted in C (map, itemgetter, Counter):
     # bulk builds run this for every record, and a Python loop per word halved their rate.
-    counts = Counter(map(_READING[language], map(cache.__getitem__, words)))
+    # Most records bring no word new to the run, so a miss is caught, not tested for.
+    reading = _READING[language]
+    try:
+        counts = Counter(map(reading, map(cache.__getitem__, words)))
+    except KeyError:
+        for word in [w for w in distinct if w not in cache]:
+            cache[word] = _readings(word)
+        counts = Counter(map(reading, map(cache.__getitem__, words)))
     counts.pop("", None)  # words too short or too long
     # Compounds, ASP.NET, full-stack: rare, so first one test over all terms at once.
     for joined in [t for t in counts if _JOIN in t] if _JOIN in "".join(counts) else ():
@@ -282,7 +286,7 @@ def document_terms(text: str, cache: Cache | None = None,
         for term in joined.split(_JOIN):
             counts[term] += n
     for (first, second), pattern, term in _PHRASES:
-        if first in prepared and second in prepared:
+        if first in distinct and (second in distinct or second + "." in distinct):
             found = _phrase_count(pattern, prepared)
             if found:
                 counts[NEUTRAL + term] += found

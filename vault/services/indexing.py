@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from vault.crypto import BlindIndex, normalise
-from vault.crypto.analysis import Cache, QueryWord, document_terms
+from vault.crypto.analysis import Cache, QueryWord, document_terms, query_words
 from vault.services.sealing import Sealer
 
 TEXT, DEGREE_LEVEL, EMAIL = "text", "degree_level", "email"
@@ -160,6 +160,11 @@ class WordTokens:
     @property
     def tokens(self) -> tuple[str, ...]:
         return self.tiers[0]
+
+
+def word_tokens(index: BlindIndex, word: str) -> frozenset[str]:
+    """The tokens a record holding this word holds one of (one per language reading)."""
+    return frozenset(t for w in query_words(word) for t in query_tokens(index, w).tokens)
 
 
 def query_tokens(index: BlindIndex, word: QueryWord) -> WordTokens:
