@@ -106,6 +106,7 @@ def _phrase_count(pattern: re.Pattern[str], text: str) -> int:
     return sum(1 for m in pattern.finditer(text)
                if not m.start() or text[m.start() - 1] not in _ALNUM)
 
+
 # Heads of Dutch (and loaned) compounds: "Javaontwikkelaar" is java + ontwikkelaar.
 COMPOUND_HEADS = (
     "ontwikkelaar", "ontwikkeling", "programmeur", "beheerder", "beheer", "analist",
@@ -117,20 +118,20 @@ _COMPOUND = re.compile(
     "^([a-z0-9]{3,}?)(" + "|".join(sorted(COMPOUND_HEADS, key=len, reverse=True))
     + ")(s|en|e|n)?$")
 
-# Words only one of the languages uses, and often: they tell a text's language.
+# Words only one of the languages uses, and often: they tell a text's language (as many
+# for each, since a language scores by how many of its own a text holds).
 _MARKERS: dict[str, tuple[str, ...]] = {
-    "en": ("the", "and", "of", "with", "for"),
-    "nl": ("het", "van", "een", "met", "voor", "bij"),
-    "fr": ("le", "la", "les", "et", "des", "du", "pour", "avec", "dans", "depuis", "une",
-           "chez", "il", "elle", "je"),
+    "en": ("the", "and", "of", "with", "for", "from", "this", "my"),
+    "nl": ("het", "van", "een", "met", "voor", "bij", "ik", "ook"),
+    "fr": ("les", "et", "des", "du", "pour", "avec", "dans", "une"),
 }
 # Stop words: a query does not need them.
 STOP_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset("the and of to with for on at from as my was are an by this that "
-                    "years experience which".split()),
-    "nl": frozenset("het een van met voor op bij als naar ik jaar ervaring te aan dat "
-                    "ook door zijn wordt werd mijn".split()),
-    "fr": frozenset("le la les et des du un une pour avec dans au aux sur je ans chez par "
+                    "which".split()),
+    "nl": frozenset("het een van met voor op bij als naar ik te aan dat ook door zijn "
+                    "wordt werd mijn".split()),
+    "fr": frozenset("le la les et des du un une pour avec dans au aux sur je chez par "
                     "est mon ma mes".split()),
 }
 # Shared by the languages (so no sign of one), and no more needed in a query.
