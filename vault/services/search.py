@@ -12,17 +12,15 @@ a collision. Queries can hold names: they never reach a log or the audit trail.
 Ranking: by how much of a record matches, that is the sum over the query's words of
 the occurrence tier each reaches in the record (1: the word is there, 2: more than
 once, a word's forms counted together; services.indexing stores a token per tier),
-newest first among equals. Only
-the first RANKED_WORDS words rank; further words narrow only, which keeps the number
-of tier combinations (TIERS ** words) small.
+newest first among equals. Only the first RANKED_WORDS words rank; further words
+narrow only, which keeps the number of tier combinations (TIERS ** words) small.
 
 How it is computed on SQLite, where tokens sit in an FTS5 table holding bare lists of
 record ids (no positions, no bm25, which would have to score every match):
 - few matches (at most SMALL_MATCH): SQLite scores each from its token string;
 - more: the score levels are walked from the top, each level one FTS5 expression
   (the tier combinations summing to it, as "any tier token AND ... NOT any of the next
-  tier"), read
-  newest first with LIMIT and OFFSET, until the page is full. A word at tier t is
+  tier"), read newest first with LIMIT and OFFSET, until the page is full. A word at tier t is
   found by its tier-t tokens alone, since tier t implies every lower one.
 On PostgreSQL a GIN index finds the records holding a token of every word and the
 score is the count of the query's tier tokens each holds (a record holds at most one
