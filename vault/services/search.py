@@ -122,8 +122,9 @@ def parse_query(q: str) -> ParsedQuery:
     words = query_words(rest)[:MAX_WORDS]
     if rest.strip() and not words and not emails:
         # "c", "#", "++" or a lone letter: no word to look for. Listing every candidate
-        # would answer a question nobody asked, so the query is refused instead.
-        raise QueryRefused(q)
+        # would answer a question nobody asked, so the query is refused instead. The
+        # exception carries no text: a query can hold a name, and exceptions get logged.
+        raise QueryRefused
     return ParsedQuery(words, emails)
 
 
