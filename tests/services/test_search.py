@@ -286,8 +286,9 @@ def test_pool_results_end_the_moment_consent_expires(app, clock, monkeypatch, sm
 @pytest.mark.parametrize("q", ["c", "#", "c ++", "a-b"])
 def test_a_query_left_without_a_word_is_refused_never_everyone(app, clock, pool, q):
     _ids, users = pool
-    with pytest.raises(QueryRefused):
+    with pytest.raises(QueryRefused) as refused:
         _find(app, clock, users["admin"], q)
+    assert refused.value.args == ()  # a query can hold a name: none in the exception
 
 
 def test_technical_terms_and_word_forms_find_their_candidates(app, clock):
