@@ -1,7 +1,9 @@
 """Blind indexes: search tokens over encrypted text (CipherSweet's key hierarchy).
 
-Text is normalised (case, accents, punctuation) and split into words; each word
-becomes HMAC-SHA256(field key, word) truncated to a configured number of bits.
+Text is normalised (case, accents, letters such as ø and œ, punctuation) and split
+into words, or analysed into search terms (vault.crypto.analysis: stems, technical
+terms, compound parts); each word or term becomes HMAC-SHA256(field key, term)
+truncated to a configured number of bits.
 Each field has its own key derived from the index root key, so the same word in
 the CV and in the name gives unrelated tokens, and tokens of one field say
 nothing about another.
