@@ -149,6 +149,7 @@ _AGENT: dict[str, tuple[str, ...]] = {
     "nl": ("aars", "aar", "ers", "er", "eurs", "eur", "ors", "or"),
     "fr": ("eurs", "eur"),
 }
+_FEMININE_ENDINGS = tuple(ending for ending, _masculine in _FEMININE)
 Cache = dict[str, tuple[str, ...]]
 _local = threading.local()  # PyStemmer objects must not be shared between threads
 
@@ -166,13 +167,14 @@ def stem(language: str, word: str) -> str:
         return NEUTRAL + word
     # In every language, not French alone: a French CV with few French words may be
     # read as English, and these endings are French wherever they stand.
-    for ending, masculine in _FEMININE:
-        if word.endswith(ending):
-            word = word[: -len(ending)] + masculine
-            break
-    for ending in _AGENT[language]:
-        if word.endswith(ending):  # a job title: only its plural goes
-            return f"{language}:{word[:-1] if ending.endswith('s') else word}"
+    if word.endswith(_FEMININE_ENDINGS):  # one test in C before the loop
+        for ending, masculine in _FEMININE:
+            if word.endswith(ending):
+                word = word[: -len(ending)] + masculine
+                break
+    agent = _AGENT[language]
+    if word.endswith(agent):  # a job title: only its plural goes
+        return f"{language}:{word[:-1] if word.endswith('s') else word}"
     return f"{language}:{_stemmer(language).stemWord(word)}"
 
 
@@ -254,6 +256,8 @@ _READING = {language: itemgetter(n) for n, language in enumerate(LANGUAGES)}
 def _readings(raw: str) -> tuple[str, ...]:
     """A raw word's terms in each language, as one string per language."""
     bases = _bases(raw, query=False)
+    if len(bases) == 1:  # most words: no joining
+        return tuple(_term(bases[0], language) for language in LANGUAGES)
     return tuple(_JOIN.join(dict.fromkeys(_term(b, language) for b in bases))
                  for language in LANGUAGES)
 
