@@ -99,3 +99,16 @@ def test_a_correction_rewrites_the_search_card(app, clock):
         record = get(public_id)
         card = open_card(record_sealer(vault_keys(), record), record.index_row.card)
         assert (card.full_name, card.interests) == ("Anna Newname", "chess")
+
+
+def test_the_search_card_holds_the_terms_its_tokens_came_from(app, clock):
+    public_id = make(app, clock)
+    with app.app_context():
+        record = get(public_id)
+        card = open_card(record_sealer(vault_keys(), record), record.index_row.card)
+        assert card.terms is not None
+        assert not card.terms.isdisjoint(query_words(MARK_CV)[0].terms)
+        # The tokens are those of exactly these terms (each term's own token).
+        index = vault_keys().blind_index
+        assert {index.token(TEXT, t) for t in card.terms} <= set(
+            record.index_row.tokens.split())

@@ -323,7 +323,7 @@ def query_words(q: str) -> list[QueryWord]:
     return list(found.values())
 
 
-def matches(terms: Iterable[str] | set[str], words: list[QueryWord]) -> bool:
+def matches(terms: Iterable[str], words: list[QueryWord]) -> bool:
     """Whether a document's terms hold every query word (any of its readings)."""
-    held = terms if isinstance(terms, set) else set(terms)
+    held = terms if isinstance(terms, set | frozenset) else set(terms)
     return all(not held.isdisjoint(w.terms) for w in words)

@@ -29,8 +29,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import Any
 
 from vault.crypto import BlindIndex, normalise
 from vault.crypto.analysis import Cache, QueryWord, document_terms, query_words
@@ -64,40 +67,48 @@ def degree_level(degree: str) -> str | None:
 @dataclass(frozen=True)
 class IndexedText:
     """The plaintext a record is indexed by: in memory while indexing, and at rest only
-    sealed, as the record's search card."""
+    sealed, as the record's search card (with the terms its tokens came from)."""
 
     full_name: str
     position: str
     interests: str
     cv_text: str
     education: tuple[tuple[str, str, str], ...]  # (degree, field, institution)
+    terms: frozenset[str] | None = field(default=None, compare=False)  # from a card
 
 
-def seal_card(sealer: Sealer, text: IndexedText) -> bytes:
+def seal_card(sealer: Sealer, text: IndexedText, terms: Iterable[str] | None = None) -> bytes:
     """The record's search card: the indexed text, sealed as one value.
 
     A result line needs the name, the position, an excerpt of the CV and, to drop
-    collisions of truncated tokens, every word the tokens came from; kept together
-    they cost one decryption per result instead of one per field. Sealed with the
-    record's key, so erasing the record shreds it like every other field."""
+    collisions of truncated tokens, every term the tokens came from; kept together
+    they cost one decryption per result instead of one per field. The terms are kept
+    as analysed, since analysing each result's text again would cost more than the
+    rest of the page. Sealed with the record's key, so erasing the record shreds it
+    like every other field."""
+    value: list[Any] = [text.full_name, text.position, text.interests, text.cv_text,
+                        [list(entry) for entry in text.education]]
+    if terms is not None:
+        value.append(sorted(terms))
     return sealer.seal("candidate_index", "card", json.dumps(
-        [text.full_name, text.position, text.interests, text.cv_text,
-         [list(entry) for entry in text.education]], ensure_ascii=False,
-        separators=(",", ":")))
+        value, ensure_ascii=False, separators=(",", ":")))
 
 
 def open_card(sealer: Sealer, sealed: bytes) -> IndexedText:
-    full_name, position, interests, cv_text, education = json.loads(
+    full_name, position, interests, cv_text, education, *terms = json.loads(
         sealer.open("candidate_index", "card", sealed))
     return IndexedText(full_name, position, interests, cv_text,
                        tuple((degree, field, institution)
-                             for degree, field, institution in education))
+                             for degree, field, institution in education),
+                       frozenset(terms[0]) if terms else None)
 
 
-def card_terms(text: IndexedText, cache: Cache | None = None) -> set[str]:
-    """The card's terms, as search re-checks its matches against them: the same analysis
-    as indexing, so a match the tokens found is confirmed unless it was a collision."""
-    return set(document_terms(_text_of(text), cache))
+def card_terms(text: IndexedText, cache: Cache | None = None) -> frozenset[str]:
+    """The card's terms, as search re-checks its matches against them: those sealed with
+    it, or (a card from before they were) the same analysis as indexing."""
+    if text.terms is not None:
+        return text.terms
+    return frozenset(document_terms(_text_of(text), cache))
 
 
 def _text_of(text: IndexedText) -> str:
@@ -118,6 +129,15 @@ def _tier_tokens(index: BlindIndex, term: str, tiers: int) -> tuple[str, ...]:
             *(index.token(TIER_FIELDS[t], term) for t in range(2, tiers + 1)))
 
 
+def record_index(index: BlindIndex, text: IndexedText, memo: TokenMemo | None = None
+                 ) -> tuple[str, frozenset[str]]:
+    """The record's tokens (as record_tokens) and the terms they came from (for its
+    search card)."""
+    memo = {} if memo is None else memo
+    counts = document_terms(_text_of(text), memo)
+    return _tokens(index, text, counts, memo), frozenset(counts)
+
+
 def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None = None) -> str:
     """The record's tokens, space-separated and sorted (so their order says nothing).
 
@@ -127,7 +147,11 @@ def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None =
     not recomputed.
     """
     memo = {} if memo is None else memo
-    counts = document_terms(_text_of(text), memo)
+    return _tokens(index, text, document_terms(_text_of(text), memo), memo)
+
+
+def _tokens(index: BlindIndex, text: IndexedText, counts: Counter[str], memo: TokenMemo
+            ) -> str:
     # New to this run: every tier at once. (Not counts.keys() - memo.keys(): that walks
     # the whole memo, which grows with the run.)
     if not memo.keys() >= counts.keys():
