@@ -114,3 +114,9 @@ def test_a_run_cache_gives_the_same_terms():
     assert document_terms(text, cache) == document_terms(text)
     assert document_terms(text, cache) == document_terms(text)
     assert all(":" not in key and "=" not in key for key in cache)  # raw words only
+
+
+def test_many_addresses_cost_linear_time():
+    # An upload may hold up to 200,000 characters: dropping addresses must not rebuild
+    # the text once per address.
+    assert document_terms(" ".join(["a@b.c"] * 50_000) + " python") == {"en:python": 1}
