@@ -34,6 +34,8 @@ MESSAGES: dict[str, str] = {
     "nothing_to_withdraw": "You were not in the talent pool: nothing to withdraw.",
     "objection_invalid": "Your objection could not be recorded: please keep it under 2000 "
                          "characters and try again.",
+    "query_no_words": "Nothing was searched: the search has no word to look for (a word "
+                      "needs two letters or digits, or is a known term such as C# or C++).",
     "objection_logged": "Your objection is recorded. Our privacy officer will answer by {due}.",
     "link_replaced": "This link has been replaced by a newer one. Use the newest link we sent "
                      "you, or ask for a new personal link below.",

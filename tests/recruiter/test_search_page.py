@@ -45,3 +45,16 @@ def test_bad_filter_is_a_form_error(app, records, make_user, login):
     for page in ("abc", "0", "-5", "99999999999999999999"):
         assert client.get(f"/candidates?q=python&page={page}").status_code == 400
     assert client.get("/candidates?vacancy=999999").status_code == 400
+
+
+def test_a_query_without_a_word_is_refused_with_a_message(app, records, make_user, login):
+    client = app.test_client()
+    login(client, make_user(role="admin"))
+    response = client.get("/candidates?q=c")
+    page = response.data.decode()
+    assert response.status_code == 400
+    assert "no word to look for" in page
+    assert "Own Applicant" not in page  # never "everyone"
+    with app.app_context():
+        assert db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == audit.SEARCH_PERFORMED)).all() == []

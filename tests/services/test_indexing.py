@@ -7,6 +7,7 @@ import pytest
 from tests.services.test_candidates import MARK_CV, MARK_NAME, get, make
 from vault.appctx import vault_keys
 from vault.crypto import BlindIndex, DecryptionError
+from vault.crypto.analysis import query_words, stem
 from vault.extensions import db
 from vault.services.candidates import Correction, correct_candidate
 from vault.services.indexing import (
@@ -26,21 +27,42 @@ def _text(cv: str) -> IndexedText:
     return IndexedText("", "", "", cv, ())
 
 
+def _tiers(index: BlindIndex, word: str, language: str = "en") -> list[str]:
+    """The tier tokens a record in that language holds for a word (one per tier)."""
+    tiers = query_tokens(index, query_words(word)[0]).tiers
+    reading = query_words(word)[0].terms.index(stem(language, word))
+    return [tier[reading] for tier in tiers]
+
+
 def test_a_repeated_word_gets_one_tier_token_per_tier_reached():
     index = BlindIndex(os.urandom(32))
-    tokens = record_tokens(index, _text("kafka spark spark rust rust rust rust")).split()
-    kafka, spark, rust = (query_tokens(index, w).tiers for w in ("kafka", "spark", "rust"))
-    assert sorted(tokens) == sorted([kafka[0], spark[0], spark[1], *rust])
+    tokens = record_tokens(index, _text("kafka spark spark rusty rusty rusty rusty")).split()
+    kafka, spark, rusty = (_tiers(index, w) for w in ("kafka", "spark", "rusty"))
+    assert sorted(tokens) == sorted([kafka[0], spark[0], spark[1], *rusty])
     assert len(tokens) == len(set(tokens))  # a count shows only as tiers, never as repeats
+
+
+def test_forms_of_a_word_count_together_for_the_tiers():
+    index = BlindIndex(os.urandom(32))
+    tokens = record_tokens(index, _text("the developer and the developers")).split()
+    assert set(_tiers(index, "developer")) <= set(tokens)  # tier 2: two forms, one stem
+
+
+def test_a_query_word_is_read_in_every_language():
+    index = BlindIndex(os.urandom(32))
+    word = query_words("ontwikkelaars")[0]
+    assert word.terms == ("en:ontwikkelaar", "nl:ontwikkelaar", "fr:ontwikkelaar")
+    tokens = query_tokens(index, word)
+    assert tokens.tokens == tuple(index.token(TEXT, term) for term in word.terms)
 
 
 def test_tier_tokens_cannot_be_linked_to_their_word():
     index = BlindIndex(os.urandom(32))
-    tiers = query_tokens(index, "python").tiers
+    tiers = _tiers(index, "python")
     assert len(set(tiers)) == TIERS
-    assert tiers[0] == index.token(TEXT, "python")
+    assert tiers[0] == index.token(TEXT, "en:python")
     # Each tier has its own key: a tier token is no word's plain token.
-    assert tiers[1] == index.token(TIER_FIELDS[2], "python") != index.token(TEXT, tiers[1])
+    assert tiers[1] == index.token(TIER_FIELDS[2], "en:python") != index.token(TEXT, tiers[1])
 
 
 def test_a_bulk_memo_gives_the_same_tokens():
@@ -77,3 +99,16 @@ def test_a_correction_rewrites_the_search_card(app, clock):
         record = get(public_id)
         card = open_card(record_sealer(vault_keys(), record), record.index_row.card)
         assert (card.full_name, card.interests) == ("Anna Newname", "chess")
+
+
+def test_the_search_card_holds_the_terms_its_tokens_came_from(app, clock):
+    public_id = make(app, clock)
+    with app.app_context():
+        record = get(public_id)
+        card = open_card(record_sealer(vault_keys(), record), record.index_row.card)
+        assert card.terms is not None
+        assert not card.terms.isdisjoint(query_words(MARK_CV)[0].terms)
+        # The tokens are those of exactly these terms (each term's own token).
+        index = vault_keys().blind_index
+        assert {index.token(TEXT, t) for t in card.terms} <= set(
+            record.index_row.tokens.split())

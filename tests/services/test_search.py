@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from tests.services.test_candidates import sample_input
 from vault.appctx import vault_keys
+from vault.crypto.analysis import query_words
 from vault.extensions import db
 from vault.models import Candidate, User, Vacancy
 from vault.services import audit, consent, erasure
@@ -17,8 +18,8 @@ from vault.services.candidates import (
     EducationInput,
     create_candidate,
 )
-from vault.services.indexing import TEXT, TIERS
-from vault.services.search import search
+from vault.services.indexing import TIERS, query_tokens
+from vault.services.search import QueryRefused, search
 
 
 def _input(name: str, email: str, cv: str, *, position: str = "Engineer",
@@ -176,7 +177,8 @@ def test_false_positives_from_truncated_tokens_are_removed(app, clock):
         # Find a word the record does not contain whose token collides with one it has.
         colliding = next(
             word for word in (f"zq{i}" for i in itertools.count())
-            if keys.blind_index.token(TEXT, word) in stored)
+            if stored.intersection(query_tokens(keys.blind_index,
+                                                query_words(word)[0]).tokens))
         page = search(db.session, keys, admin, q=colliding, now=clock())
         assert page.total_estimate == 1  # the database matched it by token...
         assert page.results == []  # ...and opening it proved the match false
@@ -278,3 +280,24 @@ def test_pool_results_end_the_moment_consent_expires(app, clock, monkeypatch, sm
                 for moment in (until - timedelta(microseconds=1), until)}
             assert ids["bart"] in seen[until - timedelta(microseconds=1)]
             assert ids["bart"] not in seen[until]
+
+
+@pytest.mark.parametrize("q", ["c", "#", "c ++", "a-b"])
+def test_a_query_left_without_a_word_is_refused_never_everyone(app, clock, pool, q):
+    _ids, users = pool
+    with pytest.raises(QueryRefused) as refused:
+        _find(app, clock, users["admin"], q)
+    assert refused.value.args == ()  # a query can hold a name: none in the exception
+
+
+def test_technical_terms_and_word_forms_find_their_candidates(app, clock):
+    ids = _ranked_pool(app, clock, [
+        "Contact: dev@example.net. Python developers team.",
+        "C# and ASP.NET Core on SQL Server; the developer of the portal.",
+        "Node.js, Postgres; C++ engine at Ørsted.",
+    ])
+    assert _all_pages(app, clock, ".net", 20) == [ids[1]]  # not the e-mail's domain
+    assert _all_pages(app, clock, "c#", 20) == [ids[1]]
+    assert _all_pages(app, clock, "sqlserver", 20) == [ids[1]]
+    assert _all_pages(app, clock, "c++ postgresql nodejs orsted", 20) == [ids[2]]
+    assert set(_all_pages(app, clock, "developer", 20)) == {ids[0], ids[1]}

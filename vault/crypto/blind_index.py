@@ -1,7 +1,9 @@
 """Blind indexes: search tokens over encrypted text (CipherSweet's key hierarchy).
 
-Text is normalised (case, accents, punctuation) and split into words; each word
-becomes HMAC-SHA256(field key, word) truncated to a configured number of bits.
+Text is normalised (case, accents, letters such as ø and œ, punctuation) and split
+into words, or analysed into search terms (vault.crypto.analysis: stems, technical
+terms, compound parts); each word or term becomes HMAC-SHA256(field key, term)
+truncated to a configured number of bits.
 Each field has its own key derived from the index root key, so the same word in
 the CV and in the name gives unrelated tokens, and tokens of one field say
 nothing about another.
@@ -43,11 +45,28 @@ _SEPARATE = bytes(c if chr(c) in WORD_CHARACTERS else 0x20 for c in range(256))
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
+# Letters that are not an accented form of another (nothing to decompose), folded as a
+# reader would type them: Ørsted is found by "orsted", mœlquix by "moelquix". Applied
+# after case folding, and only to what is left non-ASCII (a pattern scan in C; a
+# translate() with a table walks every character in Python's slow path).
+_FOLD = {"ø": "o", "œ": "oe", "æ": "ae", "ð": "d", "þ": "th", "đ": "d", "ł": "l",
+         "ħ": "h", "\u0131": "i", "ŀ": "l", "ŋ": "ng", "\u017f": "s", "ĸ": "k", "♯": "#"}
+_FOLDED = re.compile("[" + "".join(_FOLD) + "]")
+
+
+def _decomposed(text: str) -> str:
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
+
+
 def normalise(text: str) -> str:
-    """Lower case, accents removed, compatibility forms folded (ﬁ -> fi, ² -> 2)."""
+    """Lower case, accents removed, compatibility forms folded (ﬁ -> fi, ² -> 2), and
+    letters such as ø, œ, æ, ß folded to their ASCII spelling."""
     if text.isascii():  # most CV text: nothing to decompose
         return text.lower()
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
+    decomposed = _decomposed(text)
+    if decomposed.isascii():
+        return decomposed
+    return _FOLDED.sub(lambda m: _FOLD[m.group()], decomposed)
 
 
 def _separated(text: str) -> list[str]:
@@ -77,8 +96,12 @@ def tokenise(text: str) -> list[str]:
 
 
 def normalise_exact(value: str) -> str:
-    """For exact-match fields such as e-mail: trimmed, normalised, nothing split."""
-    return normalise(value.strip())
+    """For exact-match fields such as e-mail: trimmed, normalised, nothing split.
+
+    Without the letter folding of normalise(): stored e-mail indexes stay valid, and
+    two addresses differing by such a letter stay two addresses."""
+    value = value.strip()
+    return value.lower() if value.isascii() else _decomposed(value)
 
 
 class BlindIndex:

@@ -32,7 +32,7 @@ from vault.services.access import Write, may_write, note_company, note_reader, v
 from vault.services.candidates import find_document, open_document
 from vault.services.notes import add_note
 from vault.services.pipeline import set_status
-from vault.services.search import COUNT_CAP, search
+from vault.services.search import COUNT_CAP, QueryRefused, search
 from vault.services.users import staff_actor
 from vault.services.vacancies import (
     VacancyError,
@@ -83,11 +83,15 @@ def candidates() -> str | tuple[str, int]:
                                            for v, _n in vacancies)]
     if not form.validate():
         return render_template("recruiter/candidates.html", form=form, page=None), 400
-    result = search(db.session, vault_keys(), user, q=form.q.data or "",
-                    degree_level=form.level.data or None,
-                    vacancy_id=int(form.vacancy.data) if form.vacancy.data else None,
-                    page=form.page.data or 1,
-                    page_size=current_app.config["SEARCH_PAGE_SIZE"], now=now())
+    try:
+        result = search(db.session, vault_keys(), user, q=form.q.data or "",
+                        degree_level=form.level.data or None,
+                        vacancy_id=int(form.vacancy.data) if form.vacancy.data else None,
+                        page=form.page.data or 1,
+                        page_size=current_app.config["SEARCH_PAGE_SIZE"], now=now())
+    except QueryRefused:
+        form.q.errors = [message("query_no_words")]
+        return render_template("recruiter/candidates.html", form=form, page=None), 400
     # The query may hold a name: only its size is recorded.
     audit.record(db.session, staff_actor(user), audit.SEARCH_PERFORMED, now=now(),
                  detail=f"words={result.words} results={result.total_estimate}")

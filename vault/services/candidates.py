@@ -27,7 +27,7 @@ from vault.services.indexing import (
     EMAIL,
     IndexedText,
     TokenMemo,
-    record_tokens,
+    record_index,
     seal_card,
 )
 from vault.services.sealing import Sealer, new_record_key, record_sealer
@@ -314,8 +314,8 @@ def _index(keys: VaultKeys, sealer: Sealer, candidate: Candidate, data: Candidat
 def _set_index(keys: VaultKeys, sealer: Sealer, candidate: Candidate, text: IndexedText,
                token_memo: TokenMemo | None) -> None:
     """Tokens and search card always change together: a card is what its tokens say."""
-    tokens = record_tokens(keys.blind_index, text, token_memo)
-    card = seal_card(sealer, text)
+    tokens, terms = record_index(keys.blind_index, text, token_memo)
+    card = seal_card(sealer, text, terms)
     if candidate.index_row is None:
         candidate.index_row = CandidateIndex(tokens=tokens, card=card)
     else:

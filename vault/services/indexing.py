@@ -1,7 +1,9 @@
 """Blind-index tokens of a record: what search can find it by.
 
 Indexed: CV text, interests/skills, position sought, education (degree, field,
-institution), name, all under the one key of the free-text field TEXT, plus the
+institution), name, all under the one key of the free-text field TEXT, as the terms
+of vault.crypto.analysis (stems tagged with the record's language, technical terms,
+compound parts), plus the
 degree level under its own key. Exact e-mail lives in Candidate.email_index, under
 the e-mail key. Not indexed, on purpose: age, gender, phone, notes.
 
@@ -12,7 +14,8 @@ word came from, nor how many words each field holds) than a token per field woul
 Keys still differ per purpose (text, degree level, e-mail), so a token of one can
 never be matched against another.
 
-How often a word occurs counts too, coarsely: a word found more than once also gets
+How often a word occurs counts too, coarsely: a term found more than once (its forms
+together: "developer" and "developers" are one stem) also gets
 a tier-2 token, under a key of its own. Search ranks by the tiers the query's words
 reach (see services.search): a CV that keeps coming back to a skill before one that
 names it in passing. An observer of the table learns per record how many words
@@ -26,9 +29,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
 
-from vault.crypto import BlindIndex, normalise, word_counts
+from vault.crypto import BlindIndex, normalise
+from vault.crypto.analysis import Cache, QueryWord, document_terms, query_words
 from vault.services.sealing import Sealer
 
 TEXT, DEGREE_LEVEL, EMAIL = "text", "degree_level", "email"
@@ -59,39 +67,48 @@ def degree_level(degree: str) -> str | None:
 @dataclass(frozen=True)
 class IndexedText:
     """The plaintext a record is indexed by: in memory while indexing, and at rest only
-    sealed, as the record's search card."""
+    sealed, as the record's search card (with the terms its tokens came from)."""
 
     full_name: str
     position: str
     interests: str
     cv_text: str
     education: tuple[tuple[str, str, str], ...]  # (degree, field, institution)
+    terms: frozenset[str] | None = field(default=None, compare=False)  # from a card
 
 
-def seal_card(sealer: Sealer, text: IndexedText) -> bytes:
+def seal_card(sealer: Sealer, text: IndexedText, terms: Iterable[str] | None = None) -> bytes:
     """The record's search card: the indexed text, sealed as one value.
 
     A result line needs the name, the position, an excerpt of the CV and, to drop
-    collisions of truncated tokens, every word the tokens came from; kept together
-    they cost one decryption per result instead of one per field. Sealed with the
-    record's key, so erasing the record shreds it like every other field."""
+    collisions of truncated tokens, every term the tokens came from; kept together
+    they cost one decryption per result instead of one per field. The terms are kept
+    as analysed, since analysing each result's text again would cost more than the
+    rest of the page. Sealed with the record's key, so erasing the record shreds it
+    like every other field."""
+    value: list[Any] = [text.full_name, text.position, text.interests, text.cv_text,
+                        [list(entry) for entry in text.education]]
+    if terms is not None:
+        value.append(sorted(terms))
     return sealer.seal("candidate_index", "card", json.dumps(
-        [text.full_name, text.position, text.interests, text.cv_text,
-         [list(entry) for entry in text.education]], ensure_ascii=False,
-        separators=(",", ":")))
+        value, ensure_ascii=False, separators=(",", ":")))
 
 
 def open_card(sealer: Sealer, sealed: bytes) -> IndexedText:
-    full_name, position, interests, cv_text, education = json.loads(
+    full_name, position, interests, cv_text, education, *terms = json.loads(
         sealer.open("candidate_index", "card", sealed))
     return IndexedText(full_name, position, interests, cv_text,
                        tuple((degree, field, institution)
-                             for degree, field, institution in education))
+                             for degree, field, institution in education),
+                       frozenset(terms[0]) if terms else None)
 
 
-def card_words(text: IndexedText) -> str:
-    """The card's text normalised, as search re-checks its matches against it."""
-    return normalise(_text_of(text))
+def card_terms(text: IndexedText, cache: Cache | None = None) -> frozenset[str]:
+    """The card's terms, as search re-checks its matches against them: those sealed with
+    it, or (a card from before they were) the same analysis as indexing."""
+    if text.terms is not None:
+        return text.terms
+    return frozenset(document_terms(_text_of(text), cache))
 
 
 def _text_of(text: IndexedText) -> str:
@@ -99,29 +116,51 @@ def _text_of(text: IndexedText) -> str:
                      *(" ".join(entry) for entry in text.education)])
 
 
-# Bulk builders keep one memo for a run: word -> its token and tier tokens.
+# Bulk builders keep one memo for a run: term -> its token and tier tokens; the same
+# dict holds the run's analysis cache (raw word -> terms, keys starting with \x01).
 TokenMemo = dict[str, tuple[str, ...]]
 
 
-def _tier_tokens(index: BlindIndex, word: str, tiers: int) -> tuple[str, ...]:
-    return (index.token(TEXT, word),
-            *(index.token(TIER_FIELDS[t], word) for t in range(2, tiers + 1)))
+_FIRST = itemgetter(0)
+
+
+def _tier_tokens(index: BlindIndex, term: str, tiers: int) -> tuple[str, ...]:
+    return (index.token(TEXT, term),
+            *(index.token(TIER_FIELDS[t], term) for t in range(2, tiers + 1)))
+
+
+def record_index(index: BlindIndex, text: IndexedText, memo: TokenMemo | None = None
+                 ) -> tuple[str, frozenset[str]]:
+    """The record's tokens (as record_tokens) and the terms they came from (for its
+    search card)."""
+    memo = {} if memo is None else memo
+    counts = document_terms(_text_of(text), memo)
+    return _tokens(index, text, counts, memo), frozenset(counts)
 
 
 def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None = None) -> str:
     """The record's tokens, space-separated and sorted (so their order says nothing).
 
-    Every distinct word gives its token; a repeated word also its tier tokens (see the
+    Every distinct term gives its token; a repeated term also its tier tokens (see the
     module notes). Bulk builders (reindex, import, seed-demo) pass a memo that lives for
-    one run: words repeat across records, so most tokens are then looked up, not
-    recomputed.
+    one run: words repeat across records, so most terms and tokens are then looked up,
+    not recomputed.
     """
     memo = {} if memo is None else memo
-    counts = word_counts(_text_of(text))
-    for word in counts.keys() - memo.keys():  # new to this run: every tier at once
-        memo[word] = _tier_tokens(index, word, TIERS)
-    # Slicing caps a count at TIERS: a word seen once gives its token, twice two tokens...
-    tokens = [token for word, count in counts.items() for token in memo[word][:count]]
+    return _tokens(index, text, document_terms(_text_of(text), memo), memo)
+
+
+def _tokens(index: BlindIndex, text: IndexedText, counts: Counter[str], memo: TokenMemo
+            ) -> str:
+    # New to this run: every tier at once. (Not counts.keys() - memo.keys(): that walks
+    # the whole memo, which grows with the run.)
+    if not memo.keys() >= counts.keys():
+        for term in [t for t in counts if t not in memo]:
+            memo[term] = _tier_tokens(index, term, TIERS)
+    # Every term gives its token; a term seen at least t times its tier-t token too.
+    tokens = list(map(_FIRST, map(memo.__getitem__, counts)))
+    for tier in range(2, TIERS + 1):
+        tokens += [memo[term][tier - 1] for term, count in counts.items() if count >= tier]
     append = tokens.append
     for degree, _field, _institution in text.education:
         # Degree titles repeat too; a key no word can be (words have no spaces or NUL).
@@ -137,14 +176,21 @@ def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None =
 
 @dataclass(frozen=True)
 class WordTokens:
-    """What one query word is looked up by: its token, then its higher tiers' tokens."""
+    """What one query word is looked up by: per tier, the tokens of its readings (one
+    per language, see vault.crypto.analysis); a record reaches a tier by holding any."""
 
-    tiers: tuple[str, ...]  # tiers[0] matches the word at all; tiers[n]: n+1 occurrences
+    tiers: tuple[tuple[str, ...], ...]  # tiers[0]: the word at all; tiers[n]: n+1 times
 
     @property
-    def token(self) -> str:
+    def tokens(self) -> tuple[str, ...]:
         return self.tiers[0]
 
 
-def query_tokens(index: BlindIndex, word: str) -> WordTokens:
-    return WordTokens(_tier_tokens(index, word, TIERS))
+def word_tokens(index: BlindIndex, word: str) -> frozenset[str]:
+    """The tokens a record holding this word holds one of (one per language reading)."""
+    return frozenset(t for w in query_words(word) for t in query_tokens(index, w).tokens)
+
+
+def query_tokens(index: BlindIndex, word: QueryWord) -> WordTokens:
+    readings = [_tier_tokens(index, term, TIERS) for term in word.terms]
+    return WordTokens(tuple(tuple(r[t] for r in readings) for t in range(TIERS)))

@@ -1,27 +1,30 @@
 """Keyword search over the blind index, within what the user may see.
 
-Every query word becomes its keyed token; a record matches when it holds the token of
-every word (several words narrow). The database finds, ranks and pages the matches by
-token alone, with the access rule in the same query; only the page shown is opened.
-Since tokens are truncated, each match is re-checked against the record's opened
-search card and dropped if it was a collision. Queries can hold names: they never
-reach a log or the audit trail.
+Every query word is analysed as documents are (vault.crypto.analysis) and becomes the
+keyed tokens of its readings, one per language; a record matches when it holds a
+token of every word (several words narrow). A query that analysis leaves without a
+word is refused (QueryRefused): it must never turn into "everyone". The database
+finds, ranks and pages the matches by token alone, with the access rule in the same
+query; only the page shown is opened. Since tokens are truncated, each match is
+re-checked against the terms of the record's opened search card and dropped if it was
+a collision. Queries can hold names: they never reach a log or the audit trail.
 
 Ranking: by how much of a record matches, that is the sum over the query's words of
 the occurrence tier each reaches in the record (1: the word is there, 2: more than
-once; services.indexing stores a token per tier), newest first among equals. Only
-the first RANKED_WORDS words rank; further words narrow only, which keeps the number
-of tier combinations (TIERS ** words) small.
+once, a word's forms counted together; services.indexing stores a token per tier),
+newest first among equals. Only the first RANKED_WORDS words rank; further words
+narrow only, which keeps the number of tier combinations (TIERS ** words) small.
 
 How it is computed on SQLite, where tokens sit in an FTS5 table holding bare lists of
 record ids (no positions, no bm25, which would have to score every match):
 - few matches (at most SMALL_MATCH): SQLite scores each from its token string;
 - more: the score levels are walked from the top, each level one FTS5 expression
-  (the tier combinations summing to it, as "tier token AND ... NOT next tier"), read
-  newest first with LIMIT and OFFSET, until the page is full. A word at tier t is
-  found by its tier-t token alone, since tier t implies every lower one.
-On PostgreSQL a GIN index finds the records holding every word and the score is the
-count of the query's tier tokens each holds.
+  (the tier combinations summing to it, as "any tier token AND ... NOT any of the next
+  tier"), read newest first with LIMIT and OFFSET, until the page is full. A word at tier t is
+  found by its tier-t tokens alone, since tier t implies every lower one.
+On PostgreSQL a GIN index finds the records holding a token of every word and the
+score is the count of the query's tier tokens each holds (a record holds at most one
+reading of a word: its own language's).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from sqlalchemy import (
     Connection,
     Row,
     Select,
+    and_,
     bindparam,
     cast,
     column,
@@ -52,7 +56,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Integer, Text
 
-from vault.crypto import WORD_CHARACTERS, tokenise
+from vault.crypto import normalise
+from vault.crypto.analysis import Cache, QueryWord, matches, query_words
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateIndex, CandidateKey, User, Vacancy
 from vault.services.access import Viewer, recruiter_clause, viewer_kind
@@ -61,7 +66,7 @@ from vault.services.indexing import (
     DEGREE_LEVEL,
     TIERS,
     WordTokens,
-    card_words,
+    card_terms,
     open_card,
     query_tokens,
 )
@@ -74,7 +79,6 @@ RANKED_WORDS = 3
 SMALL_MATCH = 64
 COUNT_CAP = 1_000  # "1,000+ matches" is all a person needs to know past that
 EXCERPT = 160
-_WORD_CHARS = frozenset(WORD_CHARACTERS)
 EMAIL_PATTERN = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 # The FTS5 table the migration keeps in step with candidate_index (SQLite only).
 FTS = table("candidate_search", column("rowid"), column("candidate_search"))
@@ -102,16 +106,26 @@ class SearchPage:
     words: int
 
 
+class QueryRefused(ValueError):
+    """The query has text but no word left to look for (it would match everyone)."""
+
+
 @dataclass(frozen=True)
 class ParsedQuery:
-    words: list[str]
+    words: list[QueryWord]
     emails: list[str]
 
 
 def parse_query(q: str) -> ParsedQuery:
     emails = EMAIL_PATTERN.findall(q)[:MAX_WORDS]
     rest = EMAIL_PATTERN.sub(" ", q)
-    return ParsedQuery(tokenise(rest)[:MAX_WORDS], emails)
+    words = query_words(rest)[:MAX_WORDS]
+    if rest.strip() and not words and not emails:
+        # "c", "#", "++" or a lone letter: no word to look for. Listing every candidate
+        # would answer a question nobody asked, so the query is refused instead. The
+        # exception carries no text: a query can hold a name, and exceptions get logged.
+        raise QueryRefused
+    return ParsedQuery(words, emails)
 
 
 @dataclass(frozen=True)
@@ -138,14 +152,14 @@ class QueryPlan:
         return self.words[:RANKED_WORDS]
 
     @property
-    def every(self) -> list[str]:
-        """The tokens every match holds."""
-        return [w.token for w in self.words] + self.required
+    def every(self) -> list[tuple[str, ...]]:
+        """What every match holds: one token of each group."""
+        return [w.tokens for w in self.words] + [(t,) for t in self.required]
 
     @property
     def higher(self) -> list[str]:
         """The tier tokens that raise a match's score (ranked words only)."""
-        return [t for w in self.ranked for t in w.tiers[1:]]
+        return [t for w in self.ranked for tier in w.tiers[1:] for t in tier]
 
 
 def plan_query(keys: VaultKeys, user: User, query: ParsedQuery, *,
@@ -182,17 +196,23 @@ def _quoted(tokens: Sequence[str]) -> list[str]:
     return [f'"{t}"' for t in tokens]
 
 
-def _all_of(tokens: Sequence[str]) -> str:
-    return " AND ".join(_quoted(tokens))
+def _any_of(tokens: Sequence[str]) -> str:
+    return _quoted(tokens)[0] if len(tokens) == 1 else f"({' OR '.join(_quoted(tokens))})"
+
+
+def _all_of(groups: Sequence[Sequence[str]]) -> str:
+    """Records holding one token of each group."""
+    return " AND ".join(_any_of(group) for group in groups)
 
 
 def score_levels(plan: QueryPlan) -> list[str]:
     """FTS5 expressions of the score levels, best first; together they are every match."""
-    fixed = [w.token for w in plan.words[RANKED_WORDS:]] + plan.required
+    fixed = [w.tokens for w in plan.words[RANKED_WORDS:]] + [(t,) for t in plan.required]
     by_score: dict[int, list[str]] = {}
     for tiers in itertools.product(range(TIERS, 0, -1), repeat=len(plan.ranked)):
         present = [w.tiers[t - 1] for w, t in zip(plan.ranked, tiers, strict=True)] + fixed
-        absent = [w.tiers[t] for w, t in zip(plan.ranked, tiers, strict=True) if t < TIERS]
+        absent = [token for w, t in zip(plan.ranked, tiers, strict=True) if t < TIERS
+                  for token in w.tiers[t]]
         expression = f"({_all_of(present)})"
         if absent:
             expression = f"({expression} NOT ({' OR '.join(_quoted(absent))}))"
@@ -287,7 +307,9 @@ def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: 
                    ) -> tuple[int, list[Row[Any]]]:
     filters = _filters(plan.shape)
     held = func.string_to_array(CandidateIndex.tokens, " ")
-    holds_every = held.op("@>")(cast(plan.every, ARRAY(Text)))
+    # One GIN-indexed condition per word: the record holds any of its readings.
+    holds_every = and_(*(held.op("&&")(cast(list(group), ARRAY(Text)))
+                         for group in plan.every))
     ids = (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
            .where(holds_every, *filters))
     total = _count(connection, _capped(ids), plan.values, cap=COUNT_CAP)
@@ -321,37 +343,28 @@ def ranked_rows(session: Session, plan: QueryPlan, offset: int, limit: int
     return _postgres_rows(connection, plan, offset, limit)
 
 
-def _hit(keys: VaultKeys, row: Row[Any], words: list[str]) -> SearchHit | None:
+def _hit(keys: VaultKeys, row: Row[Any], words: list[QueryWord], cache: Cache
+         ) -> SearchHit | None:
     """The result line of one record, or None when its match was a token collision."""
     (_id, public_id, status, created_at, pool_consent_until, kek_version, wrapped, sealed_card,
      vacancy_title, company, *_) = row
     card = open_card(key_sealer(keys, public_id, kek_version, wrapped), sealed_card)
-    if words:
-        searchable = card_words(card)
-        if not all(_has_word(searchable, word) for word in words):
-            return None
+    if words and not matches(card_terms(card, cache), words):
+        return None
     return SearchHit(public_id, card.full_name, card.position, status, created_at,
-                     vacancy_title, company, pool_consent_until, excerpt(card.cv_text, words))
-
-
-def _has_word(normalised: str, word: str) -> bool:
-    """Whether the word stands whole in the text (as the tokeniser splits words)."""
-    at = normalised.find(word)
-    while at >= 0:
-        end = at + len(word)
-        if (at == 0 or normalised[at - 1] not in _WORD_CHARS) and \
-                (end == len(normalised) or normalised[end] not in _WORD_CHARS):
-            return True
-        at = normalised.find(word, at + 1)
-    return False
+                     vacancy_title, company, pool_consent_until,
+                     excerpt(card.cv_text, [w.word for w in words]))
 
 
 def excerpt(cv_text: str, words: list[str]) -> str:
-    """About EXCERPT characters of the CV around the first query word found in it."""
-    lowered = cv_text.casefold()
+    """About EXCERPT characters of the CV around the first query word found in it (or
+    the start of its stem: "developer" shows where "developers" stands)."""
+    lowered = normalise(cv_text)
     start = 0
     for word in words:
         at = lowered.find(word)
+        if at < 0 and len(word) > 5:
+            at = lowered.find(word[:-2])
         if at >= 0:
             start = max(0, at - EXCERPT // 3)
             break
@@ -374,7 +387,8 @@ def search(session: Session, keys: VaultKeys, user: User, *, q: str,
     # from its page rather than replaced, which would repeat a line on the next page.
     # One row past the window says whether there is a next page.
     total, rows = ranked_rows(session, plan, (page - 1) * page_size, page_size + 1)
-    hits = [hit for hit in (_hit(keys, row, query.words) for row in rows[:page_size])
+    cache: Cache = {}  # analysis of this page's cards; dropped with the request
+    hits = [hit for hit in (_hit(keys, row, query.words, cache) for row in rows[:page_size])
             if hit is not None]
     has_next = len(rows) > page_size
     return SearchPage(results=hits, total_estimate=total, page=page, has_next=has_next,
