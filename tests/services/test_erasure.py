@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from tests.forensics import database_dump, find_markers
+from tests.forensics import database_dump, find_markers, instance_bytes
 from tests.services.test_candidates import MARK_CV, MARK_MAIL, MARK_NAME, get, make
 from vault.appctx import vault_keys
 from vault.database import scrub_deleted_bytes, sqlite_driver
@@ -17,6 +17,7 @@ from vault.extensions import db
 from vault.models import (
     ApplicationStatistic,
     AuditEvent,
+    Candidate,
     CandidateIndex,
     CandidateKey,
     DataRequest,
@@ -197,3 +198,33 @@ def test_only_the_erasure_service_deletes_records_or_keys():
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
                  if p.name != "erasure.py" and pattern.search(p.read_text())]
     assert offenders == []
+
+
+def test_an_erased_applicant_leaves_no_marker_or_search_token_in_any_file(app, client):
+    """The whole journey, read as an attacker with the disk would: every file under the
+    instance folder (database, its write-ahead log, ledger, anchors, delivered mail)."""
+    from tests.journey import MARK_CV as CV_MARK
+    from tests.journey import MARK_EMAIL as EMAIL_MARK
+    from tests.journey import MARK_NAME as NAME_MARK
+    from tests.journey import apply, link_in, outbox
+
+    apply(client, email="someone.else@example.org", full_name="Someone Else")
+    apply(client)
+    mails = [m for m in outbox(app) if m["To"] == EMAIL_MARK]
+    assert mails  # delivered: the outbox holds the address and the link in plaintext
+    link = link_in(mails[-1])
+    with app.app_context():
+        records = db.session.scalars(select(Candidate).order_by(Candidate.id)).all()
+        mine, theirs = records[1].public_id, records[0].public_id
+    tails = _unique_token_tails(app, mine, [theirs])
+    markers = [NAME_MARK.encode(), EMAIL_MARK.encode(), CV_MARK.encode()]
+    assert find_markers(app, markers) and tails
+
+    assert client.post(f"{link}/erase").status_code == 200
+    assert find_markers(app, markers) == []
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:  # on PostgreSQL the server's files are not ours to read
+        files = {"database": database_dump(app)} | {
+            name: data for name, data in instance_bytes(app).items()}
+        assert [(t, name) for t in tails for name, data in files.items() if t in data] == []
