@@ -20,9 +20,6 @@ compared any more. Each line holds ids, links and times: no personal data.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault.append_only import append_lines, read_lines
 from vault.crypto import links_equal
 from vault.models import AuditEvent
 from vault.services import audit
@@ -51,37 +49,21 @@ class AnchorError(Exception):
 
 
 def append(path: Path, anchor: Anchor) -> None:
-    line = json.dumps({"seq": anchor.seq, "hash": anchor.hash, "at": anchor.at.isoformat(),
-                       "kind": anchor.kind}) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_lines(path, [{"seq": anchor.seq, "hash": anchor.hash,
+                             "at": anchor.at.isoformat(), "kind": anchor.kind}])
     except OSError as exc:
         raise AnchorError("the audit anchor file could not be written") from exc
 
 
 def read(path: Path) -> list[Anchor]:
-    if not path.exists():
-        return []
     anchors = []
-    with path.open() as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                doc = json.loads(line)
-                anchors.append(Anchor(int(doc["seq"]), str(doc["hash"]),
-                                      datetime.fromisoformat(doc["at"]),
-                                      doc.get("kind", HEAD)))
-            except (ValueError, KeyError, TypeError):
-                continue  # a torn last line (crash mid-write) is skipped, never fatal
+    for doc in read_lines(path):
+        try:
+            anchors.append(Anchor(int(doc["seq"]), str(doc["hash"]),
+                                  datetime.fromisoformat(doc["at"]), doc.get("kind", HEAD)))
+        except (ValueError, KeyError, TypeError):
+            continue  # an incomplete line is skipped, never fatal
     return anchors
 
 

@@ -15,9 +15,6 @@ must never restore (and so roll back) the ledger with it.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from vault.append_only import append_lines, read_lines
+
 
 @dataclass(frozen=True)
 class LedgerEntry:
@@ -51,40 +50,21 @@ class LedgerError(Exception):
 
 def append(path: Path, entries: list[LedgerEntry]) -> None:
     """Append and fsync before the database forgets: write-ahead for erasure."""
-    if not entries:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = "".join(json.dumps({"public_id": e.public_id, "erased_at": e.erased_at.isoformat(),
-                                "reason": e.reason}) + "\n" for e in entries)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, lines.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_lines(path, [{"public_id": e.public_id, "erased_at": e.erased_at.isoformat(),
+                             "reason": e.reason} for e in entries])
     except OSError as exc:
         raise LedgerError("the erasure ledger could not be written") from exc
 
 
 def read(path: Path) -> list[LedgerEntry]:
-    if not path.exists():
-        return []
     entries = []
-    with path.open() as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                doc = json.loads(line)
-                entries.append(LedgerEntry(doc["public_id"],
-                                           datetime.fromisoformat(doc["erased_at"]),
-                                           doc["reason"]))
-            except (ValueError, KeyError):
-                # A torn last line (crash mid-write) is skipped, never fatal.
-                continue
+    for doc in read_lines(path):
+        try:
+            entries.append(LedgerEntry(doc["public_id"], datetime.fromisoformat(doc["erased_at"]),
+                                       doc["reason"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # an incomplete line is skipped, never fatal
     return entries
 
 
