@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-import click
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from vault.config import DEFAULTS
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+# Flask and click are imported where the app is built, not with the package: the upload
+# sandbox (python -m vault.sandbox, one process per upload) imports this package too,
+# and must start fast.
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +24,8 @@ class SetupRequired(RuntimeError):
 
 def create_app(test_config: dict[str, Any] | None = None, *,
                instance_path: str | None = None) -> Flask:
+    from flask import Flask
+
     app = Flask(
         __name__,
         instance_path=instance_path or os.environ.get("VAULT_INSTANCE_PATH")
@@ -116,5 +122,7 @@ def _load_secrets(app: Flask) -> None:
     except KeyringError as exc:
         missing.append(f"usable keyring ({exc})")
     app.extensions["vault.missing_secrets"] = missing
+    import click
+
     if missing and click.get_current_context(silent=True) is None:
         raise SetupRequired(message("not_initialised", what=" and ".join(missing)))
