@@ -28,7 +28,7 @@ def test_send_mail_loop_keeps_running_and_delivering(app, client, runner, monkey
         else:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(mail_command.time, "sleep", sleep)
+    monkeypatch.setattr(mail_command, "pause", sleep)
     app.config["MAIL_WORKER_INTERVAL"] = 7
     result = runner.invoke(args=["vault", "send-mail", "--loop"])
     assert rounds == [7, 7]
@@ -50,7 +50,7 @@ def test_a_database_error_stops_one_run_not_the_worker(app, client, runner, monk
             raise KeyboardInterrupt  # the operator stops the worker after two rounds
 
     monkeypatch.setattr(mail_command, "deliver_queued", broken)
-    monkeypatch.setattr(mail_command.time, "sleep", sleep)
+    monkeypatch.setattr(mail_command, "pause", sleep)
     result = runner.invoke(args=["vault", "send-mail", *(["--loop"] if loop else [])])
     if loop:
         assert len(calls) == 2 and "delivery run failed (OperationalError)" in result.output
