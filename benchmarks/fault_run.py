@@ -14,7 +14,8 @@ CSRF token, a multipart post with a PDF CV. A person who gets an error tries aga
 to three times), as a person would. Meanwhile the main thread injects, at fixed points
 of the run:
 
-1. SIGKILL of one gunicorn worker (the master starts a new one);
+1. SIGKILL of every gunicorn worker while an application is being posted (the master
+   starts new ones);
 2. redis-server stopped, and started again on its port a little later;
 3. SMTP hung: the mail server is replaced by one that accepts connections and never
    answers, then the real one comes back;
@@ -86,6 +87,7 @@ class Outcome:
     acknowledged: set[int] = field(default_factory=set)
     errored: dict[int, list[str]] = field(default_factory=dict)  # every failed attempt
     done: int = 0
+    posting: threading.Event = field(default_factory=threading.Event)  # a post in flight
 
 
 class SmtpSwitch:
@@ -129,9 +131,14 @@ def send_applications(base: str, slug: str, count: int, outcome: Outcome,
                     "education-0-institution": "Ghent University", "education-0-year": "2019",
                     "consent_application": "y"}
                 cv = files.pdf_with_text(f"Fault run applicant {number}. Python, Kafka.")
-                answer = browser.post(f"/apply/{slug}", data=fields, allow_redirects=False,
-                                      files={"cv": (f"cv-{number}.pdf", cv,
-                                                    "application/pdf")})
+                outcome.posting.set()
+                try:
+                    answer = browser.post(f"/apply/{slug}", data=fields,
+                                          allow_redirects=False,
+                                          files={"cv": (f"cv-{number}.pdf", cv,
+                                                        "application/pdf")})
+                finally:
+                    outcome.posting.clear()
                 location = urlsplit(answer.headers.get("Location", "")).path
                 if answer.status_code == 302 and location == "/applied":
                     outcome.acknowledged.add(number)
@@ -282,11 +289,16 @@ def run(count: int, workers: int, server_url: str, seconds: float) -> int:
             wait_until(outcome, max(1, int(count * fraction)), deadline)
 
         at(0.15)
+        # Every worker at once, while an application is being posted: whichever worker
+        # holds it dies mid-request (the master starts new ones).
+        outcome.posting.wait(timeout=10)
         master = int((root / "gunicorn.pid").read_text())
         victims = worker_pids(master)
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
         if victims:
-            os.kill(victims[0], signal.SIGKILL)
-            faults.append(f"SIGKILL worker {victims[0]} after {outcome.done} applications")
+            faults.append(f"SIGKILL {len(victims)} worker(s) after {outcome.done} "
+                          f"applications, a post in flight: {outcome.posting.is_set()}")
         at(0.3)
         stop(redis)
         faults.append(f"redis stopped after {outcome.done}")
