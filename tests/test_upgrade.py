@@ -30,7 +30,12 @@ from vault.appctx import vault_keys
 from vault.database import database_url
 from vault.extensions import db
 from vault.models import AuditEvent, Candidate, DataRequest, User
-from vault.services.candidates import find_document, open_candidate, open_document
+from vault.services.candidates import (
+    find_document,
+    open_candidate,
+    open_document,
+    open_document_text,
+)
 from vault.services.requests import open_details
 from vault.services.sealing import record_sealer
 from vault.services.search import search
@@ -191,6 +196,10 @@ def test_release1_database_upgrades_with_every_record_intact(release1: Release1)
             assert media_type == "application/pdf"
             assert content == pdf_with_text(cv_text)
             assert filename.startswith("cv-") and filename.endswith(".pdf")
+            assert open_document_text(keys, record, find_document(record)) == cv_text
+            assert sorted((c.purpose, c.event) for c in record.consents) == [
+                ("application", "granted"), ("talent_pool", "granted")]
+            assert record.pool_consent_until is not None
             assert [n.body for n in opened.notes] == [
                 f"Strong profile, call back ({filename[3]})."]
             # Notes written before notes had a company belong to their author's.
