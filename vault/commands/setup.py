@@ -19,7 +19,7 @@ from vault.crypto import DecryptionError, Keyring, load_keyring
 from vault.extensions import db
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey, DataRequest, ErasureRecord, MailMessage
-from vault.services import audit, audit_anchor, erasure
+from vault.services import audit, audit_anchor, erasure, requests
 from vault.services.sealing import RecordKeyMissing, check_opens, record_sealer
 
 
@@ -70,6 +70,10 @@ def init_command() -> None:
     Path(config["MAIL_OUTBOX"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade()
     click.echo("Database is at the latest schema.")
+    resealed = requests.reseal_unbound_details(db.session, vault_keys())
+    db.session.commit()
+    if resealed:
+        click.echo(f"Re-sealed the details of {resealed} data request(s) under their own id.")
     _first_anchor()
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault.models import DataRequest
-from vault.services.sealing import Sealer
+from vault.crypto import DecryptionError
+from vault.keys import VaultKeys
+from vault.models import Candidate, DataRequest, new_uid
+from vault.services.sealing import RecordKeyMissing, Sealer, record_sealer
 
 KINDS = ("access", "export", "correct", "withdraw", "object", "erase", "renew")
 SELF_SERVICE, ADMIN, CLI = "self-service", "admin", "cli"
@@ -21,8 +24,10 @@ def log_request(session: Session, subject_public_id: str, kind: str, *, channel:
     contain personal data), so they are shredded with the person."""
     if kind not in KINDS:
         raise ValueError(f"unknown request kind {kind!r}")
-    request = DataRequest(subject_public_id=subject_public_id, kind=kind, channel=channel,
-                          received_at=now, due_at=now + timedelta(days=due_days),
+    # The uid is given here, not left to the column default at flush: the details are
+    # sealed with it in their associated data, and open_details reads it back.
+    request = DataRequest(uid=new_uid(), subject_public_id=subject_public_id, kind=kind,
+                          channel=channel, received_at=now, due_at=now + timedelta(days=due_days),
                           status="fulfilled" if fulfilled else "open",
                           fulfilled_at=now if fulfilled else None)
     session.add(request)
@@ -41,3 +46,36 @@ def fulfil(request: DataRequest, *, now: datetime, status: str = "fulfilled") ->
 
 def open_details(sealer: Sealer, request: DataRequest) -> str:
     return sealer.open("data_request", "details", request.details, request.uid)
+
+
+def reseal_unbound_details(session: Session, keys: VaultKeys) -> int:
+    """Re-seal details written before log_request gave the request its uid first.
+
+    Those were sealed with no uid in their associated data (the default uid came only at
+    flush), so they open under the column's bare context and never under their own.
+    Sealing them again under the uid binds each to its row as every other field is. Run
+    by `vault init`; the number of requests re-sealed. A value that opens under neither
+    context is left as it is for `vault check` to report."""
+    count = 0
+    rows = session.execute(
+        select(DataRequest, Candidate).join(
+            Candidate, Candidate.public_id == DataRequest.subject_public_id)
+        .where(DataRequest.details.is_not(None)))
+    for request, candidate in rows:
+        try:
+            sealer = record_sealer(keys, candidate)
+        except (DecryptionError, RecordKeyMissing):
+            continue  # a shredded or unusable key: nothing to open, check reports it
+        try:
+            open_details(sealer, request)
+            continue  # already bound to its uid
+        except DecryptionError:
+            pass
+        try:
+            details = sealer.open("data_request", "details", request.details)
+        except DecryptionError:
+            continue
+        request.details = sealer.seal("data_request", "details", details, request.uid)
+        count += 1
+    session.flush()
+    return count
