@@ -34,6 +34,12 @@ def vault_keys() -> VaultKeys:
     return keys
 
 
+def recheck_keys() -> None:
+    """Let the next vault_keys() compare generations again: for a loop that runs in one
+    app context for hours (the mail worker), once per run."""
+    g.pop("vault_keys_followed", None)
+
+
 def erasure_ledger() -> ErasureLedger:
     """The app's erasure ledger (a file, or the database that every host shares)."""
     ledger = current_app.extensions.get("vault.erasure_ledger")

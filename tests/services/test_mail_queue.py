@@ -346,3 +346,22 @@ def test_the_officers_desk_shows_waiting_and_failed_mail(app, client, make_user,
     page = client.get("/admin/").get_data(as_text=True)
     assert '<td id="mail-queued">1</td>' in page and '<td id="mail-failed">1</td>' in page
     assert "vault send-mail --retry-failed" in page
+
+
+def test_a_sender_whose_keyring_env_is_behind_a_rotation_retries_instead_of_giving_up(
+        app, client, tmp_path):
+    from tests.workers import another_worker
+    from vault.crypto import Keyring
+
+    apply(client)
+    keyring = Keyring.from_json(Path(app.config["KEYRING_FILE"]).read_text())
+    out = tmp_path / "new-keyring"
+    with another_worker(app, KEYRING=keyring.to_env()) as old:
+        assert old.test_cli_runner().invoke(
+            args=["vault", "rotate-kek", "--keyring-out", str(out)]).exit_code == 0
+        with another_worker(app, KEYRING=Keyring.from_json(out.read_text()).to_env()) as new:
+            assert new.test_cli_runner().invoke(args=["vault", "rotate-kek"]).exit_code == 0
+        result = deliver_mail(old)  # not restarted yet: cannot open the person's key
+        assert (result.sent, result.retrying, result.gave_up) == (0, 1, 0)
+    [row] = _rows(app)
+    assert (row.status, row.last_error) == ("queued", "KeysChanged")
