@@ -265,3 +265,17 @@ def test_keyring_out_never_overwrites_a_file(app, tmp_path):
             args=["vault", "rotate-kek", "--keyring-out", str(out)])
     assert result.exit_code == 1 and "exists" in result.output
     assert out.read_text() == "keep me"
+
+
+def test_new_index_key_reaches_a_running_worker(app, runner, clock):
+    from tests.workers import another_worker
+    from vault.services.indexing import word_tokens
+
+    public_id = make(app, clock)
+    with another_worker(app) as worker:
+        with worker.app_context():
+            vault_keys()
+        assert runner.invoke(args=["vault", "reindex", "--new-index-key"]).exit_code == 0
+        with worker.app_context():  # its searches use the key the tokens were rebuilt under
+            assert word_tokens(vault_keys().blind_index, "zyxwolder") & set(
+                get(public_id).index_row.tokens.split())
