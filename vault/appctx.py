@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
-from flask import current_app
+from flask import current_app, g
 
+from vault.extensions import db
 from vault.keys import VaultKeys
 from vault.models import utcnow
 from vault.services.erasure_ledger import ErasureLedger, open_ledger
+from vault.services.keyring_state import current_state
 
 
 def vault_keys() -> VaultKeys:
-    return cast(VaultKeys, current_app.extensions["vault.keys"])
+    """The app's keys, following key changes made by any other process.
+
+    Once per request (or command), and at most every KEYRING_CHECK_SECONDS, the keyring
+    generation in the database is compared with the one these keys were loaded at; when
+    it moved, the keyring is read again. Without this a worker keeps wrapping new records
+    with a KEK that another host rotated away, and keeps unwrapping with a retired one.
+    """
+    keys = cast(VaultKeys, current_app.extensions["vault.keys"])
+    if not g.get("vault_keys_followed"):
+        g.vault_keys_followed = True
+        moment = time.monotonic()
+        if moment - keys.checked_at >= float(current_app.config["KEYRING_CHECK_SECONDS"]):
+            keys.follow(*current_state(db.session))
+            keys.checked_at = moment
+    return keys
+
+
+def recheck_keys() -> None:
+    """Let the next vault_keys() compare generations again: for a loop that runs in one
+    app context for hours (the mail worker), once per run."""
+    g.pop("vault_keys_followed", None)
 
 
 def erasure_ledger() -> ErasureLedger:

@@ -14,6 +14,10 @@ DEFAULTS: dict[str, Any] = {
     # Keyring: VAULT_KEYRING (base64 JSON) wins over the file instance/keyring.
     "KEYRING": None,
     "KEYRING_FILE": None,
+    # How often a worker compares its keyring with the generation in the database (one
+    # primary-key read of one row, at most once per request). 0: on every request, so a
+    # rotation or retirement by another process applies from the next request on.
+    "KEYRING_CHECK_SECONDS": 0,
     # Secret key file written by 'vault init' when VAULT_SECRET_KEY is not set.
     "SECRET_KEY_FILE": None,
     "SECRET_KEY_FALLBACKS": [],

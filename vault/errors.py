@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from vault.auth.redirects import safe_next
 from vault.csrf import CrossOriginRequest, local_referrer
+from vault.keys import KeysChanged
 from vault.messages import message
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,16 @@ def _csrf_error(exc: CSRFError) -> tuple[str, int]:
     return render_error(400, message("csrf"), back=_form_page())
 
 
+def _keys_changed(exc: KeysChanged) -> tuple[str, int, dict[str, str]]:
+    # A record was rewrapped by a KEK version this worker's keyring (VAULT_KEYRING) does
+    # not hold yet: the data is intact and a restarted worker opens it. Say so and ask
+    # the browser to retry, rather than a 500 that reads like lost data.
+    log.warning("a data key is wrapped by a KEK version newer than this worker's keyring: "
+                "restart the workers with the new VAULT_KEYRING")
+    page, code = render_error(503, message("keys_changed"))
+    return page, code, {"Retry-After": "30"}
+
+
 def _unexpected(exc: Exception) -> tuple[str, int]:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
@@ -74,6 +85,7 @@ def init_app(app: Flask) -> None:
     # Flask finds handlers by status code first: the 403 subclass needs its own entry.
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(CrossOriginRequest, _csrf_error)
+    app.register_error_handler(KeysChanged, _keys_changed)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _http_error)
     if not app.testing:

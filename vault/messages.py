@@ -3,6 +3,8 @@ one place and no message ever interpolates personal data."""
 
 MESSAGES: dict[str, str] = {
     "not_initialised": "The vault has no {what}: run 'vault init' first.",
+    "keys_changed": "The encryption keys were just changed and this server is catching up. "
+                    "Please try again in a minute.",
     "link_invalid": "This link is not valid. Ask for a new personal link below.",
     "link_expired": "This link has expired. Ask for a new personal link below.",
     "nothing_held": "We hold no data on you under this link.",

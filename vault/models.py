@@ -161,6 +161,21 @@ class CandidateKey(db.Model):
     candidate: Mapped[Candidate] = relationship(back_populates="key")
 
 
+class KeyringState(db.Model):
+    """One row: the keyring's generation, bumped by every KEK rotation and retirement,
+    and the KEK versions retired. Workers compare the generation with the one they
+    loaded and reload their keyring when it moved, so a key change reaches every
+    worker on every host without a restart; a version listed as retired is never used
+    again even by a worker whose keyring (VAULT_KEYRING) still holds it."""
+
+    __tablename__ = "keyring_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Comma-separated KEK versions; a few integers, read on every generation change.
+    retired: Mapped[str] = mapped_column(String(400), default="")
+
+
 class Education(db.Model):
     __tablename__ = "education"
 

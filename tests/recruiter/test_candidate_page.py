@@ -78,3 +78,43 @@ def test_export_needs_a_fresh_login(app, records, make_user, login, clock):
     stale = client.get(f"/candidates/{records['own']}/export.zip")
     assert stale.status_code == 302 and "reauth=1" in stale.headers["Location"]
     assert len(_events(app, audit.CANDIDATE_EXPORTED)) == 1
+
+
+def test_candidate_page_and_search_keep_working_after_another_process_rotates(
+        app, records, make_user, login):
+    from tests.workers import another_worker
+
+    uid = make_user(role="recruiter", company="Ingenium")
+    with another_worker(app) as worker:
+        client = worker.test_client()
+        login(client, uid)
+        assert client.get(f"/candidates/{records['own']}").status_code == 200
+        rotated = app.test_cli_runner().invoke(args=["vault", "rotate-kek"])
+        assert rotated.exit_code == 0, rotated.output
+        page = client.get(f"/candidates/{records['own']}")
+        assert page.status_code == 200 and "Own Applicant" in page.data.decode()
+        found = client.get("/candidates?q=kafka")
+        assert found.status_code == 200 and "Own Applicant" in found.data.decode()
+
+
+def test_worker_behind_its_keyring_env_answers_503_not_500(app, records, make_user, login,
+                                                           tmp_path, caplog):
+    from tests.workers import another_worker
+    from vault.crypto import Keyring
+
+    uid = make_user(role="recruiter", company="Ingenium")
+    keyring = Keyring.from_json(open(app.config["KEYRING_FILE"]).read())
+    out = tmp_path / "new-keyring"
+    with another_worker(app, KEYRING=keyring.to_env()) as old:
+        client = old.test_client()
+        login(client, uid)
+        assert old.test_cli_runner().invoke(
+            args=["vault", "rotate-kek", "--keyring-out", str(out)]).exit_code == 0
+        new = Keyring.from_json(out.read_text())
+        with another_worker(app, KEYRING=new.to_env()) as restarted:
+            assert restarted.test_cli_runner().invoke(args=["vault", "rotate-kek"]).exit_code == 0
+        page = client.get(f"/candidates/{records['own']}")
+        assert page.status_code == 503 and page.headers["Retry-After"]
+        assert "keys were just changed" in page.data.decode()
+        assert "newer than this worker's keyring" in caplog.text
+        assert client.get("/candidates?q=kafka").status_code == 503

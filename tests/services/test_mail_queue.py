@@ -232,7 +232,7 @@ def _spy(monkeypatch, calls: Counter, target, name: str) -> None:
 
 def test_a_link_request_does_the_same_work_for_known_and_unknown_addresses(app, client,
                                                                          monkeypatch):
-    from vault.services import sealing
+    import vault.keys
 
     apply(client)
     sent_before = len(outbox(app))
@@ -241,7 +241,7 @@ def test_a_link_request_does_the_same_work_for_known_and_unknown_addresses(app, 
         calls: Counter = Counter()
         with monkeypatch.context() as patch:
             _spy(patch, calls, mail_queue, "derived_data_key")  # sealing under the queue key
-            _spy(patch, calls, sealing, "unwrap_data_key")  # opening a record's key
+            _spy(patch, calls, vault.keys, "unwrap_data_key")  # opening a record's key
             _spy(patch, calls, BlindIndex, "exact")  # looking the address up
             response = client.post("/my-data", data={"email": address})
         assert response.status_code == 302
@@ -346,3 +346,22 @@ def test_the_officers_desk_shows_waiting_and_failed_mail(app, client, make_user,
     page = client.get("/admin/").get_data(as_text=True)
     assert '<td id="mail-queued">1</td>' in page and '<td id="mail-failed">1</td>' in page
     assert "vault send-mail --retry-failed" in page
+
+
+def test_a_sender_whose_keyring_env_is_behind_a_rotation_retries_instead_of_giving_up(
+        app, client, tmp_path):
+    from tests.workers import another_worker
+    from vault.crypto import Keyring
+
+    apply(client)
+    keyring = Keyring.from_json(Path(app.config["KEYRING_FILE"]).read_text())
+    out = tmp_path / "new-keyring"
+    with another_worker(app, KEYRING=keyring.to_env()) as old:
+        assert old.test_cli_runner().invoke(
+            args=["vault", "rotate-kek", "--keyring-out", str(out)]).exit_code == 0
+        with another_worker(app, KEYRING=Keyring.from_json(out.read_text()).to_env()) as new:
+            assert new.test_cli_runner().invoke(args=["vault", "rotate-kek"]).exit_code == 0
+        result = deliver_mail(old)  # not restarted yet: cannot open the person's key
+        assert (result.sent, result.retrying, result.gave_up) == (0, 1, 0)
+    [row] = _rows(app)
+    assert (row.status, row.last_error) == ("queued", "KeysChanged")

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from vault.appctx import now
+from vault.appctx import now, recheck_keys
 from vault.cli import require_secrets
 from vault.extensions import db
 from vault.services import mail_queue
@@ -52,6 +52,7 @@ def send_mail_command(loop: bool, retry_failed: bool) -> None:
 
 
 def _deliver_once() -> None:
+    recheck_keys()  # a long-running worker follows key rotations like a web worker
     click.echo(deliver_queued(db.session).line())
     stats = mail_queue.stats(db.session, now())
     db.session.commit()

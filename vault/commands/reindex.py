@@ -18,6 +18,7 @@ from vault.models import Candidate
 from vault.services import audit
 from vault.services.candidates import reindex_candidate
 from vault.services.indexing import TokenMemo
+from vault.services.keyring_state import advance
 
 
 @click.command("reindex")
@@ -56,6 +57,8 @@ def reindex_command(new_index_key: bool, batch_size: int) -> None:
         keys.keyring.index_key = index_key
         keys.save()
         keys.blind_index = working.blind_index
+        # Workers on every host switch to the new key at their next request.
+        advance(session)
     audit.record(session, audit.CLI, audit.INDEX_REBUILT, now=now(),
                  detail=f"records={total} new_key={new_index_key}")
     session.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from vault.crypto import WrappedKey, rewrap_data_key
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey
+from vault.services.keyring_state import advance
 
 
 class RotationError(Exception):
@@ -45,7 +47,15 @@ def rewrap_batch(session: Session, keys: VaultKeys, batch_size: int, *, now: dat
     return len(updates)
 
 
-def retire_kek(session: Session, keys: VaultKeys, version: int) -> None:
+def retire_kek(session: Session, keys: VaultKeys, version: int, *,
+               keyring_out: Path | None = None) -> None:
+    """Destroy a KEK version and list it as retired in the database (flushed; the caller
+    commits). Workers drop it at their next request, also those whose VAULT_KEYRING
+    still holds it; that keyring, without the version, goes to keyring_out.
+
+    Run it longer than KEYRING_CHECK_SECONDS after the rotation: until then a worker
+    may still wrap new keys with the old primary.
+    """
     if version == keys.keyring.primary:
         raise RotationError(f"KEK version {version} is the primary; rotate first")
     if version not in keys.keyring.versions:
@@ -56,4 +66,8 @@ def retire_kek(session: Session, keys: VaultKeys, version: int) -> None:
         raise RotationError(f"{in_use} data key(s) are still wrapped by KEK version {version}; "
                             "run 'vault rotate-kek' to finish rewrapping first")
     keys.keyring.retire(version)
-    keys.save()
+    if keyring_out is None:
+        keys.save()
+    else:
+        keys.keyring.save(keyring_out)
+    advance(session, retired=version)

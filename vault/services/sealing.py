@@ -19,7 +19,6 @@ from vault.crypto import (
     open_text,
     seal_bytes,
     seal_text,
-    unwrap_data_key,
     wrap_data_key,
 )
 from vault.keys import VaultKeys
@@ -69,7 +68,8 @@ def new_record_key(keys: VaultKeys, candidate: Candidate) -> Sealer:
 
 
 def record_sealer(keys: VaultKeys, candidate: Candidate) -> Sealer:
-    """Unwrap the record's DEK. Raises DecryptionError when its KEK version is gone."""
+    """Unwrap the record's DEK. Raises DecryptionError when its KEK version is gone,
+    KeysChanged when it is newer than this worker can load."""
     key = candidate.key
     if key is None:
         raise RecordKeyMissing
@@ -78,7 +78,7 @@ def record_sealer(keys: VaultKeys, candidate: Candidate) -> Sealer:
 
 def key_sealer(keys: VaultKeys, public_id: str, kek_version: int, wrapped: bytes) -> Sealer:
     """The same from a wrapped key read without the ORM (a page of search results)."""
-    dek = unwrap_data_key(keys.keyring, WrappedKey(kek_version, wrapped), public_id)
+    dek = keys.unwrap(WrappedKey(kek_version, wrapped), public_id)
     return Sealer(dek, public_id)
 
 
