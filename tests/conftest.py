@@ -25,6 +25,8 @@ from vault.database import database_url
 from vault.extensions import db
 
 PG_URL = os.environ.get("VAULT_TEST_DATABASE_URL")
+# app_config(RATELIMIT_STORAGE_URI=TEST_REDIS): the session's own Redis (fixture redis_url).
+TEST_REDIS = "test-redis"
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
@@ -101,9 +103,53 @@ def pg_migrated() -> Iterator[str]:
         db.engine.dispose()
     shutil.rmtree(instance, ignore_errors=True)
     yield url
+    # Only a database this session created, named as a test's: never anything else.
+    assert name.startswith("vault_test_")
     with server.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     server.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis of the test session's own: VAULT_TEST_REDIS_URL when set (a test-only
+    server), else a redis-server started here on a free port and stopped at the end.
+    Never the machine's shared one."""
+    named = os.environ.get("VAULT_TEST_REDIS_URL")
+    if named:
+        yield named
+        return
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server") or shutil.which("redis-server", path="/usr/sbin")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required in CI (.ci/run installs it)")
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def _truncate_pg(url: str) -> None:
@@ -143,6 +189,8 @@ def app(request: pytest.FixtureRequest, backend: str, tmp_path: Path,
     marker = request.node.get_closest_marker("app_config")
     if marker:
         overrides.update(marker.kwargs)
+    if overrides.get("RATELIMIT_STORAGE_URI") == TEST_REDIS:
+        overrides["RATELIMIT_STORAGE_URI"] = request.getfixturevalue("redis_url")
     app = _make_app(instance, url, overrides)
     yield app
     with app.app_context():

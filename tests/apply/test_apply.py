@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import files
+from tests.conftest import TEST_REDIS
 from tests.forensics import find_markers
 from tests.journey import (
     MARK_CV,
@@ -217,31 +218,19 @@ def test_application_form_carries_the_notice_version(client):
     assert NOTICE_VERSION.encode() in client.get("/apply").data
 
 
-def _redis_answers() -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 REDIS_PREFIX = f"vault-test-{os.getpid()}-{os.urandom(3).hex()}"
 
 
-@pytest.mark.skipif(not _redis_answers(), reason="no Redis on 127.0.0.1:6379")
 @pytest.mark.app_config(RATELIMIT_ENABLED=True, RATELIMIT_APPLY="1 per hour",
-                        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
-                        RATELIMIT_KEY_PREFIX=REDIS_PREFIX)
-def test_rate_limits_can_live_in_redis(app, client):
+                        RATELIMIT_STORAGE_URI=TEST_REDIS, RATELIMIT_KEY_PREFIX=REDIS_PREFIX)
+def test_rate_limits_can_live_in_redis(app, client, redis_url):
     import redis
 
-    # Only keys under this test's own prefix are read and removed: the server is shared.
-    server = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    server = redis.Redis.from_url(redis_url)
     try:
         assert [apply(client).status_code for _ in range(2)] == [302, 429]
         assert list(server.scan_iter(f"*{REDIS_PREFIX}*"))
     finally:
+        # Only this test's own keys, even on a server named by VAULT_TEST_REDIS_URL.
         for key in server.scan_iter(f"*{REDIS_PREFIX}*"):
             server.delete(key)
