@@ -189,6 +189,6 @@ class SpontaneousApplicationForm(ApplicationForm):
             raise ValidationError(message("companies_required")) from None
 
     def chosen(self) -> tuple[str, ...]:
-        """The valid choice, in the configured order (call after validate())."""
+        """The valid choice, in alphabetical order (call after validate())."""
         return chosen_companies(self.companies.data or (),
                                 [value for value, _label in self.companies.choices])

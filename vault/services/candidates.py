@@ -53,17 +53,18 @@ class UnknownCompany(ValueError):
 
 
 def chosen_companies(named: Iterable[str], known: Sequence[str]) -> tuple[str, ...]:
-    """The companies an application names, once each, in the configured order.
+    """The companies an application names, once each, in alphabetical order (the order
+    Candidate.companies reads them back in).
 
     Raises UnknownCompany for a name outside `known` (a record must never name a
     company whose recruiters do not exist, nor be shown to a made-up one) and
     ValueError when none is named."""
-    wanted = set(named)
+    wanted = {name for name in named if name}  # an empty value names nothing
     if wanted - set(known):
         raise UnknownCompany("unknown company")
     if not wanted:
         raise ValueError("no company named")
-    return tuple(c for c in known if c in wanted)
+    return tuple(sorted(wanted))
 
 
 @dataclass(frozen=True)
