@@ -50,7 +50,8 @@ def _form(cv: search_corpus.CV) -> dict[str, object]:
             "position": cv.position, "interests": "", "age": "30", "gender": "other",
             "education-0-degree": "Bachelor", "education-0-field": "General studies",
             "education-0-institution": "Hogeschool", "education-0-year": "2010",
-            "consent_application": "y", "cv": (io.BytesIO(content), filename)}
+            "consent_application": "y", "companies": "Ingenium",
+            "cv": (io.BytesIO(content), filename)}
 
 
 def build(instance: Path) -> tuple[dict[str, int], Callable[[str], set[str]], dict[str, str],

@@ -41,6 +41,8 @@ def application(**overrides: object) -> dict[str, object]:
         "age": "29",
         "gender": "female",
         "consent_application": "y",
+        # The spontaneous form's company choice; the form of a vacancy has no such field.
+        "companies": "Ingenium",
     }
     data.update(overrides)
     if "cv" not in data:

@@ -17,6 +17,8 @@ MESSAGES: dict[str, str] = {
                        "image). Recruiters can still open it, but it will not be found when "
                        "they search. Choose another file (a PDF or DOCX with text), or tick "
                        "the box below, choose the same file again and send it as it is.",
+    "companies_required": "Please choose the company (or companies) your application is for.",
+    "companies_unknown": "Please choose among the companies listed.",
     "rate_limited": "Too many requests. Please wait a moment and try again.",
     "login_failed": "The e-mail address or password is not correct.",
     "login_throttled": "Too many failed attempts. Please wait and try again later.",

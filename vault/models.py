@@ -130,6 +130,11 @@ class Candidate(db.Model):
     interests: Mapped[bytes | None] = mapped_column(Sealed)
 
     vacancy: Mapped[Vacancy | None] = relationship()
+    # A spontaneous application's companies (an application to a vacancy has its
+    # vacancy's); not personal data, so plaintext and queryable by the access rule.
+    named_companies: Mapped[list[CandidateCompany]] = relationship(
+        order_by="CandidateCompany.company", cascade="all, delete-orphan",
+        passive_deletes=True)
     key: Mapped[CandidateKey | None] = relationship(
         back_populates="candidate", cascade="all, delete-orphan", passive_deletes=True)
     education: Mapped[list[Education]] = relationship(
@@ -144,6 +149,24 @@ class Candidate(db.Model):
         cascade="all, delete-orphan", passive_deletes=True)
     email_changes: Mapped[list[EmailChange]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def companies(self) -> tuple[str, ...]:
+        """The companies this application is for: its vacancy's, or those a spontaneous
+        application names (empty for a record that names none: import, demo, older)."""
+        if self.vacancy is not None:
+            return (self.vacancy.company,)
+        return tuple(c.company for c in self.named_companies)
+
+
+class CandidateCompany(db.Model):
+    """A company a spontaneous application is for (one row per company named)."""
+
+    __tablename__ = "candidate_company"
+
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True)
+    company: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
 
 
 class CandidateKey(db.Model):

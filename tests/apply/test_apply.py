@@ -21,7 +21,7 @@ from tests.journey import (
 from vault.appctx import vault_keys
 from vault.extensions import db
 from vault.messages import message
-from vault.models import Candidate, Consent, Document
+from vault.models import Candidate, CandidateCompany, Consent, Document
 from vault.privacy import NOTICE_VERSION
 from vault.services.candidates import open_candidate, open_document
 from vault.services.indexing import word_tokens
@@ -41,6 +41,51 @@ def test_form_shows_the_contract_field_names(app, client):
                  "consent_application", "consent_talent_pool", "csrf_token"):
         assert f'name="{name}"' in page
     assert 'name="consent_talent_pool" type="checkbox" value="y">' in page  # unticked
+
+
+def test_spontaneous_form_asks_which_company_among_the_configured_ones(client):
+    page = client.get("/apply").data.decode()
+    assert page.count('name="companies" type="checkbox"') == 2
+    assert 'value="Ingenium"' in page and 'value="Hoptimize"' in page
+
+
+def test_form_of_a_vacancy_asks_for_no_company(app, client):
+    slug = make_vacancy(app)
+    assert 'name="companies"' not in client.get(f"/apply/{slug}").data.decode()
+
+
+def test_spontaneous_application_is_stored_for_the_companies_it_names(app, client):
+    response = apply(client, companies=["Ingenium", "Hoptimize", "Ingenium"])
+    assert response.status_code == 302
+    done = client.get("/applied").data.decode()
+    assert "with the recruiters of <strong>Hoptimize and Ingenium</strong>" in done
+    [mail] = outbox(app)
+    body = mail.get_payload(decode=True).decode()
+    assert "spontaneous application to Hoptimize and Ingenium." in body
+    assert "the recruiters of Hoptimize and Ingenium see it" in body
+    with app.app_context():
+        candidate = db.session.scalar(select(Candidate))
+        assert candidate.companies == ("Hoptimize", "Ingenium")
+        assert candidate.vacancy_id is None and candidate.source == "spontaneous"
+
+
+def test_spontaneous_application_for_one_company_names_only_that_one(app, client):
+    apply(client, companies="Hoptimize")
+    done = client.get("/applied").data.decode()
+    assert "with the recruiters of <strong>Hoptimize</strong>" in done
+    body = outbox(app)[0].get_payload(decode=True).decode()
+    assert "spontaneous application to Hoptimize." in body and "Ingenium and" not in body
+    with app.app_context():
+        assert db.session.scalar(select(Candidate)).companies == ("Hoptimize",)
+
+
+def test_application_to_a_vacancy_is_for_the_vacancys_company_whatever_is_posted(app, client):
+    slug = make_vacancy(app, company="Hoptimize")
+    assert apply(client, slug, companies="Ingenium").status_code == 302
+    assert "at Hoptimize is with our recruiters" in client.get("/applied").data.decode()
+    with app.app_context():
+        assert db.session.scalar(select(Candidate)).companies == ("Hoptimize",)
+    assert _count(app, CandidateCompany) == 0
 
 
 def test_application_is_stored_sealed_with_its_consents(app, client):
@@ -131,12 +176,17 @@ def test_a_second_application_never_changes_the_first(app, client):
     ({"cv": lambda: (io.BytesIO(files.docx_zip_bomb()), "cv.docx")}, b"too much data"),
     ({"cv": lambda: (io.BytesIO(files.html_named_pdf()), "cv.pdf")}, b"only PDF and DOCX"),
     ({"cv": lambda: (io.BytesIO(files.pdf_with_text()), "cv.pdf.exe")}, b"only PDF and DOCX"),
+    ({"companies": None}, b"Please choose the company (or companies) your application is for"),
+    ({"companies": ""}, b"Please choose the company (or companies) your application is for"),
+    ({"companies": "Acme"}, b"Please choose among the companies listed"),
+    ({"companies": ["Ingenium", "Acme"]}, b"Please choose among the companies listed"),
 ])
 def test_bad_input_is_a_clear_form_error_and_stores_nothing(app, client, overrides, expected):
     response = apply(client, **overrides)
     assert response.status_code == 400
     assert expected in response.data
     assert _count(app) == 0 and _count(app, Consent) == 0 and _count(app, Document) == 0
+    assert _count(app, CandidateCompany) == 0
     assert outbox(app) == []
 
 

@@ -18,6 +18,22 @@ def test_search_page_lists_visible_matches_with_an_excerpt(app, records, make_us
     assert "Kafka" in page  # the excerpt of the CV text
 
 
+def test_spontaneous_applications_are_found_by_the_companies_they_name(app, records,
+                                                                       make_user, login):
+    ingenium, hoptimize = app.test_client(), app.test_client()
+    login(ingenium, make_user(role="recruiter", company="Ingenium"))
+    login(hoptimize, make_user(role="recruiter", company="Hoptimize"))
+    for query in ("kafka", ""):
+        mine = ingenium.get(f"/candidates?q={query}").data.decode()
+        theirs = hoptimize.get(f"/candidates?q={query}").data.decode()
+        # Named for Ingenium, no pool consent: Ingenium's recruiters only.
+        assert "Spontaneous Own" in mine and "Spontaneous Own" not in theirs
+        # Named for Hoptimize: theirs; Ingenium's only through live pool consent.
+        assert "Spontaneous Applicant" in theirs and "Spontaneous Applicant" not in mine
+        assert "Spontaneous Pool" in theirs and "Spontaneous Pool" in mine
+        assert "spontaneous for Ingenium" in mine and "spontaneous for Hoptimize" in theirs
+
+
 def test_the_query_is_never_written_down(app, records, make_user, login, caplog):
     client = app.test_client()
     login(client, make_user())

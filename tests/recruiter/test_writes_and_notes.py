@@ -63,6 +63,31 @@ def test_recruiter_of_the_vacancys_company_sets_its_status(app, records, staff, 
         assert record.status == "rejected" and record.application_ended_at == clock()
 
 
+def test_recruiter_of_the_named_company_sets_a_spontaneous_applications_status(
+        app, records, staff, clock):
+    spontaneous = records["spontaneous"]  # for Hoptimize, without pool consent
+    page = staff["hoptimize"].get(f"/candidates/{spontaneous}").data.decode()
+    assert "Spontaneous application for Hoptimize" in page and "Set status" in page
+    response = staff["hoptimize"].post(f"/candidates/{spontaneous}/status",
+                                       data={"status": "reviewing"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert _record(spontaneous).status == "reviewing"
+
+
+def test_other_company_cannot_set_a_spontaneous_applications_status_seen_in_the_pool(
+        app, records, staff):
+    spontaneous = records["spontaneous_pool"]  # for Hoptimize, with pool consent
+    page = staff["ingenium"].get(f"/candidates/{spontaneous}").data.decode()
+    assert "Set status" not in page
+    response = staff["ingenium"].post(f"/candidates/{spontaneous}/status",
+                                      data={"status": "rejected"})
+    assert response.status_code == 403
+    with app.app_context():
+        record = _record(spontaneous)
+        assert (record.status, record.application_ended_at) == ("new", None)
+
+
 @pytest.mark.parametrize("record", ["own", "pool", "spontaneous"])
 def test_the_officer_does_not_decide_applications(app, records, staff, record):
     response = staff["officer"].post(f"/candidates/{records[record]}/status",

@@ -11,7 +11,7 @@ from vault.extensions import db
 from vault.models import Candidate, Note, User, Vacancy
 from vault.services import consent
 from vault.services.access import (
-    application_company,
+    application_companies,
     can_read_note,
     can_see,
     may_write,
@@ -22,16 +22,27 @@ from vault.services.access import (
 from vault.services.candidates import create_candidate
 
 CASES = {
-    # record: (vacancy company or None, pool consent: None | "live" | "expired" | "withdrawn")
-    "own_applicant": ("Ingenium", None),
-    "other_applicant": ("Hoptimize", None),
-    "other_applicant_in_pool": ("Hoptimize", "live"),
-    "other_applicant_pool_expired": ("Hoptimize", "expired"),
-    "other_applicant_pool_withdrawn": ("Hoptimize", "withdrawn"),
-    "spontaneous": (None, None),
-    "spontaneous_in_pool": (None, "live"),
+    # record: (vacancy company or None, companies a spontaneous application names,
+    #          pool consent: None | "live" | "expired" | "withdrawn")
+    "own_applicant": ("Ingenium", (), None),
+    "other_applicant": ("Hoptimize", (), None),
+    "other_applicant_in_pool": ("Hoptimize", (), "live"),
+    "other_applicant_pool_expired": ("Hoptimize", (), "expired"),
+    "other_applicant_pool_withdrawn": ("Hoptimize", (), "withdrawn"),
+    # Spontaneous applications from before the form asked for a company name none.
+    "spontaneous": (None, (), None),
+    "spontaneous_in_pool": (None, (), "live"),
+    "spontaneous_for_own": (None, ("Ingenium",), None),
+    "spontaneous_for_own_pool_withdrawn": (None, ("Ingenium",), "withdrawn"),
+    "spontaneous_for_both": (None, ("Ingenium", "Hoptimize"), None),
+    "spontaneous_for_other": (None, ("Hoptimize",), None),
+    "spontaneous_for_other_in_pool": (None, ("Hoptimize",), "live"),
+    "spontaneous_for_other_pool_expired": (None, ("Hoptimize",), "expired"),
 }
-RECRUITER_SEES = {"own_applicant", "other_applicant_in_pool", "spontaneous_in_pool"}
+# The recruiter is Ingenium's.
+RECRUITER_SEES = {"own_applicant", "other_applicant_in_pool", "spontaneous_in_pool",
+                  "spontaneous_for_own", "spontaneous_for_own_pool_withdrawn",
+                  "spontaneous_for_both", "spontaneous_for_other_in_pool"}
 
 
 @pytest.fixture
@@ -42,10 +53,11 @@ def world(app, clock):
         db.session.add_all(vacancies.values())
         db.session.flush()
         ids = {}
-        for name, (company, pool) in CASES.items():
+        for name, (company, named, pool) in CASES.items():
             start = clock() - timedelta(days=800) if pool == "expired" else clock()
             record = create_candidate(db.session, vault_keys(), sample_input(), now=start,
-                                      vacancy_id=vacancies[company].id if company else None)
+                                      vacancy_id=vacancies[company].id if company else None,
+                                      companies=named)
             if pool:
                 consent.grant_pool_consent(db.session, record, months=24, notice_version="t",
                                            source="test", now=start)
@@ -115,10 +127,12 @@ def test_status_is_written_only_by_recruiters_of_the_applications_company(
         user = db.session.get(User, writers[who])
         candidate = visible_candidate(db.session, db.session.get(User, writers["admin"]),
                                       ids[record], clock())
-        company = CASES[record][0]
-        expected = WRITERS[who] == ("recruiter", company)
+        company, named, _pool = CASES[record]
+        made_to = {company} if company else set(named)
+        role, users_company = WRITERS[who]
+        expected = role == "recruiter" and users_company in made_to
         assert may_write(db.session, user, candidate, "status", clock()) is expected
-        assert application_company(candidate) == company
+        assert application_companies(candidate) == made_to
 
 
 @pytest.mark.parametrize("record", sorted(CASES))

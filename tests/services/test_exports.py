@@ -238,3 +238,29 @@ def test_render_gives_each_format_and_refuses_others(app, clock, make_user):
     assert set(exports.EXPORT_FILENAMES) == set(exports.MEDIA_TYPES) == {"json", "csv", "zip"}
     assert exports.EXPORT_FILENAMES == {"json": "export.json", "csv": "export.csv",
                                         "zip": "export.zip"}
+
+
+def _spontaneous(app, clock, companies: tuple[str, ...]) -> str:
+    with app.app_context():
+        record = create_candidate(db.session, vault_keys(), person_input(), now=clock(),
+                                  source="spontaneous", companies=companies)
+        db.session.commit()
+        return record.public_id
+
+
+def test_export_carries_the_companies_a_spontaneous_application_names(app, clock):
+    public_id = _spontaneous(app, clock, ("Hoptimize", "Ingenium"))
+    with app.app_context():
+        document = document_of(public_id, clock)
+        rows = list(csv.reader(io.StringIO(exports.export_csv(document).decode("utf-8-sig"))))
+    [record] = document["records"]
+    assert record["vacancy"] is None and record["companies"] == ["Hoptimize", "Ingenium"]
+    assert [public_id, "companies", "1", "name", "Hoptimize"] in rows
+    assert [public_id, "companies", "2", "name", "Ingenium"] in rows
+
+
+def test_an_application_to_a_vacancy_exports_no_named_companies(app, clock, make_user):
+    public_id, _ = make_person(app, clock, make_user)
+    with app.app_context():
+        [record] = document_of(public_id, clock)["records"]
+    assert record["companies"] == [] and record["vacancy"]["company"] == "Ingenium"

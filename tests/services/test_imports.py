@@ -9,13 +9,18 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import files
-from tests.services.test_exports import CV_BYTES, make_person, person
+from tests.services.test_exports import CV_BYTES, make_person, person, person_input
 from vault.appctx import secret_keys, vault_keys
 from vault.extensions import db
-from vault.models import AuditEvent, Candidate, Consent
+from vault.models import AuditEvent, Candidate, CandidateCompany, Consent
 from vault.privacy import NOTICE_VERSION
 from vault.services import audit, consent, exports, identity
-from vault.services.candidates import MAX_EDUCATION, open_candidate, open_document
+from vault.services.candidates import (
+    MAX_EDUCATION,
+    create_candidate,
+    open_candidate,
+    open_document,
+)
 from vault.services.imports import ImportReport, import_jsonl
 
 POOL_MONTHS = 24
@@ -131,6 +136,11 @@ def test_one_bad_line_in_many_imports_nothing_and_names_the_line(app, clock):
     (json.dumps(good(personal={"age": 12})), "personal.age must be a whole number"),
     (json.dumps(good(personal={"gender": "secret"})), "personal.gender must be one of"),
     (json.dumps(good(talent_pool_until="next spring")), "talent_pool_until is not an ISO"),
+    (json.dumps(good(companies=["Ingenium", "secret corp"])),
+     "companies may name only Ingenium, Hoptimize"),
+    (json.dumps(good(companies="Ingenium")), "companies must be a list of company names"),
+    (json.dumps(good(companies=[{"name": "Ingenium"}])),
+     "companies must be a list of company names"),
 ])
 def test_bad_line_is_rejected_with_a_reason_that_does_not_echo_it(app, clock, line, reason):
     report = run(app, clock, [json.dumps(good()), line])
@@ -282,3 +292,34 @@ def test_round_trip_export_then_import_gives_the_same_data(app, clock, make_user
         assert [r["public_id"] for r in again["records"]] == [public_id, copy.public_id]
         assert again["records"][1]["contact"] == document["records"][0]["contact"]
         assert again["records"][1]["education"] == document["records"][0]["education"]
+
+
+def test_the_companies_a_line_names_are_imported(app, clock):
+    lines = [json.dumps(good(companies=["Ingenium", "Hoptimize"])),
+             json.dumps(good(companies=[])), json.dumps(good())]
+    assert run(app, clock, lines).imported == 3
+    with app.app_context():
+        assert [r.companies for r in imported(app)] == [("Hoptimize", "Ingenium"), (), ()]
+
+
+def test_a_refused_company_imports_no_company_rows(app, clock):
+    report = run(app, clock, [json.dumps(good(companies=["Hoptimize"])),
+                              json.dumps(good(companies=["Acme"]))])
+    assert report.imported == 0 and [n for n, _ in report.rejected] == [2]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CandidateCompany)) == 0
+
+
+def test_round_trip_keeps_a_spontaneous_applications_companies(app, clock):
+    with app.app_context():
+        original = create_candidate(db.session, vault_keys(), person_input(), now=clock(),
+                                    source="spontaneous", companies=("Hoptimize",))
+        db.session.commit()
+        document = exports.build_export(db.session, vault_keys(), [original], now=clock())
+    [record] = document["records"]
+    for entry in record["documents"]:
+        entry.pop("zip_path")  # no content: read over
+    assert run(app, clock, [json.dumps(record, ensure_ascii=False)]).imported == 1
+    with app.app_context():
+        _original, copy = imported(app)
+        assert copy.source == "import" and copy.companies == ("Hoptimize",)

@@ -14,6 +14,7 @@ from wtforms import (
     Form,
     FormField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
@@ -29,7 +30,9 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from vault.messages import message
 from vault.services.candidates import (
     GENDERS,
     MAX_AGE,
@@ -46,6 +49,8 @@ from vault.services.candidates import (
     CandidateInput,
     DocumentInput,
     EducationInput,
+    UnknownCompany,
+    chosen_companies,
 )
 
 GENDER_CHOICES = [SelectChoice("", "Prefer not to say"),
@@ -156,3 +161,34 @@ class ApplicationForm(FlaskForm):
             age=str(self.age.data) if self.age.data is not None else "",
             gender=text(self.gender.data), interests=text(self.interests.data),
             education=self.education.inputs(), cv=cv)
+
+
+class CompanyChoice(SelectMultipleField):
+    """One checkbox per company of the group."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SpontaneousApplicationForm(ApplicationForm):
+    """A spontaneous application names the companies it is for: their recruiters see and
+    decide it (vault.services.access). An application to a vacancy needs no such field:
+    it is for the vacancy's company."""
+
+    # Choices are the configured companies, set by the view; validate_companies checks
+    # them (with messages of our own) instead of WTForms' generic "not a valid choice".
+    companies = CompanyChoice("Which company is your application for?",
+                              validate_choice=False)
+
+    def validate_companies(self, field: Any) -> None:
+        try:
+            chosen_companies(field.data or (), [value for value, _label in field.choices])
+        except UnknownCompany:
+            raise ValidationError(message("companies_unknown")) from None
+        except ValueError:
+            raise ValidationError(message("companies_required")) from None
+
+    def chosen(self) -> tuple[str, ...]:
+        """The valid choice, in alphabetical order (call after validate())."""
+        return chosen_companies(self.companies.data or (),
+                                [value for value, _label in self.companies.choices])

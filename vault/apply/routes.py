@@ -16,14 +16,18 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from vault.appctx import now, vault_keys
-from vault.apply.forms import EMPTY_ROWS_SHOWN, ApplicationForm
+from vault.apply.forms import EMPTY_ROWS_SHOWN, ApplicationForm, SpontaneousApplicationForm
 from vault.extensions import db, limiter
 from vault.messages import message
 from vault.models import Vacancy
 from vault.privacy import NOTICE_VERSION
 from vault.services.applications import ConsentChoice, submit_application
 from vault.services.candidates import DocumentInput
-from vault.services.notifications import deliver_after_response, queue_application_received
+from vault.services.notifications import (
+    deliver_after_response,
+    join_names,
+    queue_application_received,
+)
 from vault.services.vacancies import vacancy_by_slug
 from vault.uploads import Limits, UploadRejected, inspect_upload
 
@@ -43,7 +47,7 @@ def application_form(slug: str | None) -> Response | tuple[str, int]:
     vacancy = vacancy_by_slug(db.session, slug) if slug else None
     if slug and (vacancy is None or not vacancy.is_open):
         abort(404)
-    form = ApplicationForm()
+    form = _form(vacancy)
     status = 200
     ask_without_text = bool(form.cv_without_text.data)
     if form.is_submitted():
@@ -72,25 +76,36 @@ def application_form(slug: str | None) -> Response | tuple[str, int]:
                            pool_months=current_app.config["TALENT_POOL_MONTHS"]), status
 
 
+def _form(vacancy: Vacancy | None) -> ApplicationForm:
+    if vacancy is not None:
+        return ApplicationForm()
+    form = SpontaneousApplicationForm()
+    form.companies.choices = [(c, c) for c in current_app.config["COMPANIES"]]
+    return form
+
+
 def _submit(form: ApplicationForm, document: DocumentInput,
             vacancy: Vacancy | None) -> Response:
     choice = ConsentChoice(talent_pool=bool(form.consent_talent_pool.data),
                            notice_version=NOTICE_VERSION,
                            pool_months=current_app.config["TALENT_POOL_MONTHS"])
     moment = now()
+    companies = form.chosen() if isinstance(form, SpontaneousApplicationForm) else ()
     candidate = submit_application(db.session, vault_keys(), form.candidate_input(document),
-                                   vacancy=vacancy, choice=choice, now=moment)
+                                   vacancy=vacancy, companies=companies,
+                                   known_companies=current_app.config["COMPANIES"],
+                                   choice=choice, now=moment)
     # Queued in the application's own transaction: both are stored, or neither. The
     # answer never waits on a mail server, and a server that is down loses nothing.
     queue_application_received(db.session, vault_keys(), candidate, form.email.data or "",
-                               vacancy=vacancy, moment=moment)
+                               moment=moment)
     db.session.commit()
     deliver_after_response()
     # Only what the confirmation page needs, none of it personal data: the cookie is
     # signed, not encrypted.
     session[DONE_KEY] = {
         "vacancy": vacancy.title if vacancy else None,
-        "company": vacancy.company if vacancy else None,
+        "companies": join_names(candidate.companies),
         "pool_until": candidate.pool_consent_until.date().isoformat()
         if candidate.pool_consent_until else None,
     }

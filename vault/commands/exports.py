@@ -76,7 +76,8 @@ def import_command(file: Path) -> None:
             db.session, vault_keys(), handle, now=now(),
             pool_months=int(current_app.config["TALENT_POOL_MONTHS"]),
             notice_version=NOTICE_VERSION,
-            max_cv_bytes=int(current_app.config["MAX_CONTENT_LENGTH"]))
+            max_cv_bytes=int(current_app.config["MAX_CONTENT_LENGTH"]),
+            companies=current_app.config["COMPANIES"])
     if report.rejected:
         db.session.rollback()
         for number, reason in report.rejected:

@@ -4,23 +4,26 @@ once, used in every query and every write.
 Reading a record:
 
 - The admin (privacy officer) sees every record.
-- A recruiter sees the applications to their own company's vacancies (the purpose
-  the person applied for), whatever their talent-pool consent says.
+- A recruiter sees the applications made to their own company (the purpose the person
+  applied for), whatever their talent-pool consent says: those to its vacancies, and
+  the spontaneous applications that name it (DESIGN: "that company's recruiters see
+  it like an application to one of its vacancies").
 - A recruiter sees any other record only through the group talent pool, so only
-  while that record's pool consent is live. A spontaneous application without pool
-  consent is therefore seen by the admin only.
+  while that record's pool consent is live. A spontaneous application that names no
+  company (sent before the form asked) and has no pool consent is seen by the admin
+  only.
 - Anyone else (disabled or unknown role) sees nothing.
 
 Callers answer 404 for an invisible record, never 403, so public ids cannot be probed.
 
 Writing (may_write), always on a record the user can see:
 - Status belongs to an application: only a recruiter of the company it was made to
-  (its vacancy's company) sets it, because setting it decides the application and
+  (its vacancy's company, or a company a spontaneous application names:
+  application_companies()) sets it, because setting it decides the application and
   starts its retention clock. Seeing a record through the talent pool gives no right
   to decide another company's application, and the officer does not decide
-  applications either. A record without a company (spontaneous, imported, demo: the
-  model records no company for them yet) has no status writer; when spontaneous
-  applications name their company, application_company() is the one place to teach.
+  applications either. A record without a company (imported, demo, a spontaneous one
+  sent before the form asked) has no status writer.
   Callers answer 403 (the record is visible, so its existence is no secret) and the
   refusal is audited: a cross-company write is worth the officer's attention.
 - A note belongs to the company whose staff wrote it, so any user who sees the record
@@ -41,7 +44,7 @@ from typing import Literal
 from sqlalchemy import BindParameter, ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from vault.models import Candidate, Note, User, Vacancy
+from vault.models import Candidate, CandidateCompany, Note, User, Vacancy
 
 Viewer = Literal["all", "recruiter", "nobody"]
 Write = Literal["status", "note"]
@@ -66,7 +69,12 @@ def recruiter_clause(company: str | BindParameter[str],
     """What a recruiter of `company` sees at `now` (values, or bound parameters for a
     statement built once and run for many recruiters)."""
     own_vacancies = select(Vacancy.id).where(Vacancy.company == company)
-    return or_(Candidate.vacancy_id.in_(own_vacancies), Candidate.pool_consent_until > now)
+    # Spontaneous applications naming the company were made to it, like its vacancies'
+    # applications: seen whatever the pool consent says.
+    named_for_it = select(CandidateCompany.candidate_id).where(
+        CandidateCompany.company == company)
+    return or_(Candidate.vacancy_id.in_(own_vacancies), Candidate.id.in_(named_for_it),
+               Candidate.pool_consent_until > now)
 
 
 def visible_clause(user: User, now: datetime) -> ColumnElement[bool]:
@@ -89,9 +97,10 @@ def can_see(session: Session, user: User, candidate: Candidate, now: datetime) -
                                                      visible_clause(user, now))) is not None
 
 
-def application_company(candidate: Candidate) -> str | None:
-    """The company an application was made to (None when the record names none)."""
-    return candidate.vacancy.company if candidate.vacancy is not None else None
+def application_companies(candidate: Candidate) -> frozenset[str]:
+    """The companies an application was made to: its vacancy's, or those a spontaneous
+    application names (empty when the record names none)."""
+    return frozenset(candidate.companies)
 
 
 def may_write(session: Session, user: User, candidate: Candidate, what: Write,
@@ -101,8 +110,7 @@ def may_write(session: Session, user: User, candidate: Candidate, what: Write,
         return False
     if what == "note":
         return True
-    company = application_company(candidate)
-    return viewer_kind(user) == "recruiter" and company is not None and user.company == company
+    return viewer_kind(user) == "recruiter" and user.company in application_companies(candidate)
 
 
 def note_company(user: User) -> str | None:

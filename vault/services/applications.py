@@ -7,6 +7,7 @@ others only through the e-mail's blind index.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from vault.keys import VaultKeys
 from vault.models import Candidate, Vacancy
 from vault.services import audit, consent
-from vault.services.candidates import CandidateInput, create_candidate
+from vault.services.candidates import CandidateInput, chosen_companies, create_candidate
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,20 @@ class ConsentChoice:
 
 
 def submit_application(session: Session, keys: VaultKeys, data: CandidateInput, *,
-                       vacancy: Vacancy | None, choice: ConsentChoice,
-                       now: datetime) -> Candidate:
-    """Create the record with its consents and audit event; the caller commits."""
+                       vacancy: Vacancy | None, choice: ConsentChoice, now: datetime,
+                       companies: Sequence[str] = (),
+                       known_companies: Sequence[str] = ()) -> Candidate:
+    """Create the record with its consents and audit event; the caller commits.
+
+    A spontaneous application names the companies it is for (among known_companies):
+    their recruiters see it and decide it (services.access), so it is refused without
+    one. An application to a vacancy is for the vacancy's company and names none."""
+    named = chosen_companies(companies, known_companies) if vacancy is None else ()
+    if vacancy is not None and companies:
+        raise ValueError("an application to a vacancy is for the vacancy's company")
     candidate = create_candidate(session, keys, data, now=now,
                                  source="apply" if vacancy else "spontaneous",
-                                 vacancy_id=vacancy.id if vacancy else None)
+                                 vacancy_id=vacancy.id if vacancy else None, companies=named)
     # Processing the application itself: lasts as long as the retention rules allow,
     # so no expiry is stored on the event.
     consent.record_consent(session, candidate, consent.APPLICATION, consent.GRANTED,

@@ -6,7 +6,7 @@ the session is sealed bytes and blind-index tokens.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from vault.keys import VaultKeys
 from vault.models import (
     Candidate,
+    CandidateCompany,
     CandidateIndex,
     Document,
     Education,
@@ -45,6 +46,25 @@ MIN_AGE, MAX_AGE = 16, 99
 GENDERS = ("female", "male", "non-binary", "other")  # or "" when the person does not say
 PHONE_PATTERN = r"[0-9+()./\s-]+"
 YEAR_PATTERN = r"19[5-9]\d|20\d\d"
+
+
+class UnknownCompany(ValueError):
+    """A company named for an application that is not one of the group's."""
+
+
+def chosen_companies(named: Iterable[str], known: Sequence[str]) -> tuple[str, ...]:
+    """The companies an application names, once each, in alphabetical order (the order
+    Candidate.companies reads them back in).
+
+    Raises UnknownCompany for a name outside `known` (a record must never name a
+    company whose recruiters do not exist, nor be shown to a made-up one) and
+    ValueError when none is named."""
+    wanted = {name for name in named if name}  # an empty value names nothing
+    if wanted - set(known):
+        raise UnknownCompany("unknown company")
+    if not wanted:
+        raise ValueError("no company named")
+    return tuple(sorted(wanted))
 
 
 @dataclass(frozen=True)
@@ -168,19 +188,26 @@ def _indexed_text(data: CandidateInput, cv_text: str) -> IndexedText:
 def create_candidate(session: Session, keys: VaultKeys, data: CandidateInput, *,
                      now: datetime, source: str = "apply", vacancy_id: int | None = None,
                      token_memo: TokenMemo | None = None,
-                     email_confirmed: bool = True) -> Candidate:
+                     email_confirmed: bool = True,
+                     companies: Sequence[str] = ()) -> Candidate:
     """Seal a new record and add it to the session (the caller commits).
 
     Bulk loaders pass a token memo that lives for their run (see record_tokens). An
     application is the person's own data under the address they typed, so it joins the
     records of that address (only that address ever receives a link to them); a record
     whose data came from elsewhere (import) passes email_confirmed=False and stays on
-    its own until its address confirms by link (services.identity)."""
+    its own until its address confirms by link (services.identity).
+
+    companies: those a record without a vacancy is for (checked by chosen_companies);
+    an application to a vacancy is for the vacancy's company and names none."""
     if len(data.education) > MAX_EDUCATION:
         raise ValueError("too many education entries")
+    if companies and vacancy_id is not None:
+        raise ValueError("an application to a vacancy is for the vacancy's company")
     candidate = Candidate(source=source, vacancy_id=vacancy_id, created_at=now, updated_at=now,
                           status="new", email_index=email_index(keys, data.email),
                           email_confirmed_at=now if email_confirmed else None)
+    candidate.named_companies = [CandidateCompany(company=c) for c in companies]
     candidate.public_id = new_public_id()
     sealer = new_record_key(keys, candidate)
     _seal_fields(sealer, candidate, data)

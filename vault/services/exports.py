@@ -89,6 +89,8 @@ def _record(session: Session, keys: VaultKeys, record: Candidate,
         "vacancy": None if vacancy is None else {
             "title": vacancy.title, "company": vacancy.company, "slug": vacancy.slug,
             "status": vacancy.status, "closed_at": _iso(vacancy.closed_at)},
+        # What a record without a vacancy is for: the companies whose recruiters see it.
+        "companies": [c.company for c in record.named_companies],
         "contact": {"full_name": opened.full_name, "email": opened.email,
                     "phone": opened.phone},
         "position": opened.position,
@@ -140,6 +142,9 @@ def _flatten(document: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str
                 continue
             if isinstance(value, list):
                 for index, item in enumerate(value):
+                    if not isinstance(item, dict):  # a list of names (companies)
+                        yield pid, key, str(index + 1), "name", _text(item)
+                        continue
                     for field, inner in item.items():
                         yield pid, key, str(index + 1), field, _text(inner)
             elif isinstance(value, dict):

@@ -13,6 +13,10 @@ What a line's fields become:
 - talent_pool_until (or, without it, the last talent-pool event in consents): a live
   talent-pool consent, kept with its own end date but never longer than this
   controller's pool period;
+- companies: the companies the record is for (among COMPANIES): their recruiters see
+  it and set its status, as for a spontaneous application naming them (services.access);
+  an unknown name refuses the line, since it would show the record to nobody it was
+  meant for;
 - public_id, created_at, source, status, vacancy, notes, staff_access, requests:
   ignored. The record gets a new random public id, source "import", status "new".
 
@@ -29,7 +33,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +49,8 @@ from vault.services.candidates import (
     CandidateInput,
     DocumentInput,
     EducationInput,
+    UnknownCompany,
+    chosen_companies,
     create_candidate,
 )
 from vault.services.indexing import TokenMemo
@@ -74,6 +80,7 @@ class ImportReport:
 class ParsedRecord:
     data: CandidateInput
     pool_until: datetime | None
+    companies: tuple[str, ...] = ()
 
 
 def _text(value: Any, name: str, *, limit: int, required: bool = False) -> str:
@@ -112,6 +119,22 @@ def _list_of_objects(record: dict[str, Any], name: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise LineRejected(f"{name} must be a list of objects")
     return value
+
+
+def _companies(record: dict[str, Any], known: Sequence[str]) -> tuple[str, ...]:
+    value = record.get("companies")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LineRejected("companies must be a list of company names")
+    if not value:
+        return ()
+    try:
+        return chosen_companies(value, known)
+    except UnknownCompany:
+        raise LineRejected(f"companies may name only {', '.join(known)}") from None
+    except ValueError:
+        return ()  # only empty names: the record names no company
 
 
 def _email(contact: dict[str, Any]) -> str:
@@ -222,7 +245,8 @@ def _pool_until(record: dict[str, Any], *, now: datetime, pool_months: int) -> d
 
 
 def parse_line(line: str | bytes, *, now: datetime, pool_months: int,
-               max_cv_bytes: int = MAX_CV_BYTES) -> ParsedRecord:
+               max_cv_bytes: int = MAX_CV_BYTES,
+               companies: Sequence[str] = DEFAULTS["COMPANIES"]) -> ParsedRecord:
     """One line to the input of create_candidate, or LineRejected."""
     if len(line) > MAX_LINE:
         raise LineRejected("the line is too long")
@@ -246,12 +270,14 @@ def parse_line(line: str | bytes, *, now: datetime, pool_months: int,
         cv=_cv(record, max_cv_bytes))
     if data.phone and not PHONE.fullmatch(data.phone):
         raise LineRejected("contact.phone may hold digits, spaces and + ( ) . / - only")
-    return ParsedRecord(data, _pool_until(record, now=now, pool_months=pool_months))
+    return ParsedRecord(data, _pool_until(record, now=now, pool_months=pool_months),
+                        _companies(record, companies))
 
 
 def import_jsonl(session: Session, keys: VaultKeys, lines: Iterable[str | bytes], *,
                  now: datetime, pool_months: int, notice_version: str,
-                 max_cv_bytes: int = MAX_CV_BYTES) -> ImportReport:
+                 max_cv_bytes: int = MAX_CV_BYTES,
+                 companies: Sequence[str] = DEFAULTS["COMPANIES"]) -> ImportReport:
     """Validate every line, then create every record, or none (the caller commits).
 
     When the report lists rejected lines nothing was added to the session.
@@ -263,7 +289,7 @@ def import_jsonl(session: Session, keys: VaultKeys, lines: Iterable[str | bytes]
             continue
         try:
             parsed.append(parse_line(line, now=now, pool_months=pool_months,
-                                     max_cv_bytes=max_cv_bytes))
+                                     max_cv_bytes=max_cv_bytes, companies=companies))
         except LineRejected as exc:
             report.rejected.append((number, str(exc)))
     if report.rejected:
@@ -271,7 +297,8 @@ def import_jsonl(session: Session, keys: VaultKeys, lines: Iterable[str | bytes]
     memo: TokenMemo = {}  # search-token memo for this run (see record_tokens)
     for item in parsed:
         candidate = create_candidate(session, keys, item.data, now=now, source=SOURCE,
-                                     token_memo=memo, email_confirmed=False)
+                                     token_memo=memo, email_confirmed=False,
+                                     companies=item.companies)
         report.public_ids.append(candidate.public_id)
         consent.record_consent(session, candidate, consent.APPLICATION, consent.GRANTED,
                                notice_version=notice_version, source=SOURCE, now=now)

@@ -25,7 +25,7 @@ from vault.appctx import now, secret_keys, vault_keys
 from vault.crypto import DecryptionError, KeyringError
 from vault.keys import VaultKeys
 from vault.mail import MailError, OutgoingMail
-from vault.models import Candidate, MailMessage, Vacancy
+from vault.models import Candidate, MailMessage
 from vault.personal_links import (
     email_confirmation_url,
     renewal_url,
@@ -50,10 +50,12 @@ def _link_context(public_id: str) -> dict[str, object]:
 
 
 def queue_application_received(session: Session, keys: VaultKeys, candidate: Candidate,
-                               email: str, *, vacancy: Vacancy | None,
-                               moment: datetime) -> MailMessage:
+                               email: str, *, moment: datetime) -> MailMessage:
+    """The confirmation: names the vacancy, or the companies a spontaneous application
+    went to (their recruiters are the ones who see it)."""
+    vacancy = candidate.vacancy
     body = render_mail(
-        "application_received", vacancy=vacancy,
+        "application_received", vacancy=vacancy, companies=join_names(candidate.companies),
         pool_until=candidate.pool_consent_until.date().isoformat()
         if candidate.pool_consent_until else None,
         retention_days=current_app.config["APPLICATION_RETENTION_DAYS"],
@@ -65,6 +67,12 @@ def queue_application_received(session: Session, keys: VaultKeys, candidate: Can
     return mail_queue.enqueue_for_record(
         session, keys, candidate, OutgoingMail(to=email, subject=subject, body=body),
         kind=mail_queue.APPLICATION_RECEIVED, now=moment)
+
+
+def join_names(names: tuple[str, ...] | list[str]) -> str:
+    """"Ingenium", "Ingenium and Hoptimize": for mails and pages."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else \
+        "".join(names)
 
 
 def queue_link_request(session: Session, keys: VaultKeys, address: str, *,

@@ -59,7 +59,14 @@ from sqlalchemy.types import Integer, Text
 from vault.crypto import normalise
 from vault.crypto.analysis import Cache, QueryWord, matches, query_words
 from vault.keys import VaultKeys
-from vault.models import Candidate, CandidateIndex, CandidateKey, User, Vacancy
+from vault.models import (
+    Candidate,
+    CandidateCompany,
+    CandidateIndex,
+    CandidateKey,
+    User,
+    Vacancy,
+)
 from vault.services.access import Viewer, recruiter_clause, viewer_kind
 from vault.services.candidates import email_index
 from vault.services.indexing import (
@@ -92,7 +99,7 @@ class SearchHit:
     status: str
     created_at: datetime
     vacancy_title: str | None
-    company: str | None
+    company: str | None  # the vacancy's, or those a spontaneous application names
     pool_consent_until: datetime | None
     excerpt: str
 
@@ -343,11 +350,26 @@ def ranked_rows(session: Session, plan: QueryPlan, offset: int, limit: int
     return _postgres_rows(connection, plan, offset, limit)
 
 
-def _hit(keys: VaultKeys, row: Row[Any], words: list[QueryWord], cache: Cache
-         ) -> SearchHit | None:
+def _named_companies(session: Session, rows: Sequence[Row[Any]]) -> dict[int, str]:
+    """The companies the spontaneous applications among `rows` name, joined for display:
+    one query per page, not one per line."""
+    ids = [row[0] for row in rows if row[9] is None]
+    if not ids:
+        return {}
+    named: dict[int, list[str]] = {}
+    for candidate_id, company in session.execute(
+            select(CandidateCompany.candidate_id, CandidateCompany.company)
+            .where(CandidateCompany.candidate_id.in_(ids)).order_by(CandidateCompany.company)):
+        named.setdefault(candidate_id, []).append(company)
+    return {candidate_id: " and ".join(names) for candidate_id, names in named.items()}
+
+
+def _hit(keys: VaultKeys, row: Row[Any], words: list[QueryWord], cache: Cache,
+         named: dict[int, str]) -> SearchHit | None:
     """The result line of one record, or None when its match was a token collision."""
-    (_id, public_id, status, created_at, pool_consent_until, kek_version, wrapped, sealed_card,
-     vacancy_title, company, *_) = row
+    (candidate_id, public_id, status, created_at, pool_consent_until, kek_version, wrapped,
+     sealed_card, vacancy_title, company, *_) = row
+    company = company or named.get(candidate_id)
     card = open_card(key_sealer(keys, public_id, kek_version, wrapped), sealed_card)
     if words and not matches(card_terms(card, cache), words):
         return None
@@ -388,8 +410,9 @@ def search(session: Session, keys: VaultKeys, user: User, *, q: str,
     # One row past the window says whether there is a next page.
     total, rows = ranked_rows(session, plan, (page - 1) * page_size, page_size + 1)
     cache: Cache = {}  # analysis of this page's cards; dropped with the request
-    hits = [hit for hit in (_hit(keys, row, query.words, cache) for row in rows[:page_size])
-            if hit is not None]
+    named = _named_companies(session, rows[:page_size])
+    hits = [hit for hit in (_hit(keys, row, query.words, cache, named)
+                            for row in rows[:page_size]) if hit is not None]
     has_next = len(rows) > page_size
     return SearchPage(results=hits, total_estimate=total, page=page, has_next=has_next,
                       words=len(query.words))
