@@ -9,8 +9,8 @@ guessing a company would show them to recruiters the applicant never chose. They
 visible as before: to the officer always, and to the recruiters of both companies
 through the talent pool while their pool consent is live; nobody sets their status.
 
-Revision ID: 0006_spontaneous
-Revises: 0005_audit
+Revision ID: 0007_spontaneous
+Revises: 0006_keys
 Create Date: 2026-11-27 05:45:00
 
 """
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_spontaneous'
-down_revision = '0005_audit'
+revision = '0007_spontaneous'
+down_revision = '0006_keys'
 branch_labels = None
 depends_on = None
 
