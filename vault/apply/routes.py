@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from vault.appctx import now, vault_keys
 from vault.apply.forms import EMPTY_ROWS_SHOWN, ApplicationForm
 from vault.extensions import db, limiter
+from vault.i18n import current_language
 from vault.messages import message
 from vault.models import Vacancy
 from vault.privacy import NOTICE_VERSION
@@ -80,6 +81,8 @@ def _submit(form: ApplicationForm, document: DocumentInput,
     moment = now()
     candidate = submit_application(db.session, vault_keys(), form.candidate_input(document),
                                    vacancy=vacancy, choice=choice, now=moment)
+    # The mails that follow (this one, reminders, links) use the language applied in.
+    candidate.language = current_language()
     # Queued in the application's own transaction: both are stored, or neither. The
     # answer never waits on a mail server, and a server that is down loses nothing.
     queue_application_received(db.session, vault_keys(), candidate, form.email.data or "",
