@@ -24,14 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 CATALOGUES = ROOT / "vault" / "translations"
 # The templates people outside the staff read. NOT yet covered: templates/admin/,
-# templates/recruiter/, templates/auth/ (staff pages) and templates/public/privacy.html
-# (the privacy notice, whose legal wording is translated separately).
+# templates/recruiter/ and templates/auth/ (staff pages, still English only).
 COVERED = [
     *sorted((TEMPLATES / "apply").glob("*.html")),
     *sorted((TEMPLATES / "candidate").glob("*.html")),
     *sorted((TEMPLATES / "renewal").glob("*.html")),
     *sorted((TEMPLATES / "mail").glob("*.txt")),
     TEMPLATES / "public" / "home.html",
+    TEMPLATES / "public" / "privacy.html",
     TEMPLATES / "base.html",
     TEMPLATES / "error.html",
     TEMPLATES / "_forms.html",
@@ -146,6 +146,27 @@ def test_application_confirmation_page_shows_a_belgian_date(app, client):
     slug = make_vacancy(app)
     apply(client, slug, consent_talent_pool="y")
     assert b"talent pool until 02/03/2028" in client.get("/applied").data
+
+
+def _notice(client, language: str) -> str:
+    page = client.get(f"/privacy?lang={language}").data.decode()
+    return page[page.index("<article"):page.index("</article>")]
+
+
+def test_privacy_notice_says_the_same_in_dutch_french_and_english(client):
+    notices = {language: _notice(client, language) for language in ("en", "nl", "fr")}
+    assert "Privacyverklaring voor sollicitanten" in notices["nl"]
+    assert "Déclaration de confidentialité pour les candidats" in notices["fr"]
+    # The legal facts are the same in the three: every number (version, periods,
+    # company numbers, postcodes, the authority's telephone), the emphasised parts and
+    # the paragraph structure.
+    def facts(html: str) -> tuple[list[str], int, int, int]:
+        return (sorted(re.findall(r"\d[\d.]*\d|\d", html)), html.count("<strong>"),
+                html.count("<p"), html.count("<li>"))
+
+    assert facts(notices["nl"]) == facts(notices["en"]) == facts(notices["fr"])
+    for notice in notices.values():
+        assert "0436.815.150" in notice and "0679.741.059" in notice
 
 
 # --- every visible string is marked, and every marked string is translated ----------
