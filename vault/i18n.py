@@ -77,7 +77,8 @@ def in_language(code: str | None) -> Iterator[None]:
 
 def _as_datetime(value: datetime | date | str) -> datetime | date:
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        # A bare day (2026-11-27) is a day, not midnight UTC.
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     if isinstance(value, datetime) and value.tzinfo is None:
         # The vault stores naive UTC (vault.appctx.now).
         value = value.replace(tzinfo=UTC)
