@@ -23,13 +23,14 @@ from vault.models import Candidate
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 CATALOGUES = ROOT / "vault" / "translations"
-# The templates people outside the staff read. NOT yet covered: templates/admin/,
-# templates/recruiter/ and templates/auth/ (staff pages, still English only).
+# Every template but the privacy desk's (templates/admin/, still English only).
 COVERED = [
     *sorted((TEMPLATES / "apply").glob("*.html")),
     *sorted((TEMPLATES / "candidate").glob("*.html")),
     *sorted((TEMPLATES / "renewal").glob("*.html")),
     *sorted((TEMPLATES / "mail").glob("*.txt")),
+    *sorted((TEMPLATES / "recruiter").glob("*.html")),
+    *sorted((TEMPLATES / "auth").glob("*.html")),
     TEMPLATES / "public" / "home.html",
     TEMPLATES / "public" / "privacy.html",
     TEMPLATES / "base.html",
