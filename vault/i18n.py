@@ -55,8 +55,8 @@ def remember_choice() -> None:
 def switch_links() -> list[tuple[str, str, str, bool]]:
     """(code, name, URL of this page in that language, is current) for the switcher.
 
-    Only GET pages get a link to themselves; after a POST (a form with errors) the
-    link goes to the same path, which every such view also serves by GET."""
+    Plain links (no JavaScript) to the same path and query; after a POST (a form shown
+    again with its errors) that is the form's own GET page."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k != SESSION_KEY]
     current = current_language()
     return [(code, LANGUAGE_NAMES[code],
