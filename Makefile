@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint install init bench clean
+.PHONY: run serve test lint install init bench clean translations extract update
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) translations
+
+# The compiled catalogues (.mo) are built here, never committed (.gitignore).
+CATALOGUES := vault/translations
+translations: $(STAMP)
+	$(BIN)/pybabel compile -d $(CATALOGUES) --statistics
+
+# For developers: collect the marked strings, then merge them into the nl and fr catalogues.
+extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location \
+	  --project vault -o $(CATALOGUES)/messages.pot .
+
+update: extract
+	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-fuzzy-matching
 
 init: install
 	$(BIN)/vault init

@@ -256,3 +256,10 @@ def runner(app: Flask):
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "app_config(**kwargs): configuration for the app fixture")
+    # The compiled catalogues are build output (make translations); compiling them here
+    # too keeps a plain `pytest` after a change of a .po file from testing stale ones.
+    from babel.messages.frontend import CommandLineInterface
+
+    CommandLineInterface().run(["pybabel", "-q", "compile", "-d",
+                                str(Path(__file__).resolve().parent.parent / "vault" /
+                                    "translations")])

@@ -46,7 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     _resolve_paths(app)
     _load_secrets(app)
 
-    from vault import cli, database, errors, headers, logging_setup, monitoring, web
+    from vault import cli, database, errors, headers, i18n, logging_setup, monitoring, web
     from vault.auth import sessions
     from vault.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -60,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     login_manager.init_app(app)
     sessions.init_app(app)
     headers.init_app(app)
+    i18n.init_app(app)
     if app.config["PROXY_HOPS"]:
         # Behind a reverse proxy the client's address is in X-Forwarded-For; trusting
         # exactly as many hops as there are proxies keeps clients from forging it (rate

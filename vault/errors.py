@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -15,29 +17,29 @@ from vault.messages import message
 
 log = logging.getLogger(__name__)
 
-TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Not possible",
-    410: "Expired",
-    413: "File too large",
-    429: "Too many requests",
-    500: "Something went wrong",
-    503: "Not available",
+# Translated when the page is rendered, in the visitor's language.
+TITLES: dict[int, LazyString] = {
+    400: _l("Bad request"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    409: _l("Not possible"),
+    410: _l("Expired"),
+    413: _l("File too large"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong"),
+    503: _l("Not available"),
 }
-TEXTS = {
-    413: message("too_large"),
-    429: message("rate_limited"),
-}
+# Message keys, translated when the page is rendered (in the visitor's language).
+TEXTS = {413: "too_large", 429: "rate_limited"}
 
 
 def render_error(code: int, text: str | None = None, *,
                  back: str | None = None) -> tuple[str, int]:
     """The error page; `back` is a local path to offer instead of the start page."""
-    return render_template("error.html", code=code, title=TITLES.get(code, "Error"),
-                           text=text or TEXTS.get(code, ""), back=back or "/",
+    default_text = message(TEXTS[code]) if code in TEXTS else ""
+    return render_template("error.html", code=code, title=str(TITLES.get(code, _l("Error"))),
+                           text=text or default_text, back=back or "/",
                            back_label=message("back_to_form" if back else "back_to_start")
                            ), code
 

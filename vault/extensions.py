@@ -1,5 +1,6 @@
 """Flask extensions, created unbound; create_app binds them (cookiecutter-flask style)."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -22,3 +23,5 @@ login_manager = LoginManager()
 # Limits come from configuration (RATELIMIT_* keys); storage is memory:// unless
 # VAULT_RATELIMIT_STORAGE_URI points at Redis.
 limiter = Limiter(key_func=get_remote_address)
+# Bound with the locale selector of vault.i18n (the person's choice, Accept-Language, English).
+babel = Babel()

@@ -119,6 +119,9 @@ class Candidate(db.Model):
     # filter on live talent-pool consent in SQL: NULL when there is none.
     pool_consent_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    # nl | fr | en: the language the person applied in, so every mail reaches them in it.
+    # Not personal data (three possible values), so kept in the clear.
+    language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
     legal_hold_reason: Mapped[bytes | None] = mapped_column(Sealed)
 
     full_name: Mapped[bytes] = mapped_column(Sealed)

@@ -38,6 +38,7 @@ from vault.admin.forms import (
 from vault.appctx import erasure_ledger, now, secret_keys, vault_keys
 from vault.auth.guards import admin_required, fresh_login_required
 from vault.extensions import db
+from vault.i18n import show_date
 from vault.messages import message
 from vault.models import User
 from vault.services import desk, exports, mail_queue
@@ -158,7 +159,7 @@ def log_request() -> Response | tuple[str, int]:
             form.public_id.errors = [str(exc)]
         else:
             db.session.commit()
-            flash(f"Request logged; due {row.due_at.date().isoformat()}.", "success")
+            flash(f"Request logged; due {show_date(row.due_at)}.", "success")
             return redirect(url_for("admin.requests"))
     return _requests_page(form, 400)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -53,8 +54,11 @@ from vault.services.candidates import (
     chosen_companies,
 )
 
-GENDER_CHOICES = [SelectChoice("", "Prefer not to say"),
-                  *(SelectChoice(value, value.capitalize()) for value in GENDERS)]
+GENDER_LABELS = {"female": _l("Female"), "male": _l("Male"), "non-binary": _l("Non-binary"),
+                 "other": _l("Other")}
+GENDER_CHOICES = [SelectChoice("", _l("Prefer not to say")),
+                  *(SelectChoice(value, GENDER_LABELS.get(value, value.capitalize()))
+                    for value in GENDERS)]
 EMPTY_ROWS_SHOWN = 3
 
 
@@ -62,15 +66,15 @@ def valid_email(_form: Any, field: Any) -> None:
     try:
         validate_email(field.data or "", check_deliverability=False)
     except EmailNotValidError:
-        raise ValidationError("Please enter a valid e-mail address.") from None
+        raise ValidationError(_l("Please enter a valid e-mail address.")) from None
 
 
 class EducationForm(Form):
-    degree = StringField("Degree", validators=[Length(max=MAX_EDUCATION_FIELD)])
-    field = StringField("Field of study", validators=[Length(max=MAX_EDUCATION_FIELD)])
-    institution = StringField("Institution", validators=[Length(max=MAX_EDUCATION_FIELD)])
-    year = StringField("Year", validators=[Optional(), Regexp(rf"^(?:{YEAR_PATTERN})$",
-                                                               message="A year such as 2019.")])
+    degree = StringField(_l("Degree"), validators=[Length(max=MAX_EDUCATION_FIELD)])
+    field = StringField(_l("Field of study"), validators=[Length(max=MAX_EDUCATION_FIELD)])
+    institution = StringField(_l("Institution"), validators=[Length(max=MAX_EDUCATION_FIELD)])
+    year = StringField(_l("Year"), validators=[Optional(), Regexp(rf"^(?:{YEAR_PATTERN})$",
+                                                               message=_l("A year such as 2019."))])
 
     def is_blank(self) -> bool:
         return not any((f.data or "").strip()
@@ -89,7 +93,7 @@ class EducationRows(FieldList):
 
     def too_many(self) -> str | None:
         if self.submitted_rows > MAX_EDUCATION:
-            return f"At most {MAX_EDUCATION} education entries, please."
+            return str(_l("At most %(count)s education entries, please.", count=MAX_EDUCATION))
         return None
 
     def filled(self) -> list[Any]:
@@ -102,7 +106,7 @@ class EducationRows(FieldList):
             for name in ("degree", "field", "institution"):
                 sub = row.form[name]
                 if not (sub.data or "").strip():
-                    sub.errors = [*sub.errors, "Required for each education entry."]
+                    sub.errors = [*sub.errors, _l("Required for each education entry.")]
                     valid = False
         return valid
 
@@ -116,28 +120,29 @@ NAME_VALIDATORS = [DataRequired(), Length(max=MAX_NAME)]
 EMAIL_VALIDATORS = [DataRequired(), Length(max=MAX_EMAIL), valid_email]
 PHONE_VALIDATORS = [Optional(), Length(max=MAX_PHONE),
                     Regexp(rf"^(?:{PHONE_PATTERN})$",
-                           message="Digits, spaces and + ( ) . / - only.")]
+                           message=_l("Digits, spaces and + ( ) . / - only."))]
 INTERESTS_VALIDATORS = [Optional(), Length(max=MAX_INTERESTS)]
 
 
 class ApplicationForm(FlaskForm):
-    full_name = StringField("Full name", validators=NAME_VALIDATORS)
-    email = EmailField("E-mail", validators=EMAIL_VALIDATORS)
-    phone = TelField("Phone", validators=PHONE_VALIDATORS)
-    position = StringField("Position sought",
+    full_name = StringField(_l("Full name"), validators=NAME_VALIDATORS)
+    email = EmailField(_l("E-mail"), validators=EMAIL_VALIDATORS)
+    phone = TelField(_l("Phone"), validators=PHONE_VALIDATORS)
+    position = StringField(_l("Position sought"),
                            validators=[DataRequired(), Length(max=MAX_POSITION)])
-    cv = FileField("CV (PDF or DOCX)", validators=[FileRequired("Please attach your CV.")])
+    cv = FileField(_l("CV (PDF or DOCX)"),
+                   validators=[FileRequired(_l("Please attach your CV."))])
     education = EducationRows(FormField(EducationForm), min_entries=EMPTY_ROWS_SHOWN,
                               max_entries=MAX_EDUCATION)
-    age = IntegerField("Age", validators=[Optional(), NumberRange(MIN_AGE, MAX_AGE)])
-    gender = SelectField("Gender", choices=GENDER_CHOICES, default="", validate_choice=True)
-    interests = TextAreaField("Skills and interests", validators=INTERESTS_VALIDATORS)
+    age = IntegerField(_l("Age"), validators=[Optional(), NumberRange(MIN_AGE, MAX_AGE)])
+    gender = SelectField(_l("Gender"), choices=GENDER_CHOICES, default="", validate_choice=True)
+    interests = TextAreaField(_l("Skills and interests"), validators=INTERESTS_VALIDATORS)
     consent_application = BooleanField(validators=[InputRequired(
-        "We need your consent to process your application.")])
+        _l("We need your consent to process your application."))])
     consent_talent_pool = BooleanField(default=False)
     # Shown once a CV without readable text came back: the applicant sends it anyway (it
     # is kept, but search will not find it) or picks another file.
-    cv_without_text = BooleanField("Send this CV even though it cannot be searched",
+    cv_without_text = BooleanField(_l("Send this CV even though it cannot be searched"),
                                    default=False)
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -147,7 +152,7 @@ class ApplicationForm(FlaskForm):
             self.form_errors.append(too_many)
             return False
         if not self.education.filled():
-            self.form_errors.append("Please enter at least one education entry.")
+            self.form_errors.append(_l("Please enter at least one education entry."))
             return False
         return self.education.check_filled_rows() and valid
 
@@ -177,7 +182,7 @@ class SpontaneousApplicationForm(ApplicationForm):
 
     # Choices are the configured companies, set by the view; validate_companies checks
     # them (with messages of our own) instead of WTForms' generic "not a valid choice".
-    companies = CompanyChoice("Which company is your application for?",
+    companies = CompanyChoice(_l("Which company is your application for?"),
                               validate_choice=False)
 
     def validate_companies(self, field: Any) -> None:

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from vault.appctx import now, vault_keys
 from vault.apply.forms import EMPTY_ROWS_SHOWN, ApplicationForm, SpontaneousApplicationForm
 from vault.extensions import db, limiter
+from vault.i18n import current_language
 from vault.messages import message
 from vault.models import Vacancy
 from vault.privacy import NOTICE_VERSION
@@ -95,6 +96,8 @@ def _submit(form: ApplicationForm, document: DocumentInput,
                                    vacancy=vacancy, companies=companies,
                                    known_companies=current_app.config["COMPANIES"],
                                    choice=choice, now=moment)
+    # The mails that follow (this one, reminders, links) use the language applied in.
+    candidate.language = current_language()
     # Queued in the application's own transaction: both are stored, or neither. The
     # answer never waits on a mail server, and a server that is down loses nothing.
     queue_application_received(db.session, vault_keys(), candidate, form.email.data or "",

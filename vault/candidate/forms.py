@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, FormField, HiddenField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -19,7 +20,7 @@ from vault.services.candidates import MAX_EDUCATION, MAX_EMAIL, MAX_POSITION, Co
 
 
 class LinkRequestForm(FlaskForm):
-    email = EmailField("Your e-mail address",
+    email = EmailField(_l("Your e-mail address"),
                        validators=[DataRequired(), Length(max=MAX_EMAIL), valid_email])
 
 
@@ -28,17 +29,17 @@ class ActionForm(FlaskForm):
 
 
 class ObjectionForm(FlaskForm):
-    reason = TextAreaField("What do you object to? (optional)",
+    reason = TextAreaField(_l("What do you object to? (optional)"),
                            validators=[Optional(), Length(max=2000)])
 
 
 class CorrectionForm(FlaskForm):
     record = HiddenField()
-    full_name = StringField("Full name", validators=NAME_VALIDATORS)
-    email = EmailField("E-mail", validators=EMAIL_VALIDATORS)
-    phone = TelField("Phone", validators=PHONE_VALIDATORS)
-    position = StringField("Position sought", validators=[Optional(), Length(max=MAX_POSITION)])
-    interests = TextAreaField("Skills and interests", validators=INTERESTS_VALIDATORS)
+    full_name = StringField(_l("Full name"), validators=NAME_VALIDATORS)
+    email = EmailField(_l("E-mail"), validators=EMAIL_VALIDATORS)
+    phone = TelField(_l("Phone"), validators=PHONE_VALIDATORS)
+    position = StringField(_l("Position sought"), validators=[Optional(), Length(max=MAX_POSITION)])
+    interests = TextAreaField(_l("Skills and interests"), validators=INTERESTS_VALIDATORS)
     education = EducationRows(FormField(EducationForm), min_entries=1, max_entries=MAX_EDUCATION)
 
     def validate(self, extra_validators: Any = None) -> bool:

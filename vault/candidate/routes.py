@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 from vault.appctx import erasure_ledger, now, secret_keys, vault_keys
 from vault.candidate.forms import ActionForm, CorrectionForm, LinkRequestForm, ObjectionForm
 from vault.extensions import db, limiter
+from vault.i18n import show_date
 from vault.messages import message
 from vault.personal_links import refused_link_limit, self_service_token
 from vault.privacy import NOTICE_VERSION
@@ -184,7 +185,7 @@ def object_to_processing(token: str, person: self_service.Person) -> Response | 
         db.session, vault_keys(), person, form.reason.data or "", now=now(),
         due_days=_due_days())
     db.session.commit()
-    flash(message("objection_logged", due=request_row.due_at.date().isoformat()), "success")
+    flash(message("objection_logged", due=show_date(request_row.due_at)), "success")
     return redirect(url_for("candidate.page", token=token))
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -16,26 +17,26 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Keywords", validators=[Optional(), Length(max=300)])
-    level = SelectField("Degree level", validators=[Optional()], default="",
-                        choices=[SelectChoice("", "Any"),
+    q = StringField(_l("Keywords"), validators=[Optional(), Length(max=300)])
+    level = SelectField(_l("Degree level"), validators=[Optional()], default="",
+                        choices=[SelectChoice("", _l("Any")),
                                  *(SelectChoice(v, v.title()) for v in DEGREE_LEVELS)])
-    vacancy = SelectField("Vacancy", validators=[Optional()], default="", coerce=str)
+    vacancy = SelectField(_l("Vacancy"), validators=[Optional()], default="", coerce=str)
     page = IntegerField(default=1, validators=[Optional(), NumberRange(1, 10_000)])
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("Status", choices=[SelectChoice(s, s.title()) for s in STATUSES])
+    status = SelectField(_l("Status"), choices=[SelectChoice(s, s.title()) for s in STATUSES])
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField("Add a note", validators=[DataRequired(), Length(max=MAX_NOTE)])
+    body = TextAreaField(_l("Add a note"), validators=[DataRequired(), Length(max=MAX_NOTE)])
 
 
 class VacancyForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    location = StringField("Location", validators=[Optional(), Length(max=120)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=10000)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    location = StringField(_l("Location"), validators=[Optional(), Length(max=120)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
 
 
 class ConfirmForm(FlaskForm):

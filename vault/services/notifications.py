@@ -16,6 +16,7 @@ import threading
 from datetime import datetime, timedelta
 
 from flask import Flask, after_this_request, current_app, render_template
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from werkzeug.wrappers import Response
 
 from vault.appctx import now, secret_keys, vault_keys
 from vault.crypto import DecryptionError, KeyringError
+from vault.i18n import in_language, show_date
 from vault.keys import VaultKeys
 from vault.mail import MailError, OutgoingMail
 from vault.models import Candidate, MailMessage
@@ -46,33 +48,35 @@ def render_mail(template: str, **context: object) -> str:
 def _link_context(public_id: str) -> dict[str, object]:
     days = current_app.config["LINK_MAX_AGE_DAYS"]
     return {"link": self_service_url(public_id), "link_days": days,
-            "link_expires": (now() + timedelta(days=days)).date().isoformat()}
+            "link_expires": show_date(now() + timedelta(days=days))}
 
 
 def queue_application_received(session: Session, keys: VaultKeys, candidate: Candidate,
                                email: str, *, moment: datetime) -> MailMessage:
-    """The confirmation: names the vacancy, or the companies a spontaneous application
-    went to (their recruiters are the ones who see it)."""
+    """The confirmation, in the language the person applied in: names the vacancy, or
+    the companies a spontaneous application went to (their recruiters see it)."""
     vacancy = candidate.vacancy
-    body = render_mail(
-        "application_received", vacancy=vacancy, companies=join_names(candidate.companies),
-        pool_until=candidate.pool_consent_until.date().isoformat()
-        if candidate.pool_consent_until else None,
-        retention_days=current_app.config["APPLICATION_RETENTION_DAYS"],
-        **_link_context(candidate.public_id))
-    # The title is checked at input; a title from before that check is made one line
-    # when the mail is built (mail_queue seals header_safe(subject)).
-    subject = (f"Your application: {vacancy.title}" if vacancy
-               else "Your spontaneous application")
+    with in_language(candidate.language):
+        body = render_mail(
+            "application_received", vacancy=vacancy, companies=join_names(candidate.companies),
+            pool_until=show_date(candidate.pool_consent_until)
+            if candidate.pool_consent_until else None,
+            retention_days=current_app.config["APPLICATION_RETENTION_DAYS"],
+            **_link_context(candidate.public_id))
+        # The title is checked at input; a title from before that check is made one line
+        # when the mail is built (mail_queue seals header_safe(subject)).
+        subject = (gettext("Your application: %(title)s", title=vacancy.title) if vacancy
+                   else gettext("Your spontaneous application"))
     return mail_queue.enqueue_for_record(
         session, keys, candidate, OutgoingMail(to=email, subject=subject, body=body),
         kind=mail_queue.APPLICATION_RECEIVED, now=moment)
 
 
 def join_names(names: tuple[str, ...] | list[str]) -> str:
-    """"Ingenium", "Ingenium and Hoptimize": for mails and pages."""
-    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else \
-        "".join(names)
+    """"Ingenium", "Hoptimize and Ingenium": for mails and pages, in their language."""
+    if len(names) < 2:
+        return "".join(names)
+    return gettext("%(first)s and %(last)s", first=", ".join(names[:-1]), last=names[-1])
 
 
 def queue_link_request(session: Session, keys: VaultKeys, address: str, *,
@@ -104,8 +108,10 @@ def personal_link_mail(session: Session, keys: VaultKeys,
         return None
     identity.revoke_links(records_of_person(session, newest))
     session.flush()  # the link below is issued under the new generation
-    body = render_mail("personal_link", **_link_context(newest.public_id))
-    return newest, OutgoingMail(to=address, subject="Your personal link to your data", body=body)
+    with in_language(newest.language):
+        body = render_mail("personal_link", **_link_context(newest.public_id))
+        subject = gettext("Your personal link to your data")
+    return newest, OutgoingMail(to=address, subject=subject, body=body)
 
 
 def _change_hours() -> int:
@@ -118,20 +124,21 @@ def queue_email_change(session: Session, keys: VaultKeys, record: Candidate,
     a notice to the old one. Neither names the person nor the other address: whoever
     asked may have typed someone else's. Both are bound to the record, so erasing it
     takes them too. The caller commits."""
-    body = render_mail("email_change_confirmation", link=email_confirmation_url(ticket.token),
-                       hours=_change_hours(), imported=imported)
+    with in_language(record.language):
+        body = render_mail("email_change_confirmation", link=email_confirmation_url(ticket.token),
+                           hours=_change_hours(), imported=imported)
+        subject = gettext("Please confirm your e-mail address")
     mail_queue.enqueue_for_record(
-        session, keys, record,
-        OutgoingMail(to=ticket.new_email, subject="Please confirm your e-mail address",
-                     body=body),
+        session, keys, record, OutgoingMail(to=ticket.new_email, subject=subject, body=body),
         kind=mail_queue.EMAIL_CONFIRMATION, now=now())
     if ticket.notify_old_address:
-        notice = render_mail("email_change_notice", hours=_change_hours(),
-                             request_link=request_link_url())
+        with in_language(record.language):
+            notice = render_mail("email_change_notice", hours=_change_hours(),
+                                 request_link=request_link_url())
+            subject = gettext("A change of your e-mail address was asked")
         mail_queue.enqueue_for_record(
-            session, keys, record,
-            OutgoingMail(to=ticket.old_email,
-                         subject="A change of your e-mail address was asked", body=notice),
+            session, keys, record, OutgoingMail(to=ticket.old_email, subject=subject,
+                                                body=notice),
             kind=mail_queue.EMAIL_CHANGE_NOTICE, now=now())
 
 
@@ -141,14 +148,15 @@ def queue_consent_reminder(session: Session, keys: VaultKeys, records: list[Cand
     to the first record. Queued in the retention job's transaction with its notice."""
     anchor = records[0]
     address = open_candidate(keys, anchor, with_notes=False).email
-    body = render_mail(
-        "consent_reminder", days_left=max((expires_at - now()).days, 0),
-        expires=expires_at.date().isoformat(), renew_link=renewal_url(anchor.public_id),
-        pool_months=current_app.config["TALENT_POOL_MONTHS"],
-        grace_days=current_app.config["GRACE_DAYS"], **_link_context(anchor.public_id))
+    with in_language(anchor.language):
+        body = render_mail(
+            "consent_reminder", days_left=max((expires_at - now()).days, 0),
+            expires=show_date(expires_at), renew_link=renewal_url(anchor.public_id),
+            pool_months=current_app.config["TALENT_POOL_MONTHS"],
+            grace_days=current_app.config["GRACE_DAYS"], **_link_context(anchor.public_id))
+        subject = gettext("Your place in our talent pool ends soon")
     mail_queue.enqueue_for_record(
-        session, keys, anchor,
-        OutgoingMail(to=address, subject="Your place in our talent pool ends soon", body=body),
+        session, keys, anchor, OutgoingMail(to=address, subject=subject, body=body),
         kind=mail_queue.CONSENT_REMINDER, now=now())
     return True
 

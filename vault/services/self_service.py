@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault.i18n import show_date
 from vault.keys import VaultKeys
 from vault.messages import message
 from vault.models import Candidate, DataRequest, ErasureRecord
@@ -115,7 +116,7 @@ def history(session: Session, person: Person) -> list[HistoryLine]:
         what = message(f"history_{row.kind}")
         if row.channel != requests.SELF_SERVICE:
             what = message("history_by_officer", what=what)
-        status = (message("history_open", due=row.due_at.astimezone(UTC).date().isoformat())
+        status = (message("history_open", due=show_date(row.due_at))
                   if row.status == "open" else message(f"history_{row.status}"))
         lines.append(HistoryLine(day, what, status))
     return lines
