@@ -21,7 +21,6 @@ from sqlalchemy import create_engine, text
 
 from vault import create_app
 from vault.crypto import Keyring
-from vault.database import database_url
 from vault.extensions import db
 
 PG_URL = os.environ.get("VAULT_TEST_DATABASE_URL")
@@ -91,23 +90,16 @@ def pg_migrated() -> Iterator[str]:
     """A database of this test session's own, created beside the one CI names and
     dropped at the end: tests never drop or flush what they did not make."""
     assert PG_URL
-    server = create_engine(database_url(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"vault_test_{os.getpid()}_{os.urandom(3).hex()}"
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.url.set(database=name).render_as_string(hide_password=False)
-    instance = Path(os.environ.get("TMPDIR", "/tmp")) / f"vault-pg-{os.getpid()}"
-    app = _make_app(instance, url)
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    shutil.rmtree(instance, ignore_errors=True)
-    yield url
-    # Only a database this session created, named as a test's: never anything else.
-    assert name.startswith("vault_test_")
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    server.dispose()
+    from tests.databases import own_database
+
+    with own_database(PG_URL, "session") as url:
+        instance = Path(os.environ.get("TMPDIR", "/tmp")) / f"vault-pg-{os.getpid()}"
+        app = _make_app(instance, url)
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        shutil.rmtree(instance, ignore_errors=True)
+        yield url
 
 
 @pytest.fixture(scope="session")

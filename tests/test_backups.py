@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -83,18 +82,10 @@ def shared_ledger_url():
 
     if not PG_URL:
         pytest.skip("the shared ledger needs PostgreSQL (VAULT_TEST_DATABASE_URL)")
-    from sqlalchemy import create_engine, text
+    from tests.databases import own_database
 
-    from vault.database import database_url
-
-    server = create_engine(database_url(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"vault_ledger_test_{os.getpid()}_{os.urandom(3).hex()}"
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.url.set(database=name).render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    server.dispose()
+    with own_database(PG_URL, "ledger") as url:
+        yield url
 
 
 def test_two_hosts_write_one_ledger_and_a_restore_replays_both(app, runner, two_people,

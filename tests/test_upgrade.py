@@ -22,12 +22,12 @@ import click
 import pytest
 from click.testing import Result
 from flask import Flask
-from sqlalchemy import MetaData, create_engine, func, select, text
+from sqlalchemy import MetaData, func, select, text
 
 from tests.conftest import PG_URL, _make_app
+from tests.databases import own_database
 from tests.files import pdf_with_text
 from vault.appctx import vault_keys
-from vault.database import database_url
 from vault.extensions import db
 from vault.models import AuditEvent, Candidate, DataRequest, User
 from vault.services.candidates import (
@@ -88,14 +88,8 @@ def release1_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'vault.db'}"
         return
     assert PG_URL
-    server = create_engine(database_url(PG_URL), isolation_level="AUTOCOMMIT")
-    name = f"vault_upgrade_{os.getpid()}_{os.urandom(3).hex()}"
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.url.set(database=name).render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    server.dispose()
+    with own_database(PG_URL, "upgrade") as url:
+        yield url
 
 
 class Release1:
