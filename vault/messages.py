@@ -108,6 +108,12 @@ CODE_LABELS: dict[str, LazyString] = {
     "candidate.viewed": _l("candidate viewed"),
     "cv.downloaded": _l("cv downloaded"),
     "candidate.exported": _l("candidate exported"),
+    # A vacancy's contract type (vault.services.vacancies.CONTRACT_TYPES).
+    "permanent": _l("Permanent contract"),
+    "fixed_term": _l("Fixed-term contract"),
+    "freelance": _l("Freelance"),
+    "internship": _l("Internship"),
+    "student": _l("Student job"),
 }
 
 

@@ -76,6 +76,11 @@ class Vacancy(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     location: Mapped[str] = mapped_column(String(120), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # permanent | fixed_term | freelance | internship | student, or "" (not stated).
+    contract_type: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    hours_per_week: Mapped[int | None] = mapped_column(Integer)
+    # The day shown as "posted on": a day, not a moment (set when the vacancy opens).
+    posted_on: Mapped[date] = mapped_column(Date, default=lambda: utcnow().date())
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -447,6 +452,10 @@ class MailMessage(db.Model):
     recipient: Mapped[bytes | None] = mapped_column(Sealed)
     subject: Mapped[bytes | None] = mapped_column(Sealed)
     body: Mapped[bytes | None] = mapped_column(Sealed)
+    # The HTML alternative of the body and the From display name ("Ingenium
+    # Recruitment"), sealed like the body: the HTML holds the personal link.
+    html_body: Mapped[bytes | None] = mapped_column(Sealed)
+    sender_name: Mapped[bytes | None] = mapped_column(Sealed)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -18,11 +20,28 @@ from vault.services import consent
 from vault.services.candidates import create_candidate
 from vault.services.demo import people
 from vault.services.indexing import TokenMemo
-from vault.services.vacancies import create_vacancy
+from vault.services.vacancies import VacancyDetails, create_vacancy, local_day
 
 BATCH = 200
-DEMO_VACANCIES = {"Ingenium": ["Data engineer", "Project manager"],
-                  "Hoptimize": ["Backend developer", "Cloud architect"]}
+# Fictitious vacancies with every field a job page shows: (company, title, details).
+DEMO_VACANCIES: list[tuple[str, str, VacancyDetails]] = [
+    ("Ingenium", "Data engineer", VacancyDetails(
+        location="Ghent", contract_type="permanent", hours_per_week=38,
+        description="You build and run the data pipelines of our engineering projects.\n\n"
+                    "What you bring:\n- Python and SQL\n- Curiosity for industrial data")),
+    ("Ingenium", "Project manager", VacancyDetails(
+        location="Antwerp", contract_type="fixed_term", hours_per_week=32,
+        description="You lead engineering projects for our clients, from offer to delivery.")),
+    ("Hoptimize", "Backend developer", VacancyDetails(
+        location="Brussels", contract_type="permanent", hours_per_week=38,
+        description="You write the services behind our logistics platform.\n\n"
+                    "What you bring:\n- Python or Go\n- PostgreSQL")),
+    ("Hoptimize", "Cloud architect", VacancyDetails(
+        location="Brussels", contract_type="freelance", hours_per_week=20,
+        description="You design how our platform runs in the cloud, two to three days a week.")),
+]
+# Posted on different days, so the start page shows real dates.
+DEMO_POSTED_DAYS_AGO = (2, 9, 16, 30)
 
 
 def _vacancies() -> list[Vacancy]:
@@ -30,10 +49,13 @@ def _vacancies() -> list[Vacancy]:
     if existing:
         return existing
     companies = current_app.config["COMPANIES"]
-    created = [create_vacancy(db.session, company=company, title=title, location="Belgium",
-                              description="Demo vacancy.", companies=companies, now=now())
-               for company, titles in DEMO_VACANCIES.items() if company in companies
-               for title in titles]
+    moment = now()
+    created = [create_vacancy(db.session, company=company, title=title, companies=companies,
+                              now=moment,
+                              details=replace(details, posted_on=local_day(moment) - timedelta(
+                                  days=DEMO_POSTED_DAYS_AGO[i % len(DEMO_POSTED_DAYS_AGO)])))
+               for i, (company, title, details) in enumerate(DEMO_VACANCIES)
+               if company in companies]
     db.session.commit()
     return created
 

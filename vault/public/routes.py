@@ -1,21 +1,39 @@
-"""Public pages: home with the open vacancies, the privacy notice, health check."""
+"""Public pages: home with the open vacancies, job pages, the privacy notice, health check."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from sqlalchemy import text
 
 from vault.extensions import db, limiter
 from vault.privacy import NOTICE_VERSION
-from vault.services.vacancies import open_vacancies, vacancies_by_company
+from vault.public.text import paragraphs
+from vault.services.job_board import BoardFilter, job_board
+from vault.services.vacancies import vacancy_by_slug
 
 bp = Blueprint("public", __name__)
+bp.add_app_template_filter(paragraphs, "paragraphs")
 
 
 @bp.get("/")
 def home() -> str:
+    wanted = BoardFilter.from_args(request.args.get("company"), request.args.get("location"))
     return render_template("public/home.html",
-                           vacancies_by_company=vacancies_by_company(open_vacancies(db.session)))
+                           board=job_board(db.session, wanted, current_app.config["COMPANIES"]))
+
+
+@bp.get("/jobs/<slug>")
+def job(slug: str) -> str | tuple[str, int]:
+    vacancy = vacancy_by_slug(db.session, slug)
+    if vacancy is None:
+        abort(404)
+    if not vacancy.is_open:
+        # 410 Gone, not 404: the page existed and was taken down on purpose, which is
+        # what 410 says; search engines and job boards that link here drop it, while a
+        # person (from an old link or a mail) still reads that the job is filled or
+        # withdrawn and gets the spontaneous application instead of a dead end.
+        return render_template("public/job_closed.html", vacancy=vacancy), 410
+    return render_template("public/job.html", vacancy=vacancy)
 
 
 @bp.get("/privacy")

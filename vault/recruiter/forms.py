@@ -2,13 +2,22 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from vault.messages import CODE_LABELS
 from vault.services.indexing import DEGREE_LEVELS
 from vault.services.notes import MAX_NOTE
 from vault.services.pipeline import STATUSES
+from vault.services.vacancies import (
+    CONTRACT_TYPES,
+    DESCRIPTION_MAX,
+    HOURS_MAX,
+    HOURS_MIN,
+    LOCATION_MAX,
+    VacancyDetails,
+)
 
 
 class SearchForm(FlaskForm):
@@ -34,9 +43,27 @@ class NoteForm(FlaskForm):
 
 
 class VacancyForm(FlaskForm):
+    """The same limits as vault.services.vacancies, which checks again (the CLI too)."""
+
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    location = StringField(_l("Location"), validators=[Optional(), Length(max=120)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
+    location = StringField(_l("Location"), validators=[Optional(), Length(max=LOCATION_MAX)])
+    contract_type = SelectField(_l("Contract type"), default="",
+                                choices=[SelectChoice("", _l("Not stated")),
+                                         *(SelectChoice(c, CODE_LABELS[c])
+                                           for c in CONTRACT_TYPES)])
+    hours_per_week = IntegerField(
+        _l("Hours a week"), validators=[Optional(), NumberRange(
+            HOURS_MIN, HOURS_MAX, message=_l("Enter a whole number from %(min)s to %(max)s."))])
+    posted_on = DateField(_l("Date posted"), validators=[Optional()])
+    description = TextAreaField(_l("Description"),
+                                validators=[Optional(), Length(max=DESCRIPTION_MAX)])
+
+    def details(self) -> VacancyDetails:
+        return VacancyDetails(location=self.location.data or "",
+                              description=self.description.data or "",
+                              contract_type=self.contract_type.data or "",
+                              hours_per_week=self.hours_per_week.data,
+                              posted_on=self.posted_on.data)
 
 
 class ConfirmForm(FlaskForm):

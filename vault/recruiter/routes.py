@@ -196,12 +196,10 @@ def new_vacancy() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             vacancy = create_vacancy(db.session, company=_user().company,
-                                     title=form.title.data or "",
-                                     location=form.location.data or "",
-                                     description=form.description.data or "",
+                                     title=form.title.data or "", details=form.details(),
                                      companies=current_app.config["COMPANIES"], now=now())
         except VacancyError as exc:
-            form.title.errors = [str(exc)]
+            form[exc.field].errors = [str(exc)]
         else:
             db.session.commit()
             flash("Vacancy opened.", "success")
@@ -230,11 +228,10 @@ def edit_vacancy(slug: str) -> Response | tuple[str, int]:
     form = VacancyForm(obj=found)
     if form.validate_on_submit():
         try:
-            update_vacancy(found, title=form.title.data or "", location=form.location.data or "",
-                           description=form.description.data or "",
-                           companies=current_app.config["COMPANIES"])
+            update_vacancy(found, title=form.title.data or "", details=form.details(),
+                           companies=current_app.config["COMPANIES"], now=now())
         except VacancyError as exc:
-            form.title.errors = [str(exc)]
+            form[exc.field].errors = [str(exc)]
         else:
             db.session.commit()
             flash("Vacancy saved.", "success")
