@@ -74,8 +74,28 @@ def outbox(app: Flask) -> list[Message]:
     return [email.message_from_bytes(p.read_bytes()) for p in mails]
 
 
+def _part(message: Message, subtype: str) -> str | None:
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}":
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    return None
+
+
+def text_of(message: Message) -> str:
+    """The plain-text body, whether the mail is text only or multipart/alternative."""
+    text = _part(message, "plain")
+    assert text is not None, "no text/plain part in the mail"
+    return text
+
+
+def html_of(message: Message) -> str:
+    html = _part(message, "html")
+    assert html is not None, "no text/html part in the mail"
+    return html
+
+
 def link_in(message: Message) -> str:
-    body = message.get_payload(decode=True).decode()
+    body = text_of(message)
     match = re.search(r"https?://[^\s]+/my-data/([A-Za-z0-9_.\-]+)", body)
     assert match, "no personal link in the mail"
     return "/my-data/" + match.group(1)

@@ -22,7 +22,7 @@ from tests.browser import (
     staff_browser,
 )
 from tests.conftest import STAFF_PASSWORD
-from tests.journey import MARK_EMAIL, make_vacancy, outbox
+from tests.journey import MARK_EMAIL, make_vacancy, outbox, text_of
 from vault.extensions import db
 from vault.models import (
     Candidate,
@@ -175,7 +175,7 @@ def test_consent_renewal_is_accepted(app, runner, clock):
         until = db.session.scalar(select(Candidate.pool_consent_until))
     clock.current = until - timedelta(days=30)
     assert runner.invoke(args=["vault", "retention"]).exit_code == 0
-    body = outbox(app)[-1].get_payload(decode=True).decode()
+    body = text_of(outbox(app)[-1])
     link = re.search(r"https://vault\.example(/consent/renew/[A-Za-z0-9_.\-]+)", body).group(1)
     browser = BrowserLikeClient(app.test_client())
     browser.open(link, typed=True)

@@ -15,7 +15,7 @@ import pytest
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from tests.journey import apply, make_vacancy, outbox
+from tests.journey import apply, make_vacancy, outbox, text_of
 from vault.extensions import db
 from vault.i18n import show_date, show_datetime, show_time
 from vault.models import Candidate
@@ -29,9 +29,13 @@ COVERED = [
     *sorted((TEMPLATES / "candidate").glob("*.html")),
     *sorted((TEMPLATES / "renewal").glob("*.html")),
     *sorted((TEMPLATES / "mail").glob("*.txt")),
+    *sorted((TEMPLATES / "mail").glob("*.html")),
     *sorted((TEMPLATES / "recruiter").glob("*.html")),
     *sorted((TEMPLATES / "auth").glob("*.html")),
     TEMPLATES / "public" / "home.html",
+    TEMPLATES / "public" / "job.html",
+    TEMPLATES / "public" / "job_closed.html",
+    TEMPLATES / "public" / "_job_facts.html",
     TEMPLATES / "public" / "privacy.html",
     TEMPLATES / "base.html",
     TEMPLATES / "error.html",
@@ -100,7 +104,7 @@ def test_dutch_applicant_is_remembered_and_mailed_in_dutch(app, client):
         assert db.session.scalar(select(Candidate.language)) == "nl"
     [mail] = outbox(app)
     subject = str(make_header(decode_header(mail["Subject"])))
-    body = mail.get_payload(decode=True).decode()
+    body = text_of(mail)
     assert subject == "Uw sollicitatie: Data engineer"
     assert "Dank u voor uw sollicitatie" in body and "Thank you" not in body
     # The clock of the tests starts on 2 March 2026; the pool lasts 24 months and the
@@ -118,7 +122,7 @@ def test_link_mail_is_in_the_candidates_language_whatever_the_page(app, client):
     mail = outbox(app)[-1]
     subject = str(make_header(decode_header(mail["Subject"])))
     assert subject == "Votre lien personnel vers vos données"
-    assert "Madame, Monsieur," in mail.get_payload(decode=True).decode()
+    assert "Madame, Monsieur," in text_of(mail)
 
 
 def test_english_applicant_keeps_english_mails(app, client):

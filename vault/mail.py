@@ -16,8 +16,9 @@ import secrets
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ class OutgoingMail:
     to: str
     subject: str
     body: str  # plain text
+    # An HTML alternative of the same text: the message is then multipart/alternative.
+    html: str | None = None
+    # The From display name ("Ingenium Recruitment"); the address stays MAIL_SENDER's.
+    sender_name: str | None = None
 
 
 # Control characters (C0, DEL, C1) and Unicode line separators. In a header they would
@@ -59,18 +64,32 @@ class MailError(Exception):
         self.server_down = server_down
 
 
+def sender_header(sender: str, name: str | None) -> str | Address:
+    """MAIL_SENDER as configured, or its address under the given display name (made one
+    line, and quoted or encoded by the email package, never by hand)."""
+    display = header_safe(name or "")
+    if not display:
+        return sender
+    address = parseaddr(sender)[1] or sender
+    username, _at, domain = address.rpartition("@")
+    return Address(display_name=display, username=username, domain=domain)
+
+
 def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
     """Raises MailError (never anything else) when a value cannot be a header."""
     if has_control_characters(mail.to):
         raise MailError("the recipient is not a valid address")
     message = EmailMessage()
     try:
-        message["From"] = sender
+        message["From"] = sender_header(sender, mail.sender_name)
         message["To"] = mail.to
         message["Subject"] = header_safe(mail.subject)
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].rstrip(">")
+                                           or None)
         message.set_content(mail.body)
+        if mail.html is not None:
+            message.add_alternative(mail.html, subtype="html")
     except (ValueError, TypeError, IndexError) as exc:
         raise MailError(f"the message could not be built ({exc.__class__.__name__})") from None
     return message

@@ -17,6 +17,7 @@ from tests.journey import (
     link_in,
     make_vacancy,
     outbox,
+    text_of,
 )
 from vault.appctx import vault_keys
 from vault.extensions import db
@@ -60,7 +61,7 @@ def test_spontaneous_application_is_stored_for_the_companies_it_names(app, clien
     done = client.get("/applied").data.decode()
     assert "with the recruiters of <strong>Hoptimize and Ingenium</strong>" in done
     [mail] = outbox(app)
-    body = mail.get_payload(decode=True).decode()
+    body = text_of(mail)
     assert "spontaneous application to Hoptimize and Ingenium." in body
     assert "the recruiters of Hoptimize and Ingenium see it" in body
     with app.app_context():
@@ -73,7 +74,7 @@ def test_spontaneous_application_for_one_company_names_only_that_one(app, client
     apply(client, companies="Hoptimize")
     done = client.get("/applied").data.decode()
     assert "with the recruiters of <strong>Hoptimize</strong>" in done
-    body = outbox(app)[0].get_payload(decode=True).decode()
+    body = text_of(outbox(app)[0])
     assert "spontaneous application to Hoptimize." in body and "Ingenium and" not in body
     with app.app_context():
         assert db.session.scalar(select(Candidate)).companies == ("Hoptimize",)
@@ -132,7 +133,7 @@ def test_confirmation_mail_carries_a_working_personal_link(app, client):
     apply(client, slug)
     [mail] = outbox(app)
     assert mail["To"] == MARK_EMAIL
-    body = mail.get_payload(decode=True).decode()
+    body = text_of(mail)
     assert "180 days" in body and "did not join the talent pool" in body
     page = client.get(link_in(mail))
     assert page.status_code == 200 and MARK_NAME.encode() in page.data
@@ -143,7 +144,7 @@ def test_mailed_links_ignore_a_forged_host_header(app, client):
     client.post("/my-data", data={"email": MARK_EMAIL},
                 headers={"Host": "evil.example"})
     for mail in outbox(app):
-        body = mail.get_payload(decode=True).decode()
+        body = text_of(mail)
         assert "evil.example" not in body and "http://127.0.0.1:5000/my-data/" in body
 
 

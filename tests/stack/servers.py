@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 
-from tests.journey import MARK_EMAIL, MARK_NAME
+from tests.journey import MARK_EMAIL, MARK_NAME, text_of
 from vault import REPO_ROOT
 
 IN_CI = os.environ.get("CI") == "true"
@@ -183,7 +183,7 @@ def newest_mail_link(outbox: Path, env: dict[str, str]) -> str:
     if not mails():
         deliver_queued_mail(env)
     assert mails(), "no mail in the outbox"
-    body = email.message_from_bytes(mails()[-1].read_bytes()).get_payload(decode=True).decode()
+    body = text_of(email.message_from_bytes(mails()[-1].read_bytes()))
     match = re.search(r"https?://[^\s]+/my-data/[A-Za-z0-9_.\-]+", body)
     assert match, "no personal link in the mail"
     return match.group(0)

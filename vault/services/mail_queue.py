@@ -99,6 +99,11 @@ def _seal(row: MailMessage, sealer: Sealer, mail: OutgoingMail) -> None:
     row.recipient = sealer.seal(TABLE, "recipient", mail.to, row.uid)
     row.subject = sealer.seal(TABLE, "subject", header_safe(mail.subject), row.uid)
     row.body = sealer.seal(TABLE, "body", mail.body, row.uid)
+    # The HTML part carries the same personal link as the text: sealed the same way.
+    row.html_body = (sealer.seal(TABLE, "html_body", mail.html, row.uid)
+                     if mail.html is not None else None)
+    row.sender_name = (sealer.seal(TABLE, "sender_name", mail.sender_name, row.uid)
+                       if mail.sender_name is not None else None)
 
 
 def enqueue_for_record(session: Session, keys: VaultKeys, candidate: Candidate,
@@ -227,7 +232,11 @@ def _open(session: Session, keys: VaultKeys, row: MailMessage) -> OutgoingMail:
         sealer = _system_sealer(keys, key_id_of(row.recipient or b""))
     return OutgoingMail(to=sealer.open(TABLE, "recipient", row.recipient, row.uid),
                         subject=sealer.open(TABLE, "subject", row.subject, row.uid),
-                        body=sealer.open(TABLE, "body", row.body, row.uid))
+                        body=sealer.open(TABLE, "body", row.body, row.uid),
+                        html=sealer.open(TABLE, "html_body", row.html_body, row.uid)
+                        if row.html_body is not None else None,
+                        sender_name=sealer.open(TABLE, "sender_name", row.sender_name, row.uid)
+                        if row.sender_name is not None else None)
 
 
 def _record_failure(session: Session, claim: _Claim, error: str, *, now: datetime,
@@ -253,7 +262,8 @@ def _record_sent(session: Session, claim: _Claim, outbox_name: str | None, *, no
                  config: Mapping[str, Any], result: FlushResult) -> None:
     done = session.execute(update(MailMessage).where(_ours(claim)).values(
         status=SENT, sent_at=now, attempts=MailMessage.attempts + 1, last_error=None,
-        recipient=None, subject=None, body=None, claim=None, claimed_until=None))
+        recipient=None, subject=None, body=None, html_body=None, sender_name=None,
+        claim=None, claimed_until=None))
     session.commit()
     result.sent += 1
     if not done.rowcount and outbox_name:  # type: ignore[attr-defined]

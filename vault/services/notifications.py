@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from vault.appctx import now, secret_keys, vault_keys
 from vault.crypto import DecryptionError, KeyringError
-from vault.i18n import in_language, show_date
+from vault.i18n import in_language, language_or_default, show_date
 from vault.keys import VaultKeys
 from vault.mail import MailError, OutgoingMail
 from vault.models import Candidate, MailMessage
@@ -51,24 +51,43 @@ def _link_context(public_id: str) -> dict[str, object]:
             "link_expires": show_date(now() + timedelta(days=days))}
 
 
+def render_mail_html(template: str, **context: object) -> str:
+    """The HTML alternative: an .html template, so Jinja escapes every value in it."""
+    return render_template(f"mail/{template}.html", **context)
+
+
+def recruitment_sender(companies: tuple[str, ...] | list[str]) -> str:
+    """The From display name of a mail about an application: the company it went to
+    ("Ingenium Recruitment"), in the current language. Call inside in_language()."""
+    return gettext("%(company)s Recruitment", company=join_names(companies))
+
+
 def queue_application_received(session: Session, keys: VaultKeys, candidate: Candidate,
                                email: str, *, moment: datetime) -> MailMessage:
     """The confirmation, in the language the person applied in: names the vacancy, or
-    the companies a spontaneous application went to (their recruiters see it)."""
+    the companies a spontaneous application went to (their recruiters see it), says
+    what happens next, and comes from that company (its name on the configured sender
+    address). Text and HTML say the same; both are sealed in the queue."""
     vacancy = candidate.vacancy
     with in_language(candidate.language):
-        body = render_mail(
-            "application_received", vacancy=vacancy, companies=join_names(candidate.companies),
-            pool_until=show_date(candidate.pool_consent_until)
-            if candidate.pool_consent_until else None,
-            retention_days=current_app.config["APPLICATION_RETENTION_DAYS"],
-            **_link_context(candidate.public_id))
+        sender_name = recruitment_sender(candidate.companies)
         # The title is checked at input; a title from before that check is made one line
         # when the mail is built (mail_queue seals header_safe(subject)).
         subject = (gettext("Your application: %(title)s", title=vacancy.title) if vacancy
                    else gettext("Your spontaneous application"))
+        context = dict(
+            vacancy=vacancy, companies=join_names(candidate.companies),
+            pool_until=show_date(candidate.pool_consent_until)
+            if candidate.pool_consent_until else None,
+            retention_days=current_app.config["APPLICATION_RETENTION_DAYS"],
+            sender_name=sender_name, subject=subject,
+            language=language_or_default(candidate.language),
+            **_link_context(candidate.public_id))
+        body = render_mail("application_received", **context)
+        html = render_mail_html("application_received", **context)
     return mail_queue.enqueue_for_record(
-        session, keys, candidate, OutgoingMail(to=email, subject=subject, body=body),
+        session, keys, candidate,
+        OutgoingMail(to=email, subject=subject, body=body, html=html, sender_name=sender_name),
         kind=mail_queue.APPLICATION_RECEIVED, now=moment)
 
 

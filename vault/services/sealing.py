@@ -121,7 +121,7 @@ def check_opens(sealer: Sealer, candidate: Candidate,
             except DecryptionError:
                 failures.append("data_request.details")
     for mail in mails or []:  # queued mail (delivered mail keeps no ciphertext)
-        for column in ("recipient", "subject", "body"):
+        for column in ("recipient", "subject", "body", "html_body", "sender_name"):
             value = getattr(mail, column)
             if value is None:
                 continue
