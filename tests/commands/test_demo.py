@@ -23,6 +23,10 @@ def test_seed_demo_adds_searchable_candidates(app, runner, clock):
         assert 3 <= in_pool <= 25
         record = db.session.scalar(select(Candidate))
         assert "Skills" in open_document_text(vault_keys(), record, record.documents[0])
+        # The demo's vacancies fill every field a job page shows.
+        for vacancy in db.session.scalars(select(Vacancy)):
+            assert vacancy.location and vacancy.description and vacancy.contract_type
+            assert vacancy.hours_per_week and vacancy.posted_on < clock().date()
 
 
 def test_demo_cvs_are_real_pdfs_the_upload_check_accepts():

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from vault.extensions import db
 from vault.services.vacancies import (
+    VacancyDetails,
     VacancyError,
+    check_details,
     close_vacancy,
     create_vacancy,
+    local_day,
     open_vacancies,
     slugify,
     update_vacancy,
@@ -75,3 +80,48 @@ def test_a_title_with_control_characters_is_refused(app, clock, title):
             update_vacancy(vacancy, title=title, location="", description="",
                            companies=COMPANIES)
         assert vacancy.title == "Data engineer"
+
+
+def test_details_are_checked_and_trimmed(clock):
+    checked = check_details(VacancyDetails(location="  Ghent ", description="\n Text \n",
+                                           contract_type="student", hours_per_week=60,
+                                           posted_on=date(2026, 3, 2)), now=clock())
+    assert (checked.location, checked.description, checked.hours_per_week) == (
+        "Ghent", "Text", 60)
+
+
+@pytest.mark.parametrize(("details", "field"), [
+    (VacancyDetails(location="Ghent\u2028Brussels"), "location"),
+    (VacancyDetails(location="x" * 121), "location"),
+    (VacancyDetails(description="x" * 10_001), "description"),
+    (VacancyDetails(contract_type="zero-hours"), "contract_type"),
+    (VacancyDetails(hours_per_week=0), "hours_per_week"),
+    (VacancyDetails(hours_per_week=61), "hours_per_week"),
+    (VacancyDetails(posted_on=date(2026, 3, 3)), "posted_on"),
+    (VacancyDetails(posted_on=date(2025, 2, 28)), "posted_on"),
+])
+def test_bad_details_are_refused_naming_their_field(clock, details, field):
+    with pytest.raises(VacancyError) as refused:
+        check_details(details, now=clock())
+    assert refused.value.field == field
+
+
+def test_today_is_the_day_in_brussels(app, clock):
+    late = clock.current.replace(hour=23, minute=30)  # 00:30 on 3 March in Brussels
+    assert local_day(late) == date(2026, 3, 3)
+    check_details(VacancyDetails(posted_on=date(2026, 3, 3)), now=late)
+    with app.app_context():
+        vacancy = create_vacancy(db.session, company="Ingenium", title="T",
+                                 companies=COMPANIES, now=late)
+        assert vacancy.posted_on == date(2026, 3, 3)
+
+
+def test_older_callers_keep_the_new_fields(app, clock):
+    with app.app_context():
+        vacancy = create_vacancy(db.session, company="Ingenium", title="T", companies=COMPANIES,
+                                 now=clock(), details=VacancyDetails(
+                                     contract_type="permanent", hours_per_week=38))
+        update_vacancy(vacancy, title="T2", location="Ghent", description="D",
+                       companies=COMPANIES)
+        assert (vacancy.title, vacancy.location, vacancy.contract_type,
+                vacancy.hours_per_week) == ("T2", "Ghent", "permanent", 38)
