@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from tests.databases import own_database
 from tests.files import pdf_with_text
 from vault.appctx import vault_keys
 from vault.extensions import db
-from vault.models import AuditEvent, Candidate, DataRequest, User
+from vault.models import AuditEvent, Candidate, DataRequest, User, Vacancy
 from vault.services.candidates import (
     find_document,
     open_candidate,
@@ -203,6 +203,10 @@ def test_release1_database_upgrades_with_every_record_intact(release1: Release1)
             assert open_details(record_sealer(keys, record), request) \
                 == f"Asked by phone for a copy ({filename[3]})."
         events = db.session.scalar(select(func.count(AuditEvent.id)))
+        # Its vacancy was posted the day it was created (in Brussels); the rest not stated.
+        vacancy = db.session.scalar(select(Vacancy))
+        assert (vacancy.posted_on, vacancy.contract_type, vacancy.hours_per_week) == (
+            date(2026, 3, 2), "", None)
     _dispose(app)
     # Release 1's six events, the re-link and the rebuilt index: none lost.
     assert events == 8

@@ -79,8 +79,11 @@ class Vacancy(db.Model):
     # permanent | fixed_term | freelance | internship | student, or "" (not stated).
     contract_type: Mapped[str] = mapped_column(String(20), default="", server_default="")
     hours_per_week: Mapped[int | None] = mapped_column(Integer)
-    # The day shown as "posted on": a day, not a moment (set when the vacancy opens).
-    posted_on: Mapped[date] = mapped_column(Date, default=lambda: utcnow().date())
+    # The day shown as "posted on": a day, not a moment (set when the vacancy opens;
+    # the migration fills it in for older vacancies). Nullable in the schema only
+    # because SQLite cannot make an added column NOT NULL without rebuilding the table,
+    # which the candidate rows' foreign keys forbid.
+    posted_on: Mapped[date | None] = mapped_column(Date, default=lambda: utcnow().date())
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,7 +6,8 @@ Revises: 0008_i18n
 Create Date: 2026-11-27 07:45:00
 
 """
-from datetime import date, datetime
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from alembic import op
 import sqlalchemy as sa
@@ -20,12 +21,12 @@ depends_on = None
 
 
 def _day(value):
-    # SQLite hands the stored naive-UTC timestamp back as text, PostgreSQL as a datetime.
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+    # SQLite hands the stored naive-UTC timestamp back as text, PostgreSQL as a datetime;
+    # the posting day is the day in Brussels (vault.services.vacancies.local_day).
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(ZoneInfo('Europe/Brussels')).date()
 
 
 def upgrade():
@@ -41,8 +42,6 @@ def upgrade():
     for row_id, created in conn.execute(sa.text('SELECT id, created_at FROM vacancy')).all():
         conn.execute(vacancy.update().where(vacancy.c.id == row_id)
                      .values(posted_on=_day(created)))
-    with op.batch_alter_table('vacancy', schema=None) as batch_op:
-        batch_op.alter_column('posted_on', existing_type=sa.Date(), nullable=False)
 
     with op.batch_alter_table('mail_queue', schema=None) as batch_op:
         batch_op.add_column(sa.Column('html_body', sa.LargeBinary(), nullable=True))
