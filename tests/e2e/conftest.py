@@ -125,7 +125,7 @@ def axe_source() -> str:
 
 
 @pytest.fixture
-def site(page: Any, lang: str, served: str, axe_source: str,
+def site(page: Any, lang: str, served: str, axe_source: str, subtests: Any,
          request: pytest.FixtureRequest) -> Any:
     """The page of a journey: axe-core is in every document it loads. An init script
     (DevTools' "evaluate on new document") is not subject to the page's CSP, so the
@@ -136,4 +136,4 @@ def site(page: Any, lang: str, served: str, axe_source: str,
     page.context.add_init_script(script=axe_source)
     # A missing element fails in seconds, not Playwright's default 30.
     page.set_default_timeout(10_000)
-    return Site(page=page, lang=lang, base=served, test=request.node.name)
+    return Site(page=page, lang=lang, base=served, test=request.node.name, subtests=subtests)

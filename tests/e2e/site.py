@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from babel.support import NullTranslations, Translations
 
-from tests.e2e.known import KNOWN
+from tests.e2e.known import known_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(__file__).resolve().parent / "screenshots"  # git-ignored
@@ -53,7 +53,7 @@ class Site:
     lang: str
     base: str
     test: str
-    seen: dict[str, set[str]] = field(default_factory=dict)
+    subtests: Any
 
     def t(self, text: str, **values: object) -> str:
         """The page text `text` (the English message id) as shown in this language."""
@@ -65,45 +65,41 @@ class Site:
 
     def check(self, name: str) -> None:
         """axe-core (no serious or critical violation), no horizontal scrolling at 390 px,
-        and a screenshot, at both viewports; then back to the desktop size."""
+        and a screenshot, at both viewports; then back to the desktop size. Each page and
+        viewport is a subtest of its own: a problem fails it (and so the journey) while the
+        journey goes on; a known one (tests/e2e/known.py) is a strict expected failure."""
         assert self.page.locator("html").get_attribute("lang") == self.lang, name
         assert self.page.evaluate("typeof axe") == "object", "axe-core was not injected"
         for viewport in VIEWPORTS:
             width = viewport["width"]
             self.page.set_viewport_size(viewport)
-            found = [v for v in self.page.evaluate(AXE_RUN) if v["impact"] in BLOCKING]
-            problems = {v["id"]: v for v in found}
-            if width == 390:
-                # The narrow-screen CSS must not cost a table its semantics.
-                tables = self.page.locator("table").count()
-                assert self.page.get_by_role("table").count() == tables, name
-                scroll, inner = self.page.evaluate(OVERFLOW)
-                if scroll > inner:
-                    problems["horizontal-overflow"] = {
-                        "id": "horizontal-overflow", "impact": "serious",
-                        "help": f"page is {scroll}px wide in a {inner}px viewport",
-                        "targets": self._widest()}
+            problems = self._problems(name, width)
             self._record(name, width, list(problems.values()))
             self._shoot(name, width)
-            known = KNOWN.get(name, {})
-            unexpected = {k: v for k, v in problems.items() if k not in known}
-            assert not unexpected, (
-                f"{name} at {width}px ({self.lang}): "
-                + json.dumps(list(unexpected.values()), indent=1))
-            self.seen.setdefault(name, set()).update(problems)
+            with self.subtests.test(msg=f"{name} at {width}px"):
+                known = known_problems(name, width)
+                unexpected = {k: v for k, v in problems.items() if k not in known}
+                assert not unexpected, json.dumps(list(unexpected.values()), indent=1)
+                fixed = sorted(set(known) - set(problems))
+                assert not fixed, f"fixed: remove {fixed} of {name} from tests/e2e/known.py"
+                if known:
+                    pytest.xfail("; ".join(f"{rule}: {why}" for rule, why in known.items()))
         self.page.set_viewport_size(VIEWPORTS[0])
 
-    def finish(self) -> None:
-        """Strict expected failures: a known problem (tests/e2e/known.py) of a page this
-        journey visited must still be there (else remove it from the list); if any is,
-        the journey, which has passed every other check, is reported as xfail with it."""
-        fixed = [f"{page}: {rule}" for page in self.seen for rule in KNOWN.get(page, {})
-                 if rule not in self.seen[page]]
-        assert not fixed, f"fixed, remove from tests/e2e/known.py: {fixed}"
-        still = [f"{page}: {rule} ({KNOWN[page][rule]})" for page in self.seen
-                 for rule in KNOWN.get(page, {})]
-        if still:
-            pytest.xfail("known page problems: " + "; ".join(still))
+    def _problems(self, name: str, width: int) -> dict[str, dict[str, Any]]:
+        found = [v for v in self.page.evaluate(AXE_RUN) if v["impact"] in BLOCKING]
+        problems = {v["id"]: v for v in found}
+        if width == 390:
+            # The narrow-screen CSS must not cost a table its semantics.
+            tables = self.page.locator("table").count()
+            assert self.page.get_by_role("table").count() == tables, name
+            scroll, inner = self.page.evaluate(OVERFLOW)
+            if scroll > inner:
+                problems["horizontal-overflow"] = {
+                    "id": "horizontal-overflow", "impact": "serious",
+                    "help": f"page is {scroll}px wide in a {inner}px viewport",
+                    "targets": self._widest()}
+        return problems
 
     def _widest(self) -> list[str]:
         return self.page.evaluate("""() => [...document.querySelectorAll('body *')]

@@ -107,4 +107,3 @@ def test_applicant_applies_and_manages_their_data_through_the_mailed_link(app, s
     # The personal link is dead and the person is gone.
     site.goto(site.base + link_in(mail))
     assert re.search(MARK_NAME, page.content()) is None
-    site.finish()

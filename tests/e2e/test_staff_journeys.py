@@ -77,7 +77,6 @@ def test_recruiter_finds_opens_annotates_and_decides_an_application(app, site, m
     site.check("recruiter-candidate-after-changes")
     with app.app_context():
         assert db.session.scalars(db.select(Candidate.status)).one() == "reviewing"
-    site.finish()
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -112,4 +111,3 @@ def test_officer_logs_a_request_and_erases_the_person_from_the_queue(app, site, 
     site.check("officer-erased")
     with app.app_context():
         assert db.session.scalars(db.select(Candidate)).first() is None
-    site.finish()
