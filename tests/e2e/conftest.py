@@ -124,9 +124,19 @@ def axe_source() -> str:
     return AXE.read_text()
 
 
+@pytest.fixture(scope="session")
+def audit_log() -> Path:
+    """What axe-core and the overflow check found on each page, this run only."""
+    from tests.e2e.site import SHOTS
+
+    log = SHOTS / "audit.jsonl"
+    log.unlink(missing_ok=True)
+    return log
+
+
 @pytest.fixture
 def site(page: Any, lang: str, served: str, axe_source: str, subtests: Any,
-         request: pytest.FixtureRequest) -> Any:
+         audit_log: Path, request: pytest.FixtureRequest) -> Any:
     """The page of a journey: axe-core is in every document it loads. An init script
     (DevTools' "evaluate on new document") is not subject to the page's CSP, so the
     app's strict CSP stays exactly as in production (no bypass_csp) and is exercised by
