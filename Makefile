@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
+AXE_STAMP := tests/e2e/node_modules/.installed
 
 .PHONY: run serve test lint install init bench clean translations extract update
 
@@ -13,7 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) translations
+install: $(STAMP) translations $(AXE_STAMP)
+
+# axe-core for the browser tests (tests/e2e), from its lockfile. Without npm those tests
+# skip (outside CI), saying so.
+$(AXE_STAMP): tests/e2e/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else \
+	  echo "npm is missing: the browser tests (tests/e2e) will skip (apt-get install npm)"; \
+	fi
 
 # The compiled catalogues (.mo) are built here, never committed (.gitignore).
 CATALOGUES := vault/translations
@@ -55,4 +65,4 @@ bench: install
 	$(BIN)/python benchmarks/crypto_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache tests/e2e/node_modules tests/e2e/screenshots

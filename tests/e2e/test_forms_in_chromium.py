@@ -1,95 +1,21 @@
 """Forms in a real Chromium over real HTTPS: the ground truth for tests/browser.py.
 
-The app is served over TLS (a throw-away certificate) on 127.0.0.1; Debian's Chromium,
-driven by Playwright, fills in and submits forms. What reaches the app is recorded and
-compared with what BrowserLikeClient sends, so the model every form test relies on is
-checked against the browser itself. Skipped without Chromium or Playwright, except in CI
-(CI=true), where their absence is a failure.
+The app is served over TLS (a throw-away certificate) on 127.0.0.1 (tests/e2e/server.py);
+Debian's Chromium, driven by Playwright, fills in and submits forms. What reaches the app
+is recorded and compared with what BrowserLikeClient sends, so the model every form test
+relies on is checked against the browser itself.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-from flask import Flask
-from werkzeug.datastructures import EnvironHeaders
-from werkzeug.serving import make_server
-
-from tests.browser import BROWSER_CONFIG, referrer_headers
+from tests.browser import referrer_headers
 from tests.conftest import STAFF_PASSWORD
 from vault.extensions import db
 from vault.models import User
 
-pytestmark = pytest.mark.app_config(**BROWSER_CONFIG)
 
-CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p),
-                None)
-
-
-def _require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI must run this test)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """One Chromium for the module (starting it is most of the time); a fresh context,
-    so fresh cookies, per test."""
-    _require(CHROMIUM is not None, "Debian's chromium is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _require(False, "playwright is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def served(app: Flask) -> Iterator[tuple[str, list[dict[str, str]]]]:
-    """The app on https://127.0.0.1:<free port>, that address as its public one, and the
-    headers of every POST it receives."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    base = f"https://127.0.0.1:{port}"
-    app.config["PUBLIC_BASE_URL"] = base
-    posts: list[dict[str, str]] = []
-
-    def recording(environ: dict[str, Any], start_response: Any) -> Any:
-        # Before the app, so that refused requests are recorded too.
-        if environ["REQUEST_METHOD"] == "POST":
-            posts.append(dict(EnvironHeaders(environ)))
-        return app.wsgi_app(environ, start_response)
-
-    server = make_server("127.0.0.1", port, recording, threaded=True, ssl_context="adhoc")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base, posts
-    server.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    # The certificate is self-signed; the page is still an https:// (secure) context.
-    context = chromium.new_context(ignore_https_errors=True)
-    yield context.new_page()
-    context.close()
-
-
-def test_chromium_submits_the_link_request_form_over_https(page, served):
-    base, posts = served
+def test_chromium_submits_the_link_request_form_over_https(page, served, tls_server):
+    base, posts = served, tls_server.posts
     page.goto(f"{base}/my-data")
     page.fill("input[name=email]", "someone@example.org")
     page.click("form[method=post] button[type=submit]")
@@ -105,7 +31,7 @@ def test_chromium_submits_the_link_request_form_over_https(page, served):
 
 
 def test_chromium_logs_in_and_out_over_https(app, page, served, make_user):
-    base, _posts = served
+    base = served
     user_id = make_user(role="recruiter")
     with app.app_context():
         email = db.session.get(User, user_id).email
@@ -120,9 +46,9 @@ def test_chromium_logs_in_and_out_over_https(app, page, served, make_user):
     assert "/login" in page.url
 
 
-def test_chromium_refuses_to_carry_a_form_from_another_site(page, served):
+def test_chromium_refuses_to_carry_a_form_from_another_site(page, served, tls_server):
     """An attacker's page copies our form, token and all, and Chromium submits it."""
-    base, posts = served
+    base, posts = served, tls_server.posts
     page.goto(f"{base}/my-data")
     token = page.get_attribute("input[name=csrf_token]", "value")
     page.route("https://evil.test/**", lambda route: route.fulfill(
@@ -138,11 +64,11 @@ def test_chromium_refuses_to_carry_a_form_from_another_site(page, served):
     assert posts[-1].get("Origin") == "https://evil.test"
 
 
-def test_under_no_referrer_chromium_sends_origin_null_as_the_model_says(page, served):
+def test_under_no_referrer_chromium_sends_origin_null_as_the_model_says(page, served, tls_server):
     """The first release's policy, as a proxy might still add it: Chromium then sends
     "Origin: null" and no Referer (what BrowserLikeClient predicts), and Sec-Fetch-Site
     still vouches for our own page, so the form goes through."""
-    base, posts = served
+    base, posts = served, tls_server.posts
     page.goto(f"{base}/my-data")
     token = page.get_attribute("input[name=csrf_token]", "value")
     page.route(f"{base}/no-referrer-page", lambda route: route.fulfill(
