@@ -161,8 +161,11 @@ INTERESTS_VALIDATORS = [Optional(), Length(max=MAX_INTERESTS)]
 class ApplicationForm(FlaskForm):
     """The form of an application to a vacancy (the position is the vacancy's)."""
 
-    full_name = StringField(_l("Full name"), validators=NAME_VALIDATORS)
-    email = EmailField(_l("E-mail"), validators=EMAIL_VALIDATORS)
+    full_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your full name.")),
+                                                         Length(max=MAX_NAME)])
+    email = EmailField(_l("E-mail"), validators=[
+        DataRequired(_l("Enter your e-mail address: we send the confirmation there.")),
+        Length(max=MAX_EMAIL), valid_email])
     phone = TelField(_l("Phone"), validators=PHONE_VALIDATORS)
     # Required, but checked in validate(): a CV held from an earlier try counts
     # (services.held_uploads).
@@ -172,12 +175,14 @@ class ApplicationForm(FlaskForm):
     held_cv = HiddenField()
     education = EducationRows(FormField(EducationForm), _l("Education"),
                               min_entries=EMPTY_ROWS_SHOWN, max_entries=MAX_EDUCATION)
-    age = IntegerField(_l("Age"), validators=[Optional(), NumberRange(MIN_AGE, MAX_AGE)])
+    age = IntegerField(_l("Age"), validators=[Optional(), NumberRange(
+        MIN_AGE, MAX_AGE, _l("Enter an age from %(min)s to %(max)s, or leave it empty."))])
     gender = SelectField(_l("Gender"), choices=GENDER_CHOICES, default="", validate_choice=True)
     interests = TextAreaField(_l("Skills and interests"), validators=INTERESTS_VALIDATORS)
-    consent_application = BooleanField(validators=[InputRequired(
-        _l("We need your consent to process your application."))])
-    consent_talent_pool = BooleanField(default=False)
+    consent_application = BooleanField(
+        _l("Consent to process your application"),
+        validators=[InputRequired(_l("We need your consent to process your application."))])
+    consent_talent_pool = BooleanField(_l("Talent pool"), default=False)
     # Shown once a CV without readable text came back: the applicant sends it anyway (it
     # is kept, but search will not find it) or picks another file.
     cv_without_text = BooleanField(_l("Send this CV even though it cannot be searched"),
@@ -235,8 +240,9 @@ class SpontaneousApplicationForm(ApplicationForm):
     decide it (vault.services.access). An application to a vacancy needs no such field:
     it is for the vacancy's company."""
 
-    position = StringField(_l("Position sought"),
-                           validators=[DataRequired(), Length(max=MAX_POSITION)])
+    position = StringField(_l("Position sought"), validators=[
+        DataRequired(_l("Enter the kind of position you are looking for.")),
+        Length(max=MAX_POSITION)])
     # Choices are the configured companies, set by the view; validate_companies checks
     # them (with messages of our own) instead of WTForms' generic "not a valid choice".
     companies = CompanyChoice(_l("Which company is your application for?"),
