@@ -14,6 +14,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from vault.appctx import now, vault_keys
@@ -75,18 +76,8 @@ def application_form(slug: str | None) -> Response | tuple[str, int]:
     # A token was sent but opens nothing here: expired, sent already, or another
     # session's (whose share this cookie does not have).
     gone = bool(form.held_cv.data) and held is None
-    upload_error, document = None, None
     upload = form.new_file()
-    if upload is not None:
-        try:
-            # The upload is in memory (see vault/upload_stream.py); its type is decided
-            # from its bytes, never from its name or Content-Type. Inspected even when
-            # other fields have errors, so every error is told at once.
-            document = inspect_upload(upload.read(), upload.filename or "",
-                                      limits=Limits.from_config(current_app.config))
-        except UploadRejected as exc:
-            upload_error = refusal(exc, upload.filename,
-                                   current_app.config["MAX_CONTENT_LENGTH"] // 1_000_000)
+    document, upload_error = _inspect(upload) if upload is not None else (None, None)
     if REMOVE_CV in request.form and document is None:
         _release(held)
         return _render(form, vacancy, None, focus="cv"), 200
@@ -100,13 +91,11 @@ def application_form(slug: str | None) -> Response | tuple[str, int]:
     if upload_error:
         form.cv.errors = [upload_error]
     elif gone and upload is None:
-        form.cv.errors = [message("held_cv_gone",
-                                  minutes=str(current_app.config["HELD_UPLOAD_MINUTES"]))]
+        form.cv.errors = [_gone()]
     if valid and upload_error is None:
         cv = document or (_take(held) if held is not None else None)
         if cv is None:  # expired in the meantime
-            form.cv.errors = [message("held_cv_gone",
-                                      minutes=str(current_app.config["HELD_UPLOAD_MINUTES"]))]
+            form.cv.errors = [_gone()]
             held = None
         elif cv.has_text or form.cv_without_text.data:
             return _submit(form, cv, vacancy, held)
@@ -118,6 +107,23 @@ def application_form(slug: str | None) -> Response | tuple[str, int]:
         # The form comes back: keep the accepted file so it need not be chosen again.
         held = _hold(document, held)
     return _render(form, vacancy, held), 400
+
+
+def _inspect(upload: FileStorage) -> tuple[DocumentInput | None, str | None]:
+    """The accepted upload, or the message saying why it was refused."""
+    try:
+        # The upload is in memory (see vault/upload_stream.py); its type is decided from
+        # its bytes, never from its name or Content-Type. Inspected even when other
+        # fields have errors, so that every error is told at once.
+        return inspect_upload(upload.read(), upload.filename or "",
+                              limits=Limits.from_config(current_app.config)), None
+    except UploadRejected as exc:
+        return None, refusal(exc, upload.filename,
+                             current_app.config["MAX_CONTENT_LENGTH"] // 1_000_000)
+
+
+def _gone() -> str:
+    return message("held_cv_gone", minutes=str(current_app.config["HELD_UPLOAD_MINUTES"]))
 
 
 def _form(vacancy: Vacancy | None) -> ApplicationForm:
