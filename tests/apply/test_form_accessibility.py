@@ -27,7 +27,8 @@ def test_errors_are_summarised_at_the_top_each_linking_to_its_invalid_field(app,
                      "#consent_application"]
     texts = [a.text_content() for a in summary.xpath(".//a")]
     assert texts[0] == "Full name: Enter your full name."
-    assert texts[3] == "Education 1 \u2013 Institution: Required for each education entry."
+    assert texts[3] == ("Education 1 \u2013 Institution: Enter the institution, or leave this "
+                        "whole education entry empty.")
     for href in links:
         control = tree.get_element_by_id(href[1:])
         assert control.get("aria-invalid") == "true", href

@@ -89,12 +89,20 @@ class EducationForm(Form):
     degree = StringField(_l("Degree"), validators=[Length(max=MAX_EDUCATION_FIELD)])
     field = StringField(_l("Field of study"), validators=[Length(max=MAX_EDUCATION_FIELD)])
     institution = StringField(_l("Institution"), validators=[Length(max=MAX_EDUCATION_FIELD)])
-    year = StringField(_l("Year"), validators=[Optional(), Regexp(rf"^(?:{YEAR_PATTERN})$",
-                                                               message=_l("A year such as 2019."))])
+    year = StringField(_l("Year"), validators=[Optional(), Regexp(
+        rf"^(?:{YEAR_PATTERN})$", message=_l("Enter a year such as 2019, or leave it empty."))])
 
     def is_blank(self) -> bool:
         return not any((f.data or "").strip()
                        for f in (self.degree, self.field, self.institution, self.year))
+
+
+# What to do about a started education entry that lacks one of its needed fields.
+_MISSING_IN_ENTRY = {
+    "degree": _l("Enter the degree, or leave this whole education entry empty."),
+    "field": _l("Enter the field of study, or leave this whole education entry empty."),
+    "institution": _l("Enter the institution, or leave this whole education entry empty."),
+}
 
 
 class EducationRows(FieldList):
@@ -137,10 +145,10 @@ class EducationRows(FieldList):
         """A row that is started must have its degree, field and institution."""
         valid = True
         for row in self.filled():
-            for name in ("degree", "field", "institution"):
+            for name, missing in _MISSING_IN_ENTRY.items():
                 sub = row.form[name]
                 if not (sub.data or "").strip():
-                    sub.errors = [*sub.errors, _l("Required for each education entry.")]
+                    sub.errors = [*sub.errors, missing]
                     valid = False
         return valid
 
