@@ -21,3 +21,23 @@
     if (index + 1 >= MAX) { button.disabled = true; }
   });
 })();
+
+// The error summary (templates/_forms.html): focused when the page comes back with
+// errors (autofocus does it in most browsers), and each of its links moves the focus
+// to its field, not only the view (a label or fieldset above stays in sight).
+(function () {
+  var summary = document.getElementById("error-summary");
+  if (!summary) { return; }
+  if (document.activeElement !== summary) { summary.focus(); }
+  summary.addEventListener("click", function (event) {
+    var link = event.target.closest("a[href^='#']");
+    if (!link) { return; }
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) { return; }
+    event.preventDefault();
+    var group = target.closest("fieldset");
+    var legend = group && group.querySelector("legend");
+    (legend || target).scrollIntoView();
+    target.focus({ preventScroll: true });
+  });
+})();

@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_INSPECT_MEMORY_MB": 200,
     # Read scanned PDFs with Tesseract (Dutch, French, English) when it is installed.
     "UPLOAD_OCR": True,
+    # A CV accepted while the rest of the form had an error is held (sealed) this long,
+    # so the applicant need not choose it again (vault/services/held_uploads.py).
+    "HELD_UPLOAD_MINUTES": 30,
     "COMPANIES": ["Ingenium", "Hoptimize"],
     # Links mailed to candidates start with this, never with the request's Host header.
     # Its origin is also the one whose pages may post forms (see vault/csrf.py).

@@ -17,13 +17,22 @@ MESSAGES: dict[str, LazyString] = {
     "nothing_held": _l("We hold no data on you under this link."),
     "link_sent": _l("If we hold data under that address, we have sent a personal link to it."),
     "upload_refused": _l("Your CV could not be accepted: {reason}"),
+    "upload_refused_named": _l("{name} could not be accepted: {reason}"),
+    "upload_wrong_type": _l("{name} is not a PDF or Word file (.docx). Upload a PDF or Word "
+                            "file (.docx) of at most {mb} MB."),
+    "upload_empty": _l("{name} is empty. Upload a PDF or Word file (.docx) of at most {mb} MB."),
+    "upload_bad_name": _l("The name of {name} cannot be used. Rename the file (for example to "
+                          "cv.pdf) and upload it again."),
+    "upload_unnamed": _l("The file"),
+    "held_cv_gone": _l("The CV you attached earlier is no longer held (we keep it for "
+                       "{minutes} minutes). Attach it again: a PDF or Word file (.docx)."),
     "too_large": _l("The file is too large."),
     "upload_too_heavy": _l("the file takes too much time or memory to read. Please save or "
                         "export it again as a plain PDF or DOCX and send that."),
     "cv_without_text": _l("We could not read any text in your CV (it may be a scan or an "
                        "image). Recruiters can still open it, but it will not be found when "
                        "they search. Choose another file (a PDF or DOCX with text), or tick "
-                       "the box below, choose the same file again and send it as it is."),
+                       "the box below and send the form again: we keep the CV you attached."),
     "companies_required": _l("Please choose the company (or companies) your application is "
                              "for."),
     "companies_unknown": _l("Please choose among the companies listed."),

@@ -470,3 +470,23 @@ class MailMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(60))
     # Random name of the .eml file in the outbox (never derived from the address).
     outbox_name: Mapped[str | None] = mapped_column(String(40))
+
+
+class HeldUpload(db.Model):
+    """A CV held between two tries of the application form (vault.services.held_uploads).
+
+    Sealed under a key split between the applicant's session cookie and the keyring
+    (vault.crypto.split_key): this row alone opens nothing. The lookup key is the SHA-256
+    of a random token the form carries; the row is deleted when the application is sent,
+    when the applicant removes the CV, and by the retention job once it expires."""
+
+    __tablename__ = "held_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[bytes] = mapped_column(Sealed)
+    details: Mapped[bytes] = mapped_column(Sealed)  # media type, extension, text
+    content: Mapped[bytes] = mapped_column(Sealed)
+    has_text: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

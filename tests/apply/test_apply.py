@@ -37,11 +37,22 @@ def _count(app, model=Candidate) -> int:
 def test_form_shows_the_contract_field_names(app, client):
     slug = make_vacancy(app)
     page = client.get(f"/apply/{slug}").data.decode()
-    for name in ("full_name", "email", "phone", "position", "cv", "education-0-degree",
+    for name in ("full_name", "email", "phone", "cv", "education-0-degree",
                  "education-0-field", "education-0-institution", "education-0-year",
                  "consent_application", "consent_talent_pool", "csrf_token"):
         assert f'name="{name}"' in page
     assert 'name="consent_talent_pool" type="checkbox" value="y">' in page  # unticked
+    # The position sought is the vacancy's; only a spontaneous application asks for it.
+    assert 'name="position"' not in page
+    assert 'name="position"' in client.get("/apply").data.decode()
+
+
+def test_application_to_a_vacancy_seeks_the_vacancys_position(app, client):
+    slug = make_vacancy(app, title="Data engineer")
+    assert apply(client, slug, position="Something else").status_code == 302
+    with app.app_context():
+        opened = open_candidate(vault_keys(), db.session.scalar(select(Candidate)))
+        assert opened.position == "Data engineer"
 
 
 def test_spontaneous_form_asks_which_company_among_the_configured_ones(client):
@@ -162,12 +173,13 @@ def test_a_second_application_never_changes_the_first(app, client):
 @pytest.mark.parametrize("overrides, expected", [
     ({"consent_application": None}, b"We need your consent"),
     ({"email": "not-an-email"}, b"valid e-mail address"),
-    ({"full_name": ""}, b"This field is required"),
-    ({"cv": None}, b"Please attach your CV"),
+    ({"full_name": ""}, b"Enter your full name."),
+    ({"cv": None}, b"Attach your CV: a PDF or Word file (.docx)."),
     ({"education-0-degree": "", "education-0-field": "", "education-0-institution": "",
-      "education-0-year": ""}, b"at least one education entry"),
-    ({"education-0-institution": ""}, b"Required for each education entry"),
-    ({"age": "7"}, b"Number must be between 16 and 99"),
+      "education-0-year": ""}, b"Enter at least one education entry"),
+    ({"education-0-institution": ""},
+     b"Enter the institution, or leave this whole education entry empty."),
+    ({"age": "7"}, b"Enter an age from 16 to 99, or leave it empty."),
     ({"gender": "robot"}, b"Not a valid choice"),
     ({"phone": "<script>"}, b"Digits, spaces"),
     ({**{f"education-{i}-degree": "BSc" for i in range(11)},
@@ -175,8 +187,11 @@ def test_a_second_application_never_changes_the_first(app, client):
       **{f"education-{i}-institution": "VUB" for i in range(11)}}, b"At most 10 education"),
     ({"cv": lambda: (io.BytesIO(files.pdf_with_javascript()), "cv.pdf")}, b"scripts"),
     ({"cv": lambda: (io.BytesIO(files.docx_zip_bomb()), "cv.docx")}, b"too much data"),
-    ({"cv": lambda: (io.BytesIO(files.html_named_pdf()), "cv.pdf")}, b"only PDF and DOCX"),
-    ({"cv": lambda: (io.BytesIO(files.pdf_with_text()), "cv.pdf.exe")}, b"only PDF and DOCX"),
+    ({"cv": lambda: (io.BytesIO(files.html_named_pdf()), "cv.pdf")},
+     b"cv.pdf is not a PDF or Word file (.docx). Upload a PDF or Word file (.docx) of at "
+     b"most 10 MB."),
+    ({"cv": lambda: (io.BytesIO(files.pdf_with_text()), "cv.pdf.exe")},
+     b"cv.pdf.exe is not a PDF or Word file (.docx)."),
     ({"companies": None}, b"Please choose the company (or companies) your application is for"),
     ({"companies": ""}, b"Please choose the company (or companies) your application is for"),
     ({"companies": "Acme"}, b"Please choose among the companies listed"),

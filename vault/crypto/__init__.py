@@ -26,6 +26,7 @@ from vault.crypto.envelope import (
     wrap_data_key,
 )
 from vault.crypto.keyring import Keyring, KeyringError, load_keyring
+from vault.crypto.split_key import new_share, split_data_key
 
 __all__ = [
     "WORD_CHARACTERS",
@@ -43,12 +44,14 @@ __all__ = [
     "links_equal",
     "load_keyring",
     "new_data_key",
+    "new_share",
     "normalise",
     "open_bytes",
     "open_text",
     "rewrap_data_key",
     "seal_bytes",
     "seal_text",
+    "split_data_key",
     "tokenise",
     "unwrap_data_key",
     "word_counts",

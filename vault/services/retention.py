@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from vault.models import Candidate, Consent, RetentionNotice, Vacancy
-from vault.services import audit, consent, erasure
+from vault.services import audit, consent, erasure, held_uploads
 from vault.services.erasure_ledger import ErasureLedger
 
 BATCH = 500
@@ -45,6 +45,7 @@ class RetentionSummary:
     shredded: int = 0
     held: int = 0
     reminder_failures: int = 0
+    held_uploads: int = 0  # CVs held between two tries of the form, expired
     scrub_pending: bool = False
     dry_run: bool = False
 
@@ -58,6 +59,9 @@ class RetentionSummary:
             lines = [f"reminders sent: {sent}", f"consents expired: {self.expired}",
                      f"records shredded: {self.shredded}"]
         lines.append(f"records kept under legal hold: {self.held}")
+        if self.held_uploads:
+            lines.append(f"expired held CVs {'due for deletion' if self.dry_run else 'deleted'}"
+                         f": {self.held_uploads}")
         if self.scrub_pending:
             lines.append("database files not scrubbed yet after an erasure (a reader holds "
                          "the write-ahead log): retried next run")
@@ -167,6 +171,10 @@ def run_retention(session: Session, *, now: datetime, config: Mapping[str, Any],
         erasure.erase_records(session, batch, reason=erasure.RETENTION, now=now,
                               ledger=ledger, actor=audit.SYSTEM)
         summary.shredded += len(batch)
+
+    # A CV held for an application form that was never sent again (see
+    # services.held_uploads): sealed, but kept no longer than its few minutes.
+    summary.held_uploads = held_uploads.purge_expired(session, now, dry_run=dry_run)
 
     if not dry_run:
         audit.record(session, audit.SYSTEM, audit.RETENTION_RUN, now=now,
