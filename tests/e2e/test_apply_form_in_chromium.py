@@ -3,23 +3,18 @@ form, and a CV chosen once is sent after an error without choosing it again."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from tests import files
-from tests.browser import BROWSER_CONFIG
 from tests.journey import MARK_CV, make_vacancy
-from tests.test_real_browser import chromium, page, served  # noqa: F401  (fixtures)
 from vault.appctx import vault_keys
 from vault.extensions import db
 from vault.models import Candidate, HeldUpload
 from vault.services.candidates import open_candidate, open_document
 
-pytestmark = pytest.mark.app_config(**BROWSER_CONFIG)
 
-
-def test_chromium_focuses_the_summary_and_sends_the_held_cv(app, page, served, tmp_path):  # noqa: F811
-    base, _posts = served
+def test_chromium_focuses_the_summary_and_sends_the_held_cv(app, page, served, tmp_path):
+    base = served
     slug = make_vacancy(app)
     cv = tmp_path / "Qchromium-cv.pdf"
     cv.write_bytes(files.pdf_with_text(f"{MARK_CV} Python"))
