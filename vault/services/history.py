@@ -69,17 +69,19 @@ def group_requests(rows: Iterable[DataRequest]) -> list[HistoryLine]:
         # Open and answered requests of a kind apart: "in progress" must not hide "done".
         key = (row.kind, row.channel == requests.SELF_SERVICE, row.status)
         groups.setdefault(key, []).append(row)
-    lines = []
+    lines: list[tuple[tuple[datetime, int], HistoryLine]] = []
     for (kind, by_person, status), members in groups.items():
-        members.sort(key=lambda r: (r.received_at, r.id), reverse=True)
+        newest = max(members, key=lambda r: (r.received_at, r.id))
         what = message(f"history_{kind}")
         if not by_person:
             what = message("history_by_officer", what=what)
-        last = members[0].received_at
-        often = how_often(len(members), last, days=by_person and kind in LOGGED_ONCE_A_DAY)
-        lines.append(HistoryLine(_line(what, often), _request_status(status, members), len(members),
-                                 last))
-    return sorted(lines, key=lambda line: line.last, reverse=True)
+        often = how_often(len(members), newest.received_at,
+                          days=by_person and kind in LOGGED_ONCE_A_DAY)
+        lines.append(((newest.received_at, newest.id), HistoryLine(
+            _line(what, often), _request_status(status, members), len(members),
+            newest.received_at)))
+    # Newest first; requests made in the same instant in the order they were made.
+    return [line for _key, line in sorted(lines, key=lambda pair: pair[0], reverse=True)]
 
 
 def staff_access_of(entries: Iterable[Mapping[str, Any]]) -> list[StaffAccess]:
