@@ -375,3 +375,12 @@ def test_views_and_downloads_are_logged_once_per_day_and_kind(app, client, clock
     assert body.count("You downloaded your data") == 1
     assert "You left the talent pool" in body
     assert "<td>access</td>" not in body
+
+
+def test_an_empty_objection_is_answered_with_the_page_and_its_message(app, client):
+    link = _applied_link(app, client)
+    before = _state(app)
+    response = client.post(f"{link}/object", data={"reason": "  "})
+    assert response.status_code == 400
+    assert b"an empty objection cannot be sent" in response.data
+    assert _state(app) == before

@@ -189,7 +189,7 @@ def withdraw(token: str, person: self_service.Person) -> Response | tuple[str, i
 def object_to_processing(token: str, person: self_service.Person) -> Response | tuple[str, int]:
     form = ObjectionForm()
     if not form.validate_on_submit():
-        if form.csrf_token.errors:
+        if "csrf_token" in form.errors:
             return _problem(400, "csrf")
         # The page again, the objection's error beside it and the text kept: nothing stored.
         db.session.rollback()
