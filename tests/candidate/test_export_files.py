@@ -65,6 +65,7 @@ def test_company_names_become_plain_ascii_and_unsafe_names_never_reach_the_heade
         assert exports.download_filename([record], "zip", now=datetime(2026, 1, 5, tzinfo=UTC)) \
             == "ingenium-group-my-data-2026-01-05.zip"  # no company at all: the group's
     assert exports._slug('Hôptimize & Co "Brussel"/../') == "hoptimize-co-brussel"
+    assert len(exports._slug("Ingenium " * 40)) <= 40
     for unsafe in ('a"b.zip', "../x.zip", "r\u00e9sum\u00e9.zip", "a\r\nSet-Cookie: x", ""):
         with pytest.raises(ValueError):
             exports.content_disposition(unsafe)

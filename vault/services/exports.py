@@ -87,9 +87,9 @@ def companies_of(records: Iterable[Candidate]) -> set[str]:
             | {c.company for r in records for c in r.named_companies})
 
 
-def _slug(name: str) -> str:
+def _slug(name: str, max_length: int = 40) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower())[:max_length].strip("-")
 
 
 def download_filename(records: Iterable[Candidate], fmt: str, *, now: datetime) -> str:
