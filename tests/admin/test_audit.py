@@ -14,6 +14,8 @@ from vault.services import audit
 
 def _csv(response) -> list[list[str]]:
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    # One charset, said once (a repeated parameter is a malformed header).
+    assert response.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"]
     assert response.headers["Content-Disposition"] == 'attachment; filename="audit.csv"'
     return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -8,6 +7,7 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
+from tests.csv_tables import read_tables
 from tests.journey import MARK_EMAIL
 from vault.extensions import db
 from vault.models import AuditEvent, DataRequest
@@ -24,7 +24,9 @@ def test_export_returns_every_record_of_the_person_and_is_audited(
         app, client, person, other_record, admin):
     response = client.get(f"/admin/candidates/{person[0]}/export.json?to=organisation")
     assert response.status_code == 200 and response.mimetype == "application/json"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="export.json"'
+    # Both records are the person's applications to Ingenium: the file is named for it.
+    assert response.headers["Content-Disposition"] == \
+        'attachment; filename="ingenium-my-data-2026-03-02.json"'
     assert response.headers["Cache-Control"] == "no-store"
     document = json.loads(response.data)
     assert [r["public_id"] for r in document["records"]] == person
@@ -43,10 +45,11 @@ def test_export_returns_every_record_of_the_person_and_is_audited(
 
 def test_csv_and_zip_exports_hold_the_files(client, person, admin):
     as_csv = client.get(f"/admin/candidates/{person[0]}/export.csv")
-    assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(as_csv.data.decode("utf-8-sig"))))
-    assert rows[0] == ["public_id", "section", "item", "field", "value"]
-    assert {r[0] for r in rows[1:]} == set(person)
+    assert as_csv.status_code == 200
+    assert as_csv.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"]
+    tables = read_tables(as_csv.data)
+    assert [row["public_id"] for row in tables["Your details"].rows] == person
+    assert {row["public_id"] for table in tables.values() for row in table.rows} == set(person)
     as_zip = client.get(f"/admin/candidates/{person[0]}/export.zip?to=person")
     assert as_zip.status_code == 200 and as_zip.mimetype == "application/zip"
     with zipfile.ZipFile(io.BytesIO(as_zip.data)) as archive:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import files
+from tests.csv_tables import read_tables
 from tests.forensics import find_markers
 from tests.journey import MARK_CV, MARK_EMAIL, MARK_NAME, apply, link_in, make_vacancy, outbox
 from vault.appctx import secret_keys, vault_keys
@@ -57,13 +58,15 @@ def test_page_shows_which_staff_role_opened_the_data(app, client):
                      now=app.config["CLOCK"](), subject=candidate.public_id)
         db.session.commit()
     body = client.get(link).data.decode()
-    assert "a recruiter" in body and "candidate viewed" in body
+    assert "A recruiter looked at your data: once, on" in body
+    assert "candidate viewed" not in body and "candidate.viewed" not in body
 
 
 def test_exports_hold_what_was_submitted(app, client):
     link = _applied_link(app, client)
     as_json = client.get(f"{link}/export.json")
-    assert as_json.headers["Content-Disposition"] == 'attachment; filename="export.json"'
+    assert as_json.headers["Content-Disposition"] == \
+        'attachment; filename="ingenium-my-data-2026-03-02.json"'
     document = json.loads(as_json.data)
     assert document["schema_version"] == 1
     [record] = document["records"]
@@ -74,13 +77,14 @@ def test_exports_hold_what_was_submitted(app, client):
     assert [c["purpose"] for c in record["consents"]] == ["application", "talent_pool"]
 
     as_csv = client.get(f"{link}/export.csv")
-    assert as_csv.headers["Content-Disposition"] == 'attachment; filename="export.csv"'
-    rows = list(csv.reader(io.StringIO(as_csv.data.decode("utf-8-sig"))))
-    assert rows[0] == ["public_id", "section", "item", "field", "value"]
-    assert [record["public_id"], "contact", "", "email", MARK_EMAIL] in rows
+    assert as_csv.headers["Content-Disposition"] == \
+        'attachment; filename="ingenium-my-data-2026-03-02.csv"'
+    [details] = read_tables(as_csv.data)["Your details"].rows
+    assert details["public_id"] == record["public_id"] and details["email"] == MARK_EMAIL
 
     as_zip = client.get(f"{link}/export.zip")
-    assert as_zip.headers["Content-Disposition"] == 'attachment; filename="export.zip"'
+    assert as_zip.headers["Content-Disposition"] == \
+        'attachment; filename="ingenium-my-data-2026-03-02.zip"'
     with zipfile.ZipFile(io.BytesIO(as_zip.data)) as archive:
         names = archive.namelist()
         assert {"README.txt", "export.json", "export.csv"} <= set(names)
@@ -94,7 +98,7 @@ def test_csv_export_is_safe_against_formula_injection(app, client):
     link = _applied_link(app, client, full_name="=HYPERLINK(\"http://evil.example\")",
                          interests="@SUM(1+1)")
     rows = list(csv.reader(io.StringIO(client.get(f"{link}/export.csv").data.decode("utf-8-sig"))))
-    values = [row[4] for row in rows]
+    values = [cell for row in rows for cell in row]
     assert "'=HYPERLINK(\"http://evil.example\")" in values and "'@SUM(1+1)" in values
     assert not any(v.startswith(("=", "+", "@")) for v in values)
 
@@ -365,7 +369,18 @@ def test_views_and_downloads_are_logged_once_per_day_and_kind(app, client, clock
     assert kinds() == ["access", "access", "export"]
     client.post(f"{link}/withdraw")
     body = client.get(link).data.decode()
-    assert body.count("You looked at your data") == 2  # one line per day
+    # One line per kind of request, with how often and when last.
+    assert body.count("You looked at your data") == 1
+    assert "You looked at your data: on 2 days, last on 03/03/2026" in body
     assert body.count("You downloaded your data") == 1
     assert "You left the talent pool" in body
     assert "<td>access</td>" not in body
+
+
+def test_an_empty_objection_is_answered_with_the_page_and_its_message(app, client):
+    link = _applied_link(app, client)
+    before = _state(app)
+    response = client.post(f"{link}/object", data={"reason": "  "})
+    assert response.status_code == 400
+    assert b"an empty objection cannot be sent" in response.data
+    assert _state(app) == before

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import files
+from tests.csv_tables import read_tables
 from vault.appctx import vault_keys
 from vault.extensions import db
 from vault.models import Candidate, User
@@ -179,9 +180,9 @@ def test_csv_neutralises_cells_a_spreadsheet_would_run(app, clock, make_user, da
     with app.app_context():
         body = exports.export_csv(document_of(public_id, clock))
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    values = {(r[1], r[3]): r[4] for r in rows[1:]}
-    assert values[("contact", "full_name")] == "'" + dangerous
-    assert values[("record", "interests")] == "'" + dangerous
+    [details] = read_tables(body)["Your details"].rows
+    assert details["full_name"] == "'" + dangerous
+    assert details["interests"] == "'" + dangerous
     assert not any(cell.startswith(exports.FORMULA_STARTS) for row in rows for cell in row)
 
 
@@ -191,15 +192,21 @@ def test_csv_is_utf8_with_bom_and_holds_the_same_values(app, clock, make_user):
         document = document_of(public_id, clock)
         body = exports.export_csv(document)
     assert body.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert rows[0] == ["public_id", "section", "item", "field", "value"]
-    assert {r[0] for r in rows[1:]} == {public_id}
-    assert [public_id, "contact", "", "full_name", NAME] in rows
-    assert [public_id, "education", "2", "institution", "VUB"] in rows
-    assert [public_id, "documents", "1", "text_extracted", "yes"] in rows
-    assert [public_id, "notes", "1", "body", NOTE] in rows
-    assert [public_id, "staff_access", "2", "action", audit.CV_DOWNLOADED] in rows
-    assert [public_id, "vacancy", "", "title", "Platform engineer"] in rows
+    tables = read_tables(body)
+    assert list(tables) == ["Your details", "Education", "CV files", "Consents",
+                            "Notes our staff wrote about you", "Who opened your data",
+                            "Your requests"]
+    assert {row["public_id"] for t in tables.values() for row in t.rows} == {public_id}
+    [details] = tables["Your details"].rows
+    assert (details["full_name"], details["vacancy_title"], details["vacancy_company"]) == (
+        NAME, "Platform engineer", "Ingenium")
+    assert [row["institution"] for row in tables["Education"].rows] == ["UGent", "VUB"]
+    assert [row["text_extracted"] for row in tables["CV files"].rows] == ["yes"]
+    assert [row["body"] for row in tables["Notes our staff wrote about you"].rows] == [NOTE]
+    assert [row["action"] for row in tables["Who opened your data"].rows] == [
+        audit.CANDIDATE_VIEWED, audit.CV_DOWNLOADED]
+    assert [row["kind"] for row in tables["Your requests"].rows] == ["access"]
+    assert [row["purpose"] for row in tables["Consents"].rows] == ["application", "talent_pool"]
 
 
 def test_zip_holds_the_exact_cv_bytes_under_safe_names(app, clock, make_user):
@@ -252,11 +259,10 @@ def test_export_carries_the_companies_a_spontaneous_application_names(app, clock
     public_id = _spontaneous(app, clock, ("Hoptimize", "Ingenium"))
     with app.app_context():
         document = document_of(public_id, clock)
-        rows = list(csv.reader(io.StringIO(exports.export_csv(document).decode("utf-8-sig"))))
+        [details] = read_tables(exports.export_csv(document))["Your details"].rows
     [record] = document["records"]
     assert record["vacancy"] is None and record["companies"] == ["Hoptimize", "Ingenium"]
-    assert [public_id, "companies", "1", "name", "Hoptimize"] in rows
-    assert [public_id, "companies", "2", "name", "Ingenium"] in rows
+    assert details["companies"] == "Hoptimize; Ingenium" and details["vacancy_title"] == ""
 
 
 def test_an_application_to_a_vacancy_exports_no_named_companies(app, clock, make_user):

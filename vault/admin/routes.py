@@ -340,8 +340,8 @@ def export(public_id: str, fmt: str) -> Response:
     result = desk.export_person(db.session, vault_keys(), person, fmt, recipient, now=now(),
                                 due_days=_due_days(), actor=staff_actor(_user()))
     db.session.commit()
-    return Response(result.body, mimetype=result.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{result.filename}"'})
+    return Response(result.body, content_type=result.media_type, headers={
+        "Content-Disposition": exports.content_disposition(result.filename)})
 
 
 # --- audit trail -----------------------------------------------------------------------
@@ -381,5 +381,5 @@ def audit_csv() -> Response | tuple[str, int]:
     events = desk.audit_events(db.session, _audit_filter(form))
     # Streamed: a long trail is never held in memory whole.
     return Response(stream_with_context(desk.audit_csv(events)),
-                    mimetype="text/csv; charset=utf-8",
+                    content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="audit.csv"'})

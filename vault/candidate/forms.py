@@ -4,7 +4,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, FormField, HiddenField, StringField, TelField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FormField,
+    HiddenField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from vault.apply.forms import (
@@ -28,9 +36,33 @@ class ActionForm(FlaskForm):
     """Withdraw and erase: nothing to fill in but the CSRF token."""
 
 
+MAX_OBJECTION = 2000
+
+
 class ObjectionForm(FlaskForm):
-    reason = TextAreaField(_l("What do you object to? (optional)"),
-                           validators=[Optional(), Length(max=2000)])
+    # An empty objection gives the privacy officer nothing to decide on: refused.
+    reason = TextAreaField(_l("What do you object to?"), validators=[
+        DataRequired(_l("Please say what you object to: an empty objection cannot be sent. "
+                        "Nothing was recorded.")),
+        Length(max=MAX_OBJECTION, message=_l("Please keep your objection under %(max)d "
+                                              "characters. Nothing was recorded."))])
+
+
+class CorrectionEducationForm(EducationForm):
+    """An education row of the correction form, which the person may remove."""
+
+    # Any value sent counts as ticked: a row copied by apply.js carries an empty one.
+    remove = BooleanField(_l("Remove this entry"), false_values=(False, "false"))
+
+    def removed(self) -> bool:
+        return bool(self.remove.data)
+
+    def is_blank(self) -> bool:
+        # A removed row is left out like an empty one, whatever it still holds.
+        return self.removed() or super().is_blank()
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        return True if self.removed() else super().validate(extra_validators)
 
 
 class CorrectionForm(FlaskForm):
@@ -40,7 +72,8 @@ class CorrectionForm(FlaskForm):
     phone = TelField(_l("Phone"), validators=PHONE_VALIDATORS)
     position = StringField(_l("Position sought"), validators=[Optional(), Length(max=MAX_POSITION)])
     interests = TextAreaField(_l("Skills and interests"), validators=INTERESTS_VALIDATORS)
-    education = EducationRows(FormField(EducationForm), min_entries=1, max_entries=MAX_EDUCATION)
+    education = EducationRows(FormField(CorrectionEducationForm), min_entries=1,
+                              max_entries=MAX_EDUCATION)
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -28,7 +28,7 @@ from vault.i18n import show_date
 from vault.messages import message
 from vault.personal_links import refused_link_limit, self_service_token
 from vault.privacy import NOTICE_VERSION
-from vault.services import exports, identity, links, self_service
+from vault.services import exports, history, identity, links, plain_words, self_service
 from vault.services.candidates import open_candidate
 from vault.services.notifications import (
     deliver_after_response,
@@ -104,14 +104,22 @@ def _change_hours() -> int:
 @refused_link_limit
 @with_person
 def page(token: str, person: self_service.Person) -> str:
-    document = exports.build_export(db.session, vault_keys(), person.records, now=now())
     self_service.log_fulfilled(db.session, person, "access", now=now(), due_days=_due_days())
     db.session.commit()
+    return _page(token, person, ObjectionForm())
+
+
+def _page(token: str, person: self_service.Person, objection_form: ObjectionForm) -> str:
+    document = exports.build_export(db.session, vault_keys(), person.records, now=now())
+    staff_access = {r["public_id"]: history.group_staff_access(
+        history.staff_access_of(r["staff_access"])) for r in document["records"]}
     return render_template("candidate/page.html", token=token, document=document,
                            history=self_service.history(db.session, person),
+                           staff_access=staff_access,
+                           application_status=plain_words.application_status,
                            pool_live=any(r.pool_consent_until and r.pool_consent_until > now()
                                          for r in person.records),
-                           action_form=ActionForm(), objection_form=ObjectionForm())
+                           action_form=ActionForm(), objection_form=objection_form)
 
 
 @bp.get("/my-data/<token>/export.<fmt>", endpoint="export")
@@ -123,8 +131,9 @@ def export(token: str, person: self_service.Person, fmt: str) -> Response | tupl
     body = exports.render(db.session, vault_keys(), person.records, fmt, now=now())
     self_service.log_fulfilled(db.session, person, "export", now=now(), due_days=_due_days())
     db.session.commit()
-    return Response(body, mimetype=exports.MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'attachment; filename="{exports.EXPORT_FILENAMES[fmt]}"'})
+    filename = exports.download_filename(person.records, fmt, now=now())
+    return Response(body, content_type=exports.MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": exports.content_disposition(filename)})
 
 
 @bp.route("/my-data/<token>/correct", methods=["GET", "POST"], endpoint="correct")
@@ -180,7 +189,11 @@ def withdraw(token: str, person: self_service.Person) -> Response | tuple[str, i
 def object_to_processing(token: str, person: self_service.Person) -> Response | tuple[str, int]:
     form = ObjectionForm()
     if not form.validate_on_submit():
-        return _problem(400, "objection_invalid")
+        if "csrf_token" in form.errors:
+            return _problem(400, "csrf")
+        # The page again, the objection's error beside it and the text kept: nothing stored.
+        db.session.rollback()
+        return _page(token, person, form), 400
     request_row = self_service.object_to_processing(
         db.session, vault_keys(), person, form.reason.data or "", now=now(),
         due_days=_due_days())

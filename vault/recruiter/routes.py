@@ -143,7 +143,7 @@ def export(public_id: str, fmt: str) -> Response:
     audit.record(db.session, staff_actor(_user()), audit.CANDIDATE_EXPORTED, now=now(),
                  subject=public_id, detail=fmt)
     db.session.commit()
-    return Response(body, mimetype=exports.MEDIA_TYPES[fmt], headers={
+    return Response(body, content_type=exports.MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="{exports.EXPORT_FILENAMES[fmt]}"'})
 
 

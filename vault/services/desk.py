@@ -322,8 +322,8 @@ def export_person(session: Session, keys: VaultKeys, person: Person, fmt: str, r
     for record in person.records:
         audit.record(session, actor, audit.CANDIDATE_EXPORTED, now=now, subject=record.public_id,
                      detail=f"{fmt} to={recipient} request={row.uid}")
-    return ExportFile(body, exports.EXPORT_FILENAMES[fmt], exports.MEDIA_TYPES[fmt],
-                      len(person.records))
+    return ExportFile(body, exports.download_filename(person.records, fmt, now=now),
+                      exports.MEDIA_TYPES[fmt], len(person.records))
 
 
 # --- audit trail browser ---------------------------------------------------------------

@@ -11,11 +11,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,9 +32,19 @@ from vault.services.candidates import open_candidate, open_document
 
 SCHEMA_ID = "https://ingenium-group.example/vault/export/v1"
 SCHEMA_VERSION = 1
+# The files' names inside the ZIP (the formats offered); a download is named by
+# download_filename().
 EXPORT_FILENAMES = {"json": "export.json", "csv": "export.csv", "zip": "export.zip"}
+# Full Content-Type values: send them as `content_type=` (Werkzeug appends a second
+# charset to a text/* `mimetype=` that already names one).
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
                "zip": "application/zip"}
+# A download names the company the person applied to. When their records name several
+# companies (or none: an old import), the file is the group's, the one controller.
+GROUP_FILE_NAME = "ingenium-group"
+# The date in the name is the day people in Belgium read (as vault.i18n shows dates).
+LOCAL_ZONE = ZoneInfo("Europe/Brussels")
+SAFE_FILENAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,120}")
 # Cells a spreadsheet would read as a formula (OWASP "CSV injection"), full-width too.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -47,8 +63,11 @@ export.json  Everything we hold on you. The "schema" field names the format
              staff wrote about you), staff_access (when our staff opened your
              data, and in which role) and requests (what you asked of us, when
              it was due and when it was done).
-export.csv   The same data, one value per row: public_id, section, item, field,
-             value ("item" numbers the entries of a list from 1). A value that a
+export.csv   The same data as tables, one after the other, a blank line between
+             them: your details, education, CV files, consents, notes, who
+             opened your data, your requests. Each table has a title row, a row
+             of column names (those of export.json), then one row per entry;
+             "public_id" says which record a row belongs to. A value that a
              spreadsheet could run as a formula starts with a quote (').
              UTF-8 with a byte-order mark, so spreadsheets show accents right.
 cv/          Your CV files, byte for byte as you sent them, named
@@ -59,6 +78,36 @@ The format is described in full in the vault's docs/export-schema.md. You can ha
 export.json to another recruiting system: the vault imports records of this shape.
 Questions: the privacy officer, as the privacy statement says.
 """
+
+
+def companies_of(records: Iterable[Candidate]) -> set[str]:
+    """The companies a person applied to: each vacancy's, and those a spontaneous
+    application names."""
+    return ({r.vacancy.company for r in records if r.vacancy is not None}
+            | {c.company for r in records for c in r.named_companies})
+
+
+def _slug(name: str, max_length: int = 40) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower())[:max_length].strip("-")
+
+
+def download_filename(records: Iterable[Candidate], fmt: str, *, now: datetime) -> str:
+    """`<company>-my-data-<YYYY-MM-DD>.<ext>`, e.g. ingenium-my-data-2026-11-27.zip."""
+    if fmt not in EXPORT_FILENAMES:
+        raise ValueError("unknown export format")
+    companies = companies_of(records)
+    company = _slug(next(iter(companies))) if len(companies) == 1 else ""
+    day = now.astimezone(LOCAL_ZONE).date().isoformat()
+    return f"{company or GROUP_FILE_NAME}-my-data-{day}.{fmt}"
+
+
+def content_disposition(filename: str) -> str:
+    """The attachment header. Only a plain ASCII name is ever put in it: a quote, a
+    path or a line break from a company's name must not reach the header."""
+    if not SAFE_FILENAME.fullmatch(filename):
+        raise ValueError("unsafe download file name")
+    return f'attachment; filename="{filename}"'
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -134,42 +183,80 @@ def neutralise_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _flatten(document: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str]]:
-    for record in document["records"]:
-        pid = record["public_id"]
-        for key, value in record.items():
-            if key == "public_id":
-                continue
-            if isinstance(value, list):
-                for index, item in enumerate(value):
-                    if not isinstance(item, dict):  # a list of names (companies)
-                        yield pid, key, str(index + 1), "name", _text(item)
-                        continue
-                    for field, inner in item.items():
-                        yield pid, key, str(index + 1), field, _text(inner)
-            elif isinstance(value, dict):
-                for field, inner in value.items():
-                    yield pid, key, "", field, _text(inner)
-            elif value is None and key == "vacancy":
-                continue
-            else:
-                yield pid, "record", "", key, _text(value)
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list):  # the companies a spontaneous application names
+        return "; ".join(_text(item) for item in value)
     return str(value)
 
 
+@dataclass(frozen=True)
+class CsvSection:
+    """One table of the CSV: a title row, a header row, then one row per entry.
+
+    The column names are export.json's field names (docs/export-schema.md), so both
+    files read the same; `public_id` first says which record a row belongs to."""
+
+    key: str  # the list in each record (export.json), or "details" for the record itself
+    title: LazyString
+    columns: tuple[str, ...]
+
+
+# Details: the record's own fields, its vacancy's as vacancy_<field>, its contact and
+# personal parts flattened; every other section is one of the record's lists.
+DETAIL_COLUMNS = (
+    "public_id", "created_at", "source", "status", "vacancy_title", "vacancy_company",
+    "vacancy_slug", "vacancy_status", "vacancy_closed_at", "companies", "full_name",
+    "email", "phone", "position", "age", "gender", "interests", "talent_pool_until")
+CSV_SECTIONS = (
+    CsvSection("details", _l("Your details"), DETAIL_COLUMNS),
+    CsvSection("education", _l("Education"),
+               ("public_id", "degree", "field", "institution", "year")),
+    CsvSection("documents", _l("CV files"),
+               ("public_id", "kind", "filename", "media_type", "text_extracted",
+                "uploaded_at", "zip_path")),
+    CsvSection("consents", _l("Consents"),
+               ("public_id", "purpose", "event", "at", "notice_version", "source",
+                "expires_at")),
+    CsvSection("notes", _l("Notes our staff wrote about you"),
+               ("public_id", "written_at", "author", "body")),
+    CsvSection("staff_access", _l("Who opened your data"),
+               ("public_id", "at", "role", "action")),
+    CsvSection("requests", _l("Your requests"),
+               ("public_id", "kind", "channel", "received_at", "due_at", "status",
+                "fulfilled_at")),
+)
+
+
+def _details(record: dict[str, Any]) -> dict[str, Any]:
+    vacancy = record["vacancy"] or {}
+    return {**{k: v for k, v in record.items() if not isinstance(v, (dict, list))},
+            **{f"vacancy_{k}": v for k, v in vacancy.items()},
+            "companies": record["companies"], **record["contact"], **record["personal"]}
+
+
+def _section_rows(section: CsvSection, document: dict[str, Any]) -> Iterator[list[str]]:
+    for record in document["records"]:
+        entries = ([_details(record)] if section.key == "details" else
+                   [{"public_id": record["public_id"], **item} for item in record[section.key]])
+        for entry in entries:
+            yield [neutralise_cell(_text(entry.get(column))) for column in section.columns]
+
+
 def export_csv(document: dict[str, Any]) -> bytes:
+    """A spreadsheet-readable file: one table per kind of data (CSV_SECTIONS), each a
+    title row, a header row and one row per entry, a blank line between tables."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["public_id", "section", "item", "field", "value"])
-    for row in _flatten(document):
-        writer.writerow([neutralise_cell(cell) for cell in row])
+    for number, section in enumerate(CSV_SECTIONS):
+        if number:
+            writer.writerow([])
+        writer.writerow([neutralise_cell(str(section.title))])
+        writer.writerow(section.columns)
+        writer.writerows(_section_rows(section, document))
     # UTF-8 with a byte-order mark, so spreadsheets read accents right.
     return buffer.getvalue().encode("utf-8-sig")
 

@@ -8,21 +8,24 @@ link was issued to the person (or their address changed) an older one opens noth
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault.i18n import show_date
 from vault.keys import VaultKeys
-from vault.messages import message
 from vault.models import Candidate, DataRequest, ErasureRecord
 from vault.services import audit, consent, erasure, identity, links, requests
+from vault.services import history as history_lines
 from vault.services.candidates import (
     Correction,
+    EducationInput,
+    OpenedCandidate,
     correct_candidate,
+    open_candidate,
     records_of_person,
 )
 from vault.services.erasure_ledger import ErasureLedger
@@ -94,32 +97,10 @@ def log_fulfilled(session: Session, person: Person, kind: str, *, now: datetime,
                                 fulfilled=True)
 
 
-@dataclass(frozen=True)
-class HistoryLine:
-    day: date
-    what: str
-    status: str
-
-
-def history(session: Session, person: Person) -> list[HistoryLine]:
-    """The person's requests in plain words, newest first, one line per day and kind."""
-    rows = session.scalars(select(DataRequest).where(
-        DataRequest.subject_public_id.in_(person.public_ids))
-        .order_by(DataRequest.received_at.desc(), DataRequest.id.desc()))
-    lines: list[HistoryLine] = []
-    seen: set[tuple[date, str, str, str]] = set()
-    for row in rows:
-        day = row.received_at.astimezone(UTC).date()
-        if (day, row.kind, row.channel, row.status) in seen:
-            continue
-        seen.add((day, row.kind, row.channel, row.status))
-        what = message(f"history_{row.kind}")
-        if row.channel != requests.SELF_SERVICE:
-            what = message("history_by_officer", what=what)
-        status = (message("history_open", due=show_date(row.due_at))
-                  if row.status == "open" else message(f"history_{row.status}"))
-        lines.append(HistoryLine(day, what, status))
-    return lines
+def history(session: Session, person: Person) -> list[history_lines.HistoryLine]:
+    """The person's requests in plain words, grouped by kind (services.history)."""
+    return history_lines.group_requests(session.scalars(select(DataRequest).where(
+        DataRequest.subject_public_id.in_(person.public_ids))))
 
 
 def correct(session: Session, keys: VaultKeys, person: Person, record: Candidate,
@@ -136,11 +117,37 @@ def correct(session: Session, keys: VaultKeys, person: Person, record: Candidate
         if ticket is not None:
             correction = replace(correction, email=None)
         # Otherwise it is the same address (another spelling): corrected like any field.
+    before = open_candidate(keys, record, with_notes=False)
     correct_candidate(session, keys, record, correction, now=now)
     audit.record(session, audit.CANDIDATE, audit.CANDIDATE_CORRECTED, now=now,
-                 subject=record.public_id, detail="self-service")
+                 subject=record.public_id, detail=correction_detail(before, correction))
     log_fulfilled(session, person, "correct", now=now, due_days=due_days)
     return ticket
+
+
+CORRECTABLE = ("full_name", "email", "phone", "position", "age", "gender", "interests")
+
+
+def correction_detail(before: OpenedCandidate, correction: Correction) -> str:
+    """What a correction changed, for the audit trail: field names and counts only,
+    never a value (the trail is not sealed per person and outlives an erasure)."""
+    changed = [name for name in CORRECTABLE
+               if getattr(correction, name) is not None
+               and getattr(correction, name) != getattr(before, name)]
+    removed = 0
+    if correction.education is not None:
+        kept = Counter(correction.education)
+        old = Counter(EducationInput(e.degree, e.field, e.institution, e.year)
+                      for e in before.education)
+        removed = sum((old - kept).values())
+        if kept != old:
+            changed.append("education")
+    detail = "self-service"
+    if changed:
+        detail += " changed=" + ",".join(changed)
+    if removed:
+        detail += f" education_removed={removed}"
+    return detail
 
 
 def withdraw_pool(session: Session, person: Person, *, notice_version: str, now: datetime,
