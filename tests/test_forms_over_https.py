@@ -60,6 +60,14 @@ POSTED_BY = {
     "/admin/candidates/<public_id>/erase": "test_officer_erasure_form_is_accepted",
     "/admin/candidates/<public_id>/email": "test_officer_email_change_form_is_accepted",
     "/my-data/confirm-email/<token>": "test_email_change_and_its_confirmation_are_accepted",
+    "/login/second-factor": "test_login_and_logout_are_accepted",
+    "/password/forgot": "test_password_reset_request_and_link_are_accepted",
+    "/password/set/<token>": "test_password_reset_request_and_link_are_accepted",
+    "/account/password": "test_password_change_and_ending_other_sessions_are_accepted",
+    "/account/sessions/end-others": "test_password_change_and_ending_other_sessions_are_accepted",
+    "/account/two-factor": "test_second_factor_enrolment_and_new_codes_are_accepted",
+    "/account/recovery-codes": "test_second_factor_enrolment_and_new_codes_are_accepted",
+    "/admin/users/<int:user_id>/second-factor": "test_officer_second_factor_reset_is_accepted",
 }
 
 
@@ -265,7 +273,7 @@ def test_legal_hold_form_is_accepted(app, officer, public_id):
 def test_user_create_and_update_forms_are_accepted(app, officer):
     officer.open("/admin/users")
     _redirected(officer.submit("/admin/users", {"email": "new.recruiter@group.example",
-                                             "password": STAFF_PASSWORD,
+                                             "display_name": "Nina Recruiter",
                                              "role": "recruiter", "company": "Ingenium"}))
     with app.app_context():
         new_id = db.session.scalar(select(User.id).where(
@@ -289,3 +297,59 @@ def test_officer_email_change_form_is_accepted(app, officer, public_id):
     _redirected(officer.submit(f"/admin/candidates/{public_id}/email",
                                {"new_email": "asked.by.letter@example.org"}))
     assert [m for m in outbox(app) if m["To"] == "asked.by.letter@example.org"]
+
+
+# A staff member's own account ------------------------------------------------------------
+
+NEW_PASSWORD = "lantern orchard quibble saxophone"
+
+
+def test_password_reset_request_and_link_are_accepted(app, make_user):
+    make_user(email="reset.me@group.example")
+    browser = BrowserLikeClient(app.test_client())
+    browser.open("/login", typed=True)
+    browser.open("/password/forgot")
+    _redirected(browser.submit(fields={"email": "reset.me@group.example"}))
+    [mail] = [m for m in outbox(app) if m["To"] == "reset.me@group.example"]
+    link = re.search(r"https://vault\.example(/password/set/[A-Za-z0-9_\-]+)",
+                     mail.get_payload(decode=True).decode()).group(1)
+    mailbox = BrowserLikeClient(app.test_client())
+    mailbox.open(link, typed=True)
+    _redirected(mailbox.submit(fields={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}))
+    mailbox.open("/login")
+    response = mailbox.submit("/login", {"email": "reset.me@group.example",
+                                         "password": NEW_PASSWORD})
+    assert response.headers["Location"] == "/login/second-factor"
+
+
+def test_password_change_and_ending_other_sessions_are_accepted(app, make_user):
+    uid = make_user()
+    elsewhere = staff_browser(app, uid)
+    browser = staff_browser(app, uid)
+    browser.open("/account")
+    _redirected(browser.submit("/account/sessions/end-others"))
+    assert elsewhere.open("/account").status_code == 302
+    browser.open("/account/password")
+    _redirected(browser.submit(fields={"current": STAFF_PASSWORD, "password": NEW_PASSWORD,
+                                       "confirm": NEW_PASSWORD}))
+    assert browser.open("/account").status_code == 200
+
+
+def test_second_factor_enrolment_and_new_codes_are_accepted(app, make_user):
+    from tests.auth.test_two_factor import current_code
+
+    browser = staff_browser(app, make_user(second_factor=False))
+    page = browser.open("/account/two-factor")
+    response = browser.submit(fields={"code": current_code(app, page)})
+    assert response.status_code == 200 and b"Recovery codes" in response.data
+    browser.open("/account")
+    response = browser.submit("/account/recovery-codes")
+    assert response.status_code == 200 and len(re.findall(rb"<li><code>", response.data)) == 10
+
+
+def test_officer_second_factor_reset_is_accepted(app, officer, make_user):
+    uid = make_user()
+    officer.open("/admin/users")
+    _redirected(officer.submit(f"/admin/users/{uid}/second-factor"))
+    with app.app_context():
+        assert db.session.get(User, uid).totp_enabled_at is None
