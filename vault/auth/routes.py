@@ -100,7 +100,6 @@ def login() -> Response | str | tuple[str, int]:
         # The argon2 parameters changed since this hash was made: upgrade it now, the
         # only moment the password is known.
         user.password_hash = rehash(password)
-    login_throttle.clear_pair(db.session, account_key, client)
     target = safe_next(form.next.data)
     if second_factor.enrolled(db.session, user):
         session.clear()
@@ -112,6 +111,7 @@ def login() -> Response | str | tuple[str, int]:
 
 
 def _failed(user: User | None, account_key: str, client: str, moment: datetime) -> None:
+    login_throttle.prune(db.session, now=moment, window=_policy().window)
     login_throttle.record_failure(db.session, account_key, client, now=moment)
     audit.record(db.session, audit.Actor("user", user.id if user else None, None),
                  audit.LOGIN_FAILED, now=moment, detail=account_key)
@@ -119,6 +119,9 @@ def _failed(user: User | None, account_key: str, client: str, moment: datetime) 
 
 
 def _complete(user: User, factor: str, moment: datetime, target: str | None) -> Response:
+    # Only a complete login (both factors) clears the failures of its own pair: a thief
+    # with the password does not get new tries at the code by typing it again.
+    login_throttle.clear_pair(db.session, *_keys(user.email))
     # A new session at every login: nothing set before it (by anyone) carries over.
     session.clear()
     user.session_key = staff_sessions.start(db.session, user, now=moment, factor=factor,
