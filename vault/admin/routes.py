@@ -43,7 +43,14 @@ from vault.extensions import db
 from vault.i18n import show_date
 from vault.messages import message
 from vault.models import User
-from vault.services import desk, exports, mail_queue, second_factor, staff_mail
+from vault.services import (
+    desk,
+    exports,
+    mail_queue,
+    second_factor,
+    staff_mail,
+    staff_names,
+)
 from vault.services.notifications import deliver_after_response, queue_email_change
 from vault.services.users import UserError, create_user, set_active, set_role, staff_actor
 
@@ -389,8 +396,10 @@ def audit() -> tuple[str, int]:
     page = desk.audit_page(db.session, _audit_filter(form), page=form.page.data or 1,
                            page_size=AUDIT_PAGE_SIZE)
     query = {k: v for k, v in request.args.items() if k != "page" and v}
+    names = staff_names.labels(db.session, (e.actor_id for e in page.events
+                                            if e.actor_type == "user"))
     return render_template("admin/audit.html", form=form, page=page, broken=broken,
-                           unanchored=unanchored, query=query), 200
+                           unanchored=unanchored, query=query, names=names), 200
 
 
 @bp.get("/audit.csv")

@@ -19,10 +19,13 @@ from vault.services.users import ROLES, UserError, create_user
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--company", required=True, help="One of the group's companies.")
+@click.option("--name", "display_name", default="",
+              help="The person's name, shown to the privacy officer (audit trail, notes).")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input.")
 @with_appcontext
-def create_user_command(email: str, role: str, company: str, password_stdin: bool) -> None:
+def create_user_command(email: str, role: str, company: str, display_name: str,
+                        password_stdin: bool) -> None:
     """Create a staff account (recruiter or admin, the privacy officer)."""
     require_secrets()
     if password_stdin:
@@ -33,7 +36,7 @@ def create_user_command(email: str, role: str, company: str, password_stdin: boo
     try:
         user = create_user(db.session, email=email, password=password, role=role,
                            company=company, companies=current_app.config["COMPANIES"],
-                           now=now(), actor=audit.CLI)
+                           now=now(), actor=audit.CLI, display_name=display_name)
         db.session.commit()
     except UserError as exc:
         db.session.rollback()
