@@ -68,6 +68,12 @@ POSTED_BY = {
     "/account/two-factor": "test_second_factor_enrolment_and_new_codes_are_accepted",
     "/account/recovery-codes": "test_second_factor_enrolment_and_new_codes_are_accepted",
     "/admin/users/<int:user_id>/second-factor": "test_officer_second_factor_reset_is_accepted",
+    "/account/passkeys/options": "test_passkey_registration_and_login_are_accepted",
+    "/account/passkeys": "test_passkey_registration_and_login_are_accepted",
+    "/login/passkey/options": "test_passkey_registration_and_login_are_accepted",
+    "/login/passkey": "test_passkey_registration_and_login_are_accepted",
+    "/account/passwordless": "test_passkey_registration_and_login_are_accepted",
+    "/account/passkeys/<int:passkey_id>/delete": "test_passkey_registration_and_login_are_accepted",
 }
 
 
@@ -353,3 +359,48 @@ def test_officer_second_factor_reset_is_accepted(app, officer, make_user):
     _redirected(officer.submit(f"/admin/users/{uid}/second-factor"))
     with app.app_context():
         assert db.session.get(User, uid).totp_enabled_at is None
+
+
+def _fetch(browser: BrowserLikeClient, path: str, body: dict | None = None):
+    """A same-origin fetch() from the current page, as static/passkeys.js makes it."""
+    page = browser.response.get_data(as_text=True)
+    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    return browser.client.post(
+        "https://vault.example" + path, json=body or {},
+        headers={"Origin": "https://vault.example", "Referer": browser.page_url,
+                 "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors",
+                 "Sec-Fetch-Dest": "empty", "X-CSRFToken": csrf})
+
+
+def test_passkey_registration_and_login_are_accepted(app, make_user):
+    from soft_webauthn import SoftWebauthnDevice
+
+    from tests.auth.test_passkeys import VerifyingDevice, _as_browser_json
+    from vault.services.passkeys import decode
+
+    uid = make_user(second_factor=False)
+    browser = staff_browser(app, uid)
+    browser.open("/account/two-factor")  # enrolment first: a passkey instead of an app
+    device = VerifyingDevice()
+    options = _fetch(browser, "/account/passkeys/options").get_json()
+    options["challenge"] = decode(options["challenge"])
+    options["user"]["id"] = decode(options["user"]["id"])
+    created = device.create({"publicKey": options}, "https://vault.example")
+    answer = _fetch(browser, "/account/passkeys", {"credential": _as_browser_json(created),
+                                                   "name": "Phone"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    browser.open("/account")
+    _redirected(browser.submit("/account/passwordless", {"passwordless": "on"}))
+    _redirected(browser.submit("/logout"))
+    # Passwordless, from the login page.
+    browser.open("/login")
+    options = _fetch(browser, "/login/passkey/options").get_json()
+    options["challenge"] = decode(options["challenge"])
+    assertion = device.get({"publicKey": options}, "https://vault.example")
+    answer = _fetch(browser, "/login/passkey", {"credential": _as_browser_json(assertion)})
+    assert answer.status_code == 200 and answer.get_json()["redirect"] == "/candidates"
+    page = browser.open("/account")
+    assert page.status_code == 200
+    passkey_id = re.search(r"/account/passkeys/(\d+)/delete", page.get_data(as_text=True))
+    _redirected(browser.submit(f"/account/passkeys/{passkey_id.group(1)}/delete"))
+    assert SoftWebauthnDevice  # the plain device is the one the other tests use

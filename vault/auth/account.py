@@ -14,7 +14,7 @@ from vault.auth.sessions import current_session, limits
 from vault.extensions import db
 from vault.messages import message
 from vault.models import User
-from vault.services import audit, recovery_codes, second_factor, staff_sessions
+from vault.services import audit, passkeys, recovery_codes, second_factor, staff_sessions
 from vault.services import totp as totp_service
 from vault.services.users import UserError, change_password, end_sessions, staff_actor
 
@@ -33,7 +33,7 @@ def account() -> str:
     user = _me()
     return render_template(
         "auth/account.html", user=user, has_totp=second_factor.has_totp(user),
-        passkeys=second_factor.passkey_count(db.session, user.id),
+        passkeys=passkeys.credentials_of(db.session, user.id),
         codes_left=recovery_codes.remaining(db.session, user.id),
         sessions=staff_sessions.live_sessions(db.session, user.id, now=now(),
                                               limits=limits()),

@@ -219,4 +219,4 @@ def logout() -> Response:
 
 
 # The other staff pages of this blueprint: own account, password links.
-from vault.auth import account, password_reset  # noqa: E402,F401
+from vault.auth import account, passkeys, password_reset  # noqa: E402,F401
