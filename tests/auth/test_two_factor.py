@@ -205,3 +205,13 @@ def test_a_recruiter_cannot_reset_second_factors(client, make_user, login):
     uid = make_user()
     login(client, make_user())
     assert client.post(f"/admin/users/{uid}/second-factor").status_code == 403
+
+
+def test_totp_secrets_follow_a_kek_rotation_and_retirement(app, runner, client, make_user,
+                                                           login):
+    uid = make_user()
+    assert runner.invoke(args=["vault", "rotate-kek"]).exit_code == 0
+    result = runner.invoke(args=["vault", "retire-kek", "1"])
+    assert result.exit_code == 0, result.output
+    assert login(client, uid).status_code == 302
+    assert client.get("/candidates").status_code == 200

@@ -7,12 +7,13 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
-from vault.appctx import now
+from vault.appctx import now, vault_keys
 from vault.cli import require_secrets
 from vault.extensions import db
-from vault.services import audit
-from vault.services.users import ROLES, UserError, create_user
+from vault.services import audit, second_factor, staff_mail
+from vault.services.users import ROLES, UserError, create_user, find_by_email
 
 
 @click.command("create-user")
@@ -44,4 +45,23 @@ def create_user_command(email: str, role: str, company: str, display_name: str,
     click.echo(f"Created {user.role} account {user.id} for {company}.")
 
 
-COMMANDS = [create_user_command]
+@click.command("reset-second-factor")
+@click.argument("email")
+@with_appcontext
+def reset_second_factor_command(email: str) -> None:
+    """Remove a staff member's second factor (a lost phone, and no officer who can log in
+    to do it on the users page); their sessions end and they enrol again at next login."""
+    require_secrets()
+    user = find_by_email(db.session, email)
+    if user is None:
+        raise click.ClickException("No staff account has that e-mail address.")
+    moment = now()
+    second_factor.reset(db.session, user, now=moment, actor=audit.CLI)
+    staff_mail.queue_security_notice(db.session, vault_keys(), user,
+                                     "staff_second_factor_reset",
+                                     _("Your second factor was reset"), now=moment)
+    db.session.commit()
+    click.echo(f"Second factor of account {user.id} removed; the owner was told by e-mail.")
+
+
+COMMANDS = [create_user_command, reset_second_factor_command]

@@ -15,8 +15,10 @@ from datetime import datetime
 
 import pyotp
 import segno
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from vault.crypto import derived_data_key, key_id_of
+from vault.crypto import DecryptionError, derived_data_key, key_id_of
 from vault.keys import VaultKeys
 from vault.models import User
 from vault.services.sealing import Sealer
@@ -85,8 +87,31 @@ def matching_step(secret: str, code: str, *, now: datetime, last_step: int | Non
 
 def verify(keys: VaultKeys, user: User, code: str, *, now: datetime) -> bool:
     """Check a code of the user's secret and use it up (the caller commits)."""
-    step = matching_step(open_secret(keys, user), code, now=now, last_step=user.totp_last_step)
+    try:
+        secret = open_secret(keys, user)
+    except DecryptionError:  # sealed under a retired KEK: the officer resets the factor
+        return False
+    step = matching_step(secret, code, now=now, last_step=user.totp_last_step)
     if step is None:
         return False
     user.totp_last_step = step
     return True
+
+
+def reseal_stale(session: Session, keys: VaultKeys) -> int:
+    """Seal every TOTP secret not under the primary KEK again under it (KEK rotation);
+    the number resealed. Staff accounts are few: one pass over them."""
+    count = 0
+    for user in session.scalars(select(User).where(User.totp_secret.is_not(None))):
+        version = key_id_of(user.totp_secret or b"")
+        if version != keys.keyring.primary and version in keys.keyring.versions:
+            user.totp_secret = _sealer(keys).seal("user", "totp_secret",
+                                                  open_secret(keys, user), str(user.id))
+            count += 1
+    return count
+
+
+def sealed_under(session: Session, version: int) -> int:
+    """How many TOTP secrets a KEK version still seals (it may not be retired then)."""
+    return sum(1 for secret in session.scalars(select(User.totp_secret).where(
+        User.totp_secret.is_not(None))) if key_id_of(secret or b"") == version)
