@@ -118,3 +118,13 @@ def test_successful_logins_are_audited_with_the_factor(app, client, make_user, l
             AuditEvent.action == audit.LOGIN_SUCCEEDED))
         assert event.actor_id == uid and event.detail == "factor=totp"
         assert db.session.get(User, uid).last_login_at is not None
+
+
+def test_logging_in_again_replaces_the_browser_s_session(app, client, make_user, login):
+    uid = make_user()
+    login(client, uid)
+    login(client, uid)  # a re-authentication before an export
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StaffSession).where(
+            StaffSession.user_id == uid, StaffSession.ended_at.is_(None))) == 1
+    assert client.get("/candidates").status_code == 200

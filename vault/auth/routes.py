@@ -101,6 +101,11 @@ def login() -> Response | str | tuple[str, int]:
         # only moment the password is known.
         user.password_hash = rehash(password)
     target = safe_next(form.next.data)
+    previous = current_session()
+    if previous is not None:
+        # A re-authentication replaces this browser's session: the old one must not
+        # live on, orphaned, until its idle limit.
+        staff_sessions.end(db.session, previous, now=moment)
     if second_factor.enrolled(db.session, user):
         session.clear()
         session[PENDING] = {"uid": user.id, "at": moment.isoformat(), "next": target or "",
