@@ -17,15 +17,16 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('display_name', sa.String(length=120), nullable=False,
-                                      server_default=''))
-        batch_op.add_column(sa.Column('password_changed_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('totp_secret', sa.LargeBinary(), nullable=True))
-        batch_op.add_column(sa.Column('totp_enabled_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('passwordless', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+    # Plain ADD COLUMN (no batch): rebuilding "user" on SQLite would drop a table that
+    # notes and other rows point to.
+    op.add_column('user', sa.Column('display_name', sa.String(length=120), nullable=False,
+                                    server_default=''))
+    op.add_column('user', sa.Column('password_changed_at', sa.DateTime(), nullable=True))
+    op.add_column('user', sa.Column('totp_secret', sa.LargeBinary(), nullable=True))
+    op.add_column('user', sa.Column('totp_enabled_at', sa.DateTime(), nullable=True))
+    op.add_column('user', sa.Column('totp_last_step', sa.Integer(), nullable=True))
+    op.add_column('user', sa.Column('passwordless', sa.Boolean(), nullable=False,
+                                    server_default=sa.false()))
     op.create_table(
         'staff_session',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -99,7 +100,6 @@ def downgrade():
     for table in ('login_failure', 'webauthn_credential', 'recovery_code', 'staff_token',
                   'staff_session'):
         op.drop_table(table)
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        for column in ('passwordless', 'totp_last_step', 'totp_enabled_at', 'totp_secret',
-                       'password_changed_at', 'display_name'):
-            batch_op.drop_column(column)
+    for column in ('passwordless', 'totp_last_step', 'totp_enabled_at', 'totp_secret',
+                   'password_changed_at', 'display_name'):
+        op.drop_column('user', column)
