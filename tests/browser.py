@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import Flask
 
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, totp_code
 from tests.journey import application, link_in, outbox
 from vault.extensions import db
 from vault.models import User
@@ -342,5 +342,10 @@ def staff_browser(app: Flask, user_id: int) -> BrowserLikeClient:
         email = db.session.get(User, user_id).email
     browser = BrowserLikeClient(app.test_client())
     browser.open("/login", typed=True)
-    _redirected(browser.submit("/login", {"email": email, "password": STAFF_PASSWORD}))
+    response = browser.submit("/login", {"email": email, "password": STAFF_PASSWORD})
+    _redirected(response)
+    if response.headers["Location"].startswith("/login/second-factor"):
+        browser.open(response.headers["Location"])
+        _redirected(browser.submit("/login/second-factor",
+                                   {"code": totp_code(app, user_id)}))
     return browser

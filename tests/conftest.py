@@ -62,6 +62,11 @@ def base_config(instance: Path, database: str) -> dict[str, Any]:
         # Delivery is deterministic in tests: tests.journey.outbox (or the test) flushes
         # the queue, instead of a thread after each response.
         "MAIL_FLUSH_AFTER_RESPONSE": False,
+        # Many tests move the clock by days while a user stays logged in (a week at the
+        # desk); the session limits are tested with their defaults in
+        # tests/auth/test_sessions.py, which sets them back.
+        "SESSION_IDLE_MINUTES": 60 * 24 * 3650,
+        "SESSION_ABSOLUTE_HOURS": 24 * 3650,
     }
 
 
@@ -202,36 +207,80 @@ def _push_request_context() -> Iterator[None]:
 STAFF_PASSWORD = "correct horse battery staple"
 
 
+def enrol_totp(app: Flask, user_id: int) -> str:
+    """Give a staff account a confirmed authenticator app (as its owner would through
+    /account/two-factor, tested in tests/auth/test_two_factor.py); the secret."""
+    from vault.appctx import vault_keys
+    from vault.models import User
+    from vault.services import totp
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        secret = totp.new_secret()
+        totp.store_secret(vault_keys(), user, secret)
+        user.totp_enabled_at = app.config["CLOCK"]()
+        db.session.commit()
+    return secret
+
+
+def totp_code(app: Flask, user_id: int, *, fresh: bool = True) -> str:
+    """The user's current TOTP code. With `fresh`, the record of the last code used is
+    forgotten first: tests log one user in many times within one 30-second step of the
+    fixed clock, which the real rule (a code works once) would refuse."""
+    from vault.appctx import vault_keys
+    from vault.models import User
+    from vault.services import totp
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        if fresh:
+            user.totp_last_step = None
+            db.session.commit()
+        return totp.code_at(totp.open_secret(vault_keys(), user), app.config["CLOCK"]())
+
+
 @pytest.fixture
 def make_user(app: Flask):
-    """Create a staff account through the real service (argon2 hash, audit event)."""
+    """Create a staff account through the real service (argon2 hash, audit event), with
+    an authenticator app enrolled unless second_factor=False."""
     from vault.services import audit
     from vault.services.users import create_user
 
     def make(role: str = "recruiter", company: str = "Ingenium", email: str | None = None,
-             password: str = STAFF_PASSWORD, active: bool = True) -> int:
+             password: str = STAFF_PASSWORD, active: bool = True,
+             second_factor: bool = True, display_name: str = "") -> int:
         with app.app_context():
             address = email or f"{role}.{os.urandom(3).hex()}@group.example"
             user = create_user(db.session, email=address, password=password,
                                role=role, company=company,
                                companies=app.config["COMPANIES"],
-                               now=app.config["CLOCK"](), actor=audit.CLI)
+                               now=app.config["CLOCK"](), actor=audit.CLI,
+                               display_name=display_name)
             user.active = active
             db.session.commit()
-            return user.id
+            user_id = user.id
+        if second_factor:
+            enrol_totp(app, user_id)
+        return user_id
 
     return make
 
 
 @pytest.fixture
 def login(app: Flask):
-    """Log a test client in as a user id, through the real login form."""
+    """Log a test client in as a user id, through the real login form and, when the
+    account has an authenticator app, the real second step with its current code."""
     from vault.models import User
 
     def do_login(client, user_id: int, password: str = STAFF_PASSWORD):
         with app.app_context():
             email = db.session.get(User, user_id).email
-        return client.post("/login", data={"email": email, "password": password})
+        response = client.post("/login", data={"email": email, "password": password})
+        if response.status_code == 302 and response.headers["Location"].startswith(
+                "/login/second-factor"):
+            response = client.post("/login/second-factor",
+                                   data={"code": totp_code(app, user_id)})
+        return response
 
     return do_login
 

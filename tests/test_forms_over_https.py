@@ -60,6 +60,20 @@ POSTED_BY = {
     "/admin/candidates/<public_id>/erase": "test_officer_erasure_form_is_accepted",
     "/admin/candidates/<public_id>/email": "test_officer_email_change_form_is_accepted",
     "/my-data/confirm-email/<token>": "test_email_change_and_its_confirmation_are_accepted",
+    "/login/second-factor": "test_login_and_logout_are_accepted",
+    "/password/forgot": "test_password_reset_request_and_link_are_accepted",
+    "/password/set/<token>": "test_password_reset_request_and_link_are_accepted",
+    "/account/password": "test_password_change_and_ending_other_sessions_are_accepted",
+    "/account/sessions/end-others": "test_password_change_and_ending_other_sessions_are_accepted",
+    "/account/two-factor": "test_second_factor_enrolment_and_new_codes_are_accepted",
+    "/account/recovery-codes": "test_second_factor_enrolment_and_new_codes_are_accepted",
+    "/admin/users/<int:user_id>/second-factor": "test_officer_second_factor_reset_is_accepted",
+    "/account/passkeys/options": "test_passkey_registration_and_login_are_accepted",
+    "/account/passkeys": "test_passkey_registration_and_login_are_accepted",
+    "/login/passkey/options": "test_passkey_registration_and_login_are_accepted",
+    "/login/passkey": "test_passkey_registration_and_login_are_accepted",
+    "/account/passwordless": "test_passkey_registration_and_login_are_accepted",
+    "/account/passkeys/<int:passkey_id>/delete": "test_passkey_registration_and_login_are_accepted",
 }
 
 
@@ -265,7 +279,7 @@ def test_legal_hold_form_is_accepted(app, officer, public_id):
 def test_user_create_and_update_forms_are_accepted(app, officer):
     officer.open("/admin/users")
     _redirected(officer.submit("/admin/users", {"email": "new.recruiter@group.example",
-                                             "password": STAFF_PASSWORD,
+                                             "display_name": "Nina Recruiter",
                                              "role": "recruiter", "company": "Ingenium"}))
     with app.app_context():
         new_id = db.session.scalar(select(User.id).where(
@@ -289,3 +303,104 @@ def test_officer_email_change_form_is_accepted(app, officer, public_id):
     _redirected(officer.submit(f"/admin/candidates/{public_id}/email",
                                {"new_email": "asked.by.letter@example.org"}))
     assert [m for m in outbox(app) if m["To"] == "asked.by.letter@example.org"]
+
+
+# A staff member's own account ------------------------------------------------------------
+
+NEW_PASSWORD = "lantern orchard quibble saxophone"
+
+
+def test_password_reset_request_and_link_are_accepted(app, make_user):
+    make_user(email="reset.me@group.example")
+    browser = BrowserLikeClient(app.test_client())
+    browser.open("/login", typed=True)
+    browser.open("/password/forgot")
+    _redirected(browser.submit(fields={"email": "reset.me@group.example"}))
+    [mail] = [m for m in outbox(app) if m["To"] == "reset.me@group.example"]
+    link = re.search(r"https://vault\.example(/password/set/[A-Za-z0-9_\-]+)",
+                     mail.get_payload(decode=True).decode()).group(1)
+    mailbox = BrowserLikeClient(app.test_client())
+    mailbox.open(link, typed=True)
+    _redirected(mailbox.submit(fields={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}))
+    mailbox.open("/login")
+    response = mailbox.submit("/login", {"email": "reset.me@group.example",
+                                         "password": NEW_PASSWORD})
+    assert response.headers["Location"] == "/login/second-factor"
+
+
+def test_password_change_and_ending_other_sessions_are_accepted(app, make_user):
+    uid = make_user()
+    elsewhere = staff_browser(app, uid)
+    browser = staff_browser(app, uid)
+    browser.open("/account")
+    _redirected(browser.submit("/account/sessions/end-others"))
+    assert elsewhere.open("/account").status_code == 302
+    browser.open("/account/password")
+    _redirected(browser.submit(fields={"current": STAFF_PASSWORD, "password": NEW_PASSWORD,
+                                       "confirm": NEW_PASSWORD}))
+    assert browser.open("/account").status_code == 200
+
+
+def test_second_factor_enrolment_and_new_codes_are_accepted(app, make_user):
+    from tests.auth.test_two_factor import current_code
+
+    browser = staff_browser(app, make_user(second_factor=False))
+    page = browser.open("/account/two-factor")
+    response = browser.submit(fields={"code": current_code(app, page)})
+    assert response.status_code == 200 and b"Recovery codes" in response.data
+    browser.open("/account")
+    response = browser.submit("/account/recovery-codes")
+    assert response.status_code == 200 and len(re.findall(rb"<li><code>", response.data)) == 10
+
+
+def test_officer_second_factor_reset_is_accepted(app, officer, make_user):
+    uid = make_user()
+    officer.open("/admin/users")
+    _redirected(officer.submit(f"/admin/users/{uid}/second-factor"))
+    with app.app_context():
+        assert db.session.get(User, uid).totp_enabled_at is None
+
+
+def _fetch(browser: BrowserLikeClient, path: str, body: dict | None = None):
+    """A same-origin fetch() from the current page, as static/passkeys.js makes it."""
+    page = browser.response.get_data(as_text=True)
+    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    return browser.client.post(
+        "https://vault.example" + path, json=body or {},
+        headers={"Origin": "https://vault.example", "Referer": browser.page_url,
+                 "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors",
+                 "Sec-Fetch-Dest": "empty", "X-CSRFToken": csrf})
+
+
+def test_passkey_registration_and_login_are_accepted(app, make_user):
+    from soft_webauthn import SoftWebauthnDevice
+
+    from tests.auth.test_passkeys import VerifyingDevice, _as_browser_json
+    from vault.services.passkeys import decode
+
+    uid = make_user(second_factor=False)
+    browser = staff_browser(app, uid)
+    browser.open("/account/two-factor")  # enrolment first: a passkey instead of an app
+    device = VerifyingDevice()
+    options = _fetch(browser, "/account/passkeys/options").get_json()
+    options["challenge"] = decode(options["challenge"])
+    options["user"]["id"] = decode(options["user"]["id"])
+    created = device.create({"publicKey": options}, "https://vault.example")
+    answer = _fetch(browser, "/account/passkeys", {"credential": _as_browser_json(created),
+                                                   "name": "Phone"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    browser.open("/account")
+    _redirected(browser.submit("/account/passwordless", {"passwordless": "on"}))
+    _redirected(browser.submit("/logout"))
+    # Passwordless, from the login page.
+    browser.open("/login")
+    options = _fetch(browser, "/login/passkey/options").get_json()
+    options["challenge"] = decode(options["challenge"])
+    assertion = device.get({"publicKey": options}, "https://vault.example")
+    answer = _fetch(browser, "/login/passkey", {"credential": _as_browser_json(assertion)})
+    assert answer.status_code == 200 and answer.get_json()["redirect"] == "/candidates"
+    page = browser.open("/account")
+    assert page.status_code == 200
+    passkey_id = re.search(r"/account/passkeys/(\d+)/delete", page.get_data(as_text=True))
+    _redirected(browser.submit(f"/account/passkeys/{passkey_id.group(1)}/delete"))
+    assert SoftWebauthnDevice  # the plain device is the one the other tests use

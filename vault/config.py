@@ -109,8 +109,35 @@ DEFAULTS: dict[str, Any] = {
     # stopped while a person opening their own valid link is never counted.
     "RATELIMIT_BAD_LINK": "20 per hour",
     "RATELIMIT_LOGIN": "10 per minute",
+    # Requests for a password reset link, per client.
+    "RATELIMIT_PASSWORD_RESET": "5 per hour",
+    # Failed logins (ASVS 2.2.1, no lock-out by strangers): the pair (account, client) is
+    # refused after LOGIN_MAX_FAILURES within LOGIN_LOCK_MINUTES; the account as a whole
+    # is only slowed down: past LOGIN_ACCOUNT_SOFT_FAILURES (from any clients) each login
+    # waits a growing delay (LOGIN_DELAY_SECONDS doubling, at most LOGIN_DELAY_MAX_SECONDS)
+    # and a second factor is always asked, so its owner still gets in.
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_MINUTES": 15,
+    "LOGIN_ACCOUNT_SOFT_FAILURES": 10,
+    "LOGIN_DELAY_SECONDS": 0.25,
+    "LOGIN_DELAY_MAX_SECONDS": 4,
+    # Staff sessions end after this long without a request, and this long after login
+    # whatever happens (ASVS 3.3.1, 3.3.2); both enforced on the server.
+    "SESSION_IDLE_MINUTES": 30,
+    "SESSION_ABSOLUTE_HOURS": 12,
+    # Password links: a reset link works once for this many minutes; the link a new
+    # account gets to set its first password, this many hours.
+    "PASSWORD_RESET_MINUTES": 30,
+    "PASSWORD_SETUP_HOURS": 72,
+    # Second factor (TOTP or passkey): always for the privacy officer; for recruiters
+    # unless VAULT_REQUIRE_2FA=0.
+    "REQUIRE_2FA": True,
+    # How long a password accepted at login waits for its second factor.
+    "SECOND_FACTOR_MINUTES": 5,
+    # The name authenticator apps and passkey dialogs show.
+    "TOTP_ISSUER": "Ingenium group vault",
+    # WebAuthn relying party: the host name of PUBLIC_BASE_URL unless set.
+    "WEBAUTHN_RP_ID": None,
     # Exports and erasure by staff need a login younger than this.
     "FRESH_LOGIN_MINUTES": 15,
     "SEARCH_PAGE_SIZE": 20,

@@ -29,10 +29,10 @@ ENVIRON_KEY = "vault.request_log"
 # else a client sends is replaced, so a forged header cannot inject text into the logs.
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}\Z")
 
-# Routes whose path holds a credential (a personal link's signed token). Their paths are
-# cut to this prefix wherever a raw path turns up in text; a test checks the list covers
-# every route with a <token> argument.
-TOKEN_ROUTE_PREFIXES = ("/my-data/", "/consent/renew/")
+# Routes whose path holds a credential (a personal link's signed token, a staff password
+# link). Their paths are cut to this prefix wherever a raw path turns up in text; a test
+# checks the list covers every route with a <token> argument.
+TOKEN_ROUTE_PREFIXES = ("/my-data/", "/consent/renew/", "/password/set/")
 _METHODS = "GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|CONNECT|TRACE"
 # A request line: everything between the method and " HTTP/x" is the target, which may
 # hold quotes and any other byte a client sent; only its first segment is kept.

@@ -40,6 +40,21 @@ MESSAGES: dict[str, LazyString] = {
     "login_failed": _l("The e-mail address or password is not correct."),
     "login_throttled": _l("Too many failed attempts. Please wait and try again later."),
     "login_required": _l("Please log in to see this page."),
+    "enrol_required": _l("Set up a second factor first: your account needs one."),
+    "second_factor_failed": _l("That code is not correct, or it was already used."),
+    "second_factor_expired": _l("Too much time has passed, or too many wrong codes: please "
+                                "log in again."),
+    "session_ended": _l("Your session has ended. Please log in again."),
+    "password_changed": _l("Your password is changed. Your other sessions have ended."),
+    "password_set": _l("Your password is set. You can log in now."),
+    "password_link_sent": _l("If an account has that address, we have sent it a link to "
+                             "choose a new password. It works once, for {minutes} minutes."),
+    "password_link_invalid": _l("This link is not valid any more (it was used, replaced by a "
+                                "newer one, or has expired). Ask for a new one below."),
+    "sessions_ended": _l("Your other sessions have ended."),
+    "totp_enrolled": _l("Your authenticator app is set up. Keep these recovery codes in a "
+                        "safe place: they are shown only now."),
+    "recovery_code_used": _l("You logged in with a recovery code. {left} codes are left."),
     "fresh_login_required": _l("Please confirm your password to continue."),
     "csrf": _l("This form has expired (it was open for a long time, or your session ended), "
             "so nothing was changed. Go back to the form, reload it and send it again."),

@@ -326,11 +326,29 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Shown to the privacy officer (audit trail, notes); candidates see role and company.
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP (RFC 6238): the shared secret sealed under a key derived from the KEK (see
+    # vault/services/totp.py); enabled once a first code confirmed the enrolment. The
+    # last accepted time step refuses a code used twice.
+    totp_secret: Mapped[bytes | None] = mapped_column(Sealed)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # A passkey alone logs this user in (no password first), by their own choice.
+    passwordless: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # The raw token of the server-side session this object was loaded for (never stored):
+    # Flask-Login keeps get_id() in the cookie, so the cookie names one session, not a user.
+    session_key = None  # set per instance; not a column
 
     def get_id(self) -> str:
-        # The session holds the rotating session token, never the row id: rotating the
-        # token (logout, disable, password change) makes every old cookie worthless.
-        return self.session_token
+        return str(self.session_key or "")
+
+    @property
+    def label(self) -> str:
+        """How the officer sees this account: the name, else the e-mail address."""
+        return self.display_name or self.email
 
     @property
     def is_active(self) -> bool:
@@ -339,6 +357,84 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+class StaffSession(db.Model):
+    """One logged-in browser of a staff member, checked on every request.
+
+    The cookie carries a random token; only its SHA-256 is stored, so a database copy
+    logs nobody in. Idle and absolute limits are enforced from these times, not from the
+    cookie; ending a session (logout, password change, disabling) is setting ended_at.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "Firefox on Linux": enough to recognise one's own browsers, nothing more.
+    user_agent: Mapped[str] = mapped_column(String(80), default="")
+    # password | totp | recovery | passkey: how the last factor was proved
+    factor: Mapped[str] = mapped_column(String(12), default="password")
+    # When the user last proved who they are (login or re-authentication).
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffToken(db.Model):
+    """A single-use password link: reset (asked by the user) or set-up (new account).
+    Only the token's SHA-256 is stored; a newer link of the same user revokes it."""
+
+    __tablename__ = "staff_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(8))  # reset | setup
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(db.Model):
+    """A single-use recovery code of the second factor, stored salted and hashed."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebAuthnCredential(db.Model):
+    """A passkey (WebAuthn credential) of a staff member: public key and signature counter."""
+
+    __tablename__ = "webauthn_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(60), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(db.Model):
+    """A failed login, keyed by keyed hashes of the typed account and of the client:
+    throttling counts them per pair (hard) and per account (soft). No address stored."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(40), index=True)
+    client_key: Mapped[str] = mapped_column(String(40), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class DataRequest(db.Model):

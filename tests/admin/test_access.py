@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, totp_code
 from vault.extensions import db
 
 SAMPLE = {"public_id": "AAAAAAAAAAAAAAAAAAAAAA", "uid": "0123456789abcdef", "user_id": 1,
@@ -65,6 +65,10 @@ def test_posts_without_a_csrf_token_change_nothing(app, client, make_user):
     token = login_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     client.post("/login", data={"email": email, "password": STAFF_PASSWORD,
                                 "csrf_token": token})
+    step = client.get("/login/second-factor").data.decode()
+    token = step.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/login/second-factor", data={"code": totp_code(app, admin),
+                                              "csrf_token": token})
     assert client.get("/admin/").status_code == 200
     response = client.post("/admin/users", data={
         "email": "new@group.example", "password": STAFF_PASSWORD, "role": "admin",

@@ -56,3 +56,16 @@ def test_bad_input_creates_nobody(app, runner):
     assert short.exit_code != 0 and "at least 12" in short.output
     with app.app_context():
         assert db.session.scalars(select(User)).all() == []
+
+
+def test_reset_second_factor_from_the_command_line(app, runner, make_user):
+    from tests.journey import outbox
+
+    uid = make_user(role="admin", email="only.officer@group.example")
+    result = runner.invoke(args=["vault", "reset-second-factor", "only.officer@group.example"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.get(User, uid).totp_enabled_at is None
+    assert [m["To"] for m in outbox(app)] == ["only.officer@group.example"]
+    unknown = runner.invoke(args=["vault", "reset-second-factor", "nobody@group.example"])
+    assert unknown.exit_code != 0 and "No staff account" in unknown.output

@@ -9,7 +9,7 @@ relies on is checked against the browser itself.
 from __future__ import annotations
 
 from tests.browser import referrer_headers
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, totp_code
 from vault.extensions import db
 from vault.models import User
 
@@ -38,6 +38,9 @@ def test_chromium_logs_in_and_out_over_https(app, page, served, make_user):
     page.goto(f"{base}/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", STAFF_PASSWORD)
+    page.click("main form button[type=submit]")
+    assert page.url == f"{base}/login/second-factor"
+    page.fill("input[name=code]", totp_code(app, user_id))
     page.click("main form button[type=submit]")
     assert page.url.startswith(f"{base}/candidates")
     page.click("header form button[type=submit]")  # Log out

@@ -129,20 +129,24 @@ def test_notes_show_body_and_date_but_not_who_wrote_them(app, clock, make_user):
     with app.app_context():
         document = document_of(public_id, clock)
     [note] = document["records"][0]["notes"]
-    assert note == {"written_at": (clock()).isoformat(), "author": "staff", "body": NOTE}
+    assert note == {"written_at": (clock()).isoformat(), "author": "staff",
+                    "company": "Ingenium", "body": NOTE}
     assert "rita.recruiter" not in json.dumps(document)
 
 
-def test_staff_access_shows_role_and_time_never_the_staff_member(app, clock, make_user):
+def test_staff_access_shows_role_company_and_time_never_the_staff_member(app, clock,
+                                                                        make_user):
     public_id, _ = make_person(app, clock, make_user)
     with app.app_context():
         document = document_of(public_id, clock)
     access = document["records"][0]["staff_access"]
     assert access == [
-        {"at": clock().isoformat(), "role": "recruiter", "action": audit.CANDIDATE_VIEWED},
-        {"at": clock().isoformat(), "role": "recruiter", "action": audit.CV_DOWNLOADED}]
-    # Adding the note is staff work, not opening the data; and no id or address leaks.
-    assert all(set(row) == {"at", "role", "action"} for row in access)
+        {"at": clock().isoformat(), "role": "recruiter", "company": "Ingenium",
+         "action": audit.CANDIDATE_VIEWED},
+        {"at": clock().isoformat(), "role": "recruiter", "company": "Ingenium",
+         "action": audit.CV_DOWNLOADED}]
+    # Adding the note is staff work, not opening the data; and no id, name or address leaks.
+    assert all(set(row) == {"at", "role", "company", "action"} for row in access)
     assert "rita.recruiter" not in json.dumps(document)
 
 

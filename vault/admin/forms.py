@@ -7,7 +7,6 @@ from wtforms import (
     DateField,
     EmailField,
     IntegerField,
-    PasswordField,
     SelectField,
     StringField,
     TextAreaField,
@@ -59,7 +58,8 @@ class HoldForm(FlaskForm):
 
 class CreateUserForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=1000)])
+    # No password: the person chooses it through the set-up link mailed to them.
+    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     role = SelectField("Role", choices=[SelectChoice(r, r.title()) for r in ROLES])
     company = SelectField("Company", choices=[])
 
@@ -68,6 +68,10 @@ class UpdateUserForm(FlaskForm):
     role = SelectField("Role", choices=[SelectChoice(r, r.title()) for r in ROLES])
     active = SelectField("Account", choices=[SelectChoice("yes", "Enabled"),
                                              SelectChoice("no", "Disabled")])
+
+
+class ResetSecondFactorForm(FlaskForm):
+    pass
 
 
 class EraseForm(FlaskForm):

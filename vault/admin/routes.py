@@ -21,6 +21,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -32,6 +33,7 @@ from vault.admin.forms import (
     HoldForm,
     LogRequestForm,
     LookupForm,
+    ResetSecondFactorForm,
     ResolveRequestForm,
     UpdateUserForm,
 )
@@ -41,7 +43,14 @@ from vault.extensions import db
 from vault.i18n import show_date
 from vault.messages import message
 from vault.models import User
-from vault.services import desk, exports, mail_queue
+from vault.services import (
+    desk,
+    exports,
+    mail_queue,
+    second_factor,
+    staff_mail,
+    staff_names,
+)
 from vault.services.notifications import deliver_after_response, queue_email_change
 from vault.services.users import UserError, create_user, set_active, set_role, staff_actor
 
@@ -244,7 +253,7 @@ def _users_page(create_form: CreateUserForm, code: int = 200,
              for u in accounts}
     return render_template("admin/users.html", accounts=accounts, forms=forms,
                            create_form=create_form, errors=errors or {},
-                           me=_user().id), code
+                           me=_user().id, reset_form=ResetSecondFactorForm()), code
 
 
 @bp.get("/users")
@@ -258,21 +267,42 @@ def users() -> tuple[str, int]:
 def create_user_view() -> Response | tuple[str, int]:
     form = _create_form(submitted=True)
     if form.validate_on_submit():
+        moment = now()
         try:
-            user = create_user(db.session, email=form.email.data or "",
-                               password=form.password.data or "", role=form.role.data or "",
-                               company=form.company.data or "",
-                               companies=current_app.config["COMPANIES"], now=now(),
-                               actor=staff_actor(_user()))
+            user = create_user(db.session, email=form.email.data or "", password=None,
+                               role=form.role.data or "", company=form.company.data or "",
+                               companies=current_app.config["COMPANIES"], now=moment,
+                               actor=staff_actor(_user()),
+                               display_name=form.display_name.data or "")
         except UserError as exc:
             db.session.rollback()
             form.email.errors = [str(exc)]
         else:
+            # Nobody but the person ever knows their password: they set it by this link.
+            staff_mail.send_setup_link(db.session, vault_keys(), user, now=moment)
             db.session.commit()
-            flash(f"Account {user.id} created ({user.role}).", "success")
+            flash(f"Account {user.id} created ({user.role}); a link to choose a password "
+                  "was mailed to it.", "success")
             return redirect(url_for("admin.users"))
-    form.password.data = ""
     return _users_page(form, 400)
+
+
+@bp.post("/users/<int:user_id>/second-factor")
+@admin_required
+def reset_second_factor(user_id: int) -> Response:
+    user = desk.find_user(db.session, user_id)
+    if user is None:
+        abort(404)
+    ResetSecondFactorForm().validate_on_submit()  # CSRF is checked globally
+    moment = now()
+    second_factor.reset(db.session, user, now=moment, actor=staff_actor(_user()))
+    staff_mail.queue_security_notice(db.session, vault_keys(), user,
+                                     "staff_second_factor_reset",
+                                     _("Your second factor was reset"), now=moment)
+    db.session.commit()
+    flash(f"The second factor of account {user_id} is reset; its owner was told by e-mail.",
+          "success")
+    return redirect(url_for("admin.users"))
 
 
 @bp.post("/users/<int:user_id>")
@@ -366,8 +396,10 @@ def audit() -> tuple[str, int]:
     page = desk.audit_page(db.session, _audit_filter(form), page=form.page.data or 1,
                            page_size=AUDIT_PAGE_SIZE)
     query = {k: v for k, v in request.args.items() if k != "page" and v}
+    names = staff_names.labels(db.session, (e.actor_id for e in page.events
+                                            if e.actor_type == "user"))
     return render_template("admin/audit.html", form=form, page=page, broken=broken,
-                           unanchored=unanchored, query=query), 200
+                           unanchored=unanchored, query=query, names=names), 200
 
 
 @bp.get("/audit.csv")

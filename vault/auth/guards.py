@@ -11,18 +11,41 @@ from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from vault.appctx import now
+from vault.extensions import db
 from vault.messages import message
+from vault.services import second_factor
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOGIN_AT = "vault_login_at"
 
 
-def staff_required(view: F) -> F:
+def signed_in(view: F) -> F:
+    """Logged in, second factor enrolled or not: the pages that enrol one."""
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_authenticated:
             flash(message("login_required"), "info")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def must_enrol() -> bool:
+    """A second factor is required of this user and none is set up yet."""
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    return (second_factor.required(user, current_app.config)
+            and not second_factor.enrolled(db.session, user))
+
+
+def staff_required(view: F) -> F:
+    @signed_in
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        # Enrolment before anything else: a password alone opens no CV.
+        if must_enrol():
+            flash(message("enrol_required"), "info")
+            return redirect(url_for("auth.two_factor"))
         return view(*args, **kwargs)
 
     return cast(F, wrapped)
@@ -57,7 +80,8 @@ def is_fresh() -> bool:
 
 
 def fresh_login_required(view: F) -> F:
-    """Exports and erasure by staff: a stolen, idle session must re-enter the password."""
+    """Exports and erasure by staff: a stolen, idle session must log in again (password
+    and second factor)."""
 
     @staff_required
     @wraps(view)

@@ -10,6 +10,7 @@ STAFF_LINKS = (
     ("recruiter.candidates", _l("Candidates"), ("recruiter", "admin")),
     ("recruiter.vacancies", _l("Vacancies"), ("recruiter", "admin")),
     ("admin.dashboard", _l("Privacy desk"), ("admin",)),
+    ("auth.account", _l("My account"), ("recruiter", "admin")),
 )
 
 

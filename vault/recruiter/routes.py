@@ -27,7 +27,7 @@ from vault.extensions import db
 from vault.messages import message
 from vault.models import Candidate, User
 from vault.recruiter.forms import ConfirmForm, NoteForm, SearchForm, StatusForm, VacancyForm
-from vault.services import audit, exports
+from vault.services import audit, exports, staff_names
 from vault.services.access import Write, may_write, note_company, note_reader, visible_candidate
 from vault.services.candidates import find_document, open_document
 from vault.services.notes import add_note
@@ -109,8 +109,10 @@ def candidate(public_id: str) -> str:
                  subject=public_id)
     db.session.commit()
     status_form = StatusForm(data={"status": record.status}) if view.can_set_status else None
+    # Notes are read by their company's staff and the officer: they see who wrote each.
+    authors = staff_names.labels(db.session, (n.author_id for n in view.opened.notes))
     return render_template("recruiter/candidate.html", view=view, status_form=status_form,
-                           note_form=NoteForm())
+                           note_form=NoteForm(), authors=authors)
 
 
 @bp.get("/candidates/<public_id>/cv")

@@ -124,6 +124,7 @@ class OpenedNote:
     body: str
     author_id: int | None
     created_at: datetime
+    company: str | None = None  # the company whose staff wrote it
 
 
 @dataclass
@@ -245,7 +246,8 @@ def open_candidate(keys: VaultKeys, candidate: Candidate, *, with_notes: bool = 
         for d in candidate.documents]
     if with_notes:
         opened.notes = [OpenedNote(n.uid, sealer.open("note", "body", n.body, n.uid),
-                                   n.author_id, n.created_at) for n in candidate.notes
+                                   n.author_id, n.created_at, n.company)
+                        for n in candidate.notes
                         if note_filter is None or note_filter(n)]
     return opened
 

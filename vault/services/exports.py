@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
 from vault.models import AuditEvent, Candidate, DataRequest, Note
-from vault.services import audit
+from vault.services import audit, staff_names
 from vault.services.candidates import open_candidate, open_document
 
 SCHEMA_ID = "https://ingenium-group.example/vault/export/v1"
@@ -124,10 +124,12 @@ def _record(session: Session, keys: VaultKeys, record: Candidate,
     opened = open_candidate(keys, record, note_filter=note_filter)
     vacancy = record.vacancy
     staff_access = session.execute(
-        select(AuditEvent.created_at, AuditEvent.actor_role, AuditEvent.action)
+        select(AuditEvent.created_at, AuditEvent.actor_role, AuditEvent.action,
+               AuditEvent.actor_id)
         .where(AuditEvent.subject_public_id == record.public_id,
                AuditEvent.action.in_(audit.STAFF_ACCESS_ACTIONS))
         .order_by(AuditEvent.id)).all()
+    employers = staff_names.companies(session, (row.actor_id for row in staff_access))
     data_requests = session.scalars(select(DataRequest).where(
         DataRequest.subject_public_id == record.public_id).order_by(DataRequest.id)).all()
     return {
@@ -155,11 +157,14 @@ def _record(session: Session, keys: VaultKeys, record: Candidate,
         "consents": [{"purpose": c.purpose, "event": c.event, "at": _iso(c.created_at),
                       "notice_version": c.notice_version, "source": c.source,
                       "expires_at": _iso(c.expires_at)} for c in record.consents],
-        # Who wrote a note stays inside the company: the person sees "staff".
-        "notes": [{"written_at": _iso(n.created_at), "author": "staff", "body": n.body}
-                  for n in opened.notes],
-        "staff_access": [{"at": _iso(at), "role": role or "staff", "action": action}
-                         for at, role, action in staff_access],
+        # Who wrote a note, or opened the data, stays inside the company: the person
+        # sees the role and the company, never the staff member.
+        "notes": [{"written_at": _iso(n.created_at), "author": "staff",
+                   "company": n.company, "body": n.body} for n in opened.notes],
+        "staff_access": [{"at": _iso(at), "role": role or "staff",
+                          "company": employers.get(actor_id) if actor_id else None,
+                          "action": action}
+                         for at, role, action, actor_id in staff_access],
         "requests": [{"kind": r.kind, "channel": r.channel, "received_at": _iso(r.received_at),
                       "due_at": _iso(r.due_at), "status": r.status,
                       "fulfilled_at": _iso(r.fulfilled_at)} for r in data_requests],

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from vault.crypto import WrappedKey, rewrap_data_key
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey
+from vault.services import totp
 from vault.services.keyring_state import advance
 
 
@@ -29,6 +30,8 @@ def rewrap_batch(session: Session, keys: VaultKeys, batch_size: int, *, now: dat
     Keys wrapped by a version the keyring no longer has are skipped (they are dead).
     """
     keyring = keys.keyring
+    # Staff TOTP secrets are sealed under a key derived from the KEK: moved along too.
+    resealed = totp.reseal_stale(session, keys)
     rows = session.execute(
         select(CandidateKey.candidate_id, CandidateKey.kek_version, CandidateKey.wrapped,
                Candidate.public_id)
@@ -37,14 +40,14 @@ def rewrap_batch(session: Session, keys: VaultKeys, batch_size: int, *, now: dat
                CandidateKey.kek_version.in_(keyring.versions))
         .limit(batch_size)).all()
     if not rows:
-        return 0
+        return resealed
     updates = []
     for candidate_id, version, wrapped, public_id in rows:
         new = rewrap_data_key(keyring, WrappedKey(version, wrapped), public_id)
         updates.append({"candidate_id": candidate_id, "kek_version": new.kek_version,
                         "wrapped": new.blob, "rewrapped_at": now})
     session.execute(update(CandidateKey), updates)
-    return len(updates)
+    return len(updates) + resealed
 
 
 def retire_kek(session: Session, keys: VaultKeys, version: int, *,
@@ -64,6 +67,9 @@ def retire_kek(session: Session, keys: VaultKeys, version: int, *,
         CandidateKey.kek_version == version)) or 0
     if in_use:
         raise RotationError(f"{in_use} data key(s) are still wrapped by KEK version {version}; "
+                            "run 'vault rotate-kek' to finish rewrapping first")
+    if totp.sealed_under(session, version):
+        raise RotationError(f"staff TOTP secrets are still sealed by KEK version {version}; "
                             "run 'vault rotate-kek' to finish rewrapping first")
     keys.keyring.retire(version)
     if keyring_out is None:

@@ -53,6 +53,9 @@ EMAIL_CONFIRMATION = "email_confirmation"
 EMAIL_CHANGE_NOTICE = "email_notice"
 # A request for a new personal link: the address as typed, not yet bound to a record.
 LINK_REQUEST = "link_request"
+# Mail to staff members: sealed with the system key, like a link request.
+STAFF_PASSWORD_LINK = "staff_password"  # noqa: S105 (a mail kind)
+STAFF_SECURITY_NOTICE = "staff_notice"
 # Purpose of the key (derived from the primary KEK) that seals mail bound to no record.
 SYSTEM_KEY_PURPOSE = "mail-queue"
 
@@ -112,6 +115,18 @@ def enqueue_for_record(session: Session, keys: VaultKeys, candidate: Candidate,
     row = MailMessage(uid=new_uid(), candidate_id=candidate.id, kind=kind, status=QUEUED,
                       attempts=0, created_at=now, next_attempt_at=now)
     _seal(row, record_sealer(keys, candidate), mail)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def enqueue_for_staff(session: Session, keys: VaultKeys, mail: OutgoingMail, *, kind: str,
+                      now: datetime) -> MailMessage:
+    """Queue a mail to a staff member (password link, security notice), sealed under the
+    key derived from the primary KEK: staff have no record key (the caller commits)."""
+    row = MailMessage(uid=new_uid(), candidate_id=None, kind=kind, status=QUEUED,
+                      attempts=0, created_at=now, next_attempt_at=now)
+    _seal(row, _system_sealer(keys), mail)
     session.add(row)
     session.flush()
     return row
