@@ -42,7 +42,7 @@ def test_the_candidate_sees_role_and_company_never_the_name(app, make_user, logi
     recruiter.post(f"/candidates/{public_id}/notes", data={"body": "Strong profile"})
     page = app.test_client().get(link).get_data(as_text=True)
     who = page[page.index("Who opened your data"):]
-    assert "a recruiter, Ingenium" in who
+    assert "A recruiter (Ingenium) looked at your data" in who
     assert "Rita" not in page and "rita.peeters" not in page and f"user {uid}" not in page
     assert "· Ingenium</span> Strong profile" in page
 

@@ -145,3 +145,15 @@ def test_a_busy_visit_reads_as_a_few_plain_lines(app, client, clock):
                  "fulfilled", "status: new", ">open<"):
         assert word not in body, word
     assert "status: received, not yet reviewed" in body
+
+
+def test_staff_access_names_the_company_never_the_person(app):
+    entries = [history.StaffAccess(LAST, "recruiter", audit.CANDIDATE_VIEWED, "Hoptimize"),
+               history.StaffAccess(LAST - timedelta(hours=1), "recruiter",
+                                   audit.CANDIDATE_VIEWED, "Ingenium")]
+    with app.test_request_context():
+        texts = [line.text for line in history.group_staff_access(entries)]
+    assert texts == [
+        "A recruiter (Hoptimize) looked at your data: once, on 27/11/2026 14:05",
+        "A recruiter (Ingenium) looked at your data: once, on 27/11/2026 13:05",
+    ]

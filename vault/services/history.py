@@ -39,6 +39,7 @@ class StaffAccess:
     at: datetime
     role: str | None
     action: str
+    company: str | None = None
 
 
 def how_often(count: int, last: datetime, *, days: bool = False) -> str:
@@ -86,19 +87,19 @@ def group_requests(rows: Iterable[DataRequest]) -> list[HistoryLine]:
 
 def staff_access_of(entries: Iterable[Mapping[str, Any]]) -> list[StaffAccess]:
     """The export document's staff_access entries (ISO times) as values."""
-    return [StaffAccess(datetime.fromisoformat(e["at"]), e.get("role"), e["action"])
-            for e in entries]
+    return [StaffAccess(datetime.fromisoformat(e["at"]), e.get("role"), e["action"],
+                        e.get("company")) for e in entries]
 
 
 def group_staff_access(entries: Iterable[StaffAccess]) -> list[HistoryLine]:
-    """One line per role and action: "A recruiter looked at your data: 5 times, last on
-    27/11/2026 14:05"; newest first."""
-    groups: dict[tuple[str | None, str], list[datetime]] = {}
+    """One line per role, company and action: "A recruiter (Ingenium) looked at your
+    data: 5 times, last on 27/11/2026 14:05"; newest first."""
+    groups: dict[tuple[str | None, str | None, str], list[datetime]] = {}
     for entry in entries:
-        groups.setdefault((entry.role, entry.action), []).append(entry.at)
+        groups.setdefault((entry.role, entry.company, entry.action), []).append(entry.at)
     lines = []
-    for (role, action), moments in groups.items():
+    for (role, company, action), moments in groups.items():
         last = max(moments)
-        lines.append(HistoryLine(_line(plain_words.staff_did(role, action),
+        lines.append(HistoryLine(_line(plain_words.staff_did(role, action, company),
                                        how_often(len(moments), last)), "", len(moments), last))
     return sorted(lines, key=lambda line: line.last, reverse=True)

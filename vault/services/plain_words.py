@@ -41,7 +41,11 @@ def application_status(code: str | None) -> str:
     return str(APPLICATION_STATUS[code]) if code in APPLICATION_STATUS else label(code)
 
 
-def staff_did(role: str | None, action: str) -> str:
-    """"A recruiter downloaded your CV": who (by role) did what with the person's data."""
-    who = STAFF_ROLE.get(role or "", SOMEONE_ON_STAFF)
-    return str(STAFF_ACTION.get(action, SOMETHING_ELSE)).format(who=str(who))
+def staff_did(role: str | None, action: str, company: str | None = None) -> str:
+    """"A recruiter (Ingenium) downloaded your CV": who, by role and company (never by
+    name), did what with the person's data."""
+    who = str(STAFF_ROLE.get(role or "", SOMEONE_ON_STAFF))
+    if company:
+        # A company name is a proper noun: brackets read the same in the three languages.
+        who = f"{who} ({company})"
+    return str(STAFF_ACTION.get(action, SOMETHING_ELSE)).format(who=who)
