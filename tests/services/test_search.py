@@ -162,7 +162,7 @@ def test_results_show_a_matching_excerpt(app, clock, pool):
     with app.app_context():
         user = db.session.get(User, users["admin"])
         page = search(db.session, vault_keys(), user, q="django", now=clock())
-    assert "Django" in page.results[0].excerpt
+    assert "Django" in page.results[0].excerpt.marked
 
 
 @pytest.mark.app_config(BLIND_INDEX_BITS=16)

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from vault.services.indexing import DEGREE_LEVELS
 from vault.services.notes import MAX_NOTE
 from vault.services.pipeline import STATUSES
+from vault.services.search import MAX_PAGE
 
 
 class SearchForm(FlaskForm):
@@ -22,7 +23,7 @@ class SearchForm(FlaskForm):
                         choices=[SelectChoice("", _l("Any")),
                                  *(SelectChoice(v, v.title()) for v in DEGREE_LEVELS)])
     vacancy = SelectField(_l("Vacancy"), validators=[Optional()], default="", coerce=str)
-    page = IntegerField(default=1, validators=[Optional(), NumberRange(1, 10_000)])
+    page = IntegerField(default=1, validators=[Optional(), NumberRange(1, MAX_PAGE)])
 
 
 class StatusForm(FlaskForm):
