@@ -7,8 +7,8 @@ import pytest
 from tests.services.test_candidates import MARK_CV, MARK_NAME, get, make
 from vault.appctx import vault_keys
 from vault.crypto import BlindIndex, DecryptionError
-from vault.crypto.blind_index import is_prefix_token
 from vault.crypto.analysis import query_words, stem
+from vault.crypto.blind_index import is_prefix_token
 from vault.extensions import db
 from vault.services.candidates import Correction, correct_candidate
 from vault.services.indexing import (
