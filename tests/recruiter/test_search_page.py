@@ -148,3 +148,13 @@ def test_a_search_without_matches_says_no_candidate_matches_it(app, officer):
     assert 'class="pagination"' not in page
     page = officer.get("/candidates?q=haskell&page=4").data.decode()
     assert "No candidates match “haskell”." in page and "past the last page" not in page
+
+
+def test_the_new_messages_are_in_dutch_and_french(app, officer):
+    _pool(app, ["kafka engineer"])
+    dutch = officer.get("/candidates?q=kafka&page=3",
+                        headers={"Accept-Language": "nl-BE"}).data.decode()
+    assert "Pagina 3 ligt voorbij de laatste pagina met resultaten (1)." in dutch
+    french = officer.get("/candidates?q=haskell",
+                         headers={"Accept-Language": "fr-BE"}).data.decode()
+    assert "Aucun candidat ne correspond à « haskell »." in french
