@@ -262,6 +262,7 @@ def detect_language(words: Iterable[str]) -> str:
 
 _JOIN = "\x00"  # between the terms of a raw word that gives more than one
 _READING = {language: itemgetter(n) for n, language in enumerate(LANGUAGES)}
+_PREFIXES = itemgetter(slice(len(LANGUAGES), None))
 
 
 def plain_words(raw: str) -> tuple[str, ...]:
@@ -285,18 +286,18 @@ def word_prefixes(word: str) -> list[str]:
     return [word[:n] for n in range(PREFIX_MIN, min(len(word) - 1, PREFIX_MAX) + 1)]
 
 
-def _prefixes(raw: str) -> str:
-    return _JOIN.join(dict.fromkeys(p for w in plain_words(raw) for p in word_prefixes(w)))
+def _prefixes(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p for w in plain_words(raw) for p in word_prefixes(w)))
 
 
 def _readings(raw: str) -> tuple[str, ...]:
-    """A raw word's terms in each language, as one string per language, then its
-    prefixes, as one string."""
+    """A raw word's terms in each language, as one string per language, then each of
+    its prefixes."""
     bases = _bases(raw, query=False)
     if len(bases) == 1:  # most words: no joining
-        return (*(_term(bases[0], language) for language in LANGUAGES), _prefixes(raw))
+        return (*(_term(bases[0], language) for language in LANGUAGES), *_prefixes(raw))
     return (*(_JOIN.join(dict.fromkeys(_term(b, language) for b in bases))
-              for language in LANGUAGES), _prefixes(raw))
+              for language in LANGUAGES), *_prefixes(raw))
 
 
 def document_terms(text: str, cache: Cache | None = None,
@@ -338,9 +339,8 @@ def document_index(text: str, cache: Cache | None = None, language: str | None =
             found = _phrase_count(pattern, prepared)
             if found:
                 counts[NEUTRAL + term] += found
-    prefixes = {p for w in distinct for p in cache[w][-1].split(_JOIN)}
-    prefixes.discard("")
-    return counts, frozenset(prefixes)
+    # In C, as the terms above: bulk builds run this for every record.
+    return counts, frozenset().union(*map(_PREFIXES, map(cache.__getitem__, distinct)))
 
 
 def document_words(text: str) -> frozenset[str]:
