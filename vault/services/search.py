@@ -72,7 +72,7 @@ from vault.models import (
 )
 from vault.services.access import Viewer, recruiter_clause, viewer_kind
 from vault.services.candidates import email_index
-from vault.services.excerpts import Excerpt, excerpt
+from vault.services.excerpts import Excerpt, Marker, excerpt
 from vault.services.indexing import (
     DEGREE_LEVEL,
     WordTokens,
@@ -378,7 +378,7 @@ def _named_companies(session: Session, rows: Sequence[Row[Any]]) -> dict[int, st
 
 
 def _hit(keys: VaultKeys, row: Row[Any], words: list[QueryWord], cache: Cache,
-         named: dict[int, str]) -> SearchHit | None:
+         named: dict[int, str], marker: Marker) -> SearchHit | None:
     """The result line of one record, or None when its match was a token collision."""
     (candidate_id, public_id, status, created_at, pool_consent_until, kek_version, wrapped,
      sealed_card, vacancy_title, company, *_) = row
@@ -390,7 +390,7 @@ def _hit(keys: VaultKeys, row: Row[Any], words: list[QueryWord], cache: Cache,
         return None
     return SearchHit(public_id, card.full_name, card.position, status, created_at,
                      vacancy_title, company, pool_consent_until,
-                     excerpt(card.cv_text, words, cache))
+                     excerpt(card.cv_text, words, marker=marker))
 
 
 def _exact_total(session: Session, plan: QueryPlan, offset: int) -> int:
@@ -425,7 +425,8 @@ def search(session: Session, keys: VaultKeys, user: User, *, q: str,
     total, rows = ranked_rows(session, plan, (page - 1) * page_size, page_size + 1)
     cache: Cache = {}  # analysis of this page's cards; dropped with the request
     named = _named_companies(session, rows[:page_size])
-    hits = [hit for hit in (_hit(keys, row, query.words, cache, named)
+    marker = Marker(query.words, cache)  # what excerpts mark, made once for the page
+    hits = [hit for hit in (_hit(keys, row, query.words, cache, named, marker)
                             for row in rows[:page_size]) if hit is not None]
     has_next = len(rows) > page_size
     if not rows and page > 1:
