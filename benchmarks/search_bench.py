@@ -15,8 +15,15 @@ in the same run:
   (b) opening every candidate and scanning its text, target at least 100x slower.
   Both pages produce the same result lines (name, position, an excerpt of the CV).
 
+With --prefix-cost it measures only what prefix tokens cost the index: tokens and
+bytes per candidate (the token string as stored, and the FTS5 table's pages) without
+prefix tokens and with them for several longest prefixes (PREFIX_MAX), over the same
+candidates. With --no-prefix the query benchmark runs with prefix tokens turned off
+(neither indexed nor asked for), to compare query times with and without them.
+
 Prints figures and ratios; asserts nothing.
 Run: .venv/bin/python benchmarks/search_bench.py [--sizes 10000,100000] [--runs 5]
+     .venv/bin/python benchmarks/search_bench.py --prefix-cost --sizes 10000
 """
 
 from __future__ import annotations
@@ -38,16 +45,19 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
 from vault import create_app
-from vault.crypto import Keyring, tokenise
+from vault.crypto import Keyring, analysis, tokenise
+from vault.crypto.analysis import query_words
+from vault.crypto.blind_index import is_prefix_token
 from vault.extensions import db
 from vault.models import Candidate, User
+from vault.services import indexing
 from vault.services.candidates import create_candidate
 from vault.services.demo import people
+from vault.services.excerpts import excerpt
 from vault.services.indexing import IndexedText, TokenMemo, record_tokens
 from vault.services.sealing import record_sealer
 from vault.services.search import (
     COUNT_CAP,
-    excerpt,
     parse_query,
     plan_query,
     ranked_rows,
@@ -173,7 +183,7 @@ def plaintext_page(q: str) -> list[tuple]:
     """The same result lines as the vault's page: name, position, a CV excerpt."""
     connection = db.session.connection()
     expression = _plain_expression(q)
-    words = tokenise(q)
+    words = query_words(q)
     connection.execute(PLAIN_COUNT, {"m": expression, "cap": COUNT_CAP}).scalar()
     return [(rowid, name, position, excerpt(cv, words)) for rowid, name, position, cv
             in connection.execute(PLAIN_PAGE, {"m": expression})]
@@ -218,6 +228,54 @@ def bench_build(n: int) -> None:
           f"{built.keyed_cpu_rate / built.plain_cpu_rate:.2f}); size keyed "
           f"{built.keyed_bytes / 2**20:.1f} MiB ({built.tokens_per_record:.0f} tokens a "
           f"record), plaintext {built.plain_bytes / 2**20:.1f} MiB")
+
+
+PREFIXES = (analysis.PREFIX_MIN, analysis.PREFIX_MAX)  # as the vault has them
+
+
+def set_prefixes(longest: int | None) -> None:
+    """Prefix tokens of PREFIX_MIN to `longest` letters, or none at all (None): neither
+    indexed nor asked for by queries."""
+    analysis.PREFIX_MIN = PREFIXES[0] if longest else 10**6
+    analysis.PREFIX_MAX = indexing.PREFIX_MAX = longest or PREFIXES[1]
+
+
+def bench_prefix_cost(n: int) -> None:
+    """Tokens and bytes per candidate without prefix tokens and with them, for several
+    longest prefixes, over the same fictitious candidates under one key."""
+    from vault.crypto import BlindIndex
+
+    index = BlindIndex(Keyring.generate().index_key)
+    persons = list(people(n, seed=1, with_files=False))
+    texts = [IndexedText(t["name"], t["position"], t["interests"], t["cv"],
+                         tuple((e.degree, e.field, e.institution) for e in p.data.education))
+             for p, t in ((p, plain_text(p)) for p in persons)]
+    print(f"\n== {n:,} candidates: what prefix tokens cost the index")
+    print(f"{'prefixes':>14} {'tokens':>8} {'of them prefix':>14} {'token bytes':>11} "
+          f"{'FTS5 bytes':>10} {'vs none':>8}")
+    base = None
+    for longest in (None, 6, 8, 10, 12, 64):
+        set_prefixes(longest)
+        memo: TokenMemo = {}
+        rows = [record_tokens(index, text, memo) for text in texts]
+        tokens = [row.split() for row in rows]
+        count = sum(len(t) for t in tokens) / n
+        prefix = sum(sum(map(is_prefix_token, t)) for t in tokens) / n
+        stored = sum(len(row) for row in rows) / n  # candidate_index.tokens, in bytes
+        with tempfile.TemporaryDirectory() as tmp:
+            conn = sqlite3.connect(Path(tmp) / "size.db")
+            conn.execute("CREATE VIRTUAL TABLE t USING fts5(tokens, detail='none', "
+                         "columnsize=0, tokenize='ascii')")
+            conn.executemany("INSERT INTO t(rowid, tokens) VALUES (?, ?)", enumerate(rows))
+            conn.commit()
+            fts = conn.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name "
+                               "LIKE 't%'").fetchone()[0] / n
+            conn.close()
+        base = base or (count, stored, fts)
+        label = "none" if longest is None else f"3..{longest}"
+        print(f"{label:>14} {count:8.1f} {prefix:14.1f} {stored:11.0f} {fts:10.0f} "
+              f"{stored / base[1]:7.2f}x")
+    set_prefixes(PREFIXES[1])
 
 
 def bench_size(n: int, runs: int, scan_runs: int, per_query: bool = False) -> None:
@@ -314,9 +372,17 @@ def main() -> None:
                         help="queries per word count timed with the full scan (slow; 0: none)")
     parser.add_argument("--per-query", action="store_true",
                         help="also print each query's encrypted and plaintext p50")
+    parser.add_argument("--prefix-cost", action="store_true",
+                        help="measure only the index size with and without prefix tokens")
+    parser.add_argument("--no-prefix", action="store_true",
+                        help="turn prefix tokens off (to compare query times)")
     args = parser.parse_args()
+    if args.no_prefix:
+        set_prefixes(None)
     for size in (int(s) for s in args.sizes.split(",")):
-        if args.build_only:
+        if args.prefix_cost:
+            bench_prefix_cost(size)
+        elif args.build_only:
             bench_build(size)
         else:
             bench_size(size, args.runs, args.scan_runs, args.per_query)

@@ -254,6 +254,9 @@ class CandidateIndex(db.Model):
         ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True)
     tokens: Mapped[str] = mapped_column(Text, default="")
     card: Mapped[bytes] = mapped_column(Sealed)
+    # Which analysis the tokens come from (services.indexing.INDEX_VERSION); rows
+    # written before prefix tokens are 1, and `vault check` names them until reindexed.
+    analysis: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class EmailChange(db.Model):

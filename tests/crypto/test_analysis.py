@@ -3,11 +3,15 @@ from __future__ import annotations
 import pytest
 
 from vault.crypto.analysis import (
+    PREFIX_MAX,
     detect_language,
+    document_index,
     document_terms,
+    document_words,
     matches,
     query_words,
     stem,
+    word_prefixes,
 )
 
 
@@ -120,3 +124,44 @@ def test_many_addresses_cost_linear_time():
     # An upload may hold up to 200,000 characters: dropping addresses must not rebuild
     # the text once per address.
     assert document_terms(" ".join(["a@b.c"] * 50_000) + " python") == {"en:python": 1}
+
+
+def test_a_word_gives_its_beginnings_of_three_to_ten_letters_never_itself():
+    assert word_prefixes("python") == ["pyt", "pyth", "pytho"]
+    assert word_prefixes("java") == ["jav"]
+    assert word_prefixes("sql") == []  # three letters: the word itself only
+    assert word_prefixes("ontwikkelaars") == ["ont", "ontw", "ontwi", "ontwik", "ontwikk",
+                                              "ontwikke", "ontwikkel", "ontwikkela"]
+    assert word_prefixes("k8s") == [] and word_prefixes("2015") == []  # letters only
+
+
+def test_a_document_gives_prefixes_of_its_words_and_compound_heads_but_not_addresses():
+    _terms, prefixes = document_index("Javaontwikkelaar, Python/Django; anna@example.org")
+    assert {"pyth", "djan", "java", "javaontwik", "ontwikk"} <= prefixes
+    assert not {p for p in prefixes if p.startswith(("ann", "exa"))}  # the e-mail is dropped
+    assert all(3 <= len(p) <= PREFIX_MAX for p in prefixes)
+
+
+@pytest.mark.parametrize(("q", "prefix"), [
+    ("pyth", "pyth"), ("Python", "python"), ("Développeur", "developpeur"),
+    ("py", None), ("c#", None), ("k8s", None), ("2015", None), ("postgres", None),
+])
+def test_a_query_word_of_three_letters_or_more_is_also_a_prefix(q, prefix):
+    assert query_words(q)[0].prefix == prefix
+
+
+@pytest.mark.parametrize(("document", "q", "found"), [
+    ("Senior Python developer", "pyth", True),
+    ("Senior Python developer", "py", False),  # two letters: whole words only
+    ("Senior Python developer", "ytho", False),  # a beginning, not any piece
+    ("Javaontwikkelaar", "ontwikk", True),
+    ("JavaScript", "java", True),
+    ("Java", "javascript", False),
+])
+def test_a_query_word_matches_a_word_it_begins_on_the_plain_words(document, q, found):
+    assert matches(document_terms(document), query_words(q),
+                   lambda: document_words(document)) is found
+
+
+def test_without_the_plain_words_only_whole_words_match():
+    assert not matches(document_terms("Senior Python developer"), query_words("pyth"))

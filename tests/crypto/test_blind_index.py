@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import pytest
 
 from vault.crypto import BlindIndex, normalise, tokenise, word_counts, words
+from vault.crypto.blind_index import is_prefix_token
 
 ROOT = bytes(range(32))
 
@@ -54,3 +56,29 @@ def test_words_split_on_everything_but_ascii_letters_and_digits():
 def test_word_counts_count_what_words_finds():
     text = "Go go GO, c c++ python Pythön " + "q" * 65
     assert word_counts(text) == Counter(words(text)) == {"go": 3, "python": 2}
+
+
+def test_prefix_tokens_live_in_their_own_alphabet_and_key():
+    index = BlindIndex(os.urandom(32))
+    word_token, prefix_token = index.token("text", "pyth"), index.prefix_token("text", "pyth")
+    assert set(word_token) <= set("0123456789abcdef")
+    assert set(prefix_token) <= set("ghijklmnopqrstuv") and len(prefix_token) == len(word_token)
+    assert is_prefix_token(prefix_token) and not is_prefix_token(word_token)
+    # Another key too: the prefix token is not the word token written in other letters.
+    assert prefix_token != word_token.translate(str.maketrans("0123456789abcdef",
+                                                              "ghijklmnopqrstuv"))
+
+
+@pytest.mark.parametrize("bits", [16, 32])
+def test_a_prefix_token_never_equals_a_word_token_even_truncated(bits):
+    # At 16 bits word tokens collide with each other within a few hundred words; a
+    # prefix token cannot collide with any, nor sit inside a token string's word token.
+    index = BlindIndex(os.urandom(32), bits=bits)
+    words = [f"w{n:05d}" for n in range(3000)]
+    word_tokens = {index.token("text", w) for w in words}
+    prefix_tokens = {index.prefix_token("text", w) for w in words}
+    if bits == 16:
+        assert len(word_tokens) < len(words)  # collisions among word tokens do happen
+    assert not word_tokens & prefix_tokens
+    stored = " ".join(sorted(word_tokens))
+    assert not any(p in stored for p in prefix_tokens)

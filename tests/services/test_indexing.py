@@ -8,6 +8,7 @@ from tests.services.test_candidates import MARK_CV, MARK_NAME, get, make
 from vault.appctx import vault_keys
 from vault.crypto import BlindIndex, DecryptionError
 from vault.crypto.analysis import query_words, stem
+from vault.crypto.blind_index import is_prefix_token
 from vault.extensions import db
 from vault.services.candidates import Correction, correct_candidate
 from vault.services.indexing import (
@@ -28,17 +29,22 @@ def _text(cv: str) -> IndexedText:
 
 
 def _tiers(index: BlindIndex, word: str, language: str = "en") -> list[str]:
-    """The tier tokens a record in that language holds for a word (one per tier)."""
-    tiers = query_tokens(index, query_words(word)[0]).tiers
+    """The tier tokens a record in that language holds for a word (one per tier; the
+    level of prefixes, first, left out)."""
+    tiers = query_tokens(index, query_words(word)[0]).tiers[1:]
     reading = query_words(word)[0].terms.index(stem(language, word))
     return [tier[reading] for tier in tiers]
+
+
+def _word_tokens(tokens: list[str]) -> list[str]:
+    return [t for t in tokens if not is_prefix_token(t)]
 
 
 def test_a_repeated_word_gets_one_tier_token_per_tier_reached():
     index = BlindIndex(os.urandom(32))
     tokens = record_tokens(index, _text("kafka spark spark rusty rusty rusty rusty")).split()
     kafka, spark, rusty = (_tiers(index, w) for w in ("kafka", "spark", "rusty"))
-    assert sorted(tokens) == sorted([kafka[0], spark[0], spark[1], *rusty])
+    assert sorted(_word_tokens(tokens)) == sorted([kafka[0], spark[0], spark[1], *rusty])
     assert len(tokens) == len(set(tokens))  # a count shows only as tiers, never as repeats
 
 
@@ -53,7 +59,9 @@ def test_a_query_word_is_read_in_every_language():
     word = query_words("ontwikkelaars")[0]
     assert word.terms == ("en:ontwikkelaar", "nl:ontwikkelaar", "fr:ontwikkelaar")
     tokens = query_tokens(index, word)
-    assert tokens.tokens == tuple(index.token(TEXT, term) for term in word.terms)
+    # Any reading, or the prefix (a longer word it begins; its first PREFIX_MAX letters).
+    assert tokens.tokens == (*(index.token(TEXT, term) for term in word.terms),
+                             index.prefix_token(TEXT, "ontwikkela"))
 
 
 def test_tier_tokens_cannot_be_linked_to_their_word():

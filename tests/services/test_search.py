@@ -6,9 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.forensics import database_dump
 from tests.services.test_candidates import sample_input
 from vault.appctx import vault_keys
 from vault.crypto.analysis import query_words
+from vault.crypto.blind_index import is_prefix_token
+from vault.database import scrub_deleted_bytes
 from vault.extensions import db
 from vault.models import Candidate, User, Vacancy
 from vault.services import audit, consent, erasure
@@ -162,7 +165,7 @@ def test_results_show_a_matching_excerpt(app, clock, pool):
     with app.app_context():
         user = db.session.get(User, users["admin"])
         page = search(db.session, vault_keys(), user, q="django", now=clock())
-    assert "Django" in page.results[0].excerpt
+    assert "Django" in page.results[0].excerpt.marked
 
 
 @pytest.mark.app_config(BLIND_INDEX_BITS=16)
@@ -301,3 +304,67 @@ def test_technical_terms_and_word_forms_find_their_candidates(app, clock):
     assert _all_pages(app, clock, "sqlserver", 20) == [ids[1]]
     assert _all_pages(app, clock, "c++ postgresql nodejs orsted", 20) == [ids[2]]
     assert set(_all_pages(app, clock, "developer", 20)) == {ids[0], ids[1]}
+
+
+# Prefixes: a query word of three letters or more also finds the words it begins.
+
+PREFIX_CVS = ["Java developer since 2010", "JavaScript and TypeScript on the front",
+              "Python and Django", "Pythonista at heart, python python"]
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    ("pyth", [3, 2]),  # python (twice) first, then newest first
+    ("python", [3, 2]),  # whole word: the pythonista holds it too
+    ("pythonis", [3]),
+    ("py", []),  # two letters: whole words only
+    ("ytho", []),  # a beginning, not any piece of a word
+    ("javas", [1]),
+    ("typescrip", [1]),
+])
+def test_a_query_word_of_three_letters_finds_the_words_it_begins(app, clock, q, expected):
+    ids = _ranked_pool(app, clock, PREFIX_CVS)
+    assert _all_pages(app, clock, q, 20) == [ids[n] for n in expected]
+
+
+@pytest.mark.parametrize("small_match", [0, 1_000], ids=["levels", "scored-here"])
+def test_whole_words_rank_before_words_the_query_only_begins(app, clock, monkeypatch,
+                                                              small_match):
+    monkeypatch.setattr("vault.services.search.SMALL_MATCH", small_match)
+    # Newer records first among equals: the older "java" must win by its score alone.
+    ids = _ranked_pool(app, clock, ["java", "javascript", "javascript javascript",
+                                    "java javaland java", "javanese"])
+    assert _all_pages(app, clock, "java", 2) == [ids[3], ids[0], ids[4], ids[2], ids[1]]
+    # Two words: a whole word and a prefix together outrank two prefixes.
+    assert _all_pages(app, clock, "java jav", 20)[:2] == [ids[3], ids[0]]
+
+
+def test_a_query_word_longer_than_the_prefix_cap_finds_only_what_it_begins(app, clock):
+    # Prefix tokens stop at PREFIX_MAX (10) letters: "administrati" is looked up by
+    # "administra" and the opened results that do not hold it are dropped.
+    ids = _ranked_pool(app, clock, ["administration of servers", "administrator of servers"])
+    assert _all_pages(app, clock, "administrati", 20) == [ids[0]]
+    assert _all_pages(app, clock, "administrat", 20) == [ids[1], ids[0]]
+
+
+def test_an_erased_persons_prefix_tokens_are_gone_with_the_record(app, clock):
+    ids = _ranked_pool(app, clock, ["Quuxfrobnication specialist", "Python developer"])
+    with app.app_context():
+        rows = {pid: db.session.scalar(select(Candidate).where(Candidate.public_id == pid))
+                for pid in ids}
+        theirs = rows[ids[1]].index_row.tokens
+        # Its own prefix tokens (the other record shares its name's, position's, ...).
+        prefixes = {t for t in rows[ids[0]].index_row.tokens.split()
+                    if is_prefix_token(t) and t not in theirs}
+        assert vault_keys().blind_index.prefix_token("text", "quuxfrob") in prefixes
+        assert len(prefixes) >= 10
+        scrub_deleted_bytes(db.engine)
+    before = database_dump(app)
+    assert all(t.encode() in before for t in prefixes)  # the check below can see them
+    with app.app_context():
+        record = db.session.scalar(select(Candidate).where(Candidate.public_id == ids[0]))
+        erasure.erase_records(db.session, [record], reason=erasure.OPERATOR, now=clock(),
+                              ledger=None, actor=audit.CLI)
+    # Forensic: not in any row, nor (SQLite) anywhere in the database files.
+    after = database_dump(app)
+    assert [t for t in prefixes if t.encode() in after] == []
+    assert _all_pages(app, clock, "quuxfrob", 20) == []

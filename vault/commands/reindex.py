@@ -6,7 +6,7 @@ import secrets
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from vault.appctx import now, vault_keys
 from vault.cli import require_secrets
@@ -14,37 +14,47 @@ from vault.crypto import BlindIndex
 from vault.crypto.keyring import KEY_BYTES
 from vault.extensions import db
 from vault.keys import VaultKeys
-from vault.models import Candidate
+from vault.models import Candidate, CandidateIndex
 from vault.services import audit
 from vault.services.candidates import reindex_candidate
-from vault.services.indexing import TokenMemo
+from vault.services.indexing import INDEX_VERSION, TokenMemo
 from vault.services.keyring_state import advance
 
 
 @click.command("reindex")
 @click.option("--new-index-key", is_flag=True,
               help="Rotate the blind-index root key: tokens are rebuilt under a new key.")
+@click.option("--outdated", is_flag=True,
+              help="Only the records whose tokens come from an older analysis (an upgrade "
+                   "that added prefix tokens): resumable, and quick once done.")
 @click.option("--batch-size", default=500, show_default=True)
 @with_appcontext
-def reindex_command(new_index_key: bool, batch_size: int) -> None:
+def reindex_command(new_index_key: bool, outdated: bool, batch_size: int) -> None:
     """Rebuild the search tokens of every record from its sealed data.
 
     With --new-index-key the new root key is saved only after every record has been
     rebuilt: if the run stops half-way, the saved keyring still holds the old key and
     a plain 'vault reindex' repairs the tokens already rewritten.
     """
+    if new_index_key and outdated:
+        raise click.UsageError("--new-index-key rebuilds every record: leave out --outdated.")
     require_secrets()
     keys = vault_keys()
     index_key = secrets.token_bytes(KEY_BYTES) if new_index_key else keys.keyring.index_key
     bits = keys.blind_index.bits
     working = VaultKeys(keys.keyring, BlindIndex(index_key, bits), keys.path)
     session = db.session
-    total = session.scalar(select(func.count(Candidate.id))) or 0
+    chosen = select(Candidate)
+    if outdated:
+        # Records with no index row are rebuilt too: search cannot find them at all.
+        chosen = chosen.outerjoin(CandidateIndex).where(or_(
+            CandidateIndex.candidate_id.is_(None), CandidateIndex.analysis < INDEX_VERSION))
+    total = session.scalar(select(func.count()).select_from(chosen.subquery())) or 0
     last_id = 0
     memo: TokenMemo = {}  # word -> token under the new key, for this run only
     with click.progressbar(length=total, label="Reindexing") as bar:
         while True:
-            batch = list(session.scalars(select(Candidate).where(Candidate.id > last_id)
+            batch = list(session.scalars(chosen.where(Candidate.id > last_id)
                                          .order_by(Candidate.id).limit(batch_size)))
             if not batch:
                 break
@@ -60,7 +70,7 @@ def reindex_command(new_index_key: bool, batch_size: int) -> None:
         # Workers on every host switch to the new key at their next request.
         advance(session)
     audit.record(session, audit.CLI, audit.INDEX_REBUILT, now=now(),
-                 detail=f"records={total} new_key={new_index_key}")
+                 detail=f"records={total} new_key={new_index_key} outdated={outdated}")
     session.commit()
     click.echo(f"Rebuilt the search tokens of {total} record(s)"
                + (" under a new index key." if new_index_key else "."))

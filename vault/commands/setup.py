@@ -18,8 +18,16 @@ from vault.cli import require_secrets
 from vault.crypto import DecryptionError, Keyring, load_keyring
 from vault.extensions import db
 from vault.keys import VaultKeys
-from vault.models import Candidate, CandidateKey, DataRequest, ErasureRecord, MailMessage
+from vault.models import (
+    Candidate,
+    CandidateIndex,
+    CandidateKey,
+    DataRequest,
+    ErasureRecord,
+    MailMessage,
+)
 from vault.services import audit, audit_anchor, erasure, requests
+from vault.services.indexing import INDEX_VERSION
 from vault.services.sealing import RecordKeyMissing, check_opens, record_sealer
 
 
@@ -155,6 +163,7 @@ def check_command() -> None:
         problems.append(f"erased record {public_id} still has data: run 'vault replay-erasures'")
 
     problems.extend(erasure.problems(session))
+    problems.extend(_index_problems(session))
     problems.extend(_audit_problems(session))
 
     click.echo(f"{opened} record(s) open with every field; {len(ledger)} erasure(s) in the "
@@ -164,6 +173,17 @@ def check_command() -> None:
             click.echo(f"PROBLEM: {problem}", err=True)
         raise SystemExit(1)
     click.echo("All checks passed.")
+
+
+def _index_problems(session: Session) -> list[str]:
+    """Records whose search tokens come from an older analysis: search misses what they
+    would be found by (prefixes, after an upgrade) until they are reindexed."""
+    outdated = session.scalar(select(func.count(CandidateIndex.candidate_id)).where(
+        CandidateIndex.analysis < INDEX_VERSION))
+    if not outdated:
+        return []
+    return [f"{outdated} record(s) have search tokens from an older analysis (before "
+            "prefix tokens): search misses them in part; run 'vault reindex --outdated'"]
 
 
 def _audit_problems(session: Session) -> list[str]:

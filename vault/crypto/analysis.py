@@ -31,6 +31,15 @@ always matches, since the same stemmer gives the same stem; the stem is the only
 a word gives (no separate exact-form term), which keeps the tokens per record fewer
 than distinct words, and ranking counts a word's forms together (services.indexing).
 
+Prefixes (search as you type): every plain word of at least PREFIX_MIN + 1 letters
+also gives its beginnings of PREFIX_MIN to PREFIX_MAX letters (never the whole word:
+that is its term), unstemmed and language-neutral, so "pyth" finds Python and "ontwikk"
+Javaontwikkelaar (compound heads give theirs too). A query word of PREFIX_MIN letters
+or more matches a record holding it as a word or as the beginning of one; a shorter
+one ("py") only as a word. Only letters: "201" finding every 2015 and 2016 would be
+noise. Why stop at PREFIX_MAX letters: see its comment. The prefixes live apart from
+the terms (blind_index.BlindIndex.prefix_token).
+
 No Flask here. Plaintext words pass through the caller's per-run cache (a dict it owns
 and drops when the run ends), never through a process-wide one.
 """
@@ -40,7 +49,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -54,6 +63,14 @@ _SNOWBALL = {"en": "english", "nl": "dutch", "fr": "french"}
 # languages. Snowball conflates too much at this length (data, date -> dat).
 KEEP_WHOLE = 4
 NEUTRAL = "="
+# Beginnings of words indexed as prefixes: from 3 letters (the brief's floor: shorter
+# ones match half the pool and say nothing), up to 10. Past 10 letters a beginning
+# almost always names one word family already (the measured cost of each extra length
+# is in benchmarks/README.md); a longer query word is looked up by its first 10 letters
+# and checked against the words of each opened result, like any token collision.
+PREFIX_MIN = 3
+PREFIX_MAX = 10
+_PIECES = re.compile(r"[^a-z0-9]+")
 
 # Characters kept inside a raw word so technical terms survive until they are looked up
 # (c#, c++, .net, node.js, ci/cd, t-sql); every other byte separates raw words.
@@ -245,15 +262,42 @@ def detect_language(words: Iterable[str]) -> str:
 
 _JOIN = "\x00"  # between the terms of a raw word that gives more than one
 _READING = {language: itemgetter(n) for n, language in enumerate(LANGUAGES)}
+_PREFIXES = itemgetter(slice(len(LANGUAGES), None))
+
+
+def plain_words(raw: str) -> tuple[str, ...]:
+    """The plain words of a raw word that prefixes come from: its pieces made of letters
+    alone (python/django gives both, k8s none), and the head of a Dutch compound."""
+    found = []
+    for word in _PIECES.split(raw):
+        if word.isalpha():
+            found.append(word)
+            compound = _COMPOUND.match(word)
+            if compound:
+                found.append(compound[2] + (compound[3] or ""))
+    return tuple(found)
+
+
+def word_prefixes(word: str) -> list[str]:
+    """The beginnings a plain word is also found by (PREFIX_MIN to PREFIX_MAX letters,
+    never the whole word)."""
+    if not word.isalpha() or not word.isascii():
+        return []
+    return [word[:n] for n in range(PREFIX_MIN, min(len(word) - 1, PREFIX_MAX) + 1)]
+
+
+def _prefixes(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p for w in plain_words(raw) for p in word_prefixes(w)))
 
 
 def _readings(raw: str) -> tuple[str, ...]:
-    """A raw word's terms in each language, as one string per language."""
+    """A raw word's terms in each language, as one string per language, then each of
+    its prefixes."""
     bases = _bases(raw, query=False)
     if len(bases) == 1:  # most words: no joining
-        return tuple(_term(bases[0], language) for language in LANGUAGES)
-    return tuple(_JOIN.join(dict.fromkeys(_term(b, language) for b in bases))
-                 for language in LANGUAGES)
+        return (*(_term(bases[0], language) for language in LANGUAGES), *_prefixes(raw))
+    return (*(_JOIN.join(dict.fromkeys(_term(b, language) for b in bases))
+              for language in LANGUAGES), *_prefixes(raw))
 
 
 def document_terms(text: str, cache: Cache | None = None,
@@ -261,8 +305,14 @@ def document_terms(text: str, cache: Cache | None = None,
     """Each term of a document with how often it occurs (forms of a word together).
 
     The cache maps a raw word to its terms in each language, for one run; raw words
-    never hold ':' or '=', so a caller may keep it in the same dict as its tokens by
-    term."""
+    never hold ':', '=' or '^', so a caller may keep it in the same dict as its tokens
+    by term."""
+    return document_index(text, cache, language)[0]
+
+
+def document_index(text: str, cache: Cache | None = None, language: str | None = None
+                   ) -> tuple[Counter[str], frozenset[str]]:
+    """A document's terms with their counts (as document_terms) and its prefixes."""
     cache = {} if cache is None else cache
     prepared = _prepared(text)
     words = _raw_words(prepared)
@@ -289,7 +339,14 @@ def document_terms(text: str, cache: Cache | None = None,
             found = _phrase_count(pattern, prepared)
             if found:
                 counts[NEUTRAL + term] += found
-    return counts
+    # In C, as the terms above: bulk builds run this for every record.
+    return counts, frozenset().union(*map(_PREFIXES, map(cache.__getitem__, distinct)))
+
+
+def document_words(text: str) -> frozenset[str]:
+    """The plain words of a document that its prefixes come from (to check a prefix
+    match on an opened record)."""
+    return frozenset(w for raw in set(_raw_words(_prepared(text))) for w in plain_words(raw))
 
 
 @dataclass(frozen=True)
@@ -298,6 +355,13 @@ class QueryWord:
 
     word: str  # as analysed, before stemming (for excerpts)
     terms: tuple[str, ...]
+    # The beginning of words it also matches (itself, PREFIX_MIN letters or more, only
+    # letters); None for a shorter word, a technical term or a synonym.
+    prefix: str | None = None
+
+    def matches_prefix(self, words: Iterable[str]) -> bool:
+        prefix = self.prefix
+        return prefix is not None and any(w.startswith(prefix) for w in words)
 
 
 def query_words(q: str) -> list[QueryWord]:
@@ -313,11 +377,56 @@ def query_words(q: str) -> list[QueryWord]:
     found: dict[tuple[str, ...], QueryWord] = {}
     for base in meaningful or bases:
         terms = tuple(dict.fromkeys(_term(base, language) for language in LANGUAGES))
-        found.setdefault(terms, QueryWord(base.removeprefix(NEUTRAL), terms))
+        prefix = base if len(base) >= PREFIX_MIN and base.isalpha() and base.isascii() \
+            else None
+        found.setdefault(terms, QueryWord(base.removeprefix(NEUTRAL), terms, prefix))
     return list(found.values())
 
 
-def matches(terms: Iterable[str], words: list[QueryWord]) -> bool:
-    """Whether a document's terms hold every query word (any of its readings)."""
+def matches(terms: Iterable[str], words: list[QueryWord],
+            plain: Callable[[], Iterable[str]] | None = None) -> bool:
+    """Whether a document holds every query word: any of its readings among its terms,
+    or (with `plain`, the document's plain words, asked for only when needed) a word
+    beginning with the query word's prefix."""
     held = terms if isinstance(terms, set | frozenset) else set(terms)
-    return all(not held.isdisjoint(w.terms) for w in words)
+    plain_held: Iterable[str] | None = None
+    for word in words:
+        if not held.isdisjoint(word.terms):
+            continue
+        if plain is None or word.prefix is None:
+            return False
+        if plain_held is None:
+            plain_held = plain()
+        if not word.matches_prefix(plain_held):
+            return False
+    return True
+
+
+
+def needles(words: list[QueryWord]) -> tuple[str, ...]:
+    """Strings a written word must contain to be worth analysing against these query
+    words (a cheap test before highlights()): the first letters of each query word, of
+    each of its terms, and of the technical terms and synonyms that give one of them."""
+    found: set[str] = set()
+    for word in words:
+        found.add(word.word[:3])
+        found.update(term.split(":")[-1].removeprefix(NEUTRAL)[:3] for term in word.terms)
+        wanted = set(word.terms)
+        found.update(raw[:3] for raw, terms in TECHNICAL.items() if wanted & set(terms))
+        found.update(raw[:3] for raw, term in SYNONYMS.items() if term in wanted)
+    found.discard("")
+    return tuple(found)
+
+
+def highlights(written: str, words: list[QueryWord], cache: Cache) -> bool:
+    """Whether a word as written in a text (Développeurs, C#, node.js) matches one of
+    the query words: one of its readings, or a word beginning with its prefix."""
+    for raw in _raw_words(_prepared(written)):
+        entry = cache.get(raw)
+        if entry is None:
+            entry = cache[raw] = _readings(raw)
+        terms = {t for reading in entry[:len(LANGUAGES)] for t in reading.split(_JOIN)}
+        plain = plain_words(raw)
+        if any(not terms.isdisjoint(w.terms) or w.matches_prefix(plain) for w in words):
+            return True
+    return False

@@ -17,6 +17,13 @@ words (more deniability if the database leaks) but would flood result pages
 with false positives; more bits buy nothing, because tokens are keyed: without
 the index key nobody can compute one. The count of bits is configuration
 (VAULT_BLIND_INDEX_BITS); changing it means 'vault reindex'.
+
+Prefix tokens (search as you type: "pyth" finds Python) live in a domain of their
+own, apart twice over: their key is derived under a label of its own (a prefix's HMAC
+says nothing about the whole word's), and they are written in another alphabet (the
+nibbles as the letters g to v, never 0-9a-f), so a prefix token can never equal a
+word token, not even by an accident of truncation, and no token is a substring of
+another kind's (search scores a record by finding its tokens in its token string).
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ MAX_WORD = 64
 # regular expression over the text.
 WORD_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _SEPARATE = bytes(c if chr(c) in WORD_CHARACTERS else 0x20 for c in range(256))
+# Hex digits -> the letters g..v: prefix tokens share no character with word tokens.
+_PREFIX_ALPHABET = str.maketrans("0123456789abcdef", "ghijklmnopqrstuv")
 
 
 # The combining-mark blocks that decomposed Latin, Greek and Cyrillic accents fall in.
@@ -104,6 +113,11 @@ def normalise_exact(value: str) -> str:
     return value.lower() if value.isascii() else _decomposed(value)
 
 
+def is_prefix_token(token: str) -> bool:
+    """Whether a stored token is a prefix token (told by its alphabet alone)."""
+    return token[:1] in "ghijklmnopqrstuv"
+
+
 class BlindIndex:
     def __init__(self, root_key: bytes, bits: int = DEFAULT_BITS) -> None:
         if bits % 8 or not 16 <= bits <= 256:
@@ -126,6 +140,13 @@ class BlindIndex:
 
     def token(self, field: str, word: str) -> str:
         return hmac.digest(self.field_key(field), word.encode(), "sha256")[: self._bytes].hex()
+
+    def prefix_token(self, field: str, prefix: str) -> str:
+        """A prefix token: its own key (the field's, under a prefix label) and its own
+        alphabet (g-v), so it never equals a word token of any field."""
+        key = self.field_key("prefix:" + field)
+        return hmac.digest(key, prefix.encode(), "sha256")[: self._bytes].hex().translate(
+            _PREFIX_ALPHABET)
 
     def tokens(self, field: str, text: str) -> list[str]:
         key = self.field_key(field)

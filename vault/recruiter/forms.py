@@ -10,6 +10,7 @@ from vault.messages import CODE_LABELS
 from vault.services.indexing import DEGREE_LEVELS
 from vault.services.notes import MAX_NOTE
 from vault.services.pipeline import STATUSES
+from vault.services.search import MAX_PAGE
 from vault.services.vacancies import (
     CONTRACT_TYPES,
     DESCRIPTION_MAX,
@@ -31,7 +32,7 @@ class SearchForm(FlaskForm):
                         choices=[SelectChoice("", _l("Any")),
                                  *(SelectChoice(v, v.title()) for v in DEGREE_LEVELS)])
     vacancy = SelectField(_l("Vacancy"), validators=[Optional()], default="", coerce=str)
-    page = IntegerField(default=1, validators=[Optional(), NumberRange(1, 10_000)])
+    page = IntegerField(default=1, validators=[Optional(), NumberRange(1, MAX_PAGE)])
 
 
 class StatusForm(FlaskForm):

@@ -27,6 +27,7 @@ from vault.extensions import db
 from vault.messages import message
 from vault.models import Candidate, User
 from vault.recruiter.forms import ConfirmForm, NoteForm, SearchForm, StatusForm, VacancyForm
+from vault.recruiter.paging import page_numbers
 from vault.services import audit, exports, staff_names
 from vault.services.access import Write, may_write, note_company, note_reader, visible_candidate
 from vault.services.candidates import find_document, open_document
@@ -97,7 +98,8 @@ def candidates() -> str | tuple[str, int]:
                  detail=f"words={result.words} results={result.total_estimate}")
     db.session.commit()
     return render_template("recruiter/candidates.html", form=form, page=result,
-                           count_cap=COUNT_CAP)
+                           count_cap=COUNT_CAP, page_numbers=page_numbers(
+                               result.page, result.last_page, result.has_next))
 
 
 @bp.get("/candidates/<public_id>")

@@ -26,6 +26,7 @@ from vault.models import (
 )
 from vault.services.indexing import (
     EMAIL,
+    INDEX_VERSION,
     IndexedText,
     TokenMemo,
     record_index,
@@ -346,10 +347,11 @@ def _set_index(keys: VaultKeys, sealer: Sealer, candidate: Candidate, text: Inde
     tokens, terms = record_index(keys.blind_index, text, token_memo)
     card = seal_card(sealer, text, terms)
     if candidate.index_row is None:
-        candidate.index_row = CandidateIndex(tokens=tokens, card=card)
+        candidate.index_row = CandidateIndex(tokens=tokens, card=card, analysis=INDEX_VERSION)
     else:
         candidate.index_row.tokens = tokens
         candidate.index_row.card = card
+        candidate.index_row.analysis = INDEX_VERSION
 
 
 def records_of_person(session: Session, candidate: Candidate) -> list[Candidate]:

@@ -23,6 +23,14 @@ repeat, as repeated tokens would show; not which words, since a tier token canno
 linked to its word's token without the key. A third tier (three times or more) was
 tried and dropped: it multiplies the score levels a query walks (3 ** words instead
 of 2 ** words) and the tokens stored, and made two- and three-word lookups slower.
+
+Prefix tokens: each beginning of a word (vault.crypto.analysis.word_prefixes) gives a
+token under the prefix domain of TEXT (BlindIndex.prefix_token: a key and an alphabet
+of its own). A query word that can be a prefix is found by its readings or its prefix
+token; it ranks a level lower when only the prefix is there, so whole words come
+first (WordTokens.tiers). Records indexed before prefix tokens existed carry an older
+INDEX_VERSION in candidate_index.analysis: `vault check` names them, `vault reindex`
+brings them up to date.
 """
 
 from __future__ import annotations
@@ -36,7 +44,15 @@ from operator import itemgetter
 from typing import Any
 
 from vault.crypto import BlindIndex, normalise
-from vault.crypto.analysis import Cache, QueryWord, document_terms, query_words
+from vault.crypto.analysis import (
+    PREFIX_MAX,
+    Cache,
+    QueryWord,
+    document_index,
+    document_terms,
+    document_words,
+    query_words,
+)
 from vault.services.sealing import Sealer
 
 TEXT, DEGREE_LEVEL, EMAIL = "text", "degree_level", "email"
@@ -44,6 +60,9 @@ TEXT, DEGREE_LEVEL, EMAIL = "text", "degree_level", "email"
 # first has its own key (TIER_FIELDS); services.search works for any number of tiers.
 TIERS = 2
 TIER_FIELDS = {2: "text.tier2"}
+# What analysis a record's tokens come from (candidate_index.analysis): 1 before prefix
+# tokens, 2 with them. A change to the analysis that needs `vault reindex` raises it.
+INDEX_VERSION = 2
 
 DEGREE_LEVELS = ("secondary", "bachelor", "master", "doctorate")
 _LEVEL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -111,6 +130,11 @@ def card_terms(text: IndexedText, cache: Cache | None = None) -> frozenset[str]:
     return frozenset(document_terms(_text_of(text), cache))
 
 
+def card_words(text: IndexedText) -> frozenset[str]:
+    """The card's plain words, to check a prefix match (analysis.document_words)."""
+    return document_words(_text_of(text))
+
+
 def _text_of(text: IndexedText) -> str:
     return " ".join([text.full_name, text.position, text.interests, text.cv_text,
                      *(" ".join(entry) for entry in text.education)])
@@ -134,8 +158,8 @@ def record_index(index: BlindIndex, text: IndexedText, memo: TokenMemo | None = 
     """The record's tokens (as record_tokens) and the terms they came from (for its
     search card)."""
     memo = {} if memo is None else memo
-    counts = document_terms(_text_of(text), memo)
-    return _tokens(index, text, counts, memo), frozenset(counts)
+    counts, prefixes = document_index(_text_of(text), memo)
+    return _tokens(index, text, counts, memo, prefixes), frozenset(counts)
 
 
 def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None = None) -> str:
@@ -147,11 +171,16 @@ def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None =
     not recomputed.
     """
     memo = {} if memo is None else memo
-    return _tokens(index, text, document_terms(_text_of(text), memo), memo)
+    counts, prefixes = document_index(_text_of(text), memo)
+    return _tokens(index, text, counts, memo, prefixes)
 
 
-def _tokens(index: BlindIndex, text: IndexedText, counts: Counter[str], memo: TokenMemo
-            ) -> str:
+def _prefix_token(index: BlindIndex, prefix: str) -> str:
+    return index.prefix_token(TEXT, prefix[:PREFIX_MAX])
+
+
+def _tokens(index: BlindIndex, text: IndexedText, counts: Counter[str], memo: TokenMemo,
+            prefixes: frozenset[str] = frozenset()) -> str:
     # New to this run: every tier at once. (Not counts.keys() - memo.keys(): that walks
     # the whole memo, which grows with the run.)
     if not memo.keys() >= counts.keys():
@@ -161,6 +190,16 @@ def _tokens(index: BlindIndex, text: IndexedText, counts: Counter[str], memo: To
     tokens = list(map(_FIRST, map(memo.__getitem__, counts)))
     for tier in range(2, TIERS + 1):
         tokens += [memo[term][tier - 1] for term, count in counts.items() if count >= tier]
+    # Prefixes, memoised under "^" + prefix (no term or raw word starts with "^"); looked
+    # up in C, as terms are: a record has about three times as many prefixes as terms.
+    keys = list(map("^".__add__, prefixes))
+    try:
+        found = list(map(memo.__getitem__, keys))
+    except KeyError:  # new to this run
+        for key in [k for k in keys if k not in memo]:
+            memo[key] = (_prefix_token(index, key[1:]),)
+        found = list(map(memo.__getitem__, keys))
+    tokens += map(_FIRST, found)
     append = tokens.append
     for degree, _field, _institution in text.education:
         # Degree titles repeat too; a key no word can be (words have no spaces or NUL).
@@ -176,21 +215,29 @@ def _tokens(index: BlindIndex, text: IndexedText, counts: Counter[str], memo: To
 
 @dataclass(frozen=True)
 class WordTokens:
-    """What one query word is looked up by: per tier, the tokens of its readings (one
-    per language, see vault.crypto.analysis); a record reaches a tier by holding any."""
+    """What one query word is looked up by, as levels a record reaches by holding any
+    token of the level: for a word without prefix, (its readings, one per language, see
+    vault.crypto.analysis), (their tier-2 tokens); for a word that is also a prefix,
+    (its readings and its prefix token), (its readings), (their tier-2 tokens). Each
+    level implies the ones before it, and a whole word ranks above a prefix."""
 
-    tiers: tuple[tuple[str, ...], ...]  # tiers[0]: the word at all; tiers[n]: n+1 times
+    tiers: tuple[tuple[str, ...], ...]
 
     @property
     def tokens(self) -> tuple[str, ...]:
+        """What every record matching the word holds one of."""
         return self.tiers[0]
 
 
 def word_tokens(index: BlindIndex, word: str) -> frozenset[str]:
-    """The tokens a record holding this word holds one of (one per language reading)."""
-    return frozenset(t for w in query_words(word) for t in query_tokens(index, w).tokens)
+    """The tokens a record holding this word holds one of (one per language reading;
+    prefix tokens left out: a record holding the word need not hold them)."""
+    return frozenset(index.token(TEXT, term) for w in query_words(word) for term in w.terms)
 
 
 def query_tokens(index: BlindIndex, word: QueryWord) -> WordTokens:
     readings = [_tier_tokens(index, term, TIERS) for term in word.terms]
-    return WordTokens(tuple(tuple(r[t] for r in readings) for t in range(TIERS)))
+    tiers = tuple(tuple(r[t] for r in readings) for t in range(TIERS))
+    if word.prefix is None:
+        return WordTokens(tiers)
+    return WordTokens(((*tiers[0], _prefix_token(index, word.prefix)), *tiers))

@@ -10,10 +10,12 @@ re-checked against the terms of the record's opened search card and dropped if i
 a collision. Queries can hold names: they never reach a log or the audit trail.
 
 Ranking: by how much of a record matches, that is the sum over the query's words of
-the occurrence tier each reaches in the record (1: the word is there, 2: more than
-once, a word's forms counted together; services.indexing stores a token per tier),
-newest first among equals. Only the first RANKED_WORDS words rank; further words
-narrow only, which keeps the number of tier combinations (TIERS ** words) small.
+the level each reaches in the record (for a word that can be a prefix: 1, only as the
+beginning of a longer word; then, for every word, the occurrence tiers: the word is
+there, more than once, a word's forms counted together; services.indexing stores a
+token per tier and prefix), newest first among equals: whole words before prefixes.
+Only the first RANKED_WORDS words rank; further words narrow only, which keeps the
+number of level combinations (levels ** words) small.
 
 How it is computed on SQLite, where tokens sit in an FTS5 table holding bare lists of
 record ids (no positions, no bm25, which would have to score every match):
@@ -21,7 +23,8 @@ record ids (no positions, no bm25, which would have to score every match):
 - more: the score levels are walked from the top, each level one FTS5 expression
   (the tier combinations summing to it, as "any tier token AND ... NOT any of the next
   tier"), read newest first with LIMIT and OFFSET, until the page is full. A word at tier t is
-  found by its tier-t tokens alone, since tier t implies every lower one.
+  found by its tier-t tokens alone, since tier t implies every lower one (a word
+  that can be a prefix has one level more, WordTokens.tiers).
 On PostgreSQL a GIN index finds the records holding a token of every word and the
 score is the count of the query's tier tokens each holds (a record holds at most one
 reading of a word: its own language's).
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,7 +60,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Integer, Text
 
-from vault.crypto import normalise
 from vault.crypto.analysis import Cache, QueryWord, matches, query_words
 from vault.keys import VaultKeys
 from vault.models import (
@@ -69,11 +72,12 @@ from vault.models import (
 )
 from vault.services.access import Viewer, recruiter_clause, viewer_kind
 from vault.services.candidates import email_index
+from vault.services.excerpts import Excerpt, Marker, excerpt
 from vault.services.indexing import (
     DEGREE_LEVEL,
-    TIERS,
     WordTokens,
     card_terms,
+    card_words,
     open_card,
     query_tokens,
 )
@@ -85,7 +89,7 @@ RANKED_WORDS = 3
 # the score levels, whose expressions grow with the words.
 SMALL_MATCH = 64
 COUNT_CAP = 1_000  # "1,000+ matches" is all a person needs to know past that
-EXCERPT = 160
+MAX_PAGE = 10_000  # a page number past this is refused (the form's range)
 EMAIL_PATTERN = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 # The FTS5 table the migration keeps in step with candidate_index (SQLite only).
 FTS = table("candidate_search", column("rowid"), column("candidate_search"))
@@ -101,7 +105,7 @@ class SearchHit:
     vacancy_title: str | None
     company: str | None  # the vacancy's, or those a spontaneous application names
     pool_consent_until: datetime | None
-    excerpt: str
+    excerpt: Excerpt
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,15 @@ class SearchPage:
     page: int
     has_next: bool
     words: int
+    page_size: int = 20
+    # The last page, when known: the matches counted (under COUNT_CAP, or counted
+    # exactly because the page asked for lies past them); None past COUNT_CAP.
+    last_page: int | None = None
+
+    @property
+    def past_end(self) -> bool:
+        """The page asked for lies past the last one (which has results)."""
+        return self.last_page is not None and self.page > self.last_page
 
 
 class QueryRefused(ValueError):
@@ -216,9 +229,9 @@ def score_levels(plan: QueryPlan) -> list[str]:
     """FTS5 expressions of the score levels, best first; together they are every match."""
     fixed = [w.tokens for w in plan.words[RANKED_WORDS:]] + [(t,) for t in plan.required]
     by_score: dict[int, list[str]] = {}
-    for tiers in itertools.product(range(TIERS, 0, -1), repeat=len(plan.ranked)):
+    for tiers in itertools.product(*(range(len(w.tiers), 0, -1) for w in plan.ranked)):
         present = [w.tiers[t - 1] for w, t in zip(plan.ranked, tiers, strict=True)] + fixed
-        absent = [token for w, t in zip(plan.ranked, tiers, strict=True) if t < TIERS
+        absent = [token for w, t in zip(plan.ranked, tiers, strict=True) if t < len(w.tiers)
                   for token in w.tiers[t]]
         expression = f"({_all_of(present)})"
         if absent:
@@ -365,44 +378,45 @@ def _named_companies(session: Session, rows: Sequence[Row[Any]]) -> dict[int, st
 
 
 def _hit(keys: VaultKeys, row: Row[Any], words: list[QueryWord], cache: Cache,
-         named: dict[int, str]) -> SearchHit | None:
+         named: dict[int, str], marker: Marker) -> SearchHit | None:
     """The result line of one record, or None when its match was a token collision."""
     (candidate_id, public_id, status, created_at, pool_consent_until, kek_version, wrapped,
      sealed_card, vacancy_title, company, *_) = row
     company = company or named.get(candidate_id)
     card = open_card(key_sealer(keys, public_id, kek_version, wrapped), sealed_card)
-    if words and not matches(card_terms(card, cache), words):
+    # A prefix match is checked on the card's words, read only when a word is not
+    # there whole (a prefix token collides as any truncated token can).
+    if words and not matches(card_terms(card, cache), words, lambda: card_words(card)):
         return None
     return SearchHit(public_id, card.full_name, card.position, status, created_at,
                      vacancy_title, company, pool_consent_until,
-                     excerpt(card.cv_text, [w.word for w in words]))
+                     excerpt(card.cv_text, words, marker=marker))
 
 
-def excerpt(cv_text: str, words: list[str]) -> str:
-    """About EXCERPT characters of the CV around the first query word found in it (or
-    the start of its stem: "developer" shows where "developers" stands)."""
-    lowered = normalise(cv_text)
-    start = 0
-    for word in words:
-        at = lowered.find(word)
-        if at < 0 and len(word) > 5:
-            at = lowered.find(word[:-2])
-        if at >= 0:
-            start = max(0, at - EXCERPT // 3)
-            break
-    # Whitespace collapsed in a window only, not over the whole CV.
-    piece = " ".join(cv_text[start:start + 2 * EXCERPT].split())
-    if not piece:
-        return ""
-    more = len(piece) > EXCERPT or start + 2 * EXCERPT < len(cv_text)
-    return ("…" if start else "") + piece[:EXCERPT] + ("…" if more else "")
+def _exact_total(session: Session, plan: QueryPlan, offset: int) -> int:
+    """The matches counted exactly, when the window at `offset` came back empty (so
+    they are at most `offset`): to name the last page."""
+    if not offset:
+        return 0
+    connection = session.connection()
+    if not plan.every:
+        ids = select(Candidate.id).where(*_filters(plan.shape))
+        return _count(connection, _capped(ids), plan.values, cap=offset)
+    if connection.dialect.name == "sqlite":
+        return _count(connection, _fts_statements(plan.shape, 0).count, plan.values,
+                      m=_all_of(plan.every), cap=offset)
+    held = func.string_to_array(CandidateIndex.tokens, " ")
+    ids = (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
+           .where(*(held.op("&&")(cast(list(group), ARRAY(Text))) for group in plan.every),
+                  *_filters(plan.shape)))
+    return _count(connection, _capped(ids), plan.values, cap=offset)
 
 
 def search(session: Session, keys: VaultKeys, user: User, *, q: str,
            degree_level: str | None = None, vacancy_id: int | None = None, page: int = 1,
            page_size: int = 20, now: datetime) -> SearchPage:
     query = parse_query(q)
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     plan = plan_query(keys, user, query, degree_level=degree_level, vacancy_id=vacancy_id, now=now)
     # Pages are windows of the ranked matches, so every match is on exactly one page. A
     # match that opening proves false (a token collision: rare at 32 bits) is dropped
@@ -411,8 +425,14 @@ def search(session: Session, keys: VaultKeys, user: User, *, q: str,
     total, rows = ranked_rows(session, plan, (page - 1) * page_size, page_size + 1)
     cache: Cache = {}  # analysis of this page's cards; dropped with the request
     named = _named_companies(session, rows[:page_size])
-    hits = [hit for hit in (_hit(keys, row, query.words, cache, named)
+    marker = Marker(query.words, cache)  # what excerpts mark, made once for the page
+    hits = [hit for hit in (_hit(keys, row, query.words, cache, named, marker)
                             for row in rows[:page_size]) if hit is not None]
     has_next = len(rows) > page_size
+    if not rows and page > 1:
+        # Past the last page: count exactly (at most the offset) to name the last one.
+        total = _exact_total(session, plan, (page - 1) * page_size)
+    last_page = max(1, math.ceil(total / page_size)) if total < COUNT_CAP or not rows \
+        else None
     return SearchPage(results=hits, total_estimate=total, page=page, has_next=has_next,
-                      words=len(query.words))
+                      words=len(query.words), page_size=page_size, last_page=last_page)
