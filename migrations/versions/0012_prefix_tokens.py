@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012_prefix_tokens'
-down_revision = '0014_staff_auth'
+down_revision = '0011_staff_auth'
 branch_labels = None
 depends_on = None
 

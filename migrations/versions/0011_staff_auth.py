@@ -1,6 +1,6 @@
 """Staff authentication: sessions, password links, second factors, login throttling
 
-Revision ID: 0014_staff_auth
+Revision ID: 0011_staff_auth
 Revises: 0008_i18n
 Create Date: 2026-11-27 07:40:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0014_staff_auth'
+revision = '0011_staff_auth'
 down_revision = '0010_held_uploads'
 branch_labels = None
 depends_on = None
