@@ -38,8 +38,8 @@ from vault.recruiter.forms import (
     VacancyForm,
 )
 from vault.services import audit, exports, vacancy_state
-from vault.services.applicant_list import applicant_page
 from vault.services.access import Write, may_write, note_company, note_reader, visible_candidate
+from vault.services.applicant_list import applicant_page
 from vault.services.candidates import find_document, open_document
 from vault.services.note_authors import note_authors
 from vault.services.notes import add_note
