@@ -27,7 +27,7 @@ class SearchForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=[SelectChoice(s, s.title()) for s in STATUSES])
+    status = SelectField(_l("Status"), choices=[SelectChoice(s, CODE_LABELS[s]) for s in STATUSES])
 
 
 class NoteForm(FlaskForm):
