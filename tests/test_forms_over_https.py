@@ -52,6 +52,7 @@ POSTED_BY = {
     "/vacancies/new": "test_vacancy_create_edit_and_close_forms_are_accepted",
     "/vacancies/<slug>/edit": "test_vacancy_create_edit_and_close_forms_are_accepted",
     "/vacancies/<slug>/close": "test_vacancy_create_edit_and_close_forms_are_accepted",
+    "/vacancies/<slug>/reopen": "test_vacancy_create_edit_and_close_forms_are_accepted",
     "/admin/requests/new": "test_request_log_and_resolve_forms_are_accepted",
     "/admin/requests/<uid>/resolve": "test_request_log_and_resolve_forms_are_accepted",
     "/admin/candidates/<public_id>/hold": "test_legal_hold_form_is_accepted",
@@ -236,11 +237,16 @@ def test_vacancy_create_edit_and_close_forms_are_accepted(app, recruiter):
         slug = db.session.scalar(select(Vacancy.slug))
     recruiter.open(f"/vacancies/{slug}/edit")
     _redirected(recruiter.submit(fields={"location": "Antwerp"}))
-    recruiter.open(f"/vacancies/{slug}")
+    # Closing is a question first (a page of its own), then the confirmed form.
+    recruiter.open(f"/vacancies/{slug}/close")
     _redirected(recruiter.submit(f"/vacancies/{slug}/close"))
     with app.app_context():
         vacancy = db.session.scalar(select(Vacancy))
         assert (vacancy.location, vacancy.status) == ("Antwerp", "closed")
+    recruiter.open(f"/vacancies/{slug}")
+    _redirected(recruiter.submit(f"/vacancies/{slug}/reopen"))
+    with app.app_context():
+        assert db.session.scalar(select(Vacancy.status)) == "open"
 
 
 # The privacy officer's desk --------------------------------------------------------------

@@ -23,8 +23,9 @@ from vault.models import Candidate
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 CATALOGUES = ROOT / "vault" / "translations"
-# Every template but the privacy desk's (templates/admin/, still English only).
+# Every template, the privacy desk's (templates/admin/) included.
 COVERED = [
+    *sorted((TEMPLATES / "admin").glob("*.html")),
     *sorted((TEMPLATES / "apply").glob("*.html")),
     *sorted((TEMPLATES / "candidate").glob("*.html")),
     *sorted((TEMPLATES / "renewal").glob("*.html")),

@@ -80,8 +80,9 @@ def test_dangerous_or_disguised_files_are_refused(build, name, reason):
 
 
 def test_a_pdf_named_docx_is_refused():
-    with pytest.raises(UploadRejected, match="does not match"):
+    with pytest.raises(UploadRejected) as caught:
         inspect_upload(files.pdf_with_text(), "cv.docx")
+    assert caught.value.code == "name_mismatch" and "does not match" in caught.value.reason
 
 
 @pytest.mark.parametrize("name", ["cv.pdf.exe", "cv\x00.pdf", "../../etc/cv.pdf",

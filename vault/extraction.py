@@ -46,8 +46,6 @@ ARCHIVE_SUFFIXES = (".zip", ".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".jar",
                     ".rar", ".gz", ".cab", ".bin", ".odt")
 MACRO_CONTENT_TYPES = ("macroEnabled", "vbaProject", "activeX")
 
-ACTIVE = "scripts, actions that open other files or programs, or attachments"
-
 # PDF: keys that hold scripts, attachments or forms that run; refused wherever they are.
 PDF_ACTIVE_KEYS = frozenset({"/JS", "/JavaScript", "/Launch", "/EmbeddedFiles",
                              "/EmbeddedFile", "/EF", "/RichMedia", "/XFA"})
@@ -90,15 +88,28 @@ DOCX_ACTIVE_FIELDS = re.compile(r"^\s*(?:INCLUDETEXT|INCLUDEPICTURE|INCLUDE|LINK
 
 
 class UploadRejected(Exception):
-    """A user-facing reason; never contains the file's name or content."""
+    """Why a file is refused, as a code (``"pdf_active"``); never the file's name or
+    content.
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    Only the code crosses the pipe from the sandboxed child: the child imports nothing of
+    Flask, so the words for the code (vault/upload_reasons.py) are chosen in the web
+    worker, in the language of the page that shows them."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+    @property
+    def reason(self) -> str:
+        """The words for the code in the current language (English outside a request).
+        For the parent process only: the child never reads it."""
+        from vault.upload_reasons import refusal_reason
+
+        return refusal_reason(self.code)
 
 
 class LimitExceeded(UploadRejected):
-    """The file asks for more work than any CV needs (the caller words the reason)."""
+    """The file asks for more work than any CV needs (the parent words the reason)."""
 
     def __init__(self) -> None:
         super().__init__("too_heavy")
@@ -138,7 +149,7 @@ def inspect_pdf(content: bytes, *, max_pages: int, time_budget_s: float) -> PdfT
         with _pdf_limits():
             reader = PdfReader(io.BytesIO(content), strict=False)
             if reader.is_encrypted:
-                raise UploadRejected("encrypted PDF files are not accepted")
+                raise UploadRejected("pdf_encrypted")
             _refuse_active_pdf(reader.trailer)
             return _pdf_text(reader, max_pages=max_pages, time_budget_s=time_budget_s)
     except UploadRejected:
@@ -150,7 +161,7 @@ def inspect_pdf(content: bytes, *, max_pages: int, time_budget_s: float) -> PdfT
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             RecursionError, OSError):
         # pypdf raises many kinds on malformed files; all mean "not a PDF we accept".
-        raise UploadRejected("the PDF file is damaged or not a PDF") from None
+        raise UploadRejected("pdf_damaged") from None
 
 
 @contextmanager
@@ -206,13 +217,13 @@ def _refuse_active_pdf(trailer) -> None:  # type: ignore[no-untyped-def]
             item = item.get_object()
         visited += 1
         if visited > MAX_PDF_OBJECTS:
-            raise UploadRejected("the PDF file is too complex")
+            raise UploadRejected("pdf_too_complex")
         if isinstance(item, DictionaryObject):
             for key, value in item.items():
                 if key in PDF_ACTIVE_KEYS:
-                    raise UploadRejected(f"PDF files with {ACTIVE} are not accepted")
+                    raise UploadRejected("pdf_active")
                 if key in ("/S", "/Subtype", "/Type") and str(value) in PDF_ACTIVE_VALUES:
-                    raise UploadRejected(f"PDF files with {ACTIVE} are not accepted")
+                    raise UploadRejected("pdf_active")
                 if key in ACTION_KEYS:
                     # A web link only where a reader clicks it (a link's /A); what runs by
                     # itself on opening (/OpenAction, /AA) may only navigate.
@@ -238,7 +249,7 @@ def _check_action(action: object, *, clicked: bool) -> None:
                                              bytes, str)):
         return  # a destination: a page and a view (/XYZ, /Fit…), or a named one
     if not isinstance(action, DictionaryObject):
-        raise UploadRejected(f"PDF files with {ACTIVE} are not accepted")
+        raise UploadRejected("pdf_active")
     chained = action.get("/Next")  # actions run after this one, same rules
     chained = chained.get_object() if chained is not None else None
     for follower in chained if isinstance(chained, ArrayObject) else [chained]:
@@ -246,19 +257,19 @@ def _check_action(action: object, *, clicked: bool) -> None:
             _check_action(follower.get_object(), clicked=clicked)
     kind = str(action.get("/S", ""))
     if kind not in PDF_SAFE_ACTIONS or (kind == "/URI" and not clicked):
-        raise UploadRejected(f"PDF files with {ACTIVE} are not accepted")
+        raise UploadRejected("pdf_active")
     if kind == "/URI":
         target = action.get("/URI")
         target = target.get_object() if target is not None else ""
         if not SAFE_URI.match(str(target)):
-            raise UploadRejected("PDF files may link only to web pages and e-mail addresses")
+            raise UploadRejected("pdf_unsafe_link")
     elif kind == "/Named" and str(action.get("/N", "")) not in PDF_SAFE_NAMED:
-        raise UploadRejected(f"PDF files with {ACTIVE} are not accepted")
+        raise UploadRejected("pdf_active")
     elif kind == "/GoTo":
         destination = action.get("/D")
         destination = destination.get_object() if destination is not None else None
         if isinstance(destination, DictionaryObject):  # a structure destination: odd
-            raise UploadRejected(f"PDF files with {ACTIVE} are not accepted")
+            raise UploadRejected("pdf_active")
 
 
 def _pdf_text(reader, *, max_pages: int, time_budget_s: float) -> PdfText:  # type: ignore[no-untyped-def]
@@ -288,20 +299,20 @@ def inspect_docx(content: bytes) -> str:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise UploadRejected("the DOCX file is damaged") from None
+        raise UploadRejected("docx_damaged") from None
     with archive:
         infos = archive.infolist()
         _check_directory(infos)
         names = {info.filename for info in infos}
         if "[Content_Types].xml" not in names or "word/document.xml" not in names:
-            raise UploadRejected("only PDF and DOCX files are accepted")
+            raise UploadRejected("not_pdf_or_docx")
         try:
             sniffed = _refuse_nested(archive, infos)
             parts = _parse_all_xml(archive, infos, sniffed)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
             if isinstance(exc, UploadRejected):
                 raise
-            raise UploadRejected("the DOCX file is damaged") from None
+            raise UploadRejected("docx_damaged") from None
     _refuse_active_docx(parts)
     return DocxReader(parts).text()
 
@@ -309,21 +320,20 @@ def inspect_docx(content: bytes) -> str:
 def _check_directory(infos: list[zipfile.ZipInfo]) -> None:
     """Zip-bomb defence from the central directory alone, before inflating a byte."""
     if len(infos) > MAX_ZIP_ENTRIES:
-        raise UploadRejected("the DOCX file has too many parts")
+        raise UploadRejected("docx_too_many_parts")
     if sum(info.file_size for info in infos) > MAX_ZIP_TOTAL:
-        raise UploadRejected("the DOCX file unpacks to too much data")
+        raise UploadRejected("docx_too_large")
     for info in infos:
         name = info.filename
         if name.startswith(("/", "\\")) or ".." in name.split("/") or "\\" in name:
-            raise UploadRejected("the DOCX file contains unsafe paths")
+            raise UploadRejected("docx_unsafe_paths")
         if info.flag_bits & 0x1:
-            raise UploadRejected("encrypted DOCX files are not accepted")
+            raise UploadRejected("docx_encrypted")
         if info.file_size > 1024 * 1024 and info.file_size > MAX_ZIP_RATIO * max(
                 info.compress_size, 1):
-            raise UploadRejected("the DOCX file unpacks to too much data")
+            raise UploadRejected("docx_too_large")
         if name.lower().endswith(ARCHIVE_SUFFIXES) or "vbaproject" in name.lower():
-            raise UploadRejected("DOCX files with embedded archives or macros "
-                                 "are not accepted")
+            raise UploadRejected("docx_archives")
 
 
 def _refuse_nested(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> set[str]:
@@ -336,8 +346,7 @@ def _refuse_nested(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> se
         with archive.open(info) as member:
             head = member.read(64)
         if head.startswith(ARCHIVE_MAGIC):
-            raise UploadRejected("DOCX files with embedded archives or macros "
-                                 "are not accepted")
+            raise UploadRejected("docx_archives")
         if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.removeprefix(
                 b"\xef\xbb\xbf").lstrip().startswith(b"<"):
             xml_parts.add(info.filename)
@@ -346,12 +355,12 @@ def _refuse_nested(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> se
 
 def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     if info.file_size > MAX_XML_PART:
-        raise UploadRejected("the DOCX file unpacks to too much data")
+        raise UploadRejected("docx_too_large")
     with archive.open(info) as member:
         data = member.read(info.file_size + 1)
     # A directory can lie about sizes; never trust it past what it declared.
     if len(data) > info.file_size:
-        raise UploadRejected("the DOCX file unpacks to too much data")
+        raise UploadRejected("docx_too_large")
     return data
 
 
@@ -374,31 +383,28 @@ def _parse_xml(data: bytes) -> Element:
         # No DTDs at all: no external entities, no entity expansion (billion laughs).
         return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (DefusedXmlException, ParseError):
-        raise UploadRejected("the DOCX file contains XML we do not accept") from None
+        raise UploadRejected("docx_bad_xml") from None
 
 
 def _refuse_active_docx(parts: dict[str, Element]) -> None:
     types = parts.get("[Content_Types].xml")
     if types is None:
-        raise UploadRejected("only PDF and DOCX files are accepted")
+        raise UploadRejected("not_pdf_or_docx")
     if any(marker in (el.get("ContentType") or "") or marker in (el.get("PartName") or "")
            for el in types.iter() for marker in MACRO_CONTENT_TYPES):
-        raise UploadRejected("documents with macros are not accepted")
+        raise UploadRejected("docx_macros")
     for name, root in parts.items():
         if name.endswith(".rels"):
             _check_relationships(root)
             continue
         for element in root.iter():
             if element.tag in DOCX_ACTIVE_ELEMENTS:
-                raise UploadRejected("DOCX files with embedded objects or documents "
-                                     "are not accepted")
+                raise UploadRejected("docx_embedded")
             if element.tag == f"{W}instrText" and DOCX_ACTIVE_FIELDS.match(element.text or ""):
-                raise UploadRejected("DOCX files with fields that fetch other files "
-                                     "are not accepted")
+                raise UploadRejected("docx_fetch_fields")
             if element.tag == f"{W}fldSimple" and DOCX_ACTIVE_FIELDS.match(
                     element.get(f"{W}instr") or ""):
-                raise UploadRejected("DOCX files with fields that fetch other files "
-                                     "are not accepted")
+                raise UploadRejected("docx_fetch_fields")
 
 
 def _check_relationships(root: Element) -> None:
@@ -407,14 +413,12 @@ def _check_relationships(root: Element) -> None:
         if kind == "attachedTemplate" and LOCAL_TEMPLATE.match(rel.get("Target") or ""):
             continue
         if kind in DOCX_ACTIVE_RELATIONSHIPS:
-            raise UploadRejected("DOCX files with templates, embedded objects or documents "
-                                 "from elsewhere are not accepted")
+            raise UploadRejected("docx_external_parts")
         if (rel.get("TargetMode") or "").lower() == "external":
             # A hyperlink is only followed when clicked; any other external target
             # (an image, a template, a frame) is fetched on opening.
             if kind != "hyperlink" or not SAFE_URI.match(rel.get("Target") or ""):
-                raise UploadRejected("DOCX files that load content from elsewhere "
-                                     "are not accepted")
+                raise UploadRejected("docx_remote_content")
 
 
 class DocxReader:

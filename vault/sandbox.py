@@ -66,7 +66,7 @@ class TooHeavy(UploadRejected):
 
 
 def run_inspection(content: bytes, media_type: str, *, limits: Limits, max_pages: int,
-                   time_budget_s: float, too_heavy_reason: str) -> str:
+                   time_budget_s: float) -> str:
     """The file's text ("" when it has none), or UploadRejected (TooHeavy past a limit)."""
     # CLOCK_MONOTONIC is one clock for the whole machine: the child works to the
     # parent's deadline, its own start-up included.
@@ -87,11 +87,12 @@ def run_inspection(content: bytes, media_type: str, *, limits: Limits, max_pages
             _kill_group(process)
     lines = out.splitlines()
     verdict, ocr = _json_line(lines, 0), _json_line(lines, 1)
-    if not isinstance(verdict, dict) or verdict.get("refused") == LimitExceeded().reason:
+    if not isinstance(verdict, dict) or verdict.get("refused") == LimitExceeded().code:
         # No verdict in time, killed by RLIMIT_CPU, or out of memory under RLIMIT_AS:
         # the file asked for more than any CV needs.
-        raise TooHeavy(too_heavy_reason)
+        raise TooHeavy(LimitExceeded().code)
     if "refused" in verdict:
+        # A code only; the web worker words it (vault/upload_reasons.py).
         raise UploadRejected(str(verdict["refused"]))
     # An accepted file stays accepted when the OCR after the verdict ran out of time or
     # memory: it is then kept without text.
@@ -198,9 +199,9 @@ def main() -> None:
     try:
         _child()
     except UploadRejected as exc:
-        _say({"refused": exc.reason})
+        _say({"refused": exc.code})  # the parent words it: no Flask-Babel in here
     except (MemoryError, RecursionError):
-        _say({"refused": LimitExceeded().reason})
+        _say({"refused": LimitExceeded().code})
 
 
 if __name__ == "__main__":

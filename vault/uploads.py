@@ -20,7 +20,6 @@ from __future__ import annotations
 import unicodedata
 
 from vault.extraction import UploadRejected
-from vault.messages import message
 from vault.sandbox import DOCX, PDF, Limits, TooHeavy, run_inspection
 from vault.services.candidates import DocumentInput
 
@@ -38,15 +37,15 @@ def safe_original_name(filename: str) -> str:
     """The original name, kept (sealed) only for the candidate's own download."""
     name = unicodedata.normalize("NFC", filename or "").strip()
     if not name:
-        raise UploadRejected("the file has no name")
+        raise UploadRejected("no_name")
     if len(name) > 200:
-        raise UploadRejected("the file name is too long")
+        raise UploadRejected("name_too_long")
     if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
-        raise UploadRejected("the file name contains control characters")
+        raise UploadRejected("name_control_characters")
     if "/" in name or "\\" in name or ".." in name or name.startswith("."):
-        raise UploadRejected("the file name contains a path")
+        raise UploadRejected("name_with_path")
     if not name.lower().endswith((".pdf", ".docx")):
-        raise UploadRejected("only PDF and DOCX files are accepted")
+        raise UploadRejected("not_pdf_or_docx")
     return name
 
 
@@ -59,13 +58,13 @@ def inspect_upload(content: bytes, filename: str, *, max_pages: int = MAX_PAGES,
     kept but search cannot find it (the apply form asks the applicant first)."""
     name = safe_original_name(filename)
     if not content:
-        raise UploadRejected("the file is empty")
+        raise UploadRejected("empty")
     media_type = _media_type(content)
     text = _extract(content, media_type, max_pages=max_pages, time_budget_s=time_budget_s,
                     limits=limits)
     extension = EXTENSIONS[media_type]
     if not name.lower().endswith("." + extension):
-        raise UploadRejected("the file's name does not match its content")
+        raise UploadRejected("name_mismatch")
     return DocumentInput(content=content, filename=name, media_type=media_type,
                          extension=extension, text=text, has_text=bool(text.strip()))
 
@@ -73,7 +72,7 @@ def inspect_upload(content: bytes, filename: str, *, max_pages: int = MAX_PAGES,
 def extract_text(content: bytes, media_type: str, *, limits: Limits | None = None) -> str:
     """The text of a stored CV (its type known), read under the same limits."""
     if media_type not in EXTENSIONS or media_type != _media_type(content):
-        raise UploadRejected("only PDF and DOCX files are accepted")
+        raise UploadRejected("not_pdf_or_docx")
     return _extract(content, media_type, max_pages=MAX_PAGES, time_budget_s=TEXT_BUDGET_S,
                     limits=limits)
 
@@ -83,11 +82,10 @@ def _media_type(content: bytes) -> str:
         return PDF
     if content.startswith(b"PK\x03\x04"):
         return DOCX
-    raise UploadRejected("only PDF and DOCX files are accepted")
+    raise UploadRejected("not_pdf_or_docx")
 
 
 def _extract(content: bytes, media_type: str, *, max_pages: int, time_budget_s: float,
              limits: Limits | None) -> str:
     return run_inspection(content, media_type, limits=limits or Limits(), max_pages=max_pages,
-                          time_budget_s=time_budget_s,
-                          too_heavy_reason=message("upload_too_heavy"))
+                          time_budget_s=time_budget_s)

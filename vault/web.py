@@ -23,12 +23,13 @@ def register_blueprints(app: Flask) -> None:
     from vault.auth.routes import bp as auth_bp
     from vault.candidate.routes import bp as candidate_bp
     from vault.monitoring.routes import bp as monitoring_bp
+    from vault.nav_current import current_section
     from vault.public.routes import bp as public_bp
     from vault.recruiter.routes import bp as recruiter_bp
     from vault.renewal.routes import bp as renewal_bp
 
     app.before_request(_refuse_without_secrets)
-    app.context_processor(lambda: {"staff_nav": staff_nav})
+    app.context_processor(lambda: {"staff_nav": staff_nav, "current_section": current_section})
     app.register_blueprint(public_bp)
     app.register_blueprint(monitoring_bp)
     app.register_blueprint(auth_bp)

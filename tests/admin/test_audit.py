@@ -65,7 +65,7 @@ def test_audit_filters_narrow_page_and_csv(app, client, person, admin, clock):
     assert earlier and all(r[1].startswith("2026-03-02") for r in earlier)
 
     page = client.get(f"/admin/audit?action={audit.CV_DOWNLOADED}").data.decode()
-    assert "1 event(s)" in page and audit.CV_DOWNLOADED in page
+    assert "1 event ·" in page and audit.CV_DOWNLOADED in page
     assert f"<td>{audit.CANDIDATE_VIEWED}</td>" not in page
 
     for bad in ("action=drop.table", "actor_type=ghost", "date_from=yesterday",

@@ -17,7 +17,7 @@ def test_recruiter_creates_edits_and_closes_a_vacancy(app, make_user, login, clo
         assert (vacancy.company, vacancy.slug) == ("Hoptimize", "sre")
     client.post("/vacancies/sre/edit", data={"title": "Senior SRE", "location": "Ghent"})
     clock.advance(days=2)
-    client.post("/vacancies/sre/close")
+    client.post("/vacancies/sre/close", data={"confirm": "yes"})
     with app.app_context():
         vacancy = db.session.scalar(select(Vacancy))
         assert vacancy.title == "Senior SRE" and vacancy.closed_at == clock()

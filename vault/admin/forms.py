@@ -1,7 +1,10 @@
-"""Forms of the privacy officer's desk. Every state change is a POST with a CSRF token."""
+"""Forms of the privacy officer's desk. Every state change is a POST with a CSRF token.
+
+Labels and messages are lazy strings: they are worded in the language of the page."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -14,6 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from vault.admin.labels import DESK_LABELS, ERASURE_LABELS
 from vault.apply.forms import EMAIL_VALIDATORS
 from vault.services.desk import (
     AUDIT_ACTOR_TYPES,
@@ -28,46 +32,50 @@ from vault.services.users import ROLES
 PUBLIC_ID = [DataRequired(), Length(min=8, max=32)]
 
 
+def _worded(codes: tuple[str, ...]) -> list[SelectChoice]:
+    return [SelectChoice(code, DESK_LABELS.get(code, code)) for code in codes]
+
+
 class ResolveRequestForm(FlaskForm):
-    status = SelectField("Resolve as", choices=[SelectChoice(s, s.title()) for s in RESOLUTIONS])
+    status = SelectField(_l("Resolve as"), choices=_worded(RESOLUTIONS))
 
 
 class LogRequestForm(FlaskForm):
-    public_id = StringField("Reference (public id)", validators=PUBLIC_ID)
-    kind = SelectField("Kind", choices=[SelectChoice(k, k.title()) for k in KINDS])
+    public_id = StringField(_l("Reference (public id)"), validators=PUBLIC_ID)
+    kind = SelectField(_l("Kind"), choices=_worded(KINDS))
     # May name the person: sealed with their key, never in the audit trail.
-    details = TextAreaField("Details", validators=[Optional(), Length(max=2000)])
+    details = TextAreaField(_l("Details"), validators=[Optional(), Length(max=2000)])
 
 
 class EmailChangeForm(FlaskForm):
     # Sealed with the record's key while it waits for confirmation; never logged.
-    new_email = EmailField("New e-mail address (the person asked for it)",
+    new_email = EmailField(_l("New e-mail address (the person asked for it)"),
                            validators=EMAIL_VALIDATORS)
 
 
 class HoldForm(FlaskForm):
-    action = SelectField("Legal hold", choices=[SelectChoice("place", "Place a hold"),
-                                                SelectChoice("lift", "Lift the hold")])
-    reason = TextAreaField("Reason (sealed with the record)",
+    action = SelectField(_l("Legal hold"), choices=[SelectChoice("place", _l("Place a hold")),
+                                                    SelectChoice("lift", _l("Lift the hold"))])
+    reason = TextAreaField(_l("Reason (sealed with the record)"),
                            validators=[Optional(), Length(max=MAX_REASON)])
 
     def validate_reason(self, field: TextAreaField) -> None:
         if self.action.data == "place" and not (field.data or "").strip():
-            raise ValidationError("A legal hold needs a reason.")
+            raise ValidationError(_l("A legal hold needs a reason."))
 
 
 class CreateUserForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     # No password: the person chooses it through the set-up link mailed to them.
-    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    role = SelectField("Role", choices=[SelectChoice(r, r.title()) for r in ROLES])
-    company = SelectField("Company", choices=[])
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=_worded(ROLES))
+    company = SelectField(_l("Company"), choices=[])
 
 
 class UpdateUserForm(FlaskForm):
-    role = SelectField("Role", choices=[SelectChoice(r, r.title()) for r in ROLES])
-    active = SelectField("Account", choices=[SelectChoice("yes", "Enabled"),
-                                             SelectChoice("no", "Disabled")])
+    role = SelectField(_l("Role"), choices=_worded(ROLES))
+    active = SelectField(_l("Account"), choices=[SelectChoice("yes", _l("Enabled")),
+                                                 SelectChoice("no", _l("Disabled"))])
 
 
 class ResetSecondFactorForm(FlaskForm):
@@ -76,9 +84,10 @@ class ResetSecondFactorForm(FlaskForm):
 
 class EraseForm(FlaskForm):
     # Fixed categories, not free text: the reason is kept after the key is shredded.
-    category = SelectField("Why is the data erased?", validators=[DataRequired()],
-                           choices=[SelectChoice("", "Choose…"),
-                                    *(SelectChoice(k, v) for k, v in ERASURE_CATEGORIES.items())])
+    category = SelectField(_l("Why is the data erased?"), validators=[DataRequired()],
+                           choices=[SelectChoice("", _l("Choose…")),
+                                    *(SelectChoice(k, ERASURE_LABELS.get(k, v))
+                                      for k, v in ERASURE_CATEGORIES.items())])
 
 
 class LookupForm(FlaskForm):
@@ -87,7 +96,7 @@ class LookupForm(FlaskForm):
     class Meta:
         csrf = False
 
-    public_id = StringField("Reference (public id)", validators=PUBLIC_ID)
+    public_id = StringField(_l("Reference (public id)"), validators=PUBLIC_ID)
 
 
 class AuditFilterForm(FlaskForm):
@@ -96,17 +105,18 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    action = SelectField("Action", validators=[Optional()], default="",
-                         choices=[SelectChoice("", "Any"),
+    # Action and actor codes are shown as they are stored: the trail is technical.
+    action = SelectField(_l("Action"), validators=[Optional()], default="",
+                         choices=[SelectChoice("", _l("Any")),
                                   *(SelectChoice(a, a) for a in audit_actions())])
-    actor_type = SelectField("Actor", validators=[Optional()], default="",
-                             choices=[SelectChoice("", "Any"),
+    actor_type = SelectField(_l("Actor"), validators=[Optional()], default="",
+                             choices=[SelectChoice("", _l("Any")),
                                       *(SelectChoice(a, a) for a in AUDIT_ACTOR_TYPES)])
-    subject = StringField("Subject (public id)", validators=[Optional(), Length(max=32)])
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    subject = StringField(_l("Subject (public id)"), validators=[Optional(), Length(max=32)])
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=1_000_000)])
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("The end date is before the start date.")
+            raise ValidationError(_l("The end date is before the start date."))

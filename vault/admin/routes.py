@@ -37,6 +37,7 @@ from vault.admin.forms import (
     ResolveRequestForm,
     UpdateUserForm,
 )
+from vault.admin.labels import ERASURE_LABELS, RECIPIENT_LABELS, desk_label
 from vault.appctx import erasure_ledger, now, secret_keys, vault_keys
 from vault.auth.guards import admin_required, fresh_login_required
 from vault.extensions import db
@@ -57,6 +58,8 @@ from vault.services.users import UserError, create_user, set_active, set_role, s
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 AUDIT_PAGE_SIZE = 50
+# The codes of the desk, worded in the page's language (vault/admin/labels.py).
+bp.add_app_template_filter(desk_label, "desk_label")
 QUEUE_STATUSES = ("open", "all")
 
 
@@ -94,7 +97,7 @@ def lookup() -> Response | tuple[str, int]:
         public_id = (form.public_id.data or "").strip()
         if desk.find_record(db.session, public_id) is not None:
             return redirect(url_for("admin.candidate", public_id=public_id))
-        form.public_id.errors = ["No record has that reference."]
+        form.public_id.errors = [_("No record has that reference.")]
     counts = desk.dashboard_counts(db.session, now=now(), config=current_app.config)
     return render_template("admin/dashboard.html", counts=counts, lookup=form,
                            mail=mail_queue.stats(db.session, now())), 400
@@ -107,7 +110,7 @@ def candidate(public_id: str) -> str:
     person = _person_or_404(public_id)
     return render_template("admin/candidate.html", person=person, hold_form=HoldForm(),
                            email_form=EmailChangeForm(formdata=None),
-                           recipients=desk.EXPORT_RECIPIENTS)
+                           recipients=RECIPIENT_LABELS)
 
 
 @bp.post("/candidates/<public_id>/email")
@@ -132,7 +135,7 @@ def change_email(public_id: str) -> Response | tuple[str, int]:
             flash(message("email_change_started"), "success")
             return redirect(url_for("admin.candidate", public_id=public_id))
     return render_template("admin/candidate.html", person=person, hold_form=HoldForm(),
-                           email_form=form, recipients=desk.EXPORT_RECIPIENTS), 400
+                           email_form=form, recipients=RECIPIENT_LABELS), 400
 
 
 # --- requests --------------------------------------------------------------------------
@@ -168,7 +171,7 @@ def log_request() -> Response | tuple[str, int]:
             form.public_id.errors = [str(exc)]
         else:
             db.session.commit()
-            flash(f"Request logged; due {show_date(row.due_at)}.", "success")
+            flash(_("Request logged; due %(day)s.", day=show_date(row.due_at)), "success")
             return redirect(url_for("admin.requests"))
     return _requests_page(form, 400)
 
@@ -181,7 +184,7 @@ def resolve_request(uid: str) -> Response | tuple[str, int]:
         abort(404)
     form = ResolveRequestForm()
     if not form.validate_on_submit():
-        flash("Choose fulfilled or rejected.", "error")
+        flash(_("Choose fulfilled or rejected."), "error")
         return _requests_page(LogRequestForm(formdata=None), 400)
     try:
         desk.resolve_request(db.session, row, form.status.data or "", now=now(),
@@ -191,7 +194,7 @@ def resolve_request(uid: str) -> Response | tuple[str, int]:
         flash(str(exc), "error")
         return _requests_page(LogRequestForm(formdata=None), 400)
     db.session.commit()
-    flash(f"Request marked {row.status}.", "success")
+    flash(_("Request marked %(status)s.", status=desk_label(row.status)), "success")
     return redirect(url_for("admin.requests"))
 
 
@@ -227,13 +230,13 @@ def set_hold(public_id: str) -> Response | tuple[str, int]:
             form.reason.errors = [str(exc)]
         else:
             db.session.commit()
-            flash("Legal hold placed: the record will not be shredded." if reason is not None
-                  else "Legal hold lifted.", "success")
+            flash(_("Legal hold placed: the record will not be shredded.") if reason is not None
+                  else _("Legal hold lifted."), "success")
             return redirect(url_for("admin.candidate", public_id=public_id))
     person = _person_or_404(public_id)
     return render_template("admin/candidate.html", person=person, hold_form=form,
                            email_form=EmailChangeForm(formdata=None), hold_target=public_id,
-                           recipients=desk.EXPORT_RECIPIENTS), 400
+                           recipients=RECIPIENT_LABELS), 400
 
 
 # --- users -----------------------------------------------------------------------------
@@ -281,8 +284,8 @@ def create_user_view() -> Response | tuple[str, int]:
             # Nobody but the person ever knows their password: they set it by this link.
             staff_mail.send_setup_link(db.session, vault_keys(), user, now=moment)
             db.session.commit()
-            flash(f"Account {user.id} created ({user.role}); a link to choose a password "
-                  "was mailed to it.", "success")
+            flash(_("Account %(id)s created (%(role)s); a link to choose a password was "
+                    "mailed to it.", id=user.id, role=desk_label(user.role)), "success")
             return redirect(url_for("admin.users"))
     return _users_page(form, 400)
 
@@ -300,8 +303,8 @@ def reset_second_factor(user_id: int) -> Response:
                                      "staff_second_factor_reset",
                                      _("Your second factor was reset"), now=moment)
     db.session.commit()
-    flash(f"The second factor of account {user_id} is reset; its owner was told by e-mail.",
-          "success")
+    flash(_("The second factor of account %(id)s is reset; its owner was told by e-mail.",
+            id=user_id), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -314,7 +317,7 @@ def update_user(user_id: int) -> Response | tuple[str, int]:
     form = UpdateUserForm()
     if not form.validate_on_submit():
         return _users_page(_create_form(submitted=False), 400,
-                           {user_id: "Choose a role and whether the account is enabled."})
+                           {user_id: _("Choose a role and whether the account is enabled.")})
     actor, moment = staff_actor(_user()), now()
     active = form.active.data == "yes"
     try:
@@ -327,7 +330,7 @@ def update_user(user_id: int) -> Response | tuple[str, int]:
         db.session.rollback()
         return _users_page(_create_form(submitted=False), 400, {user_id: str(exc)})
     db.session.commit()
-    flash(f"Account {user_id} saved.", "success")
+    flash(_("Account %(id)s saved.", id=user_id), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -354,7 +357,8 @@ def erase(public_id: str) -> str | tuple[str, int]:
         form.category.errors = [str(exc)]
         return render_template("admin/erase_confirm.html", person=person, form=form), 409
     return render_template("admin/erased.html", receipt=receipt,
-                           category=desk.ERASURE_CATEGORIES[receipt.category])
+                           category=ERASURE_LABELS.get(receipt.category,
+                                                       desk.ERASURE_CATEGORIES[receipt.category]))
 
 
 @bp.get("/candidates/<public_id>/export.<fmt>")

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 
 from vault.messages import CODE_LABELS
 from vault.services.indexing import DEGREE_LEVELS
@@ -36,7 +36,7 @@ class SearchForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=[SelectChoice(s, s.title()) for s in STATUSES])
+    status = SelectField(_l("Status"), choices=[SelectChoice(s, CODE_LABELS[s]) for s in STATUSES])
 
 
 class NoteForm(FlaskForm):
@@ -68,4 +68,24 @@ class VacancyForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    """A POST with nothing but the CSRF token (closing a vacancy)."""
+    """A POST with nothing but the CSRF token (reopening a vacancy)."""
+
+
+class CloseVacancyForm(FlaskForm):
+    """The confirmation step of closing a vacancy: the POST counts only with confirm=yes,
+    which only the confirmation page sends (works without JavaScript)."""
+
+    confirm = HiddenField(validators=[AnyOf(["yes"])])
+
+
+class ApplicantFilterForm(FlaskForm):
+    """The applicant list's query string (status filter and page); changes nothing."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), validators=[Optional()], default="",
+                         choices=[SelectChoice("", _l("Any")),
+                                  *(SelectChoice(s, CODE_LABELS[s]) for s in STATUSES)])
+    page = IntegerField(_l("Page"), default=1,
+                        validators=[Optional(), NumberRange(1, 1_000_000)])

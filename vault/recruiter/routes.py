@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -25,28 +26,29 @@ from vault.auth.guards import fresh_login_required, staff_required
 from vault.errors import render_error
 from vault.extensions import db
 from vault.messages import message
-from vault.models import Candidate, User
-from vault.recruiter.forms import ConfirmForm, NoteForm, SearchForm, StatusForm, VacancyForm
+from vault.models import Candidate, User, Vacancy
+from vault.recruiter.back import safe_back
+from vault.recruiter.forms import (
+    ApplicantFilterForm,
+    CloseVacancyForm,
+    ConfirmForm,
+    NoteForm,
+    SearchForm,
+    StatusForm,
+    VacancyForm,
+)
 from vault.recruiter.paging import page_numbers
-from vault.services import audit, exports, staff_names
+from vault.services import audit, exports, vacancy_state
 from vault.services.access import Write, may_write, note_company, note_reader, visible_candidate
+from vault.services.applicant_list import applicant_page
 from vault.services.candidates import find_document, open_document
+from vault.services.note_authors import note_authors
 from vault.services.notes import add_note
 from vault.services.pipeline import set_status
 from vault.services.search import COUNT_CAP, QueryRefused, search
 from vault.services.users import staff_actor
-from vault.services.vacancies import (
-    VacancyError,
-    close_vacancy,
-    create_vacancy,
-    update_vacancy,
-)
-from vault.services.workspace import (
-    applicants,
-    candidate_view,
-    company_vacancies,
-    managed_vacancy,
-)
+from vault.services.vacancies import VacancyError, create_vacancy, update_vacancy
+from vault.services.workspace import candidate_view, company_vacancies, managed_vacancy
 
 bp = Blueprint("recruiter", __name__)
 
@@ -80,7 +82,7 @@ def candidates() -> str | tuple[str, int]:
     user = _user()
     vacancies = company_vacancies(db.session, user)
     form = SearchForm(request.args)
-    form.vacancy.choices = [("", "Any"), *((str(v.id), f"{v.title} ({v.company})")
+    form.vacancy.choices = [("", _("Any")), *((str(v.id), f"{v.title} ({v.company})")
                                            for v, _n in vacancies)]
     if not form.validate():
         return render_template("recruiter/candidates.html", form=form, page=None), 400
@@ -112,9 +114,17 @@ def candidate(public_id: str) -> str:
     db.session.commit()
     status_form = StatusForm(data={"status": record.status}) if view.can_set_status else None
     # Notes are read by their company's staff and the officer: they see who wrote each.
-    authors = staff_names.labels(db.session, (n.author_id for n in view.opened.notes))
     return render_template("recruiter/candidate.html", view=view, status_form=status_form,
-                           note_form=NoteForm(), authors=authors)
+                           note_form=NoteForm(), back=safe_back(request.args.get("back")),
+                           authors=note_authors(db.session, view.opened.notes))
+
+
+def _back_to_candidate(public_id: str) -> Response:
+    """After a form on the candidate page: the page again, with its way back kept (only
+    a checked same-site search URL, vault.recruiter.back)."""
+    back = safe_back(request.form.get("back"))
+    return redirect(url_for("recruiter.candidate", public_id=public_id,
+                            **({"back": back} if back else {})))
 
 
 @bp.get("/candidates/<public_id>/cv")
@@ -165,7 +175,7 @@ def update_status(public_id: str) -> Response | tuple[str, int]:
         flash(message("status_saved"), "success")
     else:
         flash(message("status_unknown"), "error")
-    return redirect(url_for("recruiter.candidate", public_id=public_id))
+    return _back_to_candidate(public_id)
 
 
 @bp.post("/candidates/<public_id>/notes")
@@ -183,7 +193,7 @@ def note(public_id: str) -> Response | tuple[str, int]:
         flash(message("note_saved"), "success")
     else:
         flash(message("note_invalid"), "error")
-    return redirect(url_for("recruiter.candidate", public_id=public_id))
+    return _back_to_candidate(public_id)
 
 
 @bp.get("/vacancies")
@@ -206,21 +216,37 @@ def new_vacancy() -> Response | tuple[str, int]:
             form[exc.field].errors = [str(exc)]
         else:
             db.session.commit()
-            flash("Vacancy opened.", "success")
+            flash(_("Vacancy opened."), "success")
             return redirect(url_for("recruiter.vacancy", slug=vacancy.slug))
     return render_template("recruiter/vacancy_form.html", form=form, vacancy=None), (
         400 if form.is_submitted() else 200)
 
 
-@bp.get("/vacancies/<slug>")
-@staff_required
-def vacancy(slug: str) -> str:
+def _managed_or_404(slug: str) -> Vacancy:
     found = managed_vacancy(db.session, _user(), slug)
     if found is None:
         abort(404)
-    return render_template("recruiter/vacancy.html", vacancy=found,
-                           applicants=applicants(db.session, vault_keys(), found),
-                           close_form=ConfirmForm())
+    return found
+
+
+@bp.get("/vacancies/<slug>")
+@staff_required
+def vacancy(slug: str) -> tuple[str, int]:
+    found = _managed_or_404(slug)
+    form = ApplicantFilterForm(request.args)
+    code, problem = 200, None
+    if not form.validate():
+        # A hand-made or stale query string: say so, and show everyone from page 1.
+        code, problem = 400, _("That filter or page was not understood: all applicants "
+                               "are shown, from the first page.")
+        form = ApplicantFilterForm(formdata=None)
+    page = applicant_page(db.session, vault_keys(), found, status=form.status.data or None,
+                          page=form.page.data or 1)
+    query = {"status": page.status} if page.status else {}
+    return render_template("recruiter/vacancy.html", vacancy=found, page=page, query=query,
+                           filter_form=form, problem=problem,
+                           reopen_form=ConfirmForm() if vacancy_state.may_reopen(
+                               _user(), found) else None), code
 
 
 @bp.route("/vacancies/<slug>/edit", methods=["GET", "POST"])
@@ -238,23 +264,43 @@ def edit_vacancy(slug: str) -> Response | tuple[str, int]:
             form[exc.field].errors = [str(exc)]
         else:
             db.session.commit()
-            flash("Vacancy saved.", "success")
+            flash(_("Vacancy saved."), "success")
             return redirect(url_for("recruiter.vacancy", slug=slug))
     return render_template("recruiter/vacancy_form.html", form=form, vacancy=found), (
         400 if form.is_submitted() else 200)
 
 
-@bp.post("/vacancies/<slug>/close")
+@bp.route("/vacancies/<slug>/close", methods=["GET", "POST"])
 @staff_required
-def close(slug: str) -> Response:
-    found = managed_vacancy(db.session, _user(), slug)
-    if found is None:
-        abort(404)
-    if ConfirmForm().validate_on_submit():
-        close_vacancy(found, now=now())
+def close(slug: str) -> Response | str:
+    """GET: the confirmation page. POST: close, only with the confirmation page's
+    confirm=yes (a bare POST, an old form, shows the confirmation instead)."""
+    found = _managed_or_404(slug)
+    if not found.is_open:
+        flash(_("This vacancy is already closed."), "info")
+        return redirect(url_for("recruiter.vacancy", slug=slug))
+    form = CloseVacancyForm()
+    if request.method == "POST" and form.validate_on_submit():
+        vacancy_state.close(db.session, _user(), found, now=now())
         db.session.commit()
-        flash("Vacancy closed: its applications are kept for the retention period, "
-              "then erased.", "success")
+        flash(_("Vacancy closed: its applications are kept for the retention period, "
+                "then erased. You can reopen it from its page."), "success")
+        return redirect(url_for("recruiter.vacancy", slug=slug))
+    return render_template("recruiter/vacancy_close.html", vacancy=found,
+                           form=CloseVacancyForm(formdata=None, data={"confirm": "yes"}))
+
+
+@bp.post("/vacancies/<slug>/reopen")
+@staff_required
+def reopen(slug: str) -> Response | tuple[str, int]:
+    found = _managed_or_404(slug)
+    if not vacancy_state.may_reopen(_user(), found):
+        return render_error(403, _("Only recruiters of this vacancy's company can reopen "
+                                   "it. Nothing was changed."))
+    if ConfirmForm().validate_on_submit():
+        if vacancy_state.reopen(db.session, _user(), found, now=now()):
+            db.session.commit()
+            flash(_("Vacancy reopened: it takes applications again."), "success")
+        else:
+            flash(_("This vacancy is already open."), "info")
     return redirect(url_for("recruiter.vacancy", slug=slug))
-
-

@@ -68,6 +68,8 @@ RETENTION_RUN = "retention.run"
 INDEX_REBUILT = "index.rebuilt"
 AUDIT_RESTORE_ACKNOWLEDGED = "audit.restore_acknowledged"  # events lost to a restore
 AUDIT_CHAIN_KEYED = "audit.chain_keyed"  # an unkeyed chain (older release) re-linked
+VACANCY_CLOSED = "vacancy.closed"  # detail: the vacancy's slug
+VACANCY_REOPENED = "vacancy.reopened"
 # Opening personal data by staff: shown to the candidate on their self-service page.
 STAFF_ACCESS_ACTIONS = (CANDIDATE_VIEWED, CV_DOWNLOADED, CANDIDATE_EXPORTED)
 

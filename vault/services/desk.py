@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
@@ -108,9 +109,9 @@ def find_request(session: Session, uid: str) -> DataRequest | None:
 def resolve_request(session: Session, request: DataRequest, status: str, *, now: datetime,
                     actor: audit.Actor) -> None:
     if status not in RESOLUTIONS:
-        raise DeskError("A request is resolved as fulfilled or rejected.")
+        raise DeskError(_l("A request is resolved as fulfilled or rejected."))
     if request.status != "open":
-        raise DeskError("That request is already resolved.")
+        raise DeskError(_l("That request is already resolved."))
     requests.fulfil(request, now=now, status=status)
     audit.record(session, actor, audit.REQUEST_RESOLVED, now=now,
                  subject=request.subject_public_id,
@@ -127,10 +128,10 @@ def log_received_request(session: Session, keys: VaultKeys, public_id: str, kind
     """A request received by letter, e-mail or phone: logged with its due date. The
     details may name the person, so they are sealed with the subject's key."""
     if kind not in requests.KINDS:
-        raise DeskError("That kind of request does not exist.")
+        raise DeskError(_l("That kind of request does not exist."))
     record = find_record(session, public_id.strip())
     if record is None:
-        raise DeskError("No record has that reference.")
+        raise DeskError(_l("No record has that reference."))
     details = details.strip()
     row = requests.log_request(session, record.public_id, kind, channel=requests.ADMIN, now=now,
                                due_days=due_days, details=details or None,
@@ -218,9 +219,9 @@ def set_hold(session: Session, keys: VaultKeys, record: Candidate, reason: str |
              now: datetime, actor: audit.Actor) -> None:
     """A reason places the hold, None lifts it."""
     if reason is not None and not reason.strip():
-        raise DeskError("A legal hold needs a reason.")
+        raise DeskError(_l("A legal hold needs a reason."))
     if reason is not None and len(reason.strip()) > holds.MAX_REASON:
-        raise DeskError(f"Keep the reason under {holds.MAX_REASON} characters.")
+        raise DeskError(_l("Keep the reason under %(n)s characters.", n=holds.MAX_REASON))
     holds.set_legal_hold(session, keys, record, reason, now=now, actor=actor)
 
 
@@ -264,7 +265,7 @@ def erase_person(session: Session, person: Person, category: str, *, now: dateti
     """Shred every record of the person that no legal hold protects (the one policy of
     services.erasure: held records stay, each with an open erasure request). Commits."""
     if category not in ERASURE_CATEGORIES:
-        raise DeskError("Choose why the data is erased.")
+        raise DeskError(_l("Choose why the data is erased."))
     # No details: anything sealed with the keys shredded below would be lost anyway.
     row = requests.log_request(session, person.anchor.public_id, "erase",
                                channel=requests.ADMIN, now=now, due_days=due_days,
@@ -289,7 +290,8 @@ def request_email_change(session: Session, keys: VaultKeys, person: Person, new_
         session, keys, person.anchor, new_email, now=now, lifetime_hours=lifetime_hours,
         secret_keys=secret_keys, requested_by=identity.ADMIN, actor=actor)
     if ticket is None:
-        raise DeskError("That is already the person's confirmed address: nothing to change.")
+        raise DeskError(_l("That is already the person's confirmed address: nothing to "
+                           "change."))
     row = requests.log_request(session, person.anchor.public_id, "correct",
                                channel=requests.ADMIN, now=now, due_days=due_days,
                                fulfilled=True)
@@ -312,9 +314,9 @@ def export_person(session: Session, keys: VaultKeys, person: Person, fmt: str, r
     """Everything held on the person, logged as a fulfilled export request and audited
     per record (the person sees it on their page). The caller commits."""
     if fmt not in exports.EXPORT_FILENAMES:
-        raise DeskError("Choose JSON, CSV or ZIP.")
+        raise DeskError(_l("Choose JSON, CSV or ZIP."))
     if recipient not in EXPORT_RECIPIENTS:
-        raise DeskError("Choose who receives the export.")
+        raise DeskError(_l("Choose who receives the export."))
     body = exports.render(session, keys, person.records, fmt, now=now)
     row = requests.log_request(session, person.anchor.public_id, "export",
                                channel=requests.ADMIN, now=now, due_days=due_days,
