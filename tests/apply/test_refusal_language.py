@@ -25,7 +25,8 @@ def test_refusal_reason_is_shown_in_french_for_a_french_request(app, client):
     response = _apply_with(app, client, files.pdf_with_javascript, "cv.pdf", "fr")
     page = html.unescape(response.data.decode())
     assert response.status_code == 400
-    assert ("Votre CV n'a pas pu être accepté : les fichiers PDF contenant des scripts, "
+    # The message names the refused file (what the applicant chose), then says why.
+    assert ("cv.pdf n'a pas pu être accepté : les fichiers PDF contenant des scripts, "
             "des actions qui ouvrent d'autres fichiers ou programmes, ou des pièces jointes "
             "ne sont pas acceptés") in page
     assert "are not accepted" not in page
@@ -40,7 +41,7 @@ def test_refusal_reason_follows_accept_language_in_dutch(app, client):
                                                         "cv.docx")),
         content_type="multipart/form-data", headers={"Accept-Language": "nl-BE,nl;q=0.9"})
     page = html.unescape(response.data.decode())
-    assert "Uw cv kon niet aanvaard worden:" in page and "macro's" in page
+    assert "cv.docx kon niet worden aanvaard:" in page and "macro's" in page
 
 
 def test_a_refused_name_is_worded_in_french_too(app, client):

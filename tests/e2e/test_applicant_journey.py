@@ -35,15 +35,19 @@ def test_applicant_applies_and_manages_their_data_through_the_mailed_link(app, s
     assert response.headers["strict-transport-security"].startswith("max-age=")
     assert "default-src 'self'" in response.headers["content-security-policy"]
     site.check("home")
-    page.get_by_role("link", name=t("Apply")).first.click()
+    page.get_by_role("link", name=t("Read more")).first.click()
+    page.get_by_role("heading", name="Data engineer").wait_for()
+    site.check("job")
+    page.get_by_role("link", name=t("Apply for this job")).click()
     page.get_by_role("heading", name="Data engineer").wait_for()
     site.check("apply-form")
 
     page.get_by_label(t("Full name")).fill(f"Ilse {MARK_NAME}")
-    page.get_by_label(t("E-mail"), exact=True).fill(MARK_EMAIL)
+    page.get_by_label(f"{t('E-mail')} {t('(required)')}", exact=True).fill(MARK_EMAIL)
     page.get_by_label(t("Phone")).fill("+32 470 11 22 33")
-    page.get_by_label(t("Position sought")).fill("Data engineer")
-    page.get_by_label(t("CV (PDF or DOCX)")).set_input_files(CV)
+    # An application to a vacancy does not ask for the position: the vacancy is it.
+    assert page.get_by_label(t("Position sought")).count() == 0
+    page.get_by_label(t("CV (PDF or Word)")).set_input_files(CV)
     page.get_by_label(t("Degree")).first.fill("Master of Science")
     page.get_by_label(t("Field of study")).first.fill("Computer Science")
     page.get_by_label(t("Institution")).first.fill("Ghent University")
@@ -52,14 +56,18 @@ def test_applicant_applies_and_manages_their_data_through_the_mailed_link(app, s
     consents.nth(1).check()  # the talent pool; the application's own consent forgotten
     page.get_by_role("button", name=t("Send my application")).click()
 
-    page.get_by_text(t("We need your consent to process your application.")).wait_for()
+    # One summary of the errors at the top, focused, each error a link to its field.
+    summary = page.locator("#error-summary")
+    summary.wait_for()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert summary.get_by_role("link", name=t(
+        "We need your consent to process your application."), exact=False).count() == 1
     assert page.get_by_label(t("Full name")).input_value() == f"Ilse {MARK_NAME}"
     site.check("apply-form-errors")
     consents.nth(0).check()
-    # HELD-CV: a browser never keeps a chosen file across a page load, so the CV is chosen
-    # again. Once the server keeps the CV of a refused submission, replace this line by
-    # an assertion that the page names the CV it holds, and submit without a file.
-    page.get_by_label(t("CV (PDF or DOCX)")).set_input_files(CV)
+    # A browser never keeps a chosen file across a page load; the server held the CV of
+    # the refused submission (sealed), names it, and sends it with the form.
+    assert CV["name"] in page.locator("#cv-held").inner_text()
     page.get_by_role("button", name=t("Send my application")).click()
     page.get_by_role("heading", name=t("Thank you, we received your application")).wait_for()
     site.check("apply-done")
