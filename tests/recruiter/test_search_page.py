@@ -158,3 +158,11 @@ def test_the_new_messages_are_in_dutch_and_french(app, officer):
     french = officer.get("/candidates?q=haskell",
                          headers={"Accept-Language": "fr-BE"}).data.decode()
     assert "Aucun candidat ne correspond à « haskell »." in french
+
+
+def test_degree_levels_are_offered_in_the_readers_language(officer):
+    french = officer.get("/candidates", headers={"Accept-Language": "fr-BE"}).data.decode()
+    assert '<option value="secondary">Enseignement secondaire</option>' in french
+    assert '<option value="doctorate">Doctorat</option>' in french
+    dutch = officer.get("/candidates", headers={"Accept-Language": "nl-BE"}).data.decode()
+    assert '<option value="doctorate">Doctoraat</option>' in dutch

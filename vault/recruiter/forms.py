@@ -20,6 +20,14 @@ from vault.services.vacancies import (
     VacancyDetails,
 )
 
+# The levels the search recognises (vault.services.indexing), in the reader's language.
+DEGREE_LEVEL_WORDS = {
+    "secondary": _l("Secondary education"),
+    "bachelor": _l("Bachelor"),
+    "master": _l("Master"),
+    "doctorate": _l("Doctorate"),
+}
+
 
 class SearchForm(FlaskForm):
     """Read from the query string; no CSRF (a search changes nothing)."""
@@ -30,7 +38,7 @@ class SearchForm(FlaskForm):
     q = StringField(_l("Keywords"), validators=[Optional(), Length(max=300)])
     level = SelectField(_l("Degree level"), validators=[Optional()], default="",
                         choices=[SelectChoice("", _l("Any")),
-                                 *(SelectChoice(v, v.title()) for v in DEGREE_LEVELS)])
+                                 *(SelectChoice(v, DEGREE_LEVEL_WORDS[v]) for v in DEGREE_LEVELS)])
     vacancy = SelectField(_l("Vacancy"), validators=[Optional()], default="", coerce=str)
     page = IntegerField(default=1, validators=[Optional(), NumberRange(1, MAX_PAGE)])
 
