@@ -30,7 +30,8 @@ from vault.models import AuditEvent, Candidate, DataRequest, Note
 from vault.services import audit, staff_names
 from vault.services.candidates import open_candidate, open_document
 
-SCHEMA_ID = "https://ingenium-group.example/vault/export/v1"
+SCHEMA_ID = "https://schemas.ingenium-group.example/vault/export/v1"
+# docs/export-schema.json: the JSON Schema of export.json, validated in the tests.
 SCHEMA_VERSION = 1
 # The files' names inside the ZIP (the formats offered); a download is named by
 # download_filename().
