@@ -238,3 +238,34 @@ def test_a_cv_over_the_limit_in_an_archive_is_refused_before_it_is_unpacked(
                                                         str(tmp_path / "out.zip")])
     assert result.exit_code == 1 and "record 1: documents.content is larger" in result.output
     assert _count(other_vault) == (0, 0)
+
+
+def test_a_bad_record_in_a_json_file_is_named_by_its_number_and_nothing_is_written(
+        app, runner, other_vault, clock, make_user, tmp_path):
+    public_id = _a_person_with_two_records(app, clock, make_user)
+    document = json.loads(_export(app, runner, public_id, "json", tmp_path / "out.json"))
+    document["records"][1]["consents"][0]["notice_version"] = ""
+    (tmp_path / "bad.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
+    result = other_vault.test_cli_runner().invoke(args=["vault", "import",
+                                                        str(tmp_path / "bad.json")])
+    assert result.exit_code == 1
+    assert "record 2: consents[1].notice_version is required" in result.output
+    assert "record 1:" not in result.output and "1 record(s) rejected" in result.output
+    assert _count(other_vault) == (0, 0) and outbox(other_vault) == []
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: d.update(schema_version=2), "reads export schema version 1 only"),
+    (lambda d: d.update(records={"not": "a list"}), "records must be a list of records"),
+])
+def test_a_json_file_of_another_shape_is_refused_as_a_whole(
+        app, runner, other_vault, clock, make_user, tmp_path, edit, message):
+    public_id, _ = make_person(app, clock, make_user)
+    document = json.loads(_export(app, runner, public_id, "json", tmp_path / "out.json"))
+    edit(document)
+    (tmp_path / "bad.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
+    result = other_vault.test_cli_runner().invoke(args=["vault", "import",
+                                                        str(tmp_path / "bad.json")])
+    assert result.exit_code == 1 and message in result.output
+    assert "nothing was imported" in result.output
+    assert _count(other_vault) == (0, 0)
