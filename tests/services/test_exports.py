@@ -222,7 +222,8 @@ def test_zip_holds_the_exact_cv_bytes_under_safe_names(app, clock, make_user):
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         names = archive.namelist()
         [cv_path] = [d["zip_path"] for d in document["records"][0]["documents"]]
-        assert sorted(names) == sorted(["README.txt", "export.json", "export.csv", cv_path])
+        assert sorted(names) == sorted(["README.txt", "export.json", "export.csv",
+                                        "export.resume.json", cv_path])
         assert archive.read(cv_path) == CV_BYTES
         assert json.loads(archive.read("export.json")) == document
         assert archive.read("export.csv") == exports.export_csv(document)
@@ -246,9 +247,11 @@ def test_render_gives_each_format_and_refuses_others(app, clock, make_user):
             exports.render(db.session, keys, records, "xml", now=clock())
     assert json.loads(as_json)["records"][0]["public_id"] == public_id
     assert as_csv.startswith(b"\xef\xbb\xbf") and as_zip.startswith(b"PK\x03\x04")
-    assert set(exports.EXPORT_FILENAMES) == set(exports.MEDIA_TYPES) == {"json", "csv", "zip"}
+    assert set(exports.EXPORT_FILENAMES) == set(exports.MEDIA_TYPES) == {
+        "json", "csv", "zip", "resume.json"}
     assert exports.EXPORT_FILENAMES == {"json": "export.json", "csv": "export.csv",
-                                        "zip": "export.zip"}
+                                        "zip": "export.zip",
+                                        "resume.json": "export.resume.json"}
 
 
 def _spontaneous(app, clock, companies: tuple[str, ...]) -> str:

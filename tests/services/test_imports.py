@@ -216,31 +216,73 @@ def test_pool_consent_is_never_longer_than_this_controllers_period(app, clock):
         assert record.pool_consent_until == consent.add_months(clock(), POOL_MONTHS)
 
 
+def event(purpose: str, kind: str, expires_at: str | None, *,
+          at: str = "2025-01-01T09:00:00+00:00", version: str = "2025-01") -> dict[str, Any]:
+    return {"purpose": purpose, "event": kind, "at": at, "notice_version": version,
+            "source": "apply", "expires_at": expires_at}
+
+
 @pytest.mark.parametrize("events", [
     [],
-    [{"purpose": "talent_pool", "event": "granted", "expires_at": "2020-01-01T00:00:00+00:00"}],
-    [{"purpose": "talent_pool", "event": "granted", "expires_at": "2027-06-01T00:00:00+00:00"},
-     {"purpose": "talent_pool", "event": "withdrawn", "expires_at": None}],
-    [{"purpose": "talent_pool", "event": "granted", "expires_at": None}],
-    [{"purpose": "application", "event": "granted", "expires_at": "2027-06-01T00:00:00+00:00"}],
+    [event("talent_pool", "granted", "2020-01-01T00:00:00+00:00")],
+    [event("talent_pool", "granted", "2027-06-01T00:00:00+00:00"),
+     event("talent_pool", "withdrawn", None, at="2025-02-01T09:00:00+00:00")],
+    [event("talent_pool", "granted", None)],
+    [event("application", "granted", "2027-06-01T00:00:00+00:00")],
 ])
 def test_no_live_pool_grant_means_no_pool_consent(app, clock, events):
     assert run(app, clock, [json.dumps(good(consents=events))]).imported == 1
     with app.app_context():
         [record] = imported(app)
         assert record.pool_consent_until is None
-        assert consent.latest(record, consent.TALENT_POOL) is None
+        # The ledger came along as it was; the import granted nothing of its own.
+        pool = [(c.event, c.source) for c in record.consents
+                if c.purpose == consent.TALENT_POOL]
+        assert pool == [(e["event"], "apply") for e in events
+                        if e["purpose"] == consent.TALENT_POOL]
 
 
 def test_a_live_grant_in_the_consent_events_counts_without_talent_pool_until(app, clock):
-    events = [{"purpose": "talent_pool", "event": "granted",
-               "expires_at": "2026-01-01T00:00:00+00:00"},
-              {"purpose": "talent_pool", "event": "renewed",
-               "expires_at": "2027-06-01T00:00:00+00:00"}]
+    events = [event("talent_pool", "granted", "2026-01-01T00:00:00+00:00"),
+              event("talent_pool", "renewed", "2027-06-01T00:00:00+00:00",
+                    at="2025-12-01T09:00:00+00:00")]
     run(app, clock, [json.dumps(good(consents=events))])
     with app.app_context():
         [record] = imported(app)
         assert record.pool_consent_until == datetime(2027, 6, 1, tzinfo=UTC)
+        # Nothing added to the pool's ledger: it already ends where it should.
+        assert [c.source for c in record.consents] == ["apply", "apply", "import"]
+
+
+def test_consent_events_keep_their_notice_version_date_and_source(app, clock):
+    events = [event("application", "granted", None, version="2024-06"),
+              event("talent_pool", "granted", "2027-06-01T00:00:00+00:00",
+                    at="2025-03-04T10:11:12+00:00", version="2025-02")]
+    run(app, clock, [json.dumps(good(consents=events))])
+    with app.app_context():
+        [record] = imported(app)
+        assert [(c.purpose, c.event, c.created_at, c.notice_version, c.source, c.expires_at)
+                for c in record.consents] == [
+            ("application", "granted", datetime(2025, 1, 1, 9, tzinfo=UTC), "2024-06",
+             "apply", None),
+            ("talent_pool", "granted", datetime(2025, 3, 4, 10, 11, 12, tzinfo=UTC),
+             "2025-02", "apply", datetime(2027, 6, 1, tzinfo=UTC))]
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"purpose": "marketing"}, "consents[1].purpose must be one of"),
+    ({"event": "forgotten"}, "consents[1].event must be one of"),
+    ({"at": None}, "consents[1].at is not an ISO 8601 date-time"),
+    ({"at": "2099-01-01T00:00:00+00:00"}, "consents[1].at is in the future"),
+    ({"notice_version": ""}, "consents[1].notice_version is required"),
+    ({"notice_version": "v" * 21}, "consents[1].notice_version is longer than 20"),
+    ({"expires_at": "soon"}, "consents[1].expires_at is not an ISO 8601 date-time"),
+])
+def test_a_bad_consent_event_refuses_the_line(app, clock, change, reason):
+    bad = {**event("talent_pool", "granted", None), **change}
+    report = run(app, clock, [json.dumps(good(consents=[bad]))])
+    assert report.imported == 0 and report.rejected[0][1].startswith(reason)
+    assert count(app) == 0
 
 
 def test_expired_talent_pool_until_is_not_imported(app, clock):

@@ -17,7 +17,7 @@ from vault.models import Candidate
 from vault.privacy import NOTICE_VERSION
 from vault.services import audit, exports, identity, requests
 from vault.services.candidates import records_of_person
-from vault.services.imports import import_jsonl
+from vault.services.imports import MAX_FILE, FileRejected, import_file
 from vault.services.notifications import deliver_queued, queue_email_change
 
 
@@ -69,21 +69,28 @@ def export_command(public_id: str, fmt: str, output: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def import_command(file: Path) -> None:
-    """Import JSON Lines, one record of the export schema per line; all or nothing."""
+    """Import what `vault export` writes: export.zip (with its CV files), export.json,
+    or JSON Lines (one record of the export schema per line). All or nothing."""
     require_secrets()
-    with file.open("rb") as handle:
-        report = import_jsonl(
-            db.session, vault_keys(), handle, now=now(),
+    if file.stat().st_size > MAX_FILE:
+        raise click.ClickException(
+            f"{file} is larger than {MAX_FILE // (1024 * 1024)} MiB; nothing was imported.")
+    try:
+        report = import_file(
+            db.session, vault_keys(), file.read_bytes(), now=now(),
             pool_months=int(current_app.config["TALENT_POOL_MONTHS"]),
             notice_version=NOTICE_VERSION,
             max_cv_bytes=int(current_app.config["MAX_CONTENT_LENGTH"]),
             companies=current_app.config["COMPANIES"])
+    except FileRejected as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc}; nothing was imported.") from None
     if report.rejected:
         db.session.rollback()
         for number, reason in report.rejected:
-            click.echo(f"line {number}: {reason}", err=True)
+            click.echo(f"{report.unit} {number}: {reason}", err=True)
         raise click.ClickException(
-            f"{len(report.rejected)} line(s) rejected; nothing was imported.")
+            f"{len(report.rejected)} {report.unit}(s) rejected; nothing was imported.")
     db.session.commit()
     click.echo(f"Imported {report.imported} record(s).")
     # Each imported record waits for its address to confirm (services.imports). The

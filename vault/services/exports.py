@@ -27,18 +27,22 @@ from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
 from vault.models import AuditEvent, Candidate, DataRequest, Note
-from vault.services import audit, staff_names
+from vault.services import audit, json_resume, staff_names
 from vault.services.candidates import open_candidate, open_document
 
-SCHEMA_ID = "https://ingenium-group.example/vault/export/v1"
+SCHEMA_ID = "https://schemas.ingenium-group.example/vault/export/v1"
+# docs/export-schema.json: the JSON Schema of export.json, validated in the tests.
 SCHEMA_VERSION = 1
+RESUME = "resume.json"  # the format's name, and the download's extension
 # The files' names inside the ZIP (the formats offered); a download is named by
 # download_filename().
-EXPORT_FILENAMES = {"json": "export.json", "csv": "export.csv", "zip": "export.zip"}
+EXPORT_FILENAMES = {"json": "export.json", "csv": "export.csv", "zip": "export.zip",
+                    # JSON Resume, the open CV format (services.json_resume), beside ours.
+                    RESUME: "export.resume.json"}
 # Full Content-Type values: send them as `content_type=` (Werkzeug appends a second
 # charset to a text/* `mimetype=` that already names one).
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
-               "zip": "application/zip"}
+               "zip": "application/zip", RESUME: "application/json"}
 # A download names the company the person applied to. When their records name several
 # companies (or none: an old import), the file is the group's, the one controller.
 GROUP_FILE_NAME = "ingenium-group"
@@ -70,6 +74,11 @@ export.csv   The same data as tables, one after the other, a blank line between
              "public_id" says which record a row belongs to. A value that a
              spreadsheet could run as a formula starts with a quote (').
              UTF-8 with a byte-order mark, so spreadsheets show accents right.
+export.resume.json
+             Your details, education and interests as JSON Resume
+             (https://jsonresume.org/schema), the open format many CV tools
+             read. It holds only what that format has a place for: your
+             consents, our notes and who opened your data are in export.json.
 cv/          Your CV files, byte for byte as you sent them, named
              <public_id>-<our file name>; export.json gives each one's original
              name under documents[].filename and its place here under zip_path.
@@ -277,6 +286,7 @@ def export_zip(keys: VaultKeys, records: list[Candidate], document: dict[str, An
                                                      exported_at=document["exported_at"]))
         archive.writestr("export.json", export_json(document))
         archive.writestr("export.csv", export_csv(document))
+        archive.writestr(EXPORT_FILENAMES[RESUME], export_json(json_resume.resume(document)))
         for record in records:
             for document_row in record.documents:
                 _name, _media_type, content = open_document(keys, record, document_row)
@@ -294,6 +304,8 @@ def render(session: Session, keys: VaultKeys, records: list[Candidate], fmt: str
         return export_csv(document)
     if fmt == "zip":
         return export_zip(keys, records, document)
+    if fmt == RESUME:
+        return export_json(json_resume.resume(document))
     raise ValueError("unknown export format")
 
 

@@ -1,18 +1,24 @@
-"""`vault import`: JSON Lines in the export schema, the way in from another system.
+"""`vault import`: records of the export schema, the way in from another system.
 
-Each line is one RECORD of docs/export-schema.md. Every line is validated before
-anything is written, and the whole file goes in as one transaction: a file with one
-bad line imports nothing, and the report names each bad line by number with a reason
-that never repeats its content (the content is personal data).
+It reads exactly what the exports write (import_file): export.json as a whole (the
+pretty-printed document), JSON Lines (one RECORD of docs/export-schema.md per line),
+and export.zip, whose CV files (documents[].zip_path) come in with their records.
+Every record is validated before anything is written, and the whole file goes in as
+one transaction: a file with one bad record imports nothing, and the report names each
+bad line (or record) by number with a reason that never repeats its content (the
+content is personal data).
 
 What a line's fields become:
 - contact, position, personal, interests, education: the new record's data, checked
   by the same rules as the application form;
 - documents[].content (base64 PDF or DOCX, at most one per line): the CV, inspected
   exactly like an upload;
+- consents: the ledger as it was, event by event (purpose, event, time, privacy-notice
+  version, source, end), so that what the person agreed to, on which notice and when,
+  travels with their data; without an application event, an import one is added;
 - talent_pool_until (or, without it, the last talent-pool event in consents): a live
   talent-pool consent, kept with its own end date but never longer than this
-  controller's pool period;
+  controller's pool period (a shorter end is recorded as an import event);
 - companies: the companies the record is for (among COMPANIES): their recruiters see
   it and set its status, as for a spontaneous application naming them (services.access);
   an unknown name refuses the line, since it would show the record to nobody it was
@@ -31,9 +37,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +66,18 @@ from vault.services.indexing import TokenMemo
 SOURCE = "import"
 MAX_FILENAME = 200
 MAX_CONSENT_EVENTS = 1000
+MAX_NOTICE_VERSION = 20  # the ledger's columns
+MAX_CONSENT_SOURCE = 20
+CONSENT_PURPOSES = (consent.APPLICATION, consent.TALENT_POOL)
+CONSENT_EVENTS = (consent.GRANTED, consent.RENEWED, consent.WITHDRAWN, consent.EXPIRED)
+SCHEMA_VERSION = 1  # the export schema versions this import reads
+ZIP_MAGIC = b"PK\x03\x04"
+ZIP_DOCUMENT = "export.json"
+# export.zip names its CV files cv/<public_id>-<stored name> (exports._cv_path): only
+# such a name is ever looked up, so a record cannot point the import at another entry.
+ZIP_CV_PATH = re.compile(r"cv/[A-Za-z0-9_-]{1,64}-[A-Za-z0-9._-]{1,128}")
+MAX_FILE = 512 * 1024 * 1024
+MAX_DOCUMENT = 256 * 1024 * 1024  # export.json inside a ZIP, before it is unpacked
 MAX_CV_BYTES = DEFAULTS["MAX_CONTENT_LENGTH"]
 # A base64 CV of MAX_CV_BYTES plus the text fields; checked before parsing the JSON.
 MAX_LINE = MAX_CV_BYTES * 4 // 3 + 1024 * 1024
@@ -69,11 +89,27 @@ class LineRejected(ValueError):
     """Why a line was refused. Names fields only, never their values."""
 
 
+class FileRejected(ValueError):
+    """Why a whole file was refused (not a ZIP, no export.json, another schema version).
+    Names the problem only, never the file's content."""
+
+
 @dataclass
 class ImportReport:
     imported: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     public_ids: list[str] = field(default_factory=list)  # the new records, unconfirmed
+    unit: str = "line"  # what the numbers of `rejected` count: "line" or "record"
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    purpose: str
+    event: str
+    at: datetime
+    notice_version: str
+    source: str
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -81,6 +117,11 @@ class ParsedRecord:
     data: CandidateInput
     pool_until: datetime | None
     companies: tuple[str, ...] = ()
+    consents: tuple[ConsentEvent, ...] = ()
+
+
+# A CV file of the archive by its zip_path, or None when the archive has none so named.
+CvFiles = Callable[[str], bytes | None]
 
 
 def _text(value: Any, name: str, *, limit: int, required: bool = False) -> str:
@@ -178,18 +219,46 @@ def _education(record: dict[str, Any]) -> tuple[EducationInput, ...]:
     return tuple(entries)
 
 
-def _cv(record: dict[str, Any], max_cv_bytes: int) -> DocumentInput | None:
+def _zip_content(document: dict[str, Any], cv_files: CvFiles, max_cv_bytes: int) -> bytes:
+    path = document.get("zip_path")
+    if not isinstance(path, str) or not ZIP_CV_PATH.fullmatch(path):
+        raise LineRejected("documents.zip_path is not a CV file name of export.zip")
+    content = cv_files(path)
+    if content is None:
+        raise LineRejected("documents.zip_path names no file in the archive")
+    if len(content) > max_cv_bytes:
+        raise LineRejected(f"documents.content is larger than {max_cv_bytes} bytes")
+    return content
+
+
+def _cv(record: dict[str, Any], max_cv_bytes: int,
+        cv_files: CvFiles | None = None) -> DocumentInput | None:
     # Imported lazily: the upload inspector pulls in the PDF and DOCX parsers.
     from vault.uploads import UploadRejected, inspect_upload
 
+    # From a ZIP, a document without content is the file its zip_path names.
     with_content = [d for d in _list_of_objects(record, "documents")
-                    if d.get("content") is not None]
+                    if d.get("content") is not None
+                    or (cv_files is not None and d.get("zip_path") is not None)]
     if not with_content:
         return None  # documents listed without their bytes: there is nothing to import
     if len(with_content) > 1:
         raise LineRejected("only one document per line may carry content")
     document = with_content[0]
-    encoded = document["content"]
+    if document.get("content") is None and cv_files is not None:
+        content = _zip_content(document, cv_files, max_cv_bytes)
+    else:
+        content = _base64_content(document["content"], max_cv_bytes)
+    filename = _text(document.get("filename"), "documents.filename", limit=MAX_FILENAME,
+                     required=True)
+    try:
+        # The same inspection as an upload: type from the bytes, no active content.
+        return inspect_upload(content, filename)
+    except UploadRejected as exc:  # its reason never holds the file's name or content
+        raise LineRejected(f"documents.content refused: {exc.reason}") from None
+
+
+def _base64_content(encoded: Any, max_cv_bytes: int) -> bytes:
     if not isinstance(encoded, str):
         raise LineRejected("documents.content must be a base64 string")
     if len(encoded) > max_cv_bytes * 4 // 3 + 4:
@@ -200,13 +269,7 @@ def _cv(record: dict[str, Any], max_cv_bytes: int) -> DocumentInput | None:
         raise LineRejected("documents.content is not valid base64") from None
     if len(content) > max_cv_bytes:
         raise LineRejected(f"documents.content is larger than {max_cv_bytes} bytes")
-    filename = _text(document.get("filename"), "documents.filename", limit=MAX_FILENAME,
-                     required=True)
-    try:
-        # The same inspection as an upload: type from the bytes, no active content.
-        return inspect_upload(content, filename)
-    except UploadRejected as exc:  # its reason never holds the file's name or content
-        raise LineRejected(f"documents.content refused: {exc.reason}") from None
+    return content
 
 
 def _moment(value: Any, name: str) -> datetime:
@@ -244,16 +307,40 @@ def _pool_until(record: dict[str, Any], *, now: datetime, pool_months: int) -> d
     return min(until, consent.add_months(now, pool_months))
 
 
-def parse_line(line: str | bytes, *, now: datetime, pool_months: int,
-               max_cv_bytes: int = MAX_CV_BYTES,
-               companies: Sequence[str] = DEFAULTS["COMPANIES"]) -> ParsedRecord:
-    """One line to the input of create_candidate, or LineRejected."""
-    if len(line) > MAX_LINE:
-        raise LineRejected("the line is too long")
-    try:
-        record = json.loads(line)
-    except (ValueError, RecursionError):  # JSON syntax, bad UTF-8, absurd nesting
-        raise LineRejected("not valid JSON") from None
+def _consents(record: dict[str, Any], *, now: datetime) -> tuple[ConsentEvent, ...]:
+    """The consent ledger the record carries, checked event by event, in time order."""
+    events = _list_of_objects(record, "consents")
+    if len(events) > MAX_CONSENT_EVENTS:
+        raise LineRejected(f"more than {MAX_CONSENT_EVENTS} consent events")
+    ledger = []
+    for number, event in enumerate(events, start=1):
+        name = f"consents[{number}]"
+        if event.get("purpose") not in CONSENT_PURPOSES:
+            raise LineRejected(f"{name}.purpose must be one of: " + ", ".join(CONSENT_PURPOSES))
+        if event.get("event") not in CONSENT_EVENTS:
+            raise LineRejected(f"{name}.event must be one of: " + ", ".join(CONSENT_EVENTS))
+        at = _moment(event.get("at"), f"{name}.at")
+        if at > now:
+            # A consent cannot have been given after the file was made.
+            raise LineRejected(f"{name}.at is in the future")
+        raw_end = event.get("expires_at")
+        ledger.append(ConsentEvent(
+            purpose=event["purpose"], event=event["event"], at=at,
+            notice_version=_text(event.get("notice_version"), f"{name}.notice_version",
+                                 limit=MAX_NOTICE_VERSION, required=True),
+            source=_text(event.get("source"), f"{name}.source",
+                         limit=MAX_CONSENT_SOURCE) or SOURCE,
+            expires_at=None if raw_end is None else _moment(raw_end, f"{name}.expires_at")))
+    return tuple(sorted(ledger, key=lambda e: e.at))  # stable: equal times keep their order
+
+
+def parse_record(record: Any, *, now: datetime, pool_months: int,
+                 max_cv_bytes: int = MAX_CV_BYTES,
+                 companies: Sequence[str] = DEFAULTS["COMPANIES"],
+                 cv_files: CvFiles | None = None) -> ParsedRecord:
+    """One RECORD (already parsed JSON) to the input of create_candidate, or LineRejected.
+
+    cv_files: the CV files of export.zip, when the record comes from one."""
     if not isinstance(record, dict):
         raise LineRejected("a line must be one JSON object (a record of the export schema)")
     contact = _section(record, "contact")
@@ -267,11 +354,56 @@ def parse_line(line: str | bytes, *, now: datetime, pool_months: int,
         age=age, gender=gender,
         interests=_text(record.get("interests"), "interests", limit=rules.MAX_INTERESTS),
         education=_education(record),
-        cv=_cv(record, max_cv_bytes))
+        cv=_cv(record, max_cv_bytes, cv_files))
     if data.phone and not PHONE.fullmatch(data.phone):
         raise LineRejected("contact.phone may hold digits, spaces and + ( ) . / - only")
+    ledger = _consents(record, now=now)  # first: it names the event that is wrong
     return ParsedRecord(data, _pool_until(record, now=now, pool_months=pool_months),
-                        _companies(record, companies))
+                        _companies(record, companies), ledger)
+
+
+def parse_line(line: str | bytes, *, now: datetime, pool_months: int,
+               max_cv_bytes: int = MAX_CV_BYTES,
+               companies: Sequence[str] = DEFAULTS["COMPANIES"]) -> ParsedRecord:
+    """One line of JSON Lines to the input of create_candidate, or LineRejected."""
+    if len(line) > MAX_LINE:
+        raise LineRejected("the line is too long")
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # JSON syntax, bad UTF-8, absurd nesting
+        raise LineRejected("not valid JSON") from None
+    return parse_record(record, now=now, pool_months=pool_months, max_cv_bytes=max_cv_bytes,
+                        companies=companies)
+
+
+def _create(session: Session, keys: VaultKeys, parsed: list[ParsedRecord], report: ImportReport,
+            *, now: datetime, notice_version: str) -> None:
+    memo: TokenMemo = {}  # search-token memo for this run (see record_tokens)
+    for item in parsed:
+        candidate = create_candidate(session, keys, item.data, now=now, source=SOURCE,
+                                     token_memo=memo, email_confirmed=False,
+                                     companies=item.companies)
+        report.public_ids.append(candidate.public_id)
+        # The ledger as the other vault kept it: each event on its own notice and date.
+        for event in item.consents:
+            consent.record_consent(session, candidate, event.purpose, event.event,
+                                   notice_version=event.notice_version, source=event.source,
+                                   now=event.at, expires_at=event.expires_at)
+        if not any(event.purpose == consent.APPLICATION for event in item.consents):
+            consent.record_consent(session, candidate, consent.APPLICATION, consent.GRANTED,
+                                   notice_version=notice_version, source=SOURCE, now=now)
+        carried_until = candidate.pool_consent_until
+        if item.pool_until is not None and item.pool_until != carried_until:
+            # Live consent the ledger does not end where this controller does (a shorter
+            # pool period, or only talent_pool_until given): recorded as of the import.
+            consent.record_consent(session, candidate, consent.TALENT_POOL, consent.GRANTED,
+                                   notice_version=notice_version, source=SOURCE, now=now,
+                                   expires_at=item.pool_until)
+        elif item.pool_until is None:
+            candidate.pool_consent_until = None  # consent that has run out stays out
+        audit.record(session, audit.CLI, audit.CANDIDATE_CREATED, now=now,
+                     subject=candidate.public_id, detail=SOURCE)
+    report.imported = len(parsed)
 
 
 def import_jsonl(session: Session, keys: VaultKeys, lines: Iterable[str | bytes], *,
@@ -292,21 +424,103 @@ def import_jsonl(session: Session, keys: VaultKeys, lines: Iterable[str | bytes]
                                      max_cv_bytes=max_cv_bytes, companies=companies))
         except LineRejected as exc:
             report.rejected.append((number, str(exc)))
-    if report.rejected:
-        return report
-    memo: TokenMemo = {}  # search-token memo for this run (see record_tokens)
-    for item in parsed:
-        candidate = create_candidate(session, keys, item.data, now=now, source=SOURCE,
-                                     token_memo=memo, email_confirmed=False,
-                                     companies=item.companies)
-        report.public_ids.append(candidate.public_id)
-        consent.record_consent(session, candidate, consent.APPLICATION, consent.GRANTED,
-                               notice_version=notice_version, source=SOURCE, now=now)
-        if item.pool_until is not None:
-            consent.record_consent(session, candidate, consent.TALENT_POOL, consent.GRANTED,
-                                   notice_version=notice_version, source=SOURCE, now=now,
-                                   expires_at=item.pool_until)
-        audit.record(session, audit.CLI, audit.CANDIDATE_CREATED, now=now,
-                     subject=candidate.public_id, detail=SOURCE)
-    report.imported = len(parsed)
+    if not report.rejected:
+        _create(session, keys, parsed, report, now=now, notice_version=notice_version)
     return report
+
+
+def _import_records(session: Session, keys: VaultKeys, records: list[Any], *, now: datetime,
+                    pool_months: int, notice_version: str, max_cv_bytes: int,
+                    companies: Sequence[str], cv_files: CvFiles | None = None) -> ImportReport:
+    report = ImportReport(unit="record")
+    parsed: list[ParsedRecord] = []
+    for number, record in enumerate(records, start=1):
+        try:
+            parsed.append(parse_record(record, now=now, pool_months=pool_months,
+                                       max_cv_bytes=max_cv_bytes, companies=companies,
+                                       cv_files=cv_files))
+        except LineRejected as exc:
+            report.rejected.append((number, str(exc)))
+    if not report.rejected:
+        _create(session, keys, parsed, report, now=now, notice_version=notice_version)
+    return report
+
+
+def _document_records(document: Any) -> list[Any]:
+    """The records of an export.json document, once its version is one this reads."""
+    if document.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise FileRejected(f"this vault reads export schema version {SCHEMA_VERSION} only")
+    records = document.get("records")
+    if not isinstance(records, list):
+        raise FileRejected("records must be a list of records")
+    return records
+
+
+def _whole_json(data: bytes) -> Any:
+    """The file as one JSON value (export.json, pretty-printed), or None: JSON Lines."""
+    if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return None
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None  # several values, one a line: JSON Lines (or not JSON at all)
+
+
+def _zip_reader(archive: zipfile.ZipFile, max_cv_bytes: int) -> CvFiles:
+    def read(path: str) -> bytes | None:
+        try:
+            info = archive.getinfo(path)
+        except KeyError:
+            return None
+        # The declared size first, so an archive cannot unpack a bomb into memory.
+        if info.file_size > max_cv_bytes:
+            raise LineRejected(f"documents.content is larger than {max_cv_bytes} bytes")
+        try:
+            return archive.read(info)
+        except (zipfile.BadZipFile, RuntimeError, ValueError, OSError):
+            raise LineRejected("documents.zip_path names a damaged file") from None
+    return read
+
+
+def _import_zip(session: Session, keys: VaultKeys, data: bytes, **options: Any) -> ImportReport:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise FileRejected("the file is not a readable ZIP archive") from None
+    with archive:
+        try:
+            info = archive.getinfo(ZIP_DOCUMENT)
+        except KeyError:
+            raise FileRejected(f"the ZIP archive holds no {ZIP_DOCUMENT}") from None
+        if info.file_size > MAX_DOCUMENT:
+            raise FileRejected(f"{ZIP_DOCUMENT} in the archive is too large")
+        try:
+            document = json.loads(archive.read(info))
+        except (zipfile.BadZipFile, RuntimeError, ValueError, OSError, RecursionError):
+            raise FileRejected(f"{ZIP_DOCUMENT} in the archive is not valid JSON") from None
+        if not isinstance(document, dict):
+            raise FileRejected(f"{ZIP_DOCUMENT} in the archive is not an export document")
+        return _import_records(session, keys, _document_records(document),
+                               cv_files=_zip_reader(archive, options["max_cv_bytes"]),
+                               **options)
+
+
+def import_file(session: Session, keys: VaultKeys, data: bytes, *, now: datetime,
+                pool_months: int, notice_version: str, max_cv_bytes: int = MAX_CV_BYTES,
+                companies: Sequence[str] = DEFAULTS["COMPANIES"]) -> ImportReport:
+    """Import what an export wrote: export.zip (its CV files with their records),
+    export.json as one document, or JSON Lines. All or nothing, as import_jsonl; a
+    file that is none of these raises FileRejected, and nothing is added."""
+    if len(data) > MAX_FILE:
+        raise FileRejected(f"the file is larger than {MAX_FILE // (1024 * 1024)} MiB")
+    options: dict[str, Any] = {"now": now, "pool_months": pool_months,
+                               "notice_version": notice_version,
+                               "max_cv_bytes": max_cv_bytes, "companies": companies}
+    if data.startswith(ZIP_MAGIC):
+        return _import_zip(session, keys, data, **options)
+    whole = _whole_json(data)
+    if isinstance(whole, dict) and "records" in whole:
+        return _import_records(session, keys, _document_records(whole), **options)
+    if isinstance(whole, dict) and len(data.strip().splitlines()) > 1:
+        return _import_records(session, keys, [whole], **options)  # one pretty record
+    return import_jsonl(session, keys, data.splitlines(), **options)
