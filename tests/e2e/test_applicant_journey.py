@@ -21,7 +21,7 @@ CV = {"name": "ilse-cv.pdf", "mimeType": "application/pdf",
 
 def _download(site, link_text: str) -> bytes:
     with site.page.expect_download() as download:
-        site.page.get_by_role("link", name=site.t(link_text)).click()
+        site.page.get_by_role("link", name=site.t(link_text), exact=True).click()
     return Path(download.value.path()).read_bytes()
 
 
@@ -89,6 +89,8 @@ def test_applicant_applies_and_manages_their_data_through_the_mailed_link(app, s
     with zipfile.ZipFile(io.BytesIO(_download(site, "Download ZIP (with your CV)"))) as zipped:
         assert any(MARK_CV.encode() in zipped.read(n) for n in zipped.namelist()
                    if n.endswith(".pdf"))
+    resume = json.loads(_download(site, "Download JSON Resume (for CV tools)"))
+    assert resume["basics"]["email"] == MARK_EMAIL
 
     page.get_by_role("link", name=t("Correct this record")).click()
     page.get_by_role("heading", name=t("Correct your data")).wait_for()
