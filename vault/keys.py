@@ -14,8 +14,9 @@ from vault.crypto import (
     WrappedKey,
     derive_chain_key,
     load_keyring,
-    unwrap_data_key,
 )
+from vault.crypto.kek_backend import FileKekBackend, KekBackend, unwrap_one
+from vault.crypto.transit import TransitKekBackend, open_roots, version_roots
 
 
 class KeysChanged(Exception):
@@ -45,6 +46,13 @@ class VaultKeys:
     retired: frozenset[int] = frozenset()
     # time.monotonic() of the last comparison with the database (vault.appctx).
     checked_at: float = float("-inf")
+    # A key manager holding the KEKs (VAULT_KEK_BACKEND=transit). Then `keyring` is only
+    # in memory: the index and audit root keys it unwrapped at start, and per KEK version
+    # the root of that version's derived keys (vault.crypto.transit.version_roots).
+    manager: TransitKekBackend | None = None
+    # The Transit key that wraps the root keys (never rotated with the KEK: the audit
+    # chain's key must never change).
+    roots: TransitKekBackend | None = None
 
     @classmethod
     def load(cls, env_value: str | None, path: Path, bits: int) -> VaultKeys:
@@ -55,6 +63,31 @@ class VaultKeys:
         return cls(keyring, BlindIndex(keyring.index_key, bits), None if env_value else path,
                    env_value=env_value or None, file=path, bits=bits)
 
+    @classmethod
+    def load_transit(cls, manager: TransitKekBackend, roots: TransitKekBackend,
+                     roots_file: Path, bits: int) -> VaultKeys:
+        """Keys whose KEKs stay in Transit: the root keys are unwrapped into memory."""
+        if not roots_file.exists():
+            raise KeyringError(f"no Transit roots file at {roots_file}: run 'vault init'")
+        keyring = _transit_keyring(manager, roots, roots_file)
+        return cls(keyring, BlindIndex(keyring.index_key, bits), None, file=roots_file,
+                   bits=bits, manager=manager, roots=roots)
+
+    @property
+    def kek(self) -> KekBackend:
+        """Where the KEKs are: the key manager, or the keyring in this process."""
+        return self.manager if self.manager is not None else FileKekBackend(self.keyring)
+
+    def rotate(self) -> int:
+        """A new primary KEK version, saved (or made in the key manager) before use."""
+        if self.manager is None:
+            version = self.keyring.rotate()
+            self.save()
+            return version
+        version = self.manager.rotate()
+        self.reload()
+        return version
+
     @property
     def audit_chain_key(self) -> bytes:
         """The audit chain's HMAC key (derived, never stored anywhere)."""
@@ -63,6 +96,8 @@ class VaultKeys:
         return derive_chain_key(self.keyring.audit_key)
 
     def save(self) -> None:
+        if self.manager is not None:
+            return  # the key manager keeps its versions itself
         if self.path is None:
             raise KeyringError("the keyring comes from VAULT_KEYRING and cannot be rewritten here")
         self.keyring.save(self.path)
@@ -86,6 +121,10 @@ class VaultKeys:
         """
         if self.file is None:
             return
+        if self.manager is not None and self.roots is not None:
+            self.keyring = _transit_keyring(self.manager, self.roots, self.file)
+            self.blind_index = BlindIndex(self.keyring.index_key, self.bits)
+            return
         keyring = load_keyring(self.env_value, self.file)
         for version in self.retired:
             if version != keyring.primary:
@@ -101,4 +140,22 @@ class VaultKeys:
             self.reload()
             if wrapped.kek_version > self.keyring.last_issued:
                 raise KeysChanged
-        return unwrap_data_key(self.keyring, wrapped, public_id)
+        return unwrap_one(self.kek, wrapped, public_id)
+
+    def unwrap_many(self, items: list[tuple[WrappedKey, str]]) -> list[DataKey | None]:
+        """A page of data keys in one call to the key manager; None where one cannot be
+        opened. Raises KeysChanged like unwrap."""
+        newest = max((w.kek_version for w, _ in items), default=0)
+        if newest > self.keyring.last_issued:
+            self.reload()
+            if newest > self.keyring.last_issued:
+                raise KeysChanged
+        return self.kek.unwrap(items)
+
+
+def _transit_keyring(manager: TransitKekBackend, roots: TransitKekBackend,
+                     roots_file: Path) -> Keyring:
+    index_key, audit_key = open_roots(roots, roots_file.read_text())
+    versions = manager.versions
+    return Keyring(keks=version_roots(manager, versions), primary=versions[-1],
+                   index_key=index_key, last_issued=versions[-1], audit_key=audit_key)

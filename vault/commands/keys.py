@@ -91,10 +91,9 @@ def rotate_kek_command(batch_size: int, keyring_out: Path | None) -> None:
             click.echo(ROLL_OUT.format(path=keyring_out,
                                        then="run 'vault rotate-kek' again to rewrap"))
             return
-        version = keys.keyring.rotate()
-        # The new version is saved before any key is wrapped with it: a crash after this
-        # leaves keys that the saved keyring can still open.
-        keys.save()
+        # The new version is saved (or made in the key manager) before any key is wrapped
+        # with it: a crash after this leaves keys that the saved keyring can still open.
+        version = keys.rotate()
         pending = pending_rewraps(session, keys)
         click.echo(f"New primary KEK version {version}; rewrapping {pending} data key(s).")
     # Committed before the first rewrapped key: every worker loads the new version at its

@@ -56,6 +56,10 @@ class KekBackend(Protocol):
         """Make a new KEK version primary; returns it."""
         ...
 
+    def retiring(self, version: int) -> list[int]:
+        """The versions that retire(version) would destroy."""
+        ...
+
     def retire(self, version: int) -> list[int]:
         """Destroy KEK version `version`; returns every version destroyed by the call."""
         ...
@@ -96,6 +100,9 @@ class FileKekBackend:
 
     def rotate(self) -> int:
         return self.keyring.rotate()
+
+    def retiring(self, version: int) -> list[int]:
+        return [version]
 
     def retire(self, version: int) -> list[int]:
         self.keyring.retire(version)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 import struct
 from collections.abc import Callable, Sequence
@@ -180,6 +181,11 @@ class TransitKekBackend:
         self._call(self.client.secrets.transit.rotate_key)
         return self.primary
 
+    def retiring(self, version: int) -> list[int]:
+        """The versions retire(version) destroys: Transit trims a prefix, every older
+        version goes with it."""
+        return [v for v in self.versions if v <= version]
+
     def retire(self, version: int) -> list[int]:
         info = self._key_info()
         latest, oldest = int(info["latest_version"]), int(info["min_decryption_version"])
@@ -209,3 +215,57 @@ def _data_key(plain: str | None) -> DataKey | None:
         return None
     (key_id,) = struct.unpack_from(">I", raw, 0)
     return DataKey(raw[4:], key_id)
+
+
+# -- what the in-memory keyring of a Transit-backed app is made of ------------------------
+_VERSION_ROOT = base64.b64encode(b"vault.version-root.v1").decode()
+
+
+def version_roots(backend: TransitKekBackend, versions: Sequence[int]) -> dict[int, bytes]:
+    """Per KEK version, a 256-bit root for the keys derived from that version (staff TOTP
+    secrets, mail not yet bound to a person, held uploads): Transit's HMAC under that
+    version. Not the KEK (which never leaves Transit), and it dies with the version:
+    once trimmed, Transit cannot compute it again, so what it sealed is shredded too."""
+    roots: dict[int, bytes] = {}
+    for version in versions:
+        answer = backend._call(backend.client.secrets.transit.generate_hmac,
+                               hash_input=_VERSION_ROOT, key_version=version,
+                               algorithm="sha2-256")
+        tag = str(answer["data"]["hmac"]).encode()
+        if version_of(tag) != version:
+            raise KeyManagerUnavailable("the key manager answered for another version")
+        roots[version] = base64.b64decode(tag.split(b":", 2)[2])
+    return roots
+
+
+ROOTS_FORMAT = 1
+_ROOT_IDS = {"index_key": "vault-root:index", "audit_key": "vault-root:audit"}
+
+
+def seal_roots(backend: TransitKekBackend, index_key: bytes, audit_key: bytes) -> str:
+    """The blind-index root key and the audit root key wrapped by Transit, as the JSON
+    document kept in the roots file (nothing in it opens without the key manager)."""
+    names = list(_ROOT_IDS)
+    wrapped = backend.wrap([(DataKey(key, 0), _ROOT_IDS[name])
+                            for name, key in zip(names, (index_key, audit_key), strict=True)])
+    doc = {"format": ROOTS_FORMAT, "backend": "transit", "key": backend.key_name}
+    doc.update({name: bytes(w.blob).decode() for name, w in zip(names, wrapped, strict=True)})
+    return json.dumps(doc, indent=2)
+
+
+def open_roots(backend: TransitKekBackend, text: str) -> tuple[bytes, bytes]:
+    """(index_key, audit_key) unwrapped into memory, in one call."""
+    try:
+        doc = json.loads(text)
+        if doc.get("format") != ROOTS_FORMAT or doc.get("backend") != "transit":
+            raise KeyringError("the roots file is not a Transit roots file")
+        blobs = [str(doc[name]).encode() for name in _ROOT_IDS]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise KeyringError("the roots file is not valid") from None
+    items = [(WrappedKey(version_of(b) or 0, b), pid)
+             for b, pid in zip(blobs, _ROOT_IDS.values(), strict=True)]
+    index_key, audit_key = backend.unwrap(items)
+    if index_key is None or audit_key is None:
+        raise KeyringError("the key manager cannot open the roots file (wrong key, or its "
+                           "version was retired)")
+    return index_key.key, audit_key.key
