@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from vault.config import DEFAULTS
 from vault.crypto import KeyringError
 from vault.crypto.keyring import KEY_BYTES
 from vault.crypto.transit import TransitKekBackend, seal_roots
@@ -39,10 +40,14 @@ def transit_backends(config: Mapping[str, Any]) -> tuple[TransitKekBackend, Tran
     if not addr:
         raise KeyringError("no Transit address: set VAULT_TRANSIT_ADDR")
     token = transit_token(config)
-    timeout = float(config["TRANSIT_TIMEOUT_SECONDS"])
-    mount = str(config["TRANSIT_MOUNT"])
-    return (TransitKekBackend.connect(addr, token, str(config["TRANSIT_KEY"]), mount, timeout),
-            TransitKekBackend.connect(addr, token, str(config["TRANSIT_ROOTS_KEY"]), mount,
+
+    def setting(name: str) -> Any:
+        return config.get(name) or DEFAULTS[name]
+
+    timeout = float(setting("TRANSIT_TIMEOUT_SECONDS"))
+    mount = str(setting("TRANSIT_MOUNT"))
+    return (TransitKekBackend.connect(addr, token, str(setting("TRANSIT_KEY")), mount, timeout),
+            TransitKekBackend.connect(addr, token, str(setting("TRANSIT_ROOTS_KEY")), mount,
                                       timeout))
 
 

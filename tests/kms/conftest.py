@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import Iterator
 
 import pytest
+from flask import Flask
 
+from tests.conftest import base_config
 from tests.kms.bao import BaoServer, require_bao
+from vault import create_app
 from vault.crypto.transit import TransitKekBackend
+from vault.extensions import db
+from vault.kek_settings import init_transit
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +30,23 @@ def transit(bao: BaoServer) -> TransitKekBackend:
     backend = TransitKekBackend(bao.client(), f"kek-{secrets.token_hex(4)}")
     backend.create_key()
     return backend
+
+
+@pytest.fixture
+def app(tmp_path, clock, bao: BaoServer, sqlite_template) -> Iterator[Flask]:
+    """The app with its KEKs in OpenBao Transit: no keyring file, root keys wrapped."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copyfile(sqlite_template, instance / "vault.db")
+    config = base_config(instance, f"sqlite:///{instance / 'vault.db'}")
+    suffix = secrets.token_hex(4)
+    config.update(CLOCK=clock, KEK_BACKEND="transit", TRANSIT_ADDR=bao.url,
+                  TRANSIT_TOKEN=bao.token, TRANSIT_KEY=f"kek-{suffix}",
+                  TRANSIT_ROOTS_KEY=f"roots-{suffix}", TRANSIT_TIMEOUT_SECONDS=2,
+                  TRANSIT_ROOTS_FILE=str(instance / "keyring.transit"))
+    init_transit(config)
+    app = create_app(config, instance_path=str(instance))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -39,6 +39,12 @@ ROLL_OUT = ("Wrote the new keyring to {path}. Set VAULT_KEYRING to its base64 "
 
 
 def _check_out(keys: VaultKeys, keyring_out: Path | None, then: str) -> None:
+    if keys.manager is not None:
+        # The key manager keeps its versions itself: there is no keyring to write out.
+        if keyring_out is not None:
+            raise click.ClickException("--keyring-out is for a keyring from VAULT_KEYRING; "
+                                       "the KEKs are in the key manager.")
+        return
     if keys.path is not None and keyring_out is not None:
         raise click.ClickException(ENV_ONLY.format(path=keys.path))
     if keys.path is None and keyring_out is None:
