@@ -11,7 +11,7 @@ from typing import Any
 from vault.config import DEFAULTS
 from vault.crypto import KeyringError
 from vault.crypto.keyring import KEY_BYTES
-from vault.crypto.transit import TransitKekBackend, seal_roots
+from vault.crypto.transit import TransitKekBackend, seal_roots, write_roots
 from vault.keys import VaultKeys
 
 BACKENDS = ("file", "transit")
@@ -71,12 +71,7 @@ def init_transit(config: Mapping[str, Any]) -> str:
     path = Path(config["TRANSIT_ROOTS_FILE"])
     if path.exists():
         return f"Transit roots: kept the existing {path}"
-    document = seal_roots(roots, secrets.token_bytes(KEY_BYTES), secrets.token_bytes(KEY_BYTES))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(document)
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_roots(path, seal_roots(roots, secrets.token_bytes(KEY_BYTES),
+                                 secrets.token_bytes(KEY_BYTES)))
     return (f"Created the Transit roots file {path}: the index and audit root keys, wrapped "
             f"by the Transit key {roots.key_name!r}. Back it up with the database.")

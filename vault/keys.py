@@ -16,7 +16,13 @@ from vault.crypto import (
     load_keyring,
 )
 from vault.crypto.kek_backend import FileKekBackend, KekBackend, unwrap_one
-from vault.crypto.transit import TransitKekBackend, open_roots, version_roots
+from vault.crypto.transit import (
+    TransitKekBackend,
+    open_roots,
+    seal_roots,
+    version_roots,
+    write_roots,
+)
 
 
 class KeysChanged(Exception):
@@ -96,8 +102,13 @@ class VaultKeys:
         return derive_chain_key(self.keyring.audit_key)
 
     def save(self) -> None:
-        if self.manager is not None:
-            return  # the key manager keeps its versions itself
+        if self.manager is not None and self.roots is not None and self.file is not None:
+            # The key manager keeps the KEK versions itself; what is ours to keep is the
+            # root keys (a new index key after 'vault reindex --new-index-key'), wrapped.
+            assert self.keyring.audit_key is not None
+            write_roots(self.file, seal_roots(self.roots, self.keyring.index_key,
+                                              self.keyring.audit_key))
+            return
         if self.path is None:
             raise KeyringError("the keyring comes from VAULT_KEYRING and cannot be rewritten here")
         self.keyring.save(self.path)

@@ -150,3 +150,23 @@ def test_key_manager_down_answers_503_writes_nothing_and_recovers(app, client, m
     # Back by itself: no restart.
     assert staff.get("/candidates?q=anna").status_code == 200
     assert client.get("/readyz").status_code == 200
+
+
+def test_new_index_key_is_kept_wrapped_by_transit(app, client, make_user, login):
+    vacancy = make_vacancy(app, company="Ingenium", title="Data engineer")
+    apply(client, vacancy, email="anna@example.org", full_name="Anna Peeters")
+    with app.app_context():
+        old = vault_keys().keyring.index_key
+    result = app.test_cli_runner().invoke(args=["vault", "reindex", "--new-index-key"])
+    assert result.exit_code == 0, result.output
+    roots = (Path(app.instance_path) / "keyring.transit").read_text()
+    assert old.hex() not in roots
+    from vault import create_app
+
+    restarted = create_app(dict(app.config), instance_path=app.instance_path)
+    with restarted.app_context():
+        assert vault_keys().keyring.index_key not in (old,)
+        assert vault_keys().keyring.index_key.hex() not in roots
+    staff = restarted.test_client()
+    login(staff, make_user(role="recruiter", company="Ingenium"))
+    assert "Anna Peeters" in staff.get("/candidates?q=anna").data.decode()
