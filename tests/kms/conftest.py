@@ -3,6 +3,7 @@ from __future__ import annotations
 import secrets
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -13,6 +14,15 @@ from vault import create_app
 from vault.crypto.transit import TransitKekBackend
 from vault.extensions import db
 from vault.kek_settings import init_transit
+
+
+def transit_settings(bao: BaoServer, instance: Path) -> dict[str, object]:
+    """Settings naming a Transit key pair of the test's own on the session's server."""
+    suffix = secrets.token_hex(4)
+    return {"TRANSIT_ADDR": bao.url, "TRANSIT_TOKEN": bao.token,
+            "TRANSIT_KEY": f"kek-{suffix}", "TRANSIT_ROOTS_KEY": f"roots-{suffix}",
+            "TRANSIT_TIMEOUT_SECONDS": 2,
+            "TRANSIT_ROOTS_FILE": str(instance / "keyring.transit")}
 
 
 @pytest.fixture(scope="session")
@@ -39,11 +49,7 @@ def app(tmp_path, clock, bao: BaoServer, sqlite_template) -> Iterator[Flask]:
     instance.mkdir()
     shutil.copyfile(sqlite_template, instance / "vault.db")
     config = base_config(instance, f"sqlite:///{instance / 'vault.db'}")
-    suffix = secrets.token_hex(4)
-    config.update(CLOCK=clock, KEK_BACKEND="transit", TRANSIT_ADDR=bao.url,
-                  TRANSIT_TOKEN=bao.token, TRANSIT_KEY=f"kek-{suffix}",
-                  TRANSIT_ROOTS_KEY=f"roots-{suffix}", TRANSIT_TIMEOUT_SECONDS=2,
-                  TRANSIT_ROOTS_FILE=str(instance / "keyring.transit"))
+    config.update(CLOCK=clock, KEK_BACKEND="transit", **transit_settings(bao, instance))
     init_transit(config)
     app = create_app(config, instance_path=str(instance))
     yield app
