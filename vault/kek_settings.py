@@ -10,8 +10,9 @@ from typing import Any
 
 from vault.config import DEFAULTS
 from vault.crypto import KeyringError
+from vault.crypto.kek_backend import write_roots
 from vault.crypto.keyring import KEY_BYTES
-from vault.crypto.transit import TransitKekBackend, seal_roots, write_roots
+from vault.crypto.transit import TransitKekBackend, seal_roots
 from vault.keys import VaultKeys
 
 BACKENDS = ("file", "transit")

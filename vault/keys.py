@@ -15,12 +15,11 @@ from vault.crypto import (
     derive_chain_key,
     load_keyring,
 )
-from vault.crypto.kek_backend import FileKekBackend, KekBackend, unwrap_one
-from vault.crypto.transit import (
-    TransitKekBackend,
-    open_roots,
-    seal_roots,
-    version_roots,
+from vault.crypto.kek_backend import (
+    FileKekBackend,
+    KekBackend,
+    KeyManager,
+    unwrap_one,
     write_roots,
 )
 
@@ -55,10 +54,10 @@ class VaultKeys:
     # A key manager holding the KEKs (VAULT_KEK_BACKEND=transit). Then `keyring` is only
     # in memory: the index and audit root keys it unwrapped at start, and per KEK version
     # the root of that version's derived keys (vault.crypto.transit.version_roots).
-    manager: TransitKekBackend | None = None
+    manager: KeyManager | None = None
     # The Transit key that wraps the root keys (never rotated with the KEK: the audit
     # chain's key must never change).
-    roots: TransitKekBackend | None = None
+    roots: KeyManager | None = None
 
     @classmethod
     def load(cls, env_value: str | None, path: Path, bits: int) -> VaultKeys:
@@ -70,11 +69,13 @@ class VaultKeys:
                    env_value=env_value or None, file=path, bits=bits)
 
     @classmethod
-    def load_transit(cls, manager: TransitKekBackend, roots: TransitKekBackend,
+    def load_transit(cls, manager: KeyManager, roots: KeyManager,
                      roots_file: Path, bits: int) -> VaultKeys:
-        """Keys whose KEKs stay in Transit: the root keys are unwrapped into memory."""
+        """Keys whose KEKs stay in a key manager (Transit or PKCS#11): the root keys are
+        unwrapped into memory."""
         if not roots_file.exists():
-            raise KeyringError(f"no Transit roots file at {roots_file}: run 'vault init'")
+            raise KeyringError(f"no {manager.name} roots file at {roots_file}: "
+                               "run 'vault init'")
         keyring = _transit_keyring(manager, roots, roots_file)
         return cls(keyring, BlindIndex(keyring.index_key, bits), None, file=roots_file,
                    bits=bits, manager=manager, roots=roots)
@@ -106,8 +107,8 @@ class VaultKeys:
             # The key manager keeps the KEK versions itself; what is ours to keep is the
             # root keys (a new index key after 'vault reindex --new-index-key'), wrapped.
             assert self.keyring.audit_key is not None
-            write_roots(self.file, seal_roots(self.roots, self.keyring.index_key,
-                                              self.keyring.audit_key))
+            write_roots(self.file, self.roots.seal_roots(self.keyring.index_key,
+                                                         self.keyring.audit_key))
             return
         if self.path is None:
             raise KeyringError("the keyring comes from VAULT_KEYRING and cannot be rewritten here")
@@ -164,9 +165,8 @@ class VaultKeys:
         return self.kek.unwrap(items)
 
 
-def _transit_keyring(manager: TransitKekBackend, roots: TransitKekBackend,
-                     roots_file: Path) -> Keyring:
-    index_key, audit_key = open_roots(roots, roots_file.read_text())
+def _transit_keyring(manager: KeyManager, roots: KeyManager, roots_file: Path) -> Keyring:
+    index_key, audit_key = roots.open_roots(roots_file.read_text())
     versions = manager.versions
-    return Keyring(keks=version_roots(manager, versions), primary=versions[-1],
+    return Keyring(keks=manager.version_roots(versions), primary=versions[-1],
                    index_key=index_key, last_issued=versions[-1], audit_key=audit_key)

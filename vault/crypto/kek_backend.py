@@ -8,7 +8,10 @@ search results costs one round trip to a key manager, not one per person.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from vault.crypto.envelope import (
@@ -65,6 +68,28 @@ class KekBackend(Protocol):
         ...
 
 
+class KeyManager(KekBackend, Protocol):
+    """A KEK backend outside this process (Transit, PKCS#11)."""
+
+    key_name: str
+
+    def create_key(self) -> None:
+        """Create the key (its first version) if it does not exist; idempotent."""
+        ...
+
+    def version_roots(self, versions: Sequence[int]) -> dict[int, bytes]:
+        """Per KEK version, the root of the keys derived from it (staff TOTP secrets,
+        mail not yet bound to a person, held uploads): computed by the key manager
+        under that version, so it dies with the version."""
+        ...
+
+    def seal_roots(self, index_key: bytes, audit_key: bytes) -> str:
+        """The roots file's document: the two root keys wrapped by this key."""
+        ...
+
+    def open_roots(self, text: str) -> tuple[bytes, bytes]: ...
+
+
 class FileKekBackend:
     """The keyring file (or VAULT_KEYRING) as a KEK backend: everything in this process."""
 
@@ -109,6 +134,22 @@ class FileKekBackend:
         return [version]
 
 
+def write_roots(path: Path, document: str) -> None:
+    """Write the roots file atomically (mode 0600): a half-written one loses the index."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(document)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def unwrap_one(backend: KekBackend, wrapped: WrappedKey, public_id: str) -> DataKey:
     """One key, DecryptionError when it cannot be opened."""
     (dek,) = backend.unwrap([(wrapped, public_id)])
@@ -117,5 +158,5 @@ def unwrap_one(backend: KekBackend, wrapped: WrappedKey, public_id: str) -> Data
     return dek
 
 
-__all__ = ["FileKekBackend", "KekBackend", "KeyManagerUnavailable", "KeyringError",
-           "unwrap_one"]
+__all__ = ["FileKekBackend", "KekBackend", "KeyManager", "KeyManagerUnavailable",
+           "KeyringError", "unwrap_one", "write_roots"]

@@ -23,12 +23,9 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import os
 import re
-import secrets
 import struct
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import hvac
@@ -184,6 +181,16 @@ class TransitKekBackend:
         self._call(self.client.secrets.transit.rotate_key)
         return self.primary
 
+    # What a key manager offers VaultKeys besides wrapping (see vault.keys).
+    def version_roots(self, versions: Sequence[int]) -> dict[int, bytes]:
+        return version_roots(self, versions)
+
+    def seal_roots(self, index_key: bytes, audit_key: bytes) -> str:
+        return seal_roots(self, index_key, audit_key)
+
+    def open_roots(self, text: str) -> tuple[bytes, bytes]:
+        return open_roots(self, text)
+
     def retiring(self, version: int) -> list[int]:
         """The versions retire(version) destroys: Transit trims a prefix, every older
         version goes with it."""
@@ -254,22 +261,6 @@ def seal_roots(backend: TransitKekBackend, index_key: bytes, audit_key: bytes) -
     doc = {"format": ROOTS_FORMAT, "backend": "transit", "key": backend.key_name}
     doc.update({name: bytes(w.blob).decode() for name, w in zip(names, wrapped, strict=True)})
     return json.dumps(doc, indent=2)
-
-
-def write_roots(path: Path, document: str) -> None:
-    """Write the roots file atomically (mode 0600): a half-written one loses the index."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(document)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def open_roots(backend: TransitKekBackend, text: str) -> tuple[bytes, bytes]:

@@ -19,7 +19,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from vault.crypto import DecryptionError, Keyring, KeyringError, WrappedKey, load_keyring
-from vault.crypto.transit import TransitKekBackend, open_roots, seal_roots, write_roots
+from vault.crypto.kek_backend import write_roots
+from vault.crypto.transit import TransitKekBackend, open_roots, seal_roots
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey, HeldUpload, MailMessage, User
 from vault.services import totp
