@@ -86,6 +86,8 @@ def _resolve_paths(app: Flask) -> None:
     config["KEYRING_FILE"] = str(config["KEYRING_FILE"] or instance / "keyring")
     config["TRANSIT_ROOTS_FILE"] = str(config["TRANSIT_ROOTS_FILE"] or
                                        instance / "keyring.transit")
+    config["PKCS11_ROOTS_FILE"] = str(config["PKCS11_ROOTS_FILE"] or
+                                      instance / "keyring.pkcs11")
     config["SECRET_KEY_FILE"] = str(config["SECRET_KEY_FILE"] or instance / "secret_key")
     config["ERASURE_LEDGER"] = str(config["ERASURE_LEDGER"] or instance / "erasure-ledger.jsonl")
     config["AUDIT_ANCHOR"] = str(config["AUDIT_ANCHOR"] or instance / "audit-anchor.jsonl")

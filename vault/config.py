@@ -33,6 +33,16 @@ DEFAULTS: dict[str, Any] = {
     # The wrapped root keys; None: instance/keyring.transit.
     "TRANSIT_ROOTS_FILE": None,
     "TRANSIT_TIMEOUT_SECONDS": 5,
+    # "pkcs11": a hardware security module. The PIN comes from VAULT_PKCS11_PIN or the
+    # file VAULT_PKCS11_PIN_FILE, never argv.
+    "PKCS11_MODULE": None,
+    "PKCS11_TOKEN_LABEL": "vault",
+    "PKCS11_PIN": None,
+    "PKCS11_PIN_FILE": None,
+    "PKCS11_KEY": "vault-kek",
+    "PKCS11_ROOTS_KEY": "vault-roots",
+    # The wrapped root keys; None: instance/keyring.pkcs11.
+    "PKCS11_ROOTS_FILE": None,
     # Secret key file written by 'vault init' when VAULT_SECRET_KEY is not set.
     "SECRET_KEY_FILE": None,
     "SECRET_KEY_FALLBACKS": [],

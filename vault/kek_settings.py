@@ -10,46 +10,74 @@ from typing import Any
 
 from vault.config import DEFAULTS
 from vault.crypto import KeyringError
-from vault.crypto.kek_backend import write_roots
+from vault.crypto.kek_backend import KeyManager, write_roots
 from vault.crypto.keyring import KEY_BYTES
-from vault.crypto.transit import TransitKekBackend, seal_roots
 from vault.keys import VaultKeys
 
-BACKENDS = ("file", "transit")
+BACKENDS = ("file", "transit", "pkcs11")
+MANAGERS = ("transit", "pkcs11")
+
+
+def _setting(config: Mapping[str, Any], name: str) -> Any:
+    return config.get(name) or DEFAULTS[name]
+
+
+def secret_setting(config: Mapping[str, Any], name: str, what: str) -> str:
+    """A token or PIN from the environment (VAULT_<NAME>) or a file (VAULT_<NAME>_FILE):
+    never from the command line, where every user of the machine reads it in the
+    process list."""
+    value = config.get(name)
+    if not value and config.get(f"{name}_FILE"):
+        path = Path(config[f"{name}_FILE"])
+        try:
+            value = path.read_text().strip()
+        except OSError as exc:
+            raise KeyringError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    if not value:
+        raise KeyringError(f"no {what}: set VAULT_{name} or VAULT_{name}_FILE")
+    return str(value)
 
 
 def transit_token(config: Mapping[str, Any]) -> str:
-    """The Transit token from the environment or a file: never from the command line,
-    where every user of the machine reads it in the process list."""
-    token = config.get("TRANSIT_TOKEN")
-    if not token and config.get("TRANSIT_TOKEN_FILE"):
-        path = Path(config["TRANSIT_TOKEN_FILE"])
-        try:
-            token = path.read_text().strip()
-        except OSError as exc:
-            raise KeyringError(f"cannot read the Transit token file {path}: "
-                               f"{exc.strerror}") from None
-    if not token:
-        raise KeyringError("no Transit token: set VAULT_TRANSIT_TOKEN or "
-                           "VAULT_TRANSIT_TOKEN_FILE")
-    return str(token)
+    return secret_setting(config, "TRANSIT_TOKEN", "Transit token")
 
 
-def transit_backends(config: Mapping[str, Any]) -> tuple[TransitKekBackend, TransitKekBackend]:
-    """(the KEK key, the roots key) as configured."""
-    addr = config.get("TRANSIT_ADDR") or os.environ.get("BAO_ADDR")
-    if not addr:
-        raise KeyringError("no Transit address: set VAULT_TRANSIT_ADDR")
-    token = transit_token(config)
+def manager_backends(config: Mapping[str, Any], backend: str) -> tuple[KeyManager, KeyManager]:
+    """(the KEK key, the roots key) of a key manager as configured."""
+    if backend == "transit":
+        from vault.crypto.transit import TransitKekBackend
 
-    def setting(name: str) -> Any:
-        return config.get(name) or DEFAULTS[name]
+        addr = config.get("TRANSIT_ADDR") or os.environ.get("BAO_ADDR")
+        if not addr:
+            raise KeyringError("no Transit address: set VAULT_TRANSIT_ADDR")
+        token = transit_token(config)
+        timeout = float(_setting(config, "TRANSIT_TIMEOUT_SECONDS"))
+        mount = str(_setting(config, "TRANSIT_MOUNT"))
+        return (TransitKekBackend.connect(addr, token, str(_setting(config, "TRANSIT_KEY")),
+                                          mount, timeout),
+                TransitKekBackend.connect(addr, token,
+                                          str(_setting(config, "TRANSIT_ROOTS_KEY")), mount,
+                                          timeout))
+    if backend == "pkcs11":
+        from vault.crypto.pkcs11_backend import Pkcs11KekBackend
 
-    timeout = float(setting("TRANSIT_TIMEOUT_SECONDS"))
-    mount = str(setting("TRANSIT_MOUNT"))
-    return (TransitKekBackend.connect(addr, token, str(setting("TRANSIT_KEY")), mount, timeout),
-            TransitKekBackend.connect(addr, token, str(setting("TRANSIT_ROOTS_KEY")), mount,
-                                      timeout))
+        module = config.get("PKCS11_MODULE")
+        if not module:
+            raise KeyringError("no PKCS#11 module: set VAULT_PKCS11_MODULE")
+        pin = secret_setting(config, "PKCS11_PIN", "PKCS#11 PIN")
+        label = str(_setting(config, "PKCS11_TOKEN_LABEL"))
+        return (Pkcs11KekBackend(module, label, pin, str(_setting(config, "PKCS11_KEY"))),
+                Pkcs11KekBackend(module, label, pin, str(_setting(config, "PKCS11_ROOTS_KEY"))))
+    raise KeyringError(f"unknown key manager {backend!r}: one of {', '.join(MANAGERS)}")
+
+
+def roots_file(config: Mapping[str, Any], backend: str) -> Path:
+    name = "TRANSIT_ROOTS_FILE" if backend == "transit" else "PKCS11_ROOTS_FILE"
+    return Path(config[name])
+
+
+def transit_backends(config: Mapping[str, Any]) -> tuple[KeyManager, KeyManager]:
+    return manager_backends(config, "transit")
 
 
 def load_keys(config: Mapping[str, Any]) -> VaultKeys:
@@ -57,22 +85,26 @@ def load_keys(config: Mapping[str, Any]) -> VaultKeys:
     bits = int(config["BLIND_INDEX_BITS"])
     if backend == "file":
         return VaultKeys.load(config.get("KEYRING"), Path(config["KEYRING_FILE"]), bits)
-    if backend == "transit":
-        manager, roots = transit_backends(config)
-        return VaultKeys.load_transit(manager, roots, Path(config["TRANSIT_ROOTS_FILE"]), bits)
+    if backend in MANAGERS:
+        manager, roots = manager_backends(config, backend)
+        return VaultKeys.load_transit(manager, roots, roots_file(config, backend), bits)
     raise KeyringError(f"unknown VAULT_KEK_BACKEND {backend!r}: one of {', '.join(BACKENDS)}")
 
 
-def init_transit(config: Mapping[str, Any]) -> str:
-    """Create the Transit keys and the roots file if missing (never overwriting either);
-    the index and audit root keys are made in memory and only ever written wrapped."""
-    manager, roots = transit_backends(config)
+def init_manager(config: Mapping[str, Any], backend: str) -> str:
+    """Create the key manager's keys and the roots file if missing (never overwriting
+    either); the index and audit root keys are made in memory and only written wrapped."""
+    manager, roots = manager_backends(config, backend)
     manager.create_key()
     roots.create_key()
-    path = Path(config["TRANSIT_ROOTS_FILE"])
+    path = roots_file(config, backend)
     if path.exists():
-        return f"Transit roots: kept the existing {path}"
-    write_roots(path, seal_roots(roots, secrets.token_bytes(KEY_BYTES),
-                                 secrets.token_bytes(KEY_BYTES)))
-    return (f"Created the Transit roots file {path}: the index and audit root keys, wrapped "
-            f"by the Transit key {roots.key_name!r}. Back it up with the database.")
+        return f"Roots file: kept the existing {path}"
+    write_roots(path, roots.seal_roots(secrets.token_bytes(KEY_BYTES),
+                                       secrets.token_bytes(KEY_BYTES)))
+    return (f"Created the roots file {path}: the index and audit root keys, wrapped by "
+            f"the {backend} key {roots.key_name!r}. Back it up with the database.")
+
+
+def init_transit(config: Mapping[str, Any]) -> str:
+    return init_manager(config, "transit")

@@ -10,7 +10,9 @@ from flask import Flask
 
 from tests.conftest import base_config
 from tests.kms.bao import BaoServer, require_bao
+from tests.kms.hsm import Token, make_token, require_softhsm
 from vault import create_app
+from vault.crypto.pkcs11_backend import Pkcs11KekBackend
 from vault.crypto.transit import TransitKekBackend
 from vault.extensions import db
 from vault.kek_settings import init_transit
@@ -56,3 +58,25 @@ def app(tmp_path, clock, bao: BaoServer, sqlite_template) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def hsm_token(tmp_path_factory) -> Token:
+    return make_token(require_softhsm(), tmp_path_factory.mktemp("softhsm"))
+
+
+@pytest.fixture
+def hsm(hsm_token: Token) -> Pkcs11KekBackend:
+    """A fresh KEK (its own labels) on the session's token."""
+    backend = Pkcs11KekBackend(hsm_token.module, hsm_token.label, hsm_token.pin,
+                               f"kek-{secrets.token_hex(4)}")
+    backend.create_key()
+    return backend
+
+
+def pkcs11_settings(token: Token, instance: Path) -> dict[str, object]:
+    suffix = secrets.token_hex(4)
+    return {"PKCS11_MODULE": token.module, "PKCS11_TOKEN_LABEL": token.label,
+            "PKCS11_PIN": token.pin, "PKCS11_KEY": f"kek-{suffix}",
+            "PKCS11_ROOTS_KEY": f"roots-{suffix}",
+            "PKCS11_ROOTS_FILE": str(instance / "keyring.pkcs11")}

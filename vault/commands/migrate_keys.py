@@ -13,17 +13,17 @@ from vault.cli import require_secrets
 from vault.crypto import KeyringError
 from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.extensions import db
-from vault.kek_settings import transit_backends
+from vault.kek_settings import MANAGERS, manager_backends, roots_file
 from vault.services import audit
 from vault.services.key_migration import (
     TARGETS,
     MigrationError,
     file_target,
+    manager_target,
     migrate_batch,
     pending,
     refuse_transient,
     reseal_totp,
-    transit_target,
 )
 
 
@@ -46,10 +46,9 @@ def migrate_keys_command(target: str, batch_size: int) -> None:
     session = db.session
     try:
         refuse_transient(session, now())
-        if target == "transit":
-            manager, roots = transit_backends(config)
-            target_keys = transit_target(source, manager, roots,
-                                         Path(config["TRANSIT_ROOTS_FILE"]))
+        if target in MANAGERS:
+            manager, roots = manager_backends(config, target)
+            target_keys = manager_target(source, manager, roots, roots_file(config, target))
         else:
             target_keys = file_target(source, Path(config["KEYRING_FILE"]))
         todo = pending(session, target)

@@ -18,7 +18,7 @@ from vault.cli import require_secrets
 from vault.crypto import DecryptionError, Keyring, KeyringError, load_keyring
 from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.extensions import db
-from vault.kek_settings import init_transit, load_keys
+from vault.kek_settings import MANAGERS, init_manager, load_keys
 from vault.models import (
     Candidate,
     CandidateIndex,
@@ -54,9 +54,9 @@ def init_command() -> None:
             click.echo(f"Created the secret key in {key_file}")
         config["SECRET_KEY"] = key_file.read_text().strip()
     keyring_file = Path(config["KEYRING_FILE"])
-    if config.get("KEK_BACKEND") == "transit":
+    if config.get("KEK_BACKEND") in MANAGERS:
         try:
-            click.echo(init_transit(config))
+            click.echo(init_manager(config, str(config["KEK_BACKEND"])))
         except (KeyringError, KeyManagerUnavailable) as exc:
             raise click.ClickException(str(exc)) from None
     elif config.get("KEYRING"):

@@ -19,14 +19,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from vault.crypto import DecryptionError, Keyring, KeyringError, WrappedKey, load_keyring
-from vault.crypto.kek_backend import write_roots
-from vault.crypto.transit import TransitKekBackend, open_roots, seal_roots
+from vault.crypto.kek_backend import KeyManager, write_roots
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey, HeldUpload, MailMessage, User
 from vault.services import totp
 
-TARGETS = ("transit", "file")
+TARGETS = ("transit", "pkcs11", "file")
 _TRANSIT_PREFIX = b"vault:v"
+_FORMAT_BYTE = {"file": 0x01, "pkcs11": 0x02}
 
 
 class MigrationError(Exception):
@@ -36,8 +36,10 @@ class MigrationError(Exception):
 def in_format(target: str, blob: bytes) -> bool:
     """Whether a wrapped key is already the target's: Transit ciphertexts are text
     ("vault:vN:..."), the keyring's start with its format byte."""
-    return bytes(blob[:len(_TRANSIT_PREFIX)]) == _TRANSIT_PREFIX if target == "transit" \
-        else bytes(blob[:len(_TRANSIT_PREFIX)]) != _TRANSIT_PREFIX
+    if target == "transit":
+        return bytes(blob[:len(_TRANSIT_PREFIX)]) == _TRANSIT_PREFIX
+    return not bytes(blob).startswith(_TRANSIT_PREFIX) and bytes(blob[:1]) == bytes(
+        [_FORMAT_BYTE[target]])
 
 
 def refuse_transient(session: Session, now: datetime) -> None:
@@ -54,20 +56,20 @@ def refuse_transient(session: Session, now: datetime) -> None:
             "(VAULT_HELD_UPLOAD_MINUTES), then run this again.")
 
 
-def transit_target(source: VaultKeys, manager: TransitKekBackend, roots: TransitKekBackend,
+def manager_target(source: VaultKeys, manager: KeyManager, roots: KeyManager,
                    roots_file: Path) -> VaultKeys:
-    """The Transit keys, with the source's root keys wrapped in the roots file. A roots
-    file already there (a resumed run) must hold the same root keys."""
+    """The key manager's keys, with the source's root keys wrapped in the roots file. A
+    roots file already there (a resumed run) must hold the same root keys."""
     audit_key = source.keyring.audit_key
     assert audit_key is not None
     manager.create_key()
     roots.create_key()
     if roots_file.exists():
-        if open_roots(roots, roots_file.read_text()) != (source.keyring.index_key, audit_key):
+        if roots.open_roots(roots_file.read_text()) != (source.keyring.index_key, audit_key):
             raise MigrationError(f"{roots_file} holds other root keys than this vault's; "
-                                 "move it away or name another VAULT_TRANSIT_ROOTS_FILE")
+                                 "move it away or name another roots file")
     else:
-        write_roots(roots_file, seal_roots(roots, source.keyring.index_key, audit_key))
+        write_roots(roots_file, roots.seal_roots(source.keyring.index_key, audit_key))
     return VaultKeys.load_transit(manager, roots, roots_file, source.blind_index.bits)
 
 
