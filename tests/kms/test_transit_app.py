@@ -132,23 +132,27 @@ def test_key_manager_down_answers_503_writes_nothing_and_recovers(app, client, m
     try:
         started = time.monotonic()
         page = staff.get("/candidates?q=anna")
-        assert page.status_code == 503
+        assert page.status_code == 503, page.status_code
         assert page.headers["Retry-After"] == "30"
         assert "cannot be reached" in page.data.decode()
         assert "Traceback" not in page.data.decode()
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 15  # the client's timeout, not a hang
         # An application needs a new wrapped key: refused whole, nothing half-written.
         refused = apply(client, vacancy, email="bert@example.org", full_name="Bert Claes")
         assert refused.status_code == 503
         ready = client.get("/readyz")
         assert ready.status_code == 503
-        assert {"key_manager", "keys"} <= set(ready.get_json()["failed"])
+        assert {"key_manager", "keys"} <= set(ready.get_json()["failed"]), ready.get_json()
         with app.app_context():
             assert db.session.scalar(select(func.count()).select_from(Candidate)) == before
     finally:
         bao.resume()
-    # Back by itself: no restart.
-    assert staff.get("/candidates?q=anna").status_code == 200
+    # Back by itself, without a restart, as soon as the server answers again.
+    deadline = time.monotonic() + 10
+    while (status := staff.get("/candidates?q=anna").status_code) != 200 and \
+            time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert status == 200
     assert client.get("/readyz").status_code == 200
 
 
