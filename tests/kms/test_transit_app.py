@@ -174,3 +174,22 @@ def test_new_index_key_is_kept_wrapped_by_transit(app, client, make_user, login)
     staff = restarted.test_client()
     login(staff, make_user(role="recruiter", company="Ingenium"))
     assert "Anna Peeters" in staff.get("/candidates?q=anna").data.decode()
+
+
+def test_rotate_kek_with_the_key_manager_down_says_so_and_resumes(app, clock, bao):
+    make(app, clock)
+    runner = app.test_cli_runner()
+    with app.app_context():
+        vault_keys().rotate()  # a rotation whose rewrap has not run yet
+    bao.pause()
+    try:
+        result = runner.invoke(args=["vault", "rotate-kek"])
+    finally:
+        bao.resume()
+    assert result.exit_code == 1  # a ClickException, not a crash
+    assert "run the command again" in result.output and "Traceback" not in result.output
+    assert {v for v, _, _ in _wrapped_keys(app)} == {1}
+    result = runner.invoke(args=["vault", "rotate-kek"])
+    assert result.exit_code == 0, result.output
+    assert "Resuming: 1 data key(s)" in result.output
+    assert {v for v, _, _ in _wrapped_keys(app)} == {2}
