@@ -84,6 +84,10 @@ def _resolve_paths(app: Flask) -> None:
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(
         config["SQLALCHEMY_DATABASE_URI"]))
     config["KEYRING_FILE"] = str(config["KEYRING_FILE"] or instance / "keyring")
+    config["TRANSIT_ROOTS_FILE"] = str(config["TRANSIT_ROOTS_FILE"] or
+                                       instance / "keyring.transit")
+    config["PKCS11_ROOTS_FILE"] = str(config["PKCS11_ROOTS_FILE"] or
+                                      instance / "keyring.pkcs11")
     config["SECRET_KEY_FILE"] = str(config["SECRET_KEY_FILE"] or instance / "secret_key")
     config["ERASURE_LEDGER"] = str(config["ERASURE_LEDGER"] or instance / "erasure-ledger.jsonl")
     config["AUDIT_ANCHOR"] = str(config["AUDIT_ANCHOR"] or instance / "audit-anchor.jsonl")
@@ -106,7 +110,6 @@ def _load_secrets(app: Flask) -> None:
     creates them) is a command of this app; every other command checks for them.
     """
     from vault.crypto import KeyringError
-    from vault.keys import VaultKeys
     from vault.messages import message
 
     config = app.config
@@ -117,11 +120,15 @@ def _load_secrets(app: Flask) -> None:
     missing: list[str] = []
     if not config.get("SECRET_KEY"):
         missing.append("secret key")
+    from vault.crypto.kek_backend import KeyManagerUnavailable
+    from vault.kek_settings import load_keys
+
     try:
-        app.extensions["vault.keys"] = VaultKeys.load(
-            config.get("KEYRING"), Path(config["KEYRING_FILE"]), int(config["BLIND_INDEX_BITS"]))
+        app.extensions["vault.keys"] = load_keys(config)
     except KeyringError as exc:
         missing.append(f"usable keyring ({exc})")
+    except KeyManagerUnavailable as exc:
+        missing.append(f"reachable key manager ({exc})")
     app.extensions["vault.missing_secrets"] = missing
     import click
 

@@ -31,6 +31,7 @@ def add_commands() -> None:
         exports,
         keys,
         mail,
+        migrate_keys,
         reindex,
         retention,
         setup,
@@ -39,7 +40,7 @@ def add_commands() -> None:
     )
 
     for module in (setup, keys, erasure, reindex, users, vacancies, exports, demo,
-                   retention, mail):
+                   retention, mail, migrate_keys):
         for command in module.COMMANDS:
             vault_group.add_command(command)
     # `vault db upgrade` is the production upgrade step (Flask-Migrate's commands).

@@ -18,6 +18,31 @@ DEFAULTS: dict[str, Any] = {
     # primary-key read of one row, at most once per request). 0: on every request, so a
     # rotation or retirement by another process applies from the next request on.
     "KEYRING_CHECK_SECONDS": 0,
+    # Where the KEKs live: "file" (the keyring above, the default for 'make run') or
+    # "transit" (OpenBao / HashiCorp Vault Transit; the KEKs never leave it). The token
+    # comes from VAULT_TRANSIT_TOKEN or the file VAULT_TRANSIT_TOKEN_FILE, never argv.
+    "KEK_BACKEND": "file",
+    "TRANSIT_ADDR": None,
+    "TRANSIT_TOKEN": None,
+    "TRANSIT_TOKEN_FILE": None,
+    "TRANSIT_MOUNT": "transit",
+    # The KEK key (rotated and trimmed) and the key wrapping the blind-index and audit
+    # root keys (never rotated: the audit chain's key must never change).
+    "TRANSIT_KEY": "vault-kek",
+    "TRANSIT_ROOTS_KEY": "vault-roots",
+    # The wrapped root keys; None: instance/keyring.transit.
+    "TRANSIT_ROOTS_FILE": None,
+    "TRANSIT_TIMEOUT_SECONDS": 5,
+    # "pkcs11": a hardware security module. The PIN comes from VAULT_PKCS11_PIN or the
+    # file VAULT_PKCS11_PIN_FILE, never argv.
+    "PKCS11_MODULE": None,
+    "PKCS11_TOKEN_LABEL": "vault",
+    "PKCS11_PIN": None,
+    "PKCS11_PIN_FILE": None,
+    "PKCS11_KEY": "vault-kek",
+    "PKCS11_ROOTS_KEY": "vault-roots",
+    # The wrapped root keys; None: instance/keyring.pkcs11.
+    "PKCS11_ROOTS_FILE": None,
     # Secret key file written by 'vault init' when VAULT_SECRET_KEY is not set.
     "SECRET_KEY_FILE": None,
     "SECRET_KEY_FALLBACKS": [],

@@ -11,7 +11,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from vault.auth.redirects import safe_next
+from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.csrf import CrossOriginRequest, local_referrer
+from vault.extensions import db
 from vault.keys import KeysChanged
 from vault.messages import message
 
@@ -74,6 +76,16 @@ def _keys_changed(exc: KeysChanged) -> tuple[str, int, dict[str, str]]:
     return page, code, {"Retry-After": "30"}
 
 
+def _key_manager_unavailable(exc: KeyManagerUnavailable) -> tuple[str, int, dict[str, str]]:
+    # The key manager holding the KEKs is down or unreachable: no key could be unwrapped
+    # or wrapped, the request's transaction is rolled back (nothing half-written), and the
+    # same request works once it answers again. /readyz names it meanwhile.
+    db.session.rollback()
+    log.warning("the key manager did not answer: %s", exc)  # class name only, no key data
+    page, code = render_error(503, message("key_manager_unavailable"))
+    return page, code, {"Retry-After": "30"}
+
+
 def _unexpected(exc: Exception) -> tuple[str, int]:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
@@ -88,6 +100,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(CrossOriginRequest, _csrf_error)
     app.register_error_handler(KeysChanged, _keys_changed)
+    app.register_error_handler(KeyManagerUnavailable, _key_manager_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _http_error)
     if not app.testing:

@@ -14,7 +14,13 @@ from vault.crypto import (
     WrappedKey,
     derive_chain_key,
     load_keyring,
-    unwrap_data_key,
+)
+from vault.crypto.kek_backend import (
+    FileKekBackend,
+    KekBackend,
+    KeyManager,
+    unwrap_one,
+    write_roots,
 )
 
 
@@ -45,6 +51,13 @@ class VaultKeys:
     retired: frozenset[int] = frozenset()
     # time.monotonic() of the last comparison with the database (vault.appctx).
     checked_at: float = float("-inf")
+    # A key manager holding the KEKs (VAULT_KEK_BACKEND=transit). Then `keyring` is only
+    # in memory: the index and audit root keys it unwrapped at start, and per KEK version
+    # the root of that version's derived keys (vault.crypto.transit.version_roots).
+    manager: KeyManager | None = None
+    # The Transit key that wraps the root keys (never rotated with the KEK: the audit
+    # chain's key must never change).
+    roots: KeyManager | None = None
 
     @classmethod
     def load(cls, env_value: str | None, path: Path, bits: int) -> VaultKeys:
@@ -55,6 +68,33 @@ class VaultKeys:
         return cls(keyring, BlindIndex(keyring.index_key, bits), None if env_value else path,
                    env_value=env_value or None, file=path, bits=bits)
 
+    @classmethod
+    def load_transit(cls, manager: KeyManager, roots: KeyManager,
+                     roots_file: Path, bits: int) -> VaultKeys:
+        """Keys whose KEKs stay in a key manager (Transit or PKCS#11): the root keys are
+        unwrapped into memory."""
+        if not roots_file.exists():
+            raise KeyringError(f"no {manager.name} roots file at {roots_file}: "
+                               "run 'vault init'")
+        keyring = _transit_keyring(manager, roots, roots_file)
+        return cls(keyring, BlindIndex(keyring.index_key, bits), None, file=roots_file,
+                   bits=bits, manager=manager, roots=roots)
+
+    @property
+    def kek(self) -> KekBackend:
+        """Where the KEKs are: the key manager, or the keyring in this process."""
+        return self.manager if self.manager is not None else FileKekBackend(self.keyring)
+
+    def rotate(self) -> int:
+        """A new primary KEK version, saved (or made in the key manager) before use."""
+        if self.manager is None:
+            version = self.keyring.rotate()
+            self.save()
+            return version
+        version = self.manager.rotate()
+        self.reload()
+        return version
+
     @property
     def audit_chain_key(self) -> bytes:
         """The audit chain's HMAC key (derived, never stored anywhere)."""
@@ -63,6 +103,13 @@ class VaultKeys:
         return derive_chain_key(self.keyring.audit_key)
 
     def save(self) -> None:
+        if self.manager is not None and self.roots is not None and self.file is not None:
+            # The key manager keeps the KEK versions itself; what is ours to keep is the
+            # root keys (a new index key after 'vault reindex --new-index-key'), wrapped.
+            assert self.keyring.audit_key is not None
+            write_roots(self.file, self.roots.seal_roots(self.keyring.index_key,
+                                                         self.keyring.audit_key))
+            return
         if self.path is None:
             raise KeyringError("the keyring comes from VAULT_KEYRING and cannot be rewritten here")
         self.keyring.save(self.path)
@@ -86,6 +133,10 @@ class VaultKeys:
         """
         if self.file is None:
             return
+        if self.manager is not None and self.roots is not None:
+            self.keyring = _transit_keyring(self.manager, self.roots, self.file)
+            self.blind_index = BlindIndex(self.keyring.index_key, self.bits)
+            return
         keyring = load_keyring(self.env_value, self.file)
         for version in self.retired:
             if version != keyring.primary:
@@ -101,4 +152,21 @@ class VaultKeys:
             self.reload()
             if wrapped.kek_version > self.keyring.last_issued:
                 raise KeysChanged
-        return unwrap_data_key(self.keyring, wrapped, public_id)
+        return unwrap_one(self.kek, wrapped, public_id)
+
+    def unwrap_many(self, items: list[tuple[WrappedKey, str]]) -> list[DataKey | None]:
+        """A page of data keys in one call to the key manager; None where one cannot be
+        opened. Raises KeysChanged like unwrap."""
+        newest = max((w.kek_version for w, _ in items), default=0)
+        if newest > self.keyring.last_issued:
+            self.reload()
+            if newest > self.keyring.last_issued:
+                raise KeysChanged
+        return self.kek.unwrap(items)
+
+
+def _transit_keyring(manager: KeyManager, roots: KeyManager, roots_file: Path) -> Keyring:
+    index_key, audit_key = roots.open_roots(roots_file.read_text())
+    versions = manager.versions
+    return Keyring(keks=manager.version_roots(versions), primary=versions[-1],
+                   index_key=index_key, last_issued=versions[-1], audit_key=audit_key)

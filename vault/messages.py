@@ -12,6 +12,9 @@ MESSAGES: dict[str, LazyString] = {
     "not_initialised": _l("The vault has no {what}: run 'vault init' first."),
     "keys_changed": _l("The encryption keys were just changed and this server is catching "
                        "up. Please try again in a minute."),
+    "key_manager_unavailable": _l("The encryption keys cannot be reached at the moment, so "
+                                  "nothing was shown or saved. Please try again in a few "
+                                  "minutes."),
     "link_invalid": _l("This link is not valid. Ask for a new personal link below."),
     "link_expired": _l("This link has expired. Ask for a new personal link below."),
     "nothing_held": _l("We hold no data on you under this link."),

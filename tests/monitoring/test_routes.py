@@ -22,8 +22,8 @@ def test_ready_when_database_schema_keys_and_store_answer(client):
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok" and body["failed"] == []
-    assert body["checks"] == {"database": "ok", "schema": "ok", "keys": "ok",
-                              "rate_limit_store": "skipped", "mail_backlog": "ok"}
+    assert body["checks"] == {"database": "ok", "schema": "ok", "key_manager": "skipped",
+                              "keys": "ok", "rate_limit_store": "skipped", "mail_backlog": "ok"}
 
 
 def test_not_ready_when_the_schema_is_behind_the_head_revision(app, client):

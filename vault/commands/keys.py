@@ -8,7 +8,10 @@ file for the operator to put into the secret store, followed by a rolling restar
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec
 
 import click
 from flask.cli import with_appcontext
@@ -16,12 +19,14 @@ from flask.cli import with_appcontext
 from vault.appctx import now, vault_keys
 from vault.cli import require_secrets
 from vault.crypto import Keyring
+from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.extensions import db
 from vault.keys import VaultKeys
 from vault.services import audit
 from vault.services.key_rotation import RotationError, pending_rewraps, retire_kek, rewrap_batch
 from vault.services.keyring_state import advance
 
+P = ParamSpec("P")
 KEYRING_OUT = click.option(
     "--keyring-out", type=click.Path(dir_okay=False, path_type=Path),
     help="With VAULT_KEYRING: write the new keyring to this new file (mode 0600) for the "
@@ -39,6 +44,12 @@ ROLL_OUT = ("Wrote the new keyring to {path}. Set VAULT_KEYRING to its base64 "
 
 
 def _check_out(keys: VaultKeys, keyring_out: Path | None, then: str) -> None:
+    if keys.manager is not None:
+        # The key manager keeps its versions itself: there is no keyring to write out.
+        if keyring_out is not None:
+            raise click.ClickException("--keyring-out is for a keyring from VAULT_KEYRING; "
+                                       "the KEKs are in the key manager.")
+        return
     if keys.path is not None and keyring_out is not None:
         raise click.ClickException(ENV_ONLY.format(path=keys.path))
     if keys.path is None and keyring_out is None:
@@ -55,10 +66,25 @@ def _write_out(keyring: Keyring, keyring_out: Path) -> None:
         raise click.ClickException(f"cannot write {keyring_out}: {exc.strerror}") from None
 
 
+def _key_manager_errors(command: Callable[P, None]) -> Callable[P, None]:
+    """A key manager that stops answering mid-run: the batch in flight is rolled back
+    and the command says so, resumable, instead of a traceback."""
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except KeyManagerUnavailable as exc:
+            db.session.rollback()
+            raise click.ClickException(f"{exc}; nothing of the batch in flight was written: "
+                                       "run the command again when it answers") from None
+    return run
+
+
 @click.command("rotate-kek")
 @click.option("--batch-size", default=1000, show_default=True, help="Keys rewrapped per commit.")
 @KEYRING_OUT
 @with_appcontext
+@_key_manager_errors
 def rotate_kek_command(batch_size: int, keyring_out: Path | None) -> None:
     """Make a new primary KEK and rewrap every data key with it (data is not re-encrypted).
 
@@ -91,10 +117,9 @@ def rotate_kek_command(batch_size: int, keyring_out: Path | None) -> None:
             click.echo(ROLL_OUT.format(path=keyring_out,
                                        then="run 'vault rotate-kek' again to rewrap"))
             return
-        version = keys.keyring.rotate()
-        # The new version is saved before any key is wrapped with it: a crash after this
-        # leaves keys that the saved keyring can still open.
-        keys.save()
+        # The new version is saved (or made in the key manager) before any key is wrapped
+        # with it: a crash after this leaves keys that the saved keyring can still open.
+        version = keys.rotate()
         pending = pending_rewraps(session, keys)
         click.echo(f"New primary KEK version {version}; rewrapping {pending} data key(s).")
     # Committed before the first rewrapped key: every worker loads the new version at its
@@ -120,6 +145,7 @@ def rotate_kek_command(batch_size: int, keyring_out: Path | None) -> None:
 @click.argument("version", type=int)
 @KEYRING_OUT
 @with_appcontext
+@_key_manager_errors
 def retire_kek_command(version: int, keyring_out: Path | None) -> None:
     """Destroy a KEK version. Refused while any data key is still wrapped by it."""
     require_secrets()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 
 import click
@@ -13,7 +14,6 @@ from vault.cli import require_secrets
 from vault.crypto import BlindIndex
 from vault.crypto.keyring import KEY_BYTES
 from vault.extensions import db
-from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateIndex
 from vault.services import audit
 from vault.services.candidates import reindex_candidate
@@ -42,7 +42,8 @@ def reindex_command(new_index_key: bool, outdated: bool, batch_size: int) -> Non
     keys = vault_keys()
     index_key = secrets.token_bytes(KEY_BYTES) if new_index_key else keys.keyring.index_key
     bits = keys.blind_index.bits
-    working = VaultKeys(keys.keyring, BlindIndex(index_key, bits), keys.path)
+    # The same keys (and KEK backend) with the index key this run writes tokens under.
+    working = dataclasses.replace(keys, blind_index=BlindIndex(index_key, bits))
     session = db.session
     chosen = select(Candidate)
     if outdated:

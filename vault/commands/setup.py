@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from vault.appctx import erasure_ledger, now, vault_keys
 from vault.cli import require_secrets
-from vault.crypto import DecryptionError, Keyring, load_keyring
+from vault.crypto import DecryptionError, Keyring, KeyringError, load_keyring
+from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.extensions import db
-from vault.keys import VaultKeys
+from vault.kek_settings import MANAGERS, init_manager, load_keys
 from vault.models import (
     Candidate,
     CandidateIndex,
@@ -53,7 +54,12 @@ def init_command() -> None:
             click.echo(f"Created the secret key in {key_file}")
         config["SECRET_KEY"] = key_file.read_text().strip()
     keyring_file = Path(config["KEYRING_FILE"])
-    if config.get("KEYRING"):
+    if config.get("KEK_BACKEND") in MANAGERS:
+        try:
+            click.echo(init_manager(config, str(config["KEK_BACKEND"])))
+        except (KeyringError, KeyManagerUnavailable) as exc:
+            raise click.ClickException(str(exc)) from None
+    elif config.get("KEYRING"):
         if load_keyring(config["KEYRING"], keyring_file).audit_key is None:
             raise click.ClickException(
                 "VAULT_KEYRING has no audit key, and an environment variable cannot be "
@@ -72,8 +78,7 @@ def init_command() -> None:
         Keyring.generate().save(keyring_file)
         click.echo(f"Created the keyring in {keyring_file} (mode 0600). Back it up apart "
                    "from the database: without it nothing can be decrypted.")
-    app.extensions["vault.keys"] = VaultKeys.load(
-        config.get("KEYRING"), keyring_file, int(config["BLIND_INDEX_BITS"]))
+    app.extensions["vault.keys"] = load_keys(config)
     app.extensions["vault.missing_secrets"] = []
     Path(config["MAIL_OUTBOX"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade()

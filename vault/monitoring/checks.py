@@ -17,7 +17,8 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from vault.crypto.envelope import new_data_key, unwrap_data_key, wrap_data_key
+from vault.crypto.envelope import new_data_key
+from vault.crypto.kek_backend import KeyManagerUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,26 @@ def check_keys(app: Flask) -> str:
     # A round trip through the primary KEK: the keyring is loaded and usable, not just set.
     probe_id = "readiness-probe"
     dek = new_data_key()
-    unwrapped = unwrap_data_key(keys.keyring, wrap_data_key(keys.keyring, dek, probe_id),
-                                probe_id)
-    return OK if unwrapped.key == dek.key else FAIL
+    try:
+        (wrapped,) = keys.kek.wrap([(dek, probe_id)])
+        (unwrapped,) = keys.kek.unwrap([(wrapped, probe_id)])
+    except KeyManagerUnavailable:
+        return FAIL  # check_key_manager names the cause
+    return OK if unwrapped is not None and unwrapped.key == dek.key else FAIL
+
+
+def check_key_manager(app: Flask) -> str:
+    """Whether the key manager holding the KEKs answers ("skipped" with the keyring file):
+    /readyz then names it as the reason the keys fail."""
+    keys = app.extensions.get("vault.keys")
+    if keys is None or keys.manager is None:
+        return SKIPPED
+    try:
+        keys.manager.versions  # noqa: B018 - one cheap authenticated round trip
+    except KeyManagerUnavailable as exc:
+        log.warning("readiness: %s", exc)  # the class name only, never key material
+        return FAIL
+    return OK
 
 
 def check_rate_limit_store(app: Flask, limiter: Any) -> str:
@@ -114,6 +132,7 @@ def readiness(app: Flask, session: Session, limiter: Any, now: datetime) -> dict
     checks: dict[str, Callable[[], str]] = {
         "database": lambda: check_database(session),
         "schema": lambda: check_schema(session, schema_heads(app)),
+        "key_manager": lambda: check_key_manager(app),
         "keys": lambda: check_keys(app),
         "rate_limit_store": lambda: check_rate_limit_store(app, limiter),
         "mail_backlog": lambda: check_mail_backlog(

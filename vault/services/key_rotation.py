@@ -8,7 +8,8 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from vault.crypto import WrappedKey, rewrap_data_key
+from vault.crypto import WrappedKey
+from vault.crypto.keyring import KeyringError
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey
 from vault.services import totp
@@ -41,9 +42,16 @@ def rewrap_batch(session: Session, keys: VaultKeys, batch_size: int, *, now: dat
         .limit(batch_size)).all()
     if not rows:
         return resealed
+    # One batch to the KEK backend (Transit's rewrap: the DEKs never leave it).
+    rewrapped = keys.kek.rewrap([(WrappedKey(version, wrapped), public_id)
+                                 for _, version, wrapped, public_id in rows])
+    if any(new is None for new in rewrapped):
+        # Nothing of this batch is written: a key that cannot be opened is for 'vault
+        # check' to report, never to be skipped silently (it would be selected forever).
+        raise RotationError("a data key could not be opened for rewrapping; run 'vault check'")
     updates = []
-    for candidate_id, version, wrapped, public_id in rows:
-        new = rewrap_data_key(keyring, WrappedKey(version, wrapped), public_id)
+    for (candidate_id, _, _, _), new in zip(rows, rewrapped, strict=True):
+        assert new is not None
         updates.append({"candidate_id": candidate_id, "kek_version": new.kek_version,
                         "wrapped": new.blob, "rewrapped_at": now})
     session.execute(update(CandidateKey), updates)
@@ -63,17 +71,26 @@ def retire_kek(session: Session, keys: VaultKeys, version: int, *,
         raise RotationError(f"KEK version {version} is the primary; rotate first")
     if version not in keys.keyring.versions:
         raise RotationError(f"KEK version {version} is not in the keyring")
-    in_use = session.scalar(select(func.count()).select_from(CandidateKey).where(
-        CandidateKey.kek_version == version)) or 0
-    if in_use:
-        raise RotationError(f"{in_use} data key(s) are still wrapped by KEK version {version}; "
-                            "run 'vault rotate-kek' to finish rewrapping first")
-    if totp.sealed_under(session, version):
-        raise RotationError(f"staff TOTP secrets are still sealed by KEK version {version}; "
-                            "run 'vault rotate-kek' to finish rewrapping first")
-    keys.keyring.retire(version)
-    if keyring_out is None:
+    # A key manager may destroy older versions with it (Transit trims a prefix).
+    doomed = keys.kek.retiring(version)
+    for old in doomed:
+        in_use = session.scalar(select(func.count()).select_from(CandidateKey).where(
+            CandidateKey.kek_version == old)) or 0
+        if in_use:
+            raise RotationError(f"{in_use} data key(s) are still wrapped by KEK version {old}; "
+                                "run 'vault rotate-kek' to finish rewrapping first")
+        if totp.sealed_under(session, old):
+            raise RotationError(f"staff TOTP secrets are still sealed by KEK version {old}; "
+                                "run 'vault rotate-kek' to finish rewrapping first")
+    try:
+        destroyed = keys.kek.retire(version)
+    except KeyringError as exc:
+        raise RotationError(str(exc)) from None
+    if keys.manager is not None:
+        keys.reload()
+    elif keyring_out is None:
         keys.save()
     else:
         keys.keyring.save(keyring_out)
-    advance(session, retired=version)
+    for old in destroyed:
+        advance(session, retired=old)

@@ -39,6 +39,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vault.crypto import DecryptionError, derived_data_key, key_id_of
+from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.keys import KeysChanged, VaultKeys
 from vault.mail import MailError, OutgoingMail, deliver, header_safe, new_outbox_name
 from vault.models import Candidate, MailMessage, new_uid
@@ -341,11 +342,12 @@ def flush_mail_queue(session: Session, keys: VaultKeys, *, now: datetime,
             _record_failure(session, claim, exc.__class__.__name__, now=now, config=config,
                             result=result, final=True)
             continue
-        except KeysChanged:
-            # This process's VAULT_KEYRING is behind a rotation: the mail is intact and
-            # goes once the process restarts with the new keyring. Tried again, not given up.
+        except (KeysChanged, KeyManagerUnavailable) as exc:
+            # This process's VAULT_KEYRING is behind a rotation, or the key manager does
+            # not answer: the mail is intact and goes once the keys are back. Tried again,
+            # not given up.
             session.commit()
-            _record_failure(session, claim, "KeysChanged", now=now, config=config,
+            _record_failure(session, claim, exc.__class__.__name__, now=now, config=config,
                             result=result)
             continue
         # End the read transaction before speaking to the server: on SQLite it holds the

@@ -19,7 +19,6 @@ from vault.crypto import (
     open_text,
     seal_bytes,
     seal_text,
-    wrap_data_key,
 )
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey, DataRequest, MailMessage
@@ -62,7 +61,7 @@ class Sealer:
 def new_record_key(keys: VaultKeys, candidate: Candidate) -> Sealer:
     """A fresh DEK for a new record, wrapped by the primary KEK and attached to it."""
     dek = new_data_key()
-    wrapped = wrap_data_key(keys.keyring, dek, candidate.public_id)
+    (wrapped,) = keys.kek.wrap([(dek, candidate.public_id)])
     candidate.key = CandidateKey(kek_version=wrapped.kek_version, wrapped=wrapped.blob)
     return Sealer(dek, candidate.public_id)
 

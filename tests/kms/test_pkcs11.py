@@ -1,0 +1,116 @@
+"""KEKs in a PKCS#11 module (a real SoftHSM2 token): the backend, the app, the commands."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from pkcs11 import Attribute, ObjectClass
+from sqlalchemy import select
+
+from tests.conftest import _make_app, base_config
+from tests.kms.conftest import pkcs11_settings
+from tests.services.test_candidates import get, make
+from vault import create_app
+from vault.appctx import vault_keys
+from vault.crypto import DecryptionError, WrappedKey, new_data_key
+from vault.crypto.kek_backend import KeyManagerUnavailable, unwrap_one
+from vault.crypto.keyring import KeyringError
+from vault.crypto.pkcs11_backend import Pkcs11KekBackend
+from vault.extensions import db
+from vault.kek_settings import init_manager
+from vault.models import CandidateKey
+from vault.services.candidates import open_candidate
+
+
+def _labels(backend: Pkcs11KekBackend) -> set[str]:
+    with backend._open() as session:
+        return {o.label for o in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY})
+                if o.label.startswith(backend.key_name + "-")}
+
+
+def test_wrapped_key_opens_only_for_its_person_and_version(hsm):
+    dek = new_data_key(key_id=5)
+    (wrapped,) = hsm.wrap([(dek, "pid-anna")])
+    opened = unwrap_one(hsm, wrapped, "pid-anna")
+    assert (opened.key, opened.key_id) == (dek.key, 5)
+    with pytest.raises(DecryptionError):
+        unwrap_one(hsm, wrapped, "pid-bert")
+    hsm.rotate()
+    assert hsm.unwrap([(WrappedKey(2, wrapped.blob), "pid-anna")]) == [None]
+
+
+def test_key_objects_are_sensitive_and_never_extractable(hsm):
+    with hsm._open() as session:
+        key = hsm._keys(session)[1]
+        assert key[Attribute.SENSITIVE] and not key[Attribute.EXTRACTABLE]
+
+
+def test_rotate_rewrap_and_retire_destroys_the_key_object(hsm):
+    deks = [new_data_key() for _ in range(4)]
+    old = hsm.wrap([(d, f"p{i}") for i, d in enumerate(deks)])
+    assert hsm.rotate() == 2
+    new = hsm.rewrap([(w, f"p{i}") for i, w in enumerate(old)])
+    assert {w.kek_version for w in new} == {2}
+    with pytest.raises(KeyringError):
+        hsm.retire(2)  # the primary
+    assert hsm.retire(1) == [1]
+    assert _labels(hsm) == {f"{hsm.key_name}-v2", f"{hsm.key_name}-v2-derive"}
+    assert hsm.unwrap([(w, f"p{i}") for i, w in enumerate(old)]) == [None] * 4
+    assert [d.key for d in hsm.unwrap([(w, f"p{i}") for i, w in enumerate(new)])] == \
+        [d.key for d in deks]
+
+
+def test_missing_token_is_unavailable_not_a_bad_key(hsm_token):
+    stranger = Pkcs11KekBackend(hsm_token.module, "no-such-token", hsm_token.pin, "kek-x")
+    with pytest.raises(KeyManagerUnavailable) as info:
+        stranger.wrap([(new_data_key(), "p")])
+    assert hsm_token.pin not in str(info.value) and hsm_token.pin not in repr(stranger)
+
+
+@pytest.fixture
+def app(tmp_path, clock, hsm_token, sqlite_template) -> Iterator[Flask]:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copyfile(sqlite_template, instance / "vault.db")
+    config = base_config(instance, f"sqlite:///{instance / 'vault.db'}")
+    config.update(CLOCK=clock, KEK_BACKEND="pkcs11", **pkcs11_settings(hsm_token, instance))
+    init_manager(config, "pkcs11")
+    app = create_app(config, instance_path=str(instance))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_app_on_pkcs11_rotates_and_retires_in_the_module(app, clock):
+    ids = [make(app, clock, email=f"p{i}@example.org") for i in range(3)]
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["vault", "rotate-kek"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["vault", "retire-kek", "1"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        keys = vault_keys()
+        assert keys.kek.name == "pkcs11" and keys.kek.versions == [2]
+        assert set(db.session.scalars(select(CandidateKey.kek_version))) == {2}
+        assert all(open_candidate(keys, get(pid)).email for pid in ids)
+    assert runner.invoke(args=["vault", "check"]).exit_code == 0
+
+
+def test_file_vault_migrates_to_pkcs11(tmp_path, clock, hsm_token, sqlite_template):
+    instance = tmp_path / "file-instance"
+    instance.mkdir()
+    shutil.copyfile(sqlite_template, instance / "vault.db")
+    on_file = _make_app(instance, f"sqlite:///{instance / 'vault.db'}",
+                        {"CLOCK": clock, **pkcs11_settings(hsm_token, instance)})
+    ids = [make(on_file, clock, email=f"p{i}@example.org") for i in range(3)]
+    result = on_file.test_cli_runner().invoke(args=["vault", "migrate-keys", "--to", "pkcs11"])
+    assert result.exit_code == 0, result.output
+    on_hsm = create_app({**on_file.config, "KEK_BACKEND": "pkcs11"},
+                        instance_path=str(instance))
+    with on_hsm.app_context():
+        assert all(open_candidate(vault_keys(), get(pid)).email for pid in ids)
+    assert on_hsm.test_cli_runner().invoke(args=["vault", "check"]).exit_code == 0

@@ -1,0 +1,232 @@
+"""KEKs in a hardware security module over PKCS#11 (SoftHSM2 in the tests).
+
+Each KEK version is a token object: an AES-256 key labelled `<key>-v<N>` (sensitive,
+never extractable) that wraps data keys with AES-GCM inside the module, the person's
+public id and the version in the associated data, exactly as the keyring file does;
+and a generic secret `<key>-v<N>-derive` from which the module computes (HMAC-SHA256)
+the root of that version's derived keys. Retiring N destroys both objects in the
+module itself. PKCS#11 has no batch call: a page of keys is a loop over one session,
+which the module answers in tens of microseconds per key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pkcs11
+from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
+from pkcs11 import exceptions as p11_errors
+from pkcs11.mechanisms import GCMParams
+
+from vault.crypto.envelope import (
+    DEK_BYTES,
+    NONCE_BYTES,
+    TAG_BYTES,
+    DataKey,
+    WrappedKey,
+    _wrap_ad,
+)
+from vault.crypto.kek_backend import KeyManagerUnavailable
+from vault.crypto.keyring import KeyringError
+
+FORMAT_PKCS11 = 0x02
+_BLOB_BYTES = 1 + NONCE_BYTES + 4 + DEK_BYTES + TAG_BYTES
+_DERIVE_INPUT = b"vault.version-root.v1"
+# The module or the session is gone: retry later. Anything else about one key (a bad
+# tag shows as one of several codes, depending on the module) means that key is bad.
+_UNAVAILABLE = (p11_errors.DeviceRemoved, p11_errors.DeviceError, p11_errors.TokenNotPresent,
+                p11_errors.TokenNotRecognised, p11_errors.SessionClosed,
+                p11_errors.SessionHandleInvalid, p11_errors.UserNotLoggedIn,
+                p11_errors.PinIncorrect, p11_errors.PinLocked, p11_errors.DeviceMemory,
+                p11_errors.NoSuchToken)
+
+
+class Pkcs11KekBackend:
+    name = "pkcs11"
+
+    def __init__(self, module: str, token_label: str, pin: str, key_name: str) -> None:
+        self.module = module
+        self.token_label = token_label
+        self._pin = pin
+        self.key_name = key_name
+        self._label = re.compile(rf"\A{re.escape(key_name)}-v([1-9][0-9]{{0,9}})\Z")
+        self._session: Any = None
+        # One session, used by one thread at a time (PKCS#11 sessions are not shared).
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never the PIN
+        return f"Pkcs11KekBackend(token={self.token_label!r}, key={self.key_name!r})"
+
+    @contextmanager
+    def _open(self) -> Iterator[Any]:
+        with self._lock:
+            try:
+                if self._session is None:
+                    token = pkcs11.lib(self.module).get_token(token_label=self.token_label)
+                    try:
+                        self._session = token.open(rw=True, user_pin=self._pin)
+                    except p11_errors.UserAlreadyLoggedIn:
+                        # Login is per application, not per session: another backend
+                        # of this process (the roots key) logged in already.
+                        self._session = token.open(rw=True)
+                yield self._session
+            except _UNAVAILABLE as exc:
+                self._session = None
+                raise KeyManagerUnavailable(f"the security module did not answer "
+                                            f"({exc.__class__.__name__})") from None
+            except (OSError, RuntimeError) as exc:
+                if isinstance(exc, p11_errors.PKCS11Error):
+                    raise
+                self._session = None
+                raise KeyManagerUnavailable(f"the security module cannot be loaded "
+                                            f"({exc.__class__.__name__})") from None
+
+    def _keys(self, session: Any) -> dict[int, Any]:
+        found: dict[int, Any] = {}
+        for obj in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY,
+                                        Attribute.KEY_TYPE: KeyType.AES}):
+            match = self._label.match(obj.label or "")
+            if match:
+                found[int(match.group(1))] = obj
+        return found
+
+    def _derive_key(self, session: Any, version: int) -> Any:
+        return session.get_key(object_class=ObjectClass.SECRET_KEY,
+                               key_type=KeyType.GENERIC_SECRET,
+                               label=f"{self.key_name}-v{version}-derive")
+
+    def _generate(self, session: Any, version: int) -> None:
+        session.generate_key(KeyType.AES, 256, label=f"{self.key_name}-v{version}", store=True,
+                             capabilities=MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT,
+                             template={Attribute.SENSITIVE: True,
+                                       Attribute.EXTRACTABLE: False})
+        session.generate_key(KeyType.GENERIC_SECRET, 256,
+                             label=f"{self.key_name}-v{version}-derive", store=True,
+                             capabilities=MechanismFlag.SIGN,
+                             template={Attribute.SENSITIVE: True,
+                                       Attribute.EXTRACTABLE: False})
+
+    def create_key(self) -> None:
+        with self._open() as session:
+            if not self._keys(session):
+                self._generate(session, 1)
+
+    def _versions(self) -> list[int]:
+        with self._open() as session:
+            versions = sorted(self._keys(session))
+        if not versions:
+            raise KeyringError(f"no key {self.key_name!r} in the security module")
+        return versions
+
+    @property
+    def primary(self) -> int:
+        return self._versions()[-1]
+
+    @property
+    def versions(self) -> list[int]:
+        return self._versions()
+
+    def wrap(self, items: Sequence[tuple[DataKey, str]]) -> list[WrappedKey]:
+        with self._open() as session:
+            keys = self._keys(session)
+            if not keys:
+                raise KeyringError(f"no key {self.key_name!r} in the security module")
+            version = max(keys)
+            out = []
+            for dek, public_id in items:
+                nonce = os.urandom(NONCE_BYTES)
+                sealed = keys[version].encrypt(
+                    dek.key_id.to_bytes(4, "big") + dek.key, mechanism=Mechanism.AES_GCM,
+                    mechanism_param=GCMParams(nonce, _wrap_ad(public_id, version), 128))
+                out.append(WrappedKey(version, bytes([FORMAT_PKCS11]) + nonce + bytes(sealed)))
+            return out
+
+    def unwrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[DataKey | None]:
+        with self._open() as session:
+            keys = self._keys(session)
+            return [_open_one(keys, wrapped, public_id) for wrapped, public_id in items]
+
+    def rewrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[WrappedKey | None]:
+        # No rewrap in PKCS#11: each key is unwrapped and wrapped again in this process.
+        deks = self.unwrap(items)
+        opened = [(dek, public_id) for dek, (_, public_id) in zip(deks, items, strict=True)
+                  if dek is not None]
+        wrapped = iter(self.wrap(opened))
+        return [None if dek is None else next(wrapped) for dek in deks]
+
+    def rotate(self) -> int:
+        with self._open() as session:
+            version = max(self._keys(session), default=0) + 1
+            self._generate(session, version)
+            return version
+
+    def retiring(self, version: int) -> list[int]:
+        return [version]
+
+    def retire(self, version: int) -> list[int]:
+        with self._open() as session:
+            keys = self._keys(session)
+            if version not in keys:
+                raise KeyringError(f"KEK version {version} is not in the security module")
+            if version == max(keys):
+                raise KeyringError("the primary KEK version cannot be retired; rotate first")
+            keys[version].destroy()
+            try:
+                self._derive_key(session, version).destroy()
+            except p11_errors.NoSuchKey:
+                pass
+        return [version]
+
+    def version_roots(self, versions: Sequence[int]) -> dict[int, bytes]:
+        with self._open() as session:
+            return {v: bytes(self._derive_key(session, v).sign(
+                _DERIVE_INPUT, mechanism=Mechanism.SHA256_HMAC)) for v in versions}
+
+    def seal_roots(self, index_key: bytes, audit_key: bytes) -> str:
+        wrapped = self.wrap([(DataKey(index_key, 0), "vault-root:index"),
+                             (DataKey(audit_key, 0), "vault-root:audit")])
+        doc: dict[str, object] = {"format": 1, "backend": "pkcs11", "key": self.key_name}
+        for name, w in zip(("index_key", "audit_key"), wrapped, strict=True):
+            doc[name] = {"version": w.kek_version, "blob": base64.b64encode(w.blob).decode()}
+        return json.dumps(doc, indent=2)
+
+    def open_roots(self, text: str) -> tuple[bytes, bytes]:
+        try:
+            doc = json.loads(text)
+            if doc.get("format") != 1 or doc.get("backend") != "pkcs11":
+                raise KeyringError("the roots file is not a PKCS#11 roots file")
+            items = [(WrappedKey(int(doc[name]["version"]),
+                                 base64.b64decode(doc[name]["blob"], validate=True)), pid)
+                     for name, pid in (("index_key", "vault-root:index"),
+                                       ("audit_key", "vault-root:audit"))]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise KeyringError("the roots file is not valid") from None
+        index_key, audit_key = self.unwrap(items)
+        if index_key is None or audit_key is None:
+            raise KeyringError("the security module cannot open the roots file")
+        return index_key.key, audit_key.key
+
+
+def _open_one(keys: dict[int, Any], wrapped: WrappedKey, public_id: str) -> DataKey | None:
+    key = keys.get(wrapped.kek_version)
+    blob = bytes(wrapped.blob)
+    if key is None or len(blob) != _BLOB_BYTES or blob[0] != FORMAT_PKCS11:
+        return None
+    try:
+        plain = bytes(key.decrypt(blob[1 + NONCE_BYTES:], mechanism=Mechanism.AES_GCM,
+                                  mechanism_param=GCMParams(
+                                      blob[1:1 + NONCE_BYTES],
+                                      _wrap_ad(public_id, wrapped.kek_version), 128)))
+    except _UNAVAILABLE:
+        raise
+    except p11_errors.PKCS11Error:
+        return None  # a bad tag: this key was tampered with or belongs to someone else
+    return DataKey(plain[4:], int.from_bytes(plain[:4], "big"))
+

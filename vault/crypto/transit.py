@@ -1,0 +1,281 @@
+"""KEKs in OpenBao (or HashiCorp Vault) Transit: the KEK never leaves the key manager.
+
+The Transit key is a *derived* key (`derived=true`): every call names a context, and
+Transit derives the actual AES-256-GCM key from the key version and that context. The
+context is the person's public id (length-prefixed, with a purpose label), so a wrapped
+DEK copied onto another person derives another key and fails to open, which is what
+the associated data does in the file keyring. A derived key rather than our own AEAD
+envelope around the call: our envelope would need a key of its own outside the key
+manager, which is exactly what this backend exists to avoid.
+
+The KEK version is bound too: Transit writes it into the ciphertext ("vault:v3:..."),
+and the version the database lists for the row must match it before anything is sent,
+so a row relabelled with another version never opens.
+
+Retiring maps onto Transit's own destruction: raise `min_decryption_version` past the
+version, then `trim` the key so the versions below it are deleted from the key manager
+(and from its later backups). Transit can only destroy a prefix of versions, so
+retiring N destroys every version up to N (each must already be unused).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import hvac
+import requests
+from hvac import exceptions as hvac_errors
+
+from vault.crypto.envelope import DEK_BYTES, DataKey, WrappedKey
+from vault.crypto.kek_backend import KeyManagerUnavailable
+from vault.crypto.keyring import KeyringError
+
+_CONTEXT = b"vault.dek.v1"
+_CIPHERTEXT = re.compile(rb"\Avault:v([1-9][0-9]{0,9}):[A-Za-z0-9+/=]+\Z")
+# A request per thousand keys: well under Transit's request size limit, and few enough
+# round trips that rotating 100,000 keys is 100 calls.
+BATCH = 1000
+T = TypeVar("T")
+
+
+def context_for(public_id: str) -> str:
+    pid = public_id.encode()
+    return base64.b64encode(_CONTEXT + struct.pack(">H", len(pid)) + pid).decode()
+
+
+def version_of(blob: bytes) -> int | None:
+    match = _CIPHERTEXT.match(blob)
+    return int(match.group(1)) if match else None
+
+
+def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
+    return [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
+
+
+class TransitKekBackend:
+    name = "transit"
+
+    def __init__(self, client: hvac.Client, key_name: str, mount_point: str = "transit") -> None:
+        self.client = client
+        self.key_name = key_name
+        self.mount_point = mount_point
+
+    @classmethod
+    def connect(cls, url: str, token: str, key_name: str, mount_point: str = "transit",
+                timeout: float = 5.0) -> TransitKekBackend:
+        return cls(hvac.Client(url=url, token=token, timeout=timeout), key_name, mount_point)
+
+    def __repr__(self) -> str:  # never the token
+        return f"TransitKekBackend(key={self.key_name!r}, mount={self.mount_point!r})"
+
+    # -- calls, with every transport or server failure turned into one exception --------
+    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
+        except (requests.exceptions.RequestException, hvac_errors.VaultDown,
+                hvac_errors.InternalServerError, hvac_errors.BadGateway,
+                hvac_errors.Forbidden, hvac_errors.Unauthorized,
+                hvac_errors.RateLimitExceeded, hvac_errors.UnexpectedError) as exc:
+            # Only the class name: a server message could quote a ciphertext.
+            raise KeyManagerUnavailable(f"the key manager did not answer "
+                                        f"({exc.__class__.__name__})") from None
+
+    def create_key(self) -> None:
+        """Create the derived Transit key if it does not exist (idempotent)."""
+        try:
+            self._call(self.client.secrets.transit.read_key)
+        except hvac_errors.InvalidPath:
+            self._call(self.client.secrets.transit.create_key, derived=True,
+                       key_type="aes256-gcm96", exportable=False)
+
+    def _key_info(self) -> dict[str, Any]:
+        try:
+            return dict(self._call(self.client.secrets.transit.read_key)["data"])
+        except hvac_errors.InvalidPath:
+            raise KeyringError(f"no Transit key {self.key_name!r}") from None
+
+    @property
+    def primary(self) -> int:
+        return int(self._key_info()["latest_version"])
+
+    @property
+    def versions(self) -> list[int]:
+        info = self._key_info()
+        return list(range(int(info["min_decryption_version"]), int(info["latest_version"]) + 1))
+
+    def _batch(self, fn: Callable[..., Any], batch: list[dict[str, str]]) -> list[str | None]:
+        """Run one batch call; the ciphertext or plaintext of each item, None for an item
+        Transit refused (too old, tampered, wrong context)."""
+        try:
+            results = self._call(fn, batch_input=batch)["data"]["batch_results"]
+        except hvac_errors.InvalidRequest as exc:
+            # OpenBao answers 400 to a batch in which any item failed, with the results of
+            # all items in the body; without them, every item counts as failed.
+            body = exc.json if isinstance(exc.json, dict) else {}
+            results = (body.get("data") or {}).get("batch_results") or body.get("batch_results")
+            if not isinstance(results, list) or len(results) != len(batch):
+                return [None] * len(batch)
+        out: list[str | None] = []
+        for result in results:
+            if result.get("error"):
+                out.append(None)
+            else:
+                out.append(result.get("ciphertext") or result.get("plaintext"))
+        return out
+
+    def wrap(self, items: Sequence[tuple[DataKey, str]]) -> list[WrappedKey]:
+        out: list[WrappedKey] = []
+        for chunk in _chunks(items):
+            batch = [{"plaintext": base64.b64encode(struct.pack(">I", dek.key_id) + dek.key)
+                      .decode(), "context": context_for(public_id)} for dek, public_id in chunk]
+            for ciphertext in self._batch(self.client.secrets.transit.encrypt_data, batch):
+                if ciphertext is None:
+                    raise KeyManagerUnavailable("the key manager refused to wrap a key")
+                blob = ciphertext.encode()
+                version = version_of(blob)
+                assert version is not None
+                out.append(WrappedKey(version, blob))
+        return out
+
+    def _valid(self, items: Sequence[tuple[WrappedKey, str]]) -> list[int]:
+        # Positions whose ciphertext names the version the row lists: anything else is a
+        # relabelled or corrupt row and is never sent.
+        return [i for i, (wrapped, _) in enumerate(items)
+                if version_of(bytes(wrapped.blob)) == wrapped.kek_version]
+
+    def unwrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[DataKey | None]:
+        out: list[DataKey | None] = [None] * len(items)
+        valid = self._valid(items)
+        for chunk in _chunks(valid):
+            batch = [{"ciphertext": bytes(items[i][0].blob).decode(),
+                      "context": context_for(items[i][1])} for i in chunk]
+            for i, plain in zip(chunk, self._batch(self.client.secrets.transit.decrypt_data,
+                                                   batch), strict=True):
+                out[i] = _data_key(plain)
+        return out
+
+    def rewrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[WrappedKey | None]:
+        """Transit's rewrap: the DEKs never leave the key manager."""
+        out: list[WrappedKey | None] = [None] * len(items)
+        valid = self._valid(items)
+        for chunk in _chunks(valid):
+            batch = [{"ciphertext": bytes(items[i][0].blob).decode(),
+                      "context": context_for(items[i][1])} for i in chunk]
+            results = self._batch(functools.partial(self.client.secrets.transit.rewrap_data,
+                                                    ciphertext=None), batch)
+            for i, ciphertext in zip(chunk, results, strict=True):
+                if ciphertext is not None:
+                    blob = ciphertext.encode()
+                    version = version_of(blob)
+                    if version is not None:
+                        out[i] = WrappedKey(version, blob)
+        return out
+
+    def rotate(self) -> int:
+        self._call(self.client.secrets.transit.rotate_key)
+        return self.primary
+
+    # What a key manager offers VaultKeys besides wrapping (see vault.keys).
+    def version_roots(self, versions: Sequence[int]) -> dict[int, bytes]:
+        return version_roots(self, versions)
+
+    def seal_roots(self, index_key: bytes, audit_key: bytes) -> str:
+        return seal_roots(self, index_key, audit_key)
+
+    def open_roots(self, text: str) -> tuple[bytes, bytes]:
+        return open_roots(self, text)
+
+    def retiring(self, version: int) -> list[int]:
+        """The versions retire(version) destroys: Transit trims a prefix, every older
+        version goes with it."""
+        return [v for v in self.versions if v <= version]
+
+    def retire(self, version: int) -> list[int]:
+        info = self._key_info()
+        latest, oldest = int(info["latest_version"]), int(info["min_decryption_version"])
+        if version >= latest:
+            raise KeyringError("the primary KEK version cannot be retired; rotate first")
+        if version < oldest:
+            raise KeyringError(f"KEK version {version} is not in the key manager")
+        # First nobody may decrypt with it, then the key manager deletes it for good (trim
+        # needs a floor for encryption too: the primary, which new keys use anyway).
+        # (Two calls: hvac refuses both floors equal in one, which the server accepts.)
+        self._call(self.client.secrets.transit.update_key_configuration,
+                   min_decryption_version=version + 1)
+        self._call(self.client.secrets.transit.update_key_configuration,
+                   min_encryption_version=latest)
+        self._call(self.client.secrets.transit.trim_key, min_version=version + 1)
+        return list(range(oldest, version + 1))
+
+
+def _data_key(plain: str | None) -> DataKey | None:
+    if plain is None:
+        return None
+    try:
+        raw = base64.b64decode(plain, validate=True)
+    except ValueError:
+        return None
+    if len(raw) != 4 + DEK_BYTES:
+        return None
+    (key_id,) = struct.unpack_from(">I", raw, 0)
+    return DataKey(raw[4:], key_id)
+
+
+# -- what the in-memory keyring of a Transit-backed app is made of ------------------------
+_VERSION_ROOT = base64.b64encode(b"vault.version-root.v1").decode()
+
+
+def version_roots(backend: TransitKekBackend, versions: Sequence[int]) -> dict[int, bytes]:
+    """Per KEK version, a 256-bit root for the keys derived from that version (staff TOTP
+    secrets, mail not yet bound to a person, held uploads): Transit's HMAC under that
+    version. Not the KEK (which never leaves Transit), and it dies with the version:
+    once trimmed, Transit cannot compute it again, so what it sealed is shredded too."""
+    roots: dict[int, bytes] = {}
+    for version in versions:
+        answer = backend._call(backend.client.secrets.transit.generate_hmac,
+                               hash_input=_VERSION_ROOT, key_version=version,
+                               algorithm="sha2-256")
+        tag = str(answer["data"]["hmac"]).encode()
+        if version_of(tag) != version:
+            raise KeyManagerUnavailable("the key manager answered for another version")
+        roots[version] = base64.b64decode(tag.split(b":", 2)[2])
+    return roots
+
+
+ROOTS_FORMAT = 1
+_ROOT_IDS = {"index_key": "vault-root:index", "audit_key": "vault-root:audit"}
+
+
+def seal_roots(backend: TransitKekBackend, index_key: bytes, audit_key: bytes) -> str:
+    """The blind-index root key and the audit root key wrapped by Transit, as the JSON
+    document kept in the roots file (nothing in it opens without the key manager)."""
+    names = list(_ROOT_IDS)
+    wrapped = backend.wrap([(DataKey(key, 0), _ROOT_IDS[name])
+                            for name, key in zip(names, (index_key, audit_key), strict=True)])
+    doc = {"format": ROOTS_FORMAT, "backend": "transit", "key": backend.key_name}
+    doc.update({name: bytes(w.blob).decode() for name, w in zip(names, wrapped, strict=True)})
+    return json.dumps(doc, indent=2)
+
+
+def open_roots(backend: TransitKekBackend, text: str) -> tuple[bytes, bytes]:
+    """(index_key, audit_key) unwrapped into memory, in one call."""
+    try:
+        doc = json.loads(text)
+        if doc.get("format") != ROOTS_FORMAT or doc.get("backend") != "transit":
+            raise KeyringError("the roots file is not a Transit roots file")
+        blobs = [str(doc[name]).encode() for name in _ROOT_IDS]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise KeyringError("the roots file is not valid") from None
+    items = [(WrappedKey(version_of(b) or 0, b), pid)
+             for b, pid in zip(blobs, _ROOT_IDS.values(), strict=True)]
+    index_key, audit_key = backend.unwrap(items)
+    if index_key is None or audit_key is None:
+        raise KeyringError("the key manager cannot open the roots file (wrong key, or its "
+                           "version was retired)")
+    return index_key.key, audit_key.key

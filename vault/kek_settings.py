@@ -1,0 +1,110 @@
+"""Which KEK backend the app uses, from its settings (VAULT_KEK_BACKEND and friends)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vault.config import DEFAULTS
+from vault.crypto import KeyringError
+from vault.crypto.kek_backend import KeyManager, write_roots
+from vault.crypto.keyring import KEY_BYTES
+from vault.keys import VaultKeys
+
+BACKENDS = ("file", "transit", "pkcs11")
+MANAGERS = ("transit", "pkcs11")
+
+
+def _setting(config: Mapping[str, Any], name: str) -> Any:
+    return config.get(name) or DEFAULTS[name]
+
+
+def secret_setting(config: Mapping[str, Any], name: str, what: str) -> str:
+    """A token or PIN from the environment (VAULT_<NAME>) or a file (VAULT_<NAME>_FILE):
+    never from the command line, where every user of the machine reads it in the
+    process list."""
+    value = config.get(name)
+    if not value and config.get(f"{name}_FILE"):
+        path = Path(config[f"{name}_FILE"])
+        try:
+            value = path.read_text().strip()
+        except OSError as exc:
+            raise KeyringError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    if not value:
+        raise KeyringError(f"no {what}: set VAULT_{name} or VAULT_{name}_FILE")
+    return str(value)
+
+
+def transit_token(config: Mapping[str, Any]) -> str:
+    return secret_setting(config, "TRANSIT_TOKEN", "Transit token")
+
+
+def manager_backends(config: Mapping[str, Any], backend: str) -> tuple[KeyManager, KeyManager]:
+    """(the KEK key, the roots key) of a key manager as configured."""
+    if backend == "transit":
+        from vault.crypto.transit import TransitKekBackend
+
+        addr = config.get("TRANSIT_ADDR") or os.environ.get("BAO_ADDR")
+        if not addr:
+            raise KeyringError("no Transit address: set VAULT_TRANSIT_ADDR")
+        token = transit_token(config)
+        timeout = float(_setting(config, "TRANSIT_TIMEOUT_SECONDS"))
+        mount = str(_setting(config, "TRANSIT_MOUNT"))
+        return (TransitKekBackend.connect(addr, token, str(_setting(config, "TRANSIT_KEY")),
+                                          mount, timeout),
+                TransitKekBackend.connect(addr, token,
+                                          str(_setting(config, "TRANSIT_ROOTS_KEY")), mount,
+                                          timeout))
+    if backend == "pkcs11":
+        from vault.crypto.pkcs11_backend import Pkcs11KekBackend
+
+        module = config.get("PKCS11_MODULE")
+        if not module:
+            raise KeyringError("no PKCS#11 module: set VAULT_PKCS11_MODULE")
+        pin = secret_setting(config, "PKCS11_PIN", "PKCS#11 PIN")
+        label = str(_setting(config, "PKCS11_TOKEN_LABEL"))
+        return (Pkcs11KekBackend(module, label, pin, str(_setting(config, "PKCS11_KEY"))),
+                Pkcs11KekBackend(module, label, pin, str(_setting(config, "PKCS11_ROOTS_KEY"))))
+    raise KeyringError(f"unknown key manager {backend!r}: one of {', '.join(MANAGERS)}")
+
+
+def roots_file(config: Mapping[str, Any], backend: str) -> Path:
+    name = "TRANSIT_ROOTS_FILE" if backend == "transit" else "PKCS11_ROOTS_FILE"
+    return Path(config[name])
+
+
+def transit_backends(config: Mapping[str, Any]) -> tuple[KeyManager, KeyManager]:
+    return manager_backends(config, "transit")
+
+
+def load_keys(config: Mapping[str, Any]) -> VaultKeys:
+    backend = str(config.get("KEK_BACKEND") or "file")
+    bits = int(config["BLIND_INDEX_BITS"])
+    if backend == "file":
+        return VaultKeys.load(config.get("KEYRING"), Path(config["KEYRING_FILE"]), bits)
+    if backend in MANAGERS:
+        manager, roots = manager_backends(config, backend)
+        return VaultKeys.load_transit(manager, roots, roots_file(config, backend), bits)
+    raise KeyringError(f"unknown VAULT_KEK_BACKEND {backend!r}: one of {', '.join(BACKENDS)}")
+
+
+def init_manager(config: Mapping[str, Any], backend: str) -> str:
+    """Create the key manager's keys and the roots file if missing (never overwriting
+    either); the index and audit root keys are made in memory and only written wrapped."""
+    manager, roots = manager_backends(config, backend)
+    manager.create_key()
+    roots.create_key()
+    path = roots_file(config, backend)
+    if path.exists():
+        return f"Roots file: kept the existing {path}"
+    write_roots(path, roots.seal_roots(secrets.token_bytes(KEY_BYTES),
+                                       secrets.token_bytes(KEY_BYTES)))
+    return (f"Created the roots file {path}: the index and audit root keys, wrapped by "
+            f"the {backend} key {roots.key_name!r}. Back it up with the database.")
+
+
+def init_transit(config: Mapping[str, Any]) -> str:
+    return init_manager(config, "transit")
