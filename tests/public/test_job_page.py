@@ -81,6 +81,8 @@ def test_unknown_slug_is_a_404_with_the_normal_error_page(client, open_job):
         page = response.get_data(as_text=True)
         assert response.status_code == 404, slug
         assert "<h1>Not found</h1>" in page and 'href="/"' in page
+        # The application form looks its vacancy up the same way.
+        assert client.get(f"/apply/{slug}").status_code == 404, slug
 
 
 def test_start_page_links_each_open_vacancy_to_its_page(app, client, open_job):

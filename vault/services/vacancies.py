@@ -63,7 +63,15 @@ def slugify(title: str) -> str:
     return slug[:SLUG_MAX].rstrip("-") or "vacancy"
 
 
+_SLUG_SHAPE = re.compile(rf"[a-z0-9-]{{1,{SLUG_MAX}}}")
+
+
 def vacancy_by_slug(session: Session, slug: str) -> Vacancy | None:
+    # Slugs come from URLs: one that slugify could never make matches no vacancy, and is
+    # not sent to the database at all (PostgreSQL refuses a NUL byte with an error, which
+    # would turn a mistyped or hostile address into a 500 instead of a 404).
+    if not _SLUG_SHAPE.fullmatch(slug):
+        return None
     return session.scalar(select(Vacancy).where(Vacancy.slug == slug))
 
 
