@@ -46,5 +46,14 @@ def test_refusal_reason_follows_accept_language_in_dutch(app, client):
 
 def test_a_refused_name_is_worded_in_french_too(app, client):
     response = _apply_with(app, client, files.pdf_with_text, "cv.pdf.exe", "fr")
-    assert "seuls les fichiers PDF et DOCX sont acceptés" in html.unescape(
-        response.data.decode())
+    # A wrong type gets the message that says what to do, in French (it fell back to the
+    # bare reason while the reason was compared in English).
+    assert "cv.pdf.exe n'est pas un fichier PDF ou Word (.docx). Envoyez un fichier PDF" \
+        in html.unescape(response.data.decode())
+
+
+def test_a_wrong_type_says_what_to_do_in_dutch_too(app, client):
+    response = _apply_with(app, client, files.pdf_with_text, "cv.exe", "nl")
+    page = html.unescape(response.data.decode())
+    assert response.status_code == 400
+    assert "cv.exe is geen pdf- of Word-bestand (.docx). Laad een pdf- of Word-" in page

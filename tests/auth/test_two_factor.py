@@ -45,6 +45,18 @@ def test_enrolment_shows_a_qr_code_drawn_here_as_svg(app, client, make_user, log
     assert not re.search(r'src="https?://', body)
 
 
+def test_reloading_the_enrolment_page_keeps_the_scanned_secret(app, client, make_user,
+                                                                login):
+    uid = make_user(second_factor=False)
+    login(client, uid)
+    first = client.get("/account/two-factor")
+    client.get("/account/two-factor?lang=nl")  # a reload, in another language
+    response = client.post("/account/two-factor", data={"code": current_code(app, first)})
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.get(User, uid).totp_enabled_at is not None
+
+
 def test_enrolment_needs_a_first_code_from_the_app(app, client, make_user, login):
     uid = make_user(second_factor=False)
     login(client, uid)

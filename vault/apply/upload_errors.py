@@ -11,12 +11,11 @@ import unicodedata
 from vault.extraction import UploadRejected
 from vault.messages import message
 
-# Reasons (vault/uploads.py) that mean "this is not a PDF or Word file".
-_WRONG_TYPE = frozenset({"only PDF and DOCX files are accepted",
-                         "the file's name does not match its content"})
-_BAD_NAME = frozenset({"the file has no name", "the file name is too long",
-                       "the file name contains control characters",
-                       "the file name contains a path"})
+# Refusal codes (vault/upload_reasons.py) that mean "this is not a PDF or Word file", and
+# those about the name. Codes, not words: the words are already in the page's language.
+_WRONG_TYPE = frozenset({"not_pdf_or_docx", "name_mismatch"})
+_BAD_NAME = frozenset({"no_name", "name_too_long", "name_control_characters",
+                       "name_with_path"})
 _SHOWN_NAME_MAX = 80
 
 
@@ -32,10 +31,10 @@ def shown_name(filename: str | None) -> str:
 
 def refusal(exc: UploadRejected, filename: str | None, max_mb: int) -> str:
     name = shown_name(filename)
-    if exc.reason in _WRONG_TYPE:
+    if exc.code in _WRONG_TYPE:
         return message("upload_wrong_type", name=name, mb=str(max_mb))
-    if exc.reason == "the file is empty":
+    if exc.code == "empty":
         return message("upload_empty", name=name, mb=str(max_mb))
-    if exc.reason in _BAD_NAME:
+    if exc.code in _BAD_NAME:
         return message("upload_bad_name", name=name)
     return message("upload_refused_named", name=name, reason=exc.reason)

@@ -82,7 +82,9 @@ def two_factor() -> Response | str | tuple[str, int]:
     if second_factor.has_totp(user):
         return redirect(url_for("auth.account"))
     form = EnrolTotpForm()
-    if request.method == "GET" or not session.get(ENROLLING) or user.totp_secret is None:
+    # A reload (or a language switch) keeps the secret already shown, so a QR code the
+    # person scanned stays good; a new enrolment in another browser session starts anew.
+    if not session.get(ENROLLING) or user.totp_secret is None:
         totp_service.store_secret(keys, user, totp_service.new_secret())
         session[ENROLLING] = True
         db.session.commit()

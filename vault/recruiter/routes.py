@@ -38,11 +38,10 @@ from vault.recruiter.forms import (
     VacancyForm,
 )
 from vault.recruiter.paging import page_numbers
-from vault.services import audit, exports, vacancy_state
+from vault.services import audit, exports, staff_names, vacancy_state
 from vault.services.access import Write, may_write, note_company, note_reader, visible_candidate
 from vault.services.applicant_list import applicant_page
 from vault.services.candidates import find_document, open_document
-from vault.services.note_authors import note_authors
 from vault.services.notes import add_note
 from vault.services.pipeline import set_status
 from vault.services.search import COUNT_CAP, QueryRefused, search
@@ -116,7 +115,8 @@ def candidate(public_id: str) -> str:
     # Notes are read by their company's staff and the officer: they see who wrote each.
     return render_template("recruiter/candidate.html", view=view, status_form=status_form,
                            note_form=NoteForm(), back=safe_back(request.args.get("back")),
-                           authors=note_authors(db.session, view.opened.notes))
+                           authors=staff_names.members(
+                               db.session, (n.author_id for n in view.opened.notes)))
 
 
 def _back_to_candidate(public_id: str) -> Response:

@@ -467,7 +467,14 @@ def _whole_json(data: bytes) -> Any:
 
 
 def _zip_reader(archive: zipfile.ZipFile, max_cv_bytes: int) -> CvFiles:
+    # Every file is held in memory until the run commits: each may be read once (an
+    # export names a CV file for one document), and all of them together at most MAX_FILE,
+    # so a small archive naming one well-compressed CV from many records is no bomb.
+    taken: set[str] = set()
+    unpacked = 0
+
     def read(path: str) -> bytes | None:
+        nonlocal unpacked
         try:
             info = archive.getinfo(path)
         except KeyError:
@@ -475,6 +482,12 @@ def _zip_reader(archive: zipfile.ZipFile, max_cv_bytes: int) -> CvFiles:
         # The declared size first, so an archive cannot unpack a bomb into memory.
         if info.file_size > max_cv_bytes:
             raise LineRejected(f"documents.content is larger than {max_cv_bytes} bytes")
+        if info.filename in taken:
+            raise LineRejected("documents.zip_path names a file another document uses")
+        unpacked += info.file_size
+        if unpacked > MAX_FILE:
+            raise FileRejected(f"the archive unpacks to more than {MAX_FILE // (1024 * 1024)} MiB")
+        taken.add(info.filename)
         try:
             return archive.read(info)
         except (zipfile.BadZipFile, RuntimeError, ValueError, OSError):
