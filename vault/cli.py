@@ -26,6 +26,7 @@ def add_commands() -> None:
     from flask_migrate.cli import db as migrations
 
     from vault.commands import (
+        api_clients,
         demo,
         erasure,
         exports,
@@ -40,7 +41,7 @@ def add_commands() -> None:
     )
 
     for module in (setup, keys, erasure, reindex, users, vacancies, exports, demo,
-                   retention, mail, migrate_keys):
+                   retention, mail, migrate_keys, api_clients):
         for command in module.COMMANDS:
             vault_group.add_command(command)
     # `vault db upgrade` is the production upgrade step (Flask-Migrate's commands).
