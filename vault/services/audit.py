@@ -70,8 +70,13 @@ AUDIT_RESTORE_ACKNOWLEDGED = "audit.restore_acknowledged"  # events lost to a re
 AUDIT_CHAIN_KEYED = "audit.chain_keyed"  # an unkeyed chain (older release) re-linked
 VACANCY_CLOSED = "vacancy.closed"  # detail: the vacancy's slug
 VACANCY_REOPENED = "vacancy.reopened"
-# Opening personal data by staff: shown to the candidate on their self-service page.
-STAFF_ACCESS_ACTIONS = (CANDIDATE_VIEWED, CV_DOWNLOADED, CANDIDATE_EXPORTED)
+# An HR system (API client, actor type "api") took a hired candidate's file
+# (vault.services.transfers); detail: the client's key id and company.
+CANDIDATE_TRANSFERRED = "candidate.transferred"
+# Opening personal data by staff, or taking it out through the API: shown to the
+# candidate on their self-service page.
+STAFF_ACCESS_ACTIONS = (CANDIDATE_VIEWED, CV_DOWNLOADED, CANDIDATE_EXPORTED,
+                        CANDIDATE_TRANSFERRED)
 
 
 @dataclass(frozen=True)
