@@ -283,6 +283,13 @@ def test_a_malformed_application_is_a_problem_and_writes_nothing(app, client, cl
     assert response.mimetype == "application/problem+json"
     assert body["errors"], body
     assert counts(app) == NOTHING
+    # Read as an attacker with the disk would: nothing of the refused request anywhere.
+    assert (
+        find_markers(
+            app, [MARK_NAME.encode(), MARK_EMAIL.encode(), MARK_CV.encode(), b"Qfilenamemarker"]
+        )
+        == []
+    )
 
 
 def test_a_consent_given_too_long_ago_or_in_the_future_is_refused(app, client, clock, board):
