@@ -200,6 +200,31 @@ def test_the_same_key_with_another_body_is_refused_and_writes_nothing(app, clien
     assert counts(app) == before
 
 
+def test_a_race_on_one_key_stores_one_application_and_tells_the_other_to_retry(
+    app, client, clock, board, monkeypatch
+):
+    _, token = board
+    slug = make_vacancy(app)
+    data = fields(clock, vacancy=slug)
+    assert post(client, token, data, key="race").status_code == 201
+    # The second request looked before the first one committed: it saw no record.
+    from vault.services import idempotency
+
+    monkeypatch.setattr(idempotency, "earlier_outcome", lambda *a, **k: None)
+    second = post(client, token, data, key="race")
+    assert second.status_code == 409 and second.headers["Retry-After"] == "1"
+    assert second.get_json()["type"].endswith("idempotency-key-in-use")
+    assert counts(app) == {
+        "Candidate": 1,
+        "Consent": 1,
+        "Document": 1,
+        "MailMessage": 1,
+        "ApiIdempotency": 1,
+    }
+    monkeypatch.undo()
+    assert post(client, token, data, key="race").headers["Idempotent-Replayed"] == "true"
+
+
 def test_the_same_key_from_another_client_is_another_application(
     app, client, clock, make_client, board
 ):

@@ -410,16 +410,16 @@ def post_application() -> Response:
             "talent_pool_until": candidate.pool_consent_until,
         }
     )
-    idempotency.remember(
-        db.session,
-        keys.keyring,
-        client_id=client.id,
-        key=key,
-        parts=parts,
-        outcome=idempotency.Outcome(201, body),
-        now=moment,
-    )
     try:
+        idempotency.remember(
+            db.session,
+            keys.keyring,
+            client_id=client.id,
+            key=key,
+            parts=parts,
+            outcome=idempotency.Outcome(201, body),
+            now=moment,
+        )
         db.session.commit()
     except IntegrityError:
         # The same key arrived twice at once and the other request stored first: this
