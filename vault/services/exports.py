@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
@@ -26,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
+from vault.local_zone import LOCAL_ZONE
 from vault.models import AuditEvent, Candidate, DataRequest, Note
 from vault.services import audit, json_resume, staff_names
 from vault.services.candidates import open_candidate, open_document
@@ -46,8 +46,6 @@ MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
 # A download names the company the person applied to. When their records name several
 # companies (or none: an old import), the file is the group's, the one controller.
 GROUP_FILE_NAME = "ingenium-group"
-# The date in the name is the day people in Belgium read (as vault.i18n shows dates).
-LOCAL_ZONE = ZoneInfo("Europe/Brussels")
 SAFE_FILENAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,120}")
 # Cells a spreadsheet would read as a formula (OWASP "CSV injection"), full-width too.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
