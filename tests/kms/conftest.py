@@ -15,7 +15,7 @@ from vault import create_app
 from vault.crypto.pkcs11_backend import Pkcs11KekBackend
 from vault.crypto.transit import TransitKekBackend
 from vault.extensions import db
-from vault.kek_settings import init_transit
+from vault.kek_settings import init_manager
 
 
 def transit_settings(bao: BaoServer, instance: Path) -> dict[str, object]:
@@ -52,7 +52,7 @@ def app(tmp_path, clock, bao: BaoServer, sqlite_template) -> Iterator[Flask]:
     shutil.copyfile(sqlite_template, instance / "vault.db")
     config = base_config(instance, f"sqlite:///{instance / 'vault.db'}")
     config.update(CLOCK=clock, KEK_BACKEND="transit", **transit_settings(bao, instance))
-    init_transit(config)
+    init_manager(config, "transit")
     app = create_app(config, instance_path=str(instance))
     yield app
     with app.app_context():
