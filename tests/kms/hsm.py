@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests.kms.skip import require
 
 MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
            "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
@@ -32,12 +32,7 @@ def softhsm_module() -> str | None:
 
 
 def require_softhsm() -> str:
-    module = softhsm_module()
-    if module is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(SKIP_REASON.replace("skipped", "cannot run in CI"))
-        pytest.skip(SKIP_REASON)
-    return module
+    return require(softhsm_module(), SKIP_REASON)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.journey import apply, make_vacancy
@@ -16,6 +17,8 @@ from vault.models import Candidate, CandidateKey
 from vault.services import audit, erasure
 from vault.services.candidates import open_candidate
 from vault.services.erasure_ledger import FileLedger
+
+pytestmark = pytest.mark.parametrize("kek", ["transit"], indirect=True)
 
 
 def _wrapped_keys(app) -> list[tuple[int, bytes, str]]:
