@@ -46,22 +46,31 @@ def kek(request: pytest.FixtureRequest) -> str:
 def transit_settings(bao: BaoServer, instance: Path) -> dict[str, Any]:
     """Settings naming a Transit key pair of the test's own on the session's server."""
     suffix = secrets.token_hex(4)
-    return {"TRANSIT_ADDR": bao.url, "TRANSIT_TOKEN": bao.token,
-            "TRANSIT_KEY": f"kek-{suffix}", "TRANSIT_ROOTS_KEY": f"roots-{suffix}",
-            "TRANSIT_TIMEOUT_SECONDS": 2,
-            "TRANSIT_ROOTS_FILE": str(instance / "keyring.transit")}
+    return {
+        "TRANSIT_ADDR": bao.url,
+        "TRANSIT_TOKEN": bao.token,
+        "TRANSIT_KEY": f"kek-{suffix}",
+        "TRANSIT_ROOTS_KEY": f"roots-{suffix}",
+        "TRANSIT_TIMEOUT_SECONDS": 2,
+        "TRANSIT_ROOTS_FILE": str(instance / "keyring.transit"),
+    }
 
 
 def pkcs11_settings(token: Token, instance: Path) -> dict[str, Any]:
     suffix = secrets.token_hex(4)
-    return {"PKCS11_MODULE": token.module, "PKCS11_TOKEN_LABEL": token.label,
-            "PKCS11_PIN": token.pin, "PKCS11_KEY": f"kek-{suffix}",
-            "PKCS11_ROOTS_KEY": f"roots-{suffix}",
-            "PKCS11_ROOTS_FILE": str(instance / "keyring.pkcs11")}
+    return {
+        "PKCS11_MODULE": token.module,
+        "PKCS11_TOKEN_LABEL": token.label,
+        "PKCS11_PIN": token.pin,
+        "PKCS11_KEY": f"kek-{suffix}",
+        "PKCS11_ROOTS_KEY": f"roots-{suffix}",
+        "PKCS11_ROOTS_FILE": str(instance / "keyring.pkcs11"),
+    }
 
 
-def manager_settings(request: pytest.FixtureRequest, backend: str,
-                     instance: Path) -> dict[str, Any]:
+def manager_settings(
+    request: pytest.FixtureRequest, backend: str, instance: Path
+) -> dict[str, Any]:
     """The settings of a key manager backend (nothing for the keyring file)."""
     if backend == "transit":
         return transit_settings(request.getfixturevalue("bao"), instance)
@@ -71,8 +80,7 @@ def manager_settings(request: pytest.FixtureRequest, backend: str,
     return {}
 
 
-def kek_overrides(request: pytest.FixtureRequest, backend: str,
-                  instance: Path) -> dict[str, Any]:
+def kek_overrides(request: pytest.FixtureRequest, backend: str, instance: Path) -> dict[str, Any]:
     if backend == "file":
         return {}
     return {"KEK_BACKEND": backend, **manager_settings(request, backend, instance)}

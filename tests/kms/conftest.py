@@ -24,7 +24,8 @@ def transit(bao: BaoServer) -> TransitKekBackend:
 @pytest.fixture
 def hsm(hsm_token: Token) -> Pkcs11KekBackend:
     """A fresh KEK (its own labels) on the session's token."""
-    backend = Pkcs11KekBackend(hsm_token.module, hsm_token.label, hsm_token.pin,
-                               f"kek-{secrets.token_hex(4)}")
+    backend = Pkcs11KekBackend(
+        hsm_token.module, hsm_token.label, hsm_token.pin, f"kek-{secrets.token_hex(4)}"
+    )
     backend.create_key()
     return backend

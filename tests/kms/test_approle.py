@@ -71,9 +71,12 @@ def _approle_app(app: Flask, bao: BaoServer, tmp_path: Path, **role: Any) -> Fla
     with AppRole: role_id and secret_id from files, no token anywhere."""
     policy = _policy(bao, [app.config["TRANSIT_KEY"], app.config["TRANSIT_ROOTS_KEY"]])
     role_id, secret_id = _role(bao, policy, **role)
-    config = {**app.config, "TRANSIT_TOKEN": None,
-              "TRANSIT_ROLE_ID_FILE": _write_private(tmp_path / "role_id", role_id),
-              "TRANSIT_SECRET_ID_FILE": _write_private(tmp_path / "secret_id", secret_id())}
+    config = {
+        **app.config,
+        "TRANSIT_TOKEN": None,
+        "TRANSIT_ROLE_ID_FILE": _write_private(tmp_path / "role_id", role_id),
+        "TRANSIT_SECRET_ID_FILE": _write_private(tmp_path / "secret_id", secret_id()),
+    }
     approle = create_app(config, instance_path=app.instance_path)
     approle.extensions["test.secret_id"] = secret_id
     return approle
@@ -85,7 +88,8 @@ def _connection(app: Flask) -> Any:
 
 
 def test_app_logs_in_with_approle_and_its_policy_covers_every_key_operation(
-        app, bao, clock, tmp_path):
+    app, bao, clock, tmp_path
+):
     approle = _approle_app(app, bao, tmp_path)
     assert bao.token not in repr(_connection(approle))
     ids = [make(approle, clock, email=f"p{i}@example.org") for i in range(2)]
@@ -111,8 +115,9 @@ def test_a_revoked_token_is_replaced_by_a_new_login(app, bao, clock, tmp_path, m
     connection = _connection(approle)
     logins = []
     real_login = AppRoleLogin.__call__
-    monkeypatch.setattr(AppRoleLogin, "__call__",
-                        lambda self, client: logins.append(1) or real_login(self, client))
+    monkeypatch.setattr(
+        AppRoleLogin, "__call__", lambda self, client: logins.append(1) or real_login(self, client)
+    )
     old_token = connection.client.token
     bao.client().auth.token.revoke(old_token)
     with approle.app_context():
@@ -122,12 +127,12 @@ def test_a_revoked_token_is_replaced_by_a_new_login(app, bao, clock, tmp_path, m
         db.engine.dispose()
 
 
-def test_token_is_renewed_then_replaced_by_a_login_at_its_max_ttl(app, bao, tmp_path,
-                                                                     monkeypatch):
+def test_token_is_renewed_then_replaced_by_a_login_at_its_max_ttl(app, bao, tmp_path, monkeypatch):
     logins: list[int] = []
     real_login = AppRoleLogin.__call__
-    monkeypatch.setattr(AppRoleLogin, "__call__",
-                        lambda self, client: logins.append(1) or real_login(self, client))
+    monkeypatch.setattr(
+        AppRoleLogin, "__call__", lambda self, client: logins.append(1) or real_login(self, client)
+    )
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
     renewable = _approle_app(app, bao, tmp_path / "a", token_ttl="6s", token_max_ttl="60s")
@@ -155,14 +160,17 @@ def _ready(app: Flask) -> bool:
 
 @pytest.mark.parametrize("secret", ["wrong", "expired"])
 def test_bad_secret_id_is_a_clear_503_and_command_error_never_a_traceback(
-        app, bao, tmp_path, secret):
+    app, bao, tmp_path, secret
+):
     approle = _approle_app(app, bao, tmp_path)
     mint = approle.extensions["test.secret_id"]
     bad = secrets.token_hex(16) if secret == "wrong" else mint(ttl="1s")
     if secret == "expired":
         time.sleep(1.5)
-    broken = create_app({**approle.config, "TRANSIT_SECRET_ID_FILE": None,
-                         "TRANSIT_SECRET_ID": bad}, instance_path=app.instance_path)
+    broken = create_app(
+        {**approle.config, "TRANSIT_SECRET_ID_FILE": None, "TRANSIT_SECRET_ID": bad},
+        instance_path=app.instance_path,
+    )
     # It starts (the key manager may only be unreachable for a while)...
     slug = make_vacancy(app)
     client = broken.test_client()
@@ -182,13 +190,16 @@ def test_bad_secret_id_is_a_clear_503_and_command_error_never_a_traceback(
             db.engine.dispose()
 
 
-def test_approle_settings_are_read_from_the_environment_or_files_never_argv(app, bao,
-                                                                            tmp_path):
+def test_approle_settings_are_read_from_the_environment_or_files_never_argv(app, bao, tmp_path):
     approle = _approle_app(app, bao, tmp_path)
     role_id = Path(approle.config["TRANSIT_ROLE_ID_FILE"]).read_text()
     secret_id = approle.extensions["test.secret_id"]()
-    env = {"VAULT_KEK_BACKEND": "transit", "VAULT_TRANSIT_ADDR": bao.url,
-           "VAULT_TRANSIT_ROLE_ID": role_id, "VAULT_TRANSIT_SECRET_ID": secret_id}
+    env = {
+        "VAULT_KEK_BACKEND": "transit",
+        "VAULT_TRANSIT_ADDR": bao.url,
+        "VAULT_TRANSIT_ROLE_ID": role_id,
+        "VAULT_TRANSIT_SECRET_ID": secret_id,
+    }
     from vault.kek_settings import manager_backends
 
     with pytest.MonkeyPatch.context() as patch:
@@ -196,8 +207,9 @@ def test_approle_settings_are_read_from_the_environment_or_files_never_argv(app,
             patch.setenv(name, value)
         from_env = Flask("settings")
         from_env.config.from_prefixed_env("VAULT")
-    manager, _ = manager_backends({**from_env.config,
-                                   "TRANSIT_KEY": app.config["TRANSIT_KEY"]}, "transit")
+    manager, _ = manager_backends(
+        {**from_env.config, "TRANSIT_KEY": app.config["TRANSIT_KEY"]}, "transit"
+    )
     assert manager.connection.login is not None  # AppRole, not a token
     assert manager.versions == [1]
     missing = {k: v for k, v in from_env.config.items() if k != "TRANSIT_SECRET_ID"}

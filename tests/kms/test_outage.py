@@ -21,8 +21,10 @@ from vault.keys import PendingKeys
 def _rows(app: Flask) -> dict[str, int]:
     """Rows per table: a refused request must leave every one of them as it was."""
     with app.app_context():
-        return {t.name: db.session.scalar(select(func.count()).select_from(t)) or 0
-                for t in db.metadata.sorted_tables}
+        return {
+            t.name: db.session.scalar(select(func.count()).select_from(t)) or 0
+            for t in db.metadata.sorted_tables
+        }
 
 
 def _files(app: Flask) -> set[Path]:
@@ -61,12 +63,12 @@ def _assert_up(app: Flask, slug: str, staff_user: int, login, email: str) -> Non
 
 @pytest.mark.parametrize("kek", ["transit"], indirect=True)
 def test_app_started_while_transit_is_down_serves_503_then_works_without_restart(
-        app, bao, make_user, login):
+    app, bao, make_user, login
+):
     slug = make_vacancy(app)
     staff_user = make_user(role="recruiter", company="Ingenium")
     relay = Relay(bao.port)  # not started yet: nothing listens on its address
-    started = create_app({**app.config, "TRANSIT_ADDR": relay.url},
-                         instance_path=app.instance_path)
+    started = create_app({**app.config, "TRANSIT_ADDR": relay.url}, instance_path=app.instance_path)
     assert isinstance(started.extensions["vault.keys"], PendingKeys)
     assert started.extensions["vault.missing_secrets"] == []
     try:
@@ -83,8 +85,7 @@ def test_app_started_while_transit_is_down_serves_503_then_works_without_restart
 @pytest.mark.parametrize("kek", ["transit"], indirect=True)
 def test_cli_with_transit_down_at_start_says_so_without_traceback(app, bao):
     relay = Relay(bao.port)
-    started = create_app({**app.config, "TRANSIT_ADDR": relay.url},
-                         instance_path=app.instance_path)
+    started = create_app({**app.config, "TRANSIT_ADDR": relay.url}, instance_path=app.instance_path)
     result = started.test_cli_runner().invoke(args=["vault", "check"])
     assert result.exit_code == 1
     assert "the key manager did not answer (ConnectionError)" in result.output
@@ -100,7 +101,8 @@ def _index_key(app: Flask) -> bytes:
 
 @pytest.mark.parametrize("kek", ["pkcs11"], indirect=True)
 def test_pulled_pkcs11_token_answers_503_and_work_resumes_when_it_is_back(
-        app, hsm_token, make_user, login):
+    app, hsm_token, make_user, login
+):
     slug = make_vacancy(app)
     staff_user = make_user(role="recruiter", company="Ingenium")
     apply(app.test_client(), slug, email="anna@example.org", full_name="Anna Peeters")
