@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from tests.kms.bao import BaoServer, require_bao
 from tests.kms.hsm import Token, make_token, require_softhsm
@@ -84,3 +86,58 @@ def kek_overrides(request: pytest.FixtureRequest, backend: str, instance: Path) 
     if backend == "file":
         return {}
     return {"KEK_BACKEND": backend, **manager_settings(request, backend, instance)}
+
+
+def kek_settings_of(app: Flask) -> dict[str, Any]:
+    """The KEK backend settings of a running app, for another app on the same vault."""
+    return {
+        name: value
+        for name, value in app.config.items()
+        if name == "KEK_BACKEND" or name.startswith(("TRANSIT_", "PKCS11_"))
+    }
+
+
+def destroyed(app: Flask, version: int) -> bool:
+    """Whether KEK version `version` is gone from where the KEKs are kept, as read there
+    (not from the app's memory): the keyring file, the Transit key, the PKCS#11 token."""
+    from vault.appctx import vault_keys
+    from vault.crypto import Keyring
+
+    backend = app.config.get("KEK_BACKEND", "file")
+    if backend == "file":
+        saved = Keyring.from_json(Path(app.config["KEYRING_FILE"]).read_text())
+        return version not in saved.keks
+    with app.app_context():
+        manager = vault_keys().manager
+        assert manager is not None
+        if backend == "transit":
+            info = manager.client.secrets.transit.read_key(name=manager.key_name)["data"]
+            # Trimmed: the version no longer exists in the key manager, not just refused.
+            return str(version) not in info["keys"] and info["min_decryption_version"] > version
+        from pkcs11 import Attribute, ObjectClass
+
+        with manager._open() as session:
+            labels = {
+                o.label for o in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY})
+            }
+        return (
+            not {f"{manager.key_name}-v{version}", f"{manager.key_name}-v{version}-derive"} & labels
+        )
+
+
+@contextmanager
+def key_manager_down(request: pytest.FixtureRequest, backend: str) -> Iterator[None]:
+    """The app's key manager unreachable for the block (nothing to stop for the file):
+    the OpenBao server hung, the PKCS#11 token pulled out."""
+    if backend == "transit":
+        server = request.getfixturevalue("bao")
+        server.pause()
+        try:
+            yield
+        finally:
+            server.resume()
+    elif backend == "pkcs11":
+        with request.getfixturevalue("hsm_token").removed():
+            yield
+    else:
+        yield

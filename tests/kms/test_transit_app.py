@@ -14,9 +14,7 @@ from vault.appctx import vault_keys
 from vault.crypto import WrappedKey
 from vault.extensions import db
 from vault.models import Candidate, CandidateKey
-from vault.services import audit, erasure
 from vault.services.candidates import open_candidate
-from vault.services.erasure_ledger import FileLedger
 
 pytestmark = pytest.mark.parametrize("kek", ["transit"], indirect=True)
 
@@ -106,21 +104,6 @@ def test_retire_kek_is_refused_while_a_key_uses_it(app, clock):
     assert "still wrapped by KEK version 1" in result.output
     with app.app_context():
         assert vault_keys().kek.versions == [1, 2]
-
-
-def test_erasure_needs_no_key_manager_call(app, clock, bao):
-    public_id = make(app, clock)
-    with app.app_context():
-        record = get(public_id)
-        bao.pause()  # erasure destroys the wrapped key in the database only
-        try:
-            result = erasure.erase_records(
-                db.session, [record], reason=erasure.OPERATOR, now=clock(),
-                ledger=FileLedger(Path(app.config["ERASURE_LEDGER"])), actor=audit.CLI)
-        finally:
-            bao.resume()
-        assert result.erased == [public_id]
-        assert db.session.scalar(select(func.count()).select_from(CandidateKey)) == 0
 
 
 def test_key_manager_down_answers_503_writes_nothing_and_recovers(app, client, make_user,
