@@ -12,8 +12,8 @@ from tests.kms.backends import manager_settings
 from tests.services.test_candidates import get, make
 from vault import create_app
 from vault.appctx import vault_keys
-from vault.crypto import DecryptionError, WrappedKey, new_data_key
-from vault.crypto.kek_backend import KeyManagerUnavailable, unwrap_one
+from vault.crypto import new_data_key
+from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.crypto.keyring import KeyringError
 from vault.crypto.pkcs11_backend import Pkcs11KekBackend
 from vault.extensions import db
@@ -25,17 +25,6 @@ def _labels(backend: Pkcs11KekBackend) -> set[str]:
     with backend._open() as session:
         return {o.label for o in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY})
                 if o.label.startswith(backend.key_name + "-")}
-
-
-def test_wrapped_key_opens_only_for_its_person_and_version(hsm):
-    dek = new_data_key(key_id=5)
-    (wrapped,) = hsm.wrap([(dek, "pid-anna")])
-    opened = unwrap_one(hsm, wrapped, "pid-anna")
-    assert (opened.key, opened.key_id) == (dek.key, 5)
-    with pytest.raises(DecryptionError):
-        unwrap_one(hsm, wrapped, "pid-bert")
-    hsm.rotate()
-    assert hsm.unwrap([(WrappedKey(2, wrapped.blob), "pid-anna")]) == [None]
 
 
 def test_key_objects_are_sensitive_and_never_extractable(hsm):

@@ -179,3 +179,17 @@ def test_rotate_kek_with_the_key_manager_down_says_so_and_resumes(app, clock, ba
     assert result.exit_code == 0, result.output
     assert "Resuming: 1 data key(s)" in result.output
     assert {v for v, _, _ in _wrapped_keys(app)} == {2}
+
+
+def test_readiness_costs_one_key_manager_call(app, client, monkeypatch):
+    assert client.get("/readyz").status_code == 200  # the first one wraps the probe key
+    with app.app_context():
+        adapter = vault_keys().manager.client.adapter
+    calls: list[str] = []
+    request = adapter.request
+    monkeypatch.setattr(adapter, "request",
+                        lambda method, url, *a, **kw: calls.append(url) or
+                        request(method, url, *a, **kw))
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["checks"]["keys"] == "ok"
+    assert len(calls) == 1 and "/transit/decrypt/" in calls[0]
