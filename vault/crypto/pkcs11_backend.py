@@ -98,6 +98,7 @@ class Pkcs11KekBackend:
     @contextmanager
     def _open(self) -> Iterator[Any]:
         with self._lock:
+            opened = False
             try:
                 generation = _module_generation(self.module)
                 if self._session is None or self._generation != generation:
@@ -110,6 +111,7 @@ class Pkcs11KekBackend:
                         # of this process (the roots key) logged in already.
                         self._session = token.open(rw=True)
                     self._generation = generation
+                opened = True
                 yield self._session
             except (*_UNAVAILABLE, _TokenGone) as exc:
                 self._session = None
@@ -118,7 +120,7 @@ class Pkcs11KekBackend:
                         else f"did not answer ({exc.__class__.__name__})")
                 raise KeyManagerUnavailable(f"the security module {what}") from None
             except (OSError, RuntimeError) as exc:
-                if isinstance(exc, p11_errors.PKCS11Error) and self._session is not None:
+                if isinstance(exc, p11_errors.PKCS11Error) and opened:
                     raise  # about the operation, not the module
                 self._session = None
                 _module_failed(self.module)
