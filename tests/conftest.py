@@ -19,9 +19,14 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
+from tests.kms.backends import KEK_BACKENDS, bao, hsm_token, kek, kek_overrides
 from vault import create_app
 from vault.crypto import Keyring
 from vault.extensions import db
+
+# Shared with every test module: the key manager servers (one per session) and the app's
+# KEK backend (see tests/kms/backends.py).
+__all__ = ["bao", "hsm_token", "kek"]
 
 PG_URL = os.environ.get("VAULT_TEST_DATABASE_URL")
 # app_config(RATELIMIT_STORAGE_URI=TEST_REDIS): the session's own Redis (fixture redis_url).
@@ -72,11 +77,15 @@ def base_config(instance: Path, database: str) -> dict[str, Any]:
 
 def _make_app(instance: Path, database: str, overrides: dict[str, Any] | None = None) -> Flask:
     instance.mkdir(parents=True, exist_ok=True)
-    keyring_file = instance / "keyring"
-    if not keyring_file.exists():
-        Keyring.generate().save(keyring_file)
     config = base_config(instance, database)
     config.update(overrides or {})
+    backend = config.get("KEK_BACKEND", "file")
+    if backend != "file":
+        from vault.kek_settings import init_manager
+
+        init_manager(config, backend)  # the keys in the key manager, the roots file
+    elif not (keyring_file := instance / "keyring").exists():
+        Keyring.generate().save(keyring_file)
     return create_app(config, instance_path=str(instance))
 
 
@@ -172,7 +181,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(request: pytest.FixtureRequest, backend: str, tmp_path: Path,
+def app(request: pytest.FixtureRequest, backend: str, kek: str, tmp_path: Path,
         clock: Clock) -> Iterator[Flask]:
     instance = tmp_path / "instance"
     instance.mkdir()
@@ -186,6 +195,7 @@ def app(request: pytest.FixtureRequest, backend: str, tmp_path: Path,
     marker = request.node.get_closest_marker("app_config")
     if marker:
         overrides.update(marker.kwargs)
+    overrides.update(kek_overrides(request, kek, instance))
     if overrides.get("RATELIMIT_STORAGE_URI") == TEST_REDIS:
         overrides["RATELIMIT_STORAGE_URI"] = request.getfixturevalue("redis_url")
     app = _make_app(instance, url, overrides)
@@ -295,8 +305,18 @@ def runner(app: Flask):
     return app.test_cli_runner()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # The crypto, rotation, retirement, backup and erasure tests run against every KEK
+    # backend, the real key managers included.
+    if metafunc.definition.get_closest_marker("every_kek_backend") and \
+            "kek" in metafunc.fixturenames:
+        metafunc.parametrize("kek", KEK_BACKENDS, indirect=True)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "app_config(**kwargs): configuration for the app fixture")
+    config.addinivalue_line("markers", "every_kek_backend: run against the keyring file, "
+                            "OpenBao Transit and PKCS#11 (SoftHSM2)")
     # The compiled catalogues are build output (make translations); compiling them here
     # too keeps a plain `pytest` after a change of a .po file from testing stale ones.
     from babel.messages.frontend import CommandLineInterface

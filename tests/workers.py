@@ -17,7 +17,9 @@ from vault.extensions import db
 @contextmanager
 def another_worker(app: Flask, **overrides: Any) -> Iterator[Flask]:
     """An app object of its own (its own keyring in memory, its own engine) beside `app`."""
-    config = {"CLOCK": app.config["CLOCK"], **overrides}
+    from tests.kms.backends import kek_settings_of
+
+    config = {"CLOCK": app.config["CLOCK"], **kek_settings_of(app), **overrides}
     worker = _make_app(Path(app.instance_path), app.config["DATABASE_URL"], config)
     try:
         yield worker

@@ -122,13 +122,20 @@ def _load_secrets(app: Flask) -> None:
         missing.append("secret key")
     from vault.crypto.kek_backend import KeyManagerUnavailable
     from vault.kek_settings import load_keys
+    from vault.keys import PendingKeys
 
     try:
         app.extensions["vault.keys"] = load_keys(config)
     except KeyringError as exc:
         missing.append(f"usable keyring ({exc})")
     except KeyManagerUnavailable as exc:
-        missing.append(f"reachable key manager ({exc})")
+        # Start anyway: a key manager that is down for a while must not keep every worker
+        # from starting (nor a restart loop hammer it). Pages that need keys answer 503
+        # and /readyz fails until it answers; then the keys load without a restart.
+        import logging
+
+        logging.getLogger(__name__).warning("starting without keys: %s", exc)
+        app.extensions["vault.keys"] = PendingKeys(lambda: load_keys(config), str(exc))
     app.extensions["vault.missing_secrets"] = missing
     import click
 

@@ -10,7 +10,7 @@ from typing import cast
 from flask import current_app, g
 
 from vault.extensions import db
-from vault.keys import VaultKeys
+from vault.keys import PendingKeys, VaultKeys
 from vault.models import utcnow
 from vault.services.erasure_ledger import ErasureLedger, open_ledger
 from vault.services.keyring_state import current_state
@@ -23,8 +23,14 @@ def vault_keys() -> VaultKeys:
     generation in the database is compared with the one these keys were loaded at; when
     it moved, the keyring is read again. Without this a worker keeps wrapping new records
     with a KEK that another host rotated away, and keeps unwrapping with a retired one.
+    An app that started while its key manager was down loads its keys here, at the first
+    call after it answers.
     """
-    keys = cast(VaultKeys, current_app.extensions["vault.keys"])
+    keys = current_app.extensions["vault.keys"]
+    if isinstance(keys, PendingKeys):
+        # Started while the key manager was down: load now, or KeyManagerUnavailable (503).
+        keys = current_app.extensions["vault.keys"] = keys.resolve()
+    keys = cast(VaultKeys, keys)
     if not g.get("vault_keys_followed"):
         g.vault_keys_followed = True
         moment = time.monotonic()

@@ -18,6 +18,15 @@ def require_secrets() -> None:
     missing = current_app.extensions.get("vault.missing_secrets")
     if missing:
         raise click.ClickException(message("not_initialised", what=" and ".join(missing)))
+    from vault.crypto.kek_backend import KeyManagerUnavailable
+    from vault.keys import PendingKeys
+
+    keys = current_app.extensions.get("vault.keys")
+    try:
+        if isinstance(keys, PendingKeys):  # the key manager was down at start
+            current_app.extensions["vault.keys"] = keys.resolve()
+    except KeyManagerUnavailable as exc:
+        raise click.ClickException(f"{exc}; run the command again when it answers") from None
 
 
 def add_commands() -> None:

@@ -25,6 +25,14 @@ DEFAULTS: dict[str, Any] = {
     "TRANSIT_ADDR": None,
     "TRANSIT_TOKEN": None,
     "TRANSIT_TOKEN_FILE": None,
+    # Or an AppRole login (the token is then renewed, and replaced by a new login when
+    # it expires): VAULT_TRANSIT_ROLE_ID and VAULT_TRANSIT_SECRET_ID, each also from a
+    # file (..._FILE), never argv.
+    "TRANSIT_ROLE_ID": None,
+    "TRANSIT_ROLE_ID_FILE": None,
+    "TRANSIT_SECRET_ID": None,
+    "TRANSIT_SECRET_ID_FILE": None,
+    "TRANSIT_APPROLE_MOUNT": "approle",
     "TRANSIT_MOUNT": "transit",
     # The KEK key (rotated and trimmed) and the key wrapping the blind-index and audit
     # root keys (never rotated: the audit chain's key must never change).

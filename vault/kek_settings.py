@@ -6,13 +6,16 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault.config import DEFAULTS
 from vault.crypto import KeyringError
-from vault.crypto.kek_backend import KeyManager, write_roots
-from vault.crypto.keyring import KEY_BYTES
+from vault.crypto.kek_backend import KeyManager
+from vault.crypto.keyring import KEY_BYTES, write_private_file
 from vault.keys import VaultKeys
+
+if TYPE_CHECKING:
+    from vault.crypto.transit import TransitConnection
 
 BACKENDS = ("file", "transit", "pkcs11")
 MANAGERS = ("transit", "pkcs11")
@@ -38,8 +41,30 @@ def secret_setting(config: Mapping[str, Any], name: str, what: str) -> str:
     return str(value)
 
 
-def transit_token(config: Mapping[str, Any]) -> str:
-    return secret_setting(config, "TRANSIT_TOKEN", "Transit token")
+def transit_connection(config: Mapping[str, Any]) -> TransitConnection:
+    """One client for both Transit keys, logged in with a token or with AppRole."""
+    import hvac
+
+    from vault.crypto.transit import AppRoleLogin, TransitConnection
+
+    addr = config.get("TRANSIT_ADDR") or os.environ.get("BAO_ADDR")
+    if not addr:
+        raise KeyringError("no Transit address: set VAULT_TRANSIT_ADDR")
+    timeout = float(_setting(config, "TRANSIT_TIMEOUT_SECONDS"))
+    if config.get("TRANSIT_ROLE_ID") or config.get("TRANSIT_ROLE_ID_FILE"):
+        role_id = secret_setting(config, "TRANSIT_ROLE_ID", "AppRole role_id")
+        secret_setting(config, "TRANSIT_SECRET_ID", "AppRole secret_id")  # set at all?
+        # The secret_id is read again at every login: a new one written to its file by
+        # the operator (or an agent) is used without a restart.
+        login = AppRoleLogin(role_id,
+                             lambda: secret_setting(config, "TRANSIT_SECRET_ID",
+                                                    "AppRole secret_id"),
+                             str(_setting(config, "TRANSIT_APPROLE_MOUNT")))
+        # No token yet: the first call logs in (also when the key manager is down at
+        # start, the app starts and logs in once it answers).
+        return TransitConnection(hvac.Client(url=addr, timeout=timeout), login)
+    token = secret_setting(config, "TRANSIT_TOKEN", "Transit token (or AppRole role_id)")
+    return TransitConnection(hvac.Client(url=addr, token=token, timeout=timeout))
 
 
 def manager_backends(config: Mapping[str, Any], backend: str) -> tuple[KeyManager, KeyManager]:
@@ -47,17 +72,10 @@ def manager_backends(config: Mapping[str, Any], backend: str) -> tuple[KeyManage
     if backend == "transit":
         from vault.crypto.transit import TransitKekBackend
 
-        addr = config.get("TRANSIT_ADDR") or os.environ.get("BAO_ADDR")
-        if not addr:
-            raise KeyringError("no Transit address: set VAULT_TRANSIT_ADDR")
-        token = transit_token(config)
-        timeout = float(_setting(config, "TRANSIT_TIMEOUT_SECONDS"))
+        connection = transit_connection(config)
         mount = str(_setting(config, "TRANSIT_MOUNT"))
-        return (TransitKekBackend.connect(addr, token, str(_setting(config, "TRANSIT_KEY")),
-                                          mount, timeout),
-                TransitKekBackend.connect(addr, token,
-                                          str(_setting(config, "TRANSIT_ROOTS_KEY")), mount,
-                                          timeout))
+        return (TransitKekBackend(connection, str(_setting(config, "TRANSIT_KEY")), mount),
+                TransitKekBackend(connection, str(_setting(config, "TRANSIT_ROOTS_KEY")), mount))
     if backend == "pkcs11":
         from vault.crypto.pkcs11_backend import Pkcs11KekBackend
 
@@ -74,10 +92,6 @@ def manager_backends(config: Mapping[str, Any], backend: str) -> tuple[KeyManage
 def roots_file(config: Mapping[str, Any], backend: str) -> Path:
     name = "TRANSIT_ROOTS_FILE" if backend == "transit" else "PKCS11_ROOTS_FILE"
     return Path(config[name])
-
-
-def transit_backends(config: Mapping[str, Any]) -> tuple[KeyManager, KeyManager]:
-    return manager_backends(config, "transit")
 
 
 def load_keys(config: Mapping[str, Any]) -> VaultKeys:
@@ -100,11 +114,8 @@ def init_manager(config: Mapping[str, Any], backend: str) -> str:
     path = roots_file(config, backend)
     if path.exists():
         return f"Roots file: kept the existing {path}"
-    write_roots(path, roots.seal_roots(secrets.token_bytes(KEY_BYTES),
+    write_private_file(path, roots.seal_roots(secrets.token_bytes(KEY_BYTES),
                                        secrets.token_bytes(KEY_BYTES)))
     return (f"Created the roots file {path}: the index and audit root keys, wrapped by "
             f"the {backend} key {roots.key_name!r}. Back it up with the database.")
 
-
-def init_transit(config: Mapping[str, Any]) -> str:
-    return init_manager(config, "transit")

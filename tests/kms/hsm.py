@@ -10,10 +10,12 @@ import os
 import secrets
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests.kms.skip import require
 
 MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
            "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
@@ -32,12 +34,7 @@ def softhsm_module() -> str | None:
 
 
 def require_softhsm() -> str:
-    module = softhsm_module()
-    if module is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(SKIP_REASON.replace("skipped", "cannot run in CI"))
-        pytest.skip(SKIP_REASON)
-    return module
+    return require(softhsm_module(), SKIP_REASON)
 
 
 @dataclass(frozen=True)
@@ -45,6 +42,18 @@ class Token:
     module: str
     label: str
     pin: str
+    # SoftHSM's token directory: moving it away is the token being pulled out.
+    tokens: Path
+
+    @contextmanager
+    def removed(self) -> Iterator[None]:
+        """The token is gone (unplugged, its storage lost) until the block ends."""
+        aside = self.tokens.with_name("tokens-removed")
+        self.tokens.rename(aside)
+        try:
+            yield
+        finally:
+            aside.rename(self.tokens)
 
 
 def make_token(module: str, workdir: Path) -> Token:
@@ -55,7 +64,7 @@ def make_token(module: str, workdir: Path) -> Token:
     conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n"
                     "log.level = ERROR\n")
     os.environ["SOFTHSM2_CONF"] = str(conf)
-    token = Token(module, "vault-test", secrets.token_hex(8))
+    token = Token(module, "vault-test", secrets.token_hex(8), tokens)
     # softhsm2-util takes the PINs as arguments only: a throwaway token of this test
     # session, never a production PIN (the app reads its PIN from the environment or
     # a file).

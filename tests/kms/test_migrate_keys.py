@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import _make_app
-from tests.kms.conftest import transit_settings
+from tests.kms.backends import manager_settings
 from tests.services.test_candidates import get, make
 from vault import create_app
 from vault.appctx import vault_keys
@@ -23,18 +20,10 @@ from vault.services import totp
 from vault.services.candidates import open_candidate
 
 
-@pytest.fixture
-def app(tmp_path, clock, bao, sqlite_template) -> Iterator[Flask]:
+@pytest.fixture(autouse=True)
+def _transit_ready(app, request) -> None:
     """A vault on the keyring file, with Transit settings ready for the move."""
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    shutil.copyfile(sqlite_template, instance / "vault.db")
-    app = _make_app(instance, f"sqlite:///{instance / 'vault.db'}",
-                    {"CLOCK": clock, **transit_settings(bao, instance)})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    app.config.update(manager_settings(request, "transit", Path(app.instance_path)))
 
 
 def _blobs(app: Flask) -> list[bytes]:

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from flask import Flask
 from pkcs11 import Attribute, ObjectClass
 from sqlalchemy import select
 
-from tests.conftest import _make_app, base_config
-from tests.kms.conftest import pkcs11_settings
+from tests.kms.backends import manager_settings
 from tests.services.test_candidates import get, make
 from vault import create_app
 from vault.appctx import vault_keys
-from vault.crypto import DecryptionError, WrappedKey, new_data_key
-from vault.crypto.kek_backend import KeyManagerUnavailable, unwrap_one
+from vault.crypto import new_data_key
+from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.crypto.keyring import KeyringError
 from vault.crypto.pkcs11_backend import Pkcs11KekBackend
 from vault.extensions import db
-from vault.kek_settings import init_manager
 from vault.models import CandidateKey
 from vault.services.candidates import open_candidate
 
@@ -29,17 +25,6 @@ def _labels(backend: Pkcs11KekBackend) -> set[str]:
     with backend._open() as session:
         return {o.label for o in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY})
                 if o.label.startswith(backend.key_name + "-")}
-
-
-def test_wrapped_key_opens_only_for_its_person_and_version(hsm):
-    dek = new_data_key(key_id=5)
-    (wrapped,) = hsm.wrap([(dek, "pid-anna")])
-    opened = unwrap_one(hsm, wrapped, "pid-anna")
-    assert (opened.key, opened.key_id) == (dek.key, 5)
-    with pytest.raises(DecryptionError):
-        unwrap_one(hsm, wrapped, "pid-bert")
-    hsm.rotate()
-    assert hsm.unwrap([(WrappedKey(2, wrapped.blob), "pid-anna")]) == [None]
 
 
 def test_key_objects_are_sensitive_and_never_extractable(hsm):
@@ -70,21 +55,7 @@ def test_missing_token_is_unavailable_not_a_bad_key(hsm_token):
     assert hsm_token.pin not in str(info.value) and hsm_token.pin not in repr(stranger)
 
 
-@pytest.fixture
-def app(tmp_path, clock, hsm_token, sqlite_template) -> Iterator[Flask]:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    shutil.copyfile(sqlite_template, instance / "vault.db")
-    config = base_config(instance, f"sqlite:///{instance / 'vault.db'}")
-    config.update(CLOCK=clock, KEK_BACKEND="pkcs11", **pkcs11_settings(hsm_token, instance))
-    init_manager(config, "pkcs11")
-    app = create_app(config, instance_path=str(instance))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
+@pytest.mark.parametrize("kek", ["pkcs11"], indirect=True)
 def test_app_on_pkcs11_rotates_and_retires_in_the_module(app, clock):
     ids = [make(app, clock, email=f"p{i}@example.org") for i in range(3)]
     runner = app.test_cli_runner()
@@ -100,17 +71,13 @@ def test_app_on_pkcs11_rotates_and_retires_in_the_module(app, clock):
     assert runner.invoke(args=["vault", "check"]).exit_code == 0
 
 
-def test_file_vault_migrates_to_pkcs11(tmp_path, clock, hsm_token, sqlite_template):
-    instance = tmp_path / "file-instance"
-    instance.mkdir()
-    shutil.copyfile(sqlite_template, instance / "vault.db")
-    on_file = _make_app(instance, f"sqlite:///{instance / 'vault.db'}",
-                        {"CLOCK": clock, **pkcs11_settings(hsm_token, instance)})
-    ids = [make(on_file, clock, email=f"p{i}@example.org") for i in range(3)]
-    result = on_file.test_cli_runner().invoke(args=["vault", "migrate-keys", "--to", "pkcs11"])
+def test_file_vault_migrates_to_pkcs11(app, clock, request):
+    app.config.update(manager_settings(request, "pkcs11", Path(app.instance_path)))
+    ids = [make(app, clock, email=f"p{i}@example.org") for i in range(3)]
+    result = app.test_cli_runner().invoke(args=["vault", "migrate-keys", "--to", "pkcs11"])
     assert result.exit_code == 0, result.output
-    on_hsm = create_app({**on_file.config, "KEK_BACKEND": "pkcs11"},
-                        instance_path=str(instance))
+    on_hsm = create_app({**app.config, "KEK_BACKEND": "pkcs11"},
+                        instance_path=app.instance_path)
     with on_hsm.app_context():
         assert all(open_candidate(vault_keys(), get(pid)).email for pid in ids)
     assert on_hsm.test_cli_runner().invoke(args=["vault", "check"]).exit_code == 0

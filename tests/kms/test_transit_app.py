@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.journey import apply, make_vacancy
@@ -13,9 +14,9 @@ from vault.appctx import vault_keys
 from vault.crypto import WrappedKey
 from vault.extensions import db
 from vault.models import Candidate, CandidateKey
-from vault.services import audit, erasure
 from vault.services.candidates import open_candidate
-from vault.services.erasure_ledger import FileLedger
+
+pytestmark = pytest.mark.parametrize("kek", ["transit"], indirect=True)
 
 
 def _wrapped_keys(app) -> list[tuple[int, bytes, str]]:
@@ -105,21 +106,6 @@ def test_retire_kek_is_refused_while_a_key_uses_it(app, clock):
         assert vault_keys().kek.versions == [1, 2]
 
 
-def test_erasure_needs_no_key_manager_call(app, clock, bao):
-    public_id = make(app, clock)
-    with app.app_context():
-        record = get(public_id)
-        bao.pause()  # erasure destroys the wrapped key in the database only
-        try:
-            result = erasure.erase_records(
-                db.session, [record], reason=erasure.OPERATOR, now=clock(),
-                ledger=FileLedger(Path(app.config["ERASURE_LEDGER"])), actor=audit.CLI)
-        finally:
-            bao.resume()
-        assert result.erased == [public_id]
-        assert db.session.scalar(select(func.count()).select_from(CandidateKey)) == 0
-
-
 def test_key_manager_down_answers_503_writes_nothing_and_recovers(app, client, make_user,
                                                                   login, bao):
     vacancy = make_vacancy(app, company="Ingenium", title="Data engineer")
@@ -193,3 +179,17 @@ def test_rotate_kek_with_the_key_manager_down_says_so_and_resumes(app, clock, ba
     assert result.exit_code == 0, result.output
     assert "Resuming: 1 data key(s)" in result.output
     assert {v for v, _, _ in _wrapped_keys(app)} == {2}
+
+
+def test_readiness_costs_one_key_manager_call(app, client, monkeypatch):
+    assert client.get("/readyz").status_code == 200  # the first one wraps the probe key
+    with app.app_context():
+        adapter = vault_keys().manager.client.adapter
+    calls: list[str] = []
+    request = adapter.request
+    monkeypatch.setattr(adapter, "request",
+                        lambda method, url, *a, **kw: calls.append(url) or
+                        request(method, url, *a, **kw))
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["checks"]["keys"] == "ok"
+    assert len(calls) == 1 and "/transit/decrypt/" in calls[0]

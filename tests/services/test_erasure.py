@@ -35,6 +35,7 @@ def _count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
+@pytest.mark.every_kek_backend
 def test_erasure_shreds_key_data_and_tokens_and_leaves_ledger(app, clock):
     keep = make(app, clock, name="Kept Person", email="kept@example.org")
     public_id = make(app, clock)
@@ -60,6 +61,28 @@ def test_erasure_shreds_key_data_and_tokens_and_leaves_ledger(app, clock):
         if db.engine.dialect.name == "sqlite":
             raw = b"".join(p.read_bytes() for p in Path(app.instance_path).glob("vault.db*"))
             assert wrapped not in raw
+
+
+@pytest.mark.every_kek_backend
+def test_erasure_needs_no_key_manager_call(app, clock, runner, kek, request):
+    """Erasure destroys the wrapped key in the database: with the key manager unreachable
+    (the OpenBao server hung, the PKCS#11 token pulled out) it still completes."""
+    from tests.kms.backends import key_manager_down
+
+    first, second = make(app, clock, email="a@example.org"), make(app, clock)
+    with app.app_context():
+        vault_keys()  # loaded before the outage, as in a running worker
+    with key_manager_down(request, kek):
+        with app.app_context():
+            result = erasure.erase_records(
+                db.session, [get(first)], reason=erasure.OPERATOR, now=clock(),
+                ledger=FileLedger(Path(app.config["ERASURE_LEDGER"])), actor=audit.CLI)
+            assert result.erased == [first]
+        erased = runner.invoke(args=["vault", "erase", second])
+        assert erased.exit_code == 0, erased.output
+    with app.app_context():
+        assert get(first) is None and get(second) is None
+        assert _count(CandidateKey) == 0
 
 
 def test_unknown_reason_or_category_erases_nothing(app, clock):

@@ -8,16 +8,14 @@ search results costs one round trip to a key manager, not one per person.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 from vault.crypto.envelope import (
     DataKey,
     DecryptionError,
     WrappedKey,
+    rewrap_data_key,
     unwrap_data_key,
     wrap_data_key,
 )
@@ -119,9 +117,13 @@ class FileKekBackend:
         return out
 
     def rewrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[WrappedKey | None]:
-        deks = self.unwrap(items)
-        return [None if dek is None else wrap_data_key(self.keyring, dek, public_id)
-                for dek, (_, public_id) in zip(deks, items, strict=True)]
+        out: list[WrappedKey | None] = []
+        for wrapped, public_id in items:
+            try:
+                out.append(rewrap_data_key(self.keyring, wrapped, public_id))
+            except DecryptionError:
+                out.append(None)
+        return out
 
     def rotate(self) -> int:
         return self.keyring.rotate()
@@ -134,22 +136,6 @@ class FileKekBackend:
         return [version]
 
 
-def write_roots(path: Path, document: str) -> None:
-    """Write the roots file atomically (mode 0600): a half-written one loses the index."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(document)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def unwrap_one(backend: KekBackend, wrapped: WrappedKey, public_id: str) -> DataKey:
     """One key, DecryptionError when it cannot be opened."""
     (dek,) = backend.unwrap([(wrapped, public_id)])
@@ -159,4 +145,4 @@ def unwrap_one(backend: KekBackend, wrapped: WrappedKey, public_id: str) -> Data
 
 
 __all__ = ["FileKekBackend", "KekBackend", "KeyManager", "KeyManagerUnavailable",
-           "KeyringError", "unwrap_one", "write_roots"]
+           "KeyringError", "unwrap_one"]

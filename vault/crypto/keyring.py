@@ -139,19 +139,24 @@ class Keyring:
         return base64.b64encode(self.to_json().encode()).decode()
 
     def save(self, path: Path) -> None:
-        """Write atomically with mode 0600: a half-written keyring would lose every key."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(self.to_json())
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_private_file(path, self.to_json())
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write a key file (the keyring, a key manager's wrapped roots) atomically with mode
+    0600: a half-written one would lose every key it holds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_keyring(env_value: str | None, path: Path) -> Keyring:

@@ -39,13 +39,43 @@ from vault.crypto.keyring import KeyringError
 FORMAT_PKCS11 = 0x02
 _BLOB_BYTES = 1 + NONCE_BYTES + 4 + DEK_BYTES + TAG_BYTES
 _DERIVE_INPUT = b"vault.version-root.v1"
-# The module or the session is gone: retry later. Anything else about one key (a bad
+# The module or the session is gone: retry later (opening a session fails with any error
+# while the module is unusable, see _open). Anything else about one key (a bad
 # tag shows as one of several codes, depending on the module) means that key is bad.
 _UNAVAILABLE = (p11_errors.DeviceRemoved, p11_errors.DeviceError, p11_errors.TokenNotPresent,
                 p11_errors.TokenNotRecognised, p11_errors.SessionClosed,
                 p11_errors.SessionHandleInvalid, p11_errors.UserNotLoggedIn,
                 p11_errors.PinIncorrect, p11_errors.PinLocked, p11_errors.DeviceMemory,
-                p11_errors.NoSuchToken)
+                p11_errors.NoSuchToken,
+                p11_errors.ObjectHandleInvalid)
+
+
+class _TokenGone(Exception):
+    """The token answers but holds none of our key objects: it was removed or replaced
+    (a key is never destroyed without a newer one, so none at all is never normal)."""
+
+
+# Per module path: [generation, stale]. A module that failed is initialised again
+# (C_Finalize, C_Initialize) before its next use, so a token that was removed and comes
+# back is found again without a restart. Every backend of the process on that module
+# reopens its session after such a re-initialisation (its old handle is dead).
+_MODULES: dict[str, list[int]] = {}
+_MODULES_LOCK = threading.Lock()
+
+
+def _module_generation(module: str) -> int:
+    with _MODULES_LOCK:
+        state = _MODULES.setdefault(module, [0, 0])
+        if state[1]:
+            pkcs11.lib(module).reinitialize()
+            state[0] += 1
+            state[1] = 0
+        return state[0]
+
+
+def _module_failed(module: str) -> None:
+    with _MODULES_LOCK:
+        _MODULES.setdefault(module, [0, 0])[1] = 1
 
 
 class Pkcs11KekBackend:
@@ -58,6 +88,7 @@ class Pkcs11KekBackend:
         self.key_name = key_name
         self._label = re.compile(rf"\A{re.escape(key_name)}-v([1-9][0-9]{{0,9}})\Z")
         self._session: Any = None
+        self._generation = -1
         # One session, used by one thread at a time (PKCS#11 sessions are not shared).
         self._lock = threading.Lock()
 
@@ -67,8 +98,11 @@ class Pkcs11KekBackend:
     @contextmanager
     def _open(self) -> Iterator[Any]:
         with self._lock:
+            opened = False
             try:
-                if self._session is None:
+                generation = _module_generation(self.module)
+                if self._session is None or self._generation != generation:
+                    self._session = None
                     token = pkcs11.lib(self.module).get_token(token_label=self.token_label)
                     try:
                         self._session = token.open(rw=True, user_pin=self._pin)
@@ -76,17 +110,29 @@ class Pkcs11KekBackend:
                         # Login is per application, not per session: another backend
                         # of this process (the roots key) logged in already.
                         self._session = token.open(rw=True)
+                    self._generation = generation
+                opened = True
                 yield self._session
-            except _UNAVAILABLE as exc:
+            except (*_UNAVAILABLE, _TokenGone) as exc:
                 self._session = None
-                raise KeyManagerUnavailable(f"the security module did not answer "
-                                            f"({exc.__class__.__name__})") from None
+                _module_failed(self.module)
+                what = ("holds no key " + repr(self.key_name) if isinstance(exc, _TokenGone)
+                        else f"did not answer ({exc.__class__.__name__})")
+                raise KeyManagerUnavailable(f"the security module {what}") from None
             except (OSError, RuntimeError) as exc:
-                if isinstance(exc, p11_errors.PKCS11Error):
-                    raise
+                if isinstance(exc, p11_errors.PKCS11Error) and opened:
+                    raise  # about the operation, not the module
                 self._session = None
+                _module_failed(self.module)
                 raise KeyManagerUnavailable(f"the security module cannot be loaded "
                                             f"({exc.__class__.__name__})") from None
+
+    def _present(self, session: Any) -> dict[int, Any]:
+        """Our key objects; _TokenGone when there are none."""
+        keys = self._keys(session)
+        if not keys:
+            raise _TokenGone
+        return keys
 
     def _keys(self, session: Any) -> dict[int, Any]:
         found: dict[int, Any] = {}
@@ -120,10 +166,7 @@ class Pkcs11KekBackend:
 
     def _versions(self) -> list[int]:
         with self._open() as session:
-            versions = sorted(self._keys(session))
-        if not versions:
-            raise KeyringError(f"no key {self.key_name!r} in the security module")
-        return versions
+            return sorted(self._present(session))
 
     @property
     def primary(self) -> int:
@@ -135,9 +178,7 @@ class Pkcs11KekBackend:
 
     def wrap(self, items: Sequence[tuple[DataKey, str]]) -> list[WrappedKey]:
         with self._open() as session:
-            keys = self._keys(session)
-            if not keys:
-                raise KeyringError(f"no key {self.key_name!r} in the security module")
+            keys = self._present(session)
             version = max(keys)
             out = []
             for dek, public_id in items:
@@ -150,7 +191,7 @@ class Pkcs11KekBackend:
 
     def unwrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[DataKey | None]:
         with self._open() as session:
-            keys = self._keys(session)
+            keys = self._present(session)
             return [_open_one(keys, wrapped, public_id) for wrapped, public_id in items]
 
     def rewrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[WrappedKey | None]:

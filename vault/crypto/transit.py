@@ -12,6 +12,10 @@ The KEK version is bound too: Transit writes it into the ciphertext ("vault:v3:.
 and the version the database lists for the row must match it before anything is sent,
 so a row relabelled with another version never opens.
 
+The token is either given (VAULT_TRANSIT_TOKEN) or obtained by an AppRole login
+(role_id + secret_id): then it is renewed before it expires, and a token the server no
+longer accepts (expired, revoked) is replaced by a new login, once per call.
+
 Retiring maps onto Transit's own destruction: raise `min_decryption_version` past the
 version, then `trim` the key so the versions below it are deleted from the key manager
 (and from its later backups). Transit can only destroy a prefix of versions, so
@@ -25,6 +29,8 @@ import functools
 import json
 import re
 import struct
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -54,6 +60,113 @@ def version_of(blob: bytes) -> int | None:
     return int(match.group(1)) if match else None
 
 
+# Every failure of the transport or the server that is not about one key.
+_DOWN = (requests.exceptions.RequestException, hvac_errors.VaultDown,
+         hvac_errors.InternalServerError, hvac_errors.BadGateway,
+         hvac_errors.Forbidden, hvac_errors.Unauthorized,
+         hvac_errors.RateLimitExceeded, hvac_errors.UnexpectedError)
+_REFUSED = (hvac_errors.Forbidden, hvac_errors.Unauthorized)
+
+
+def _unavailable(exc: BaseException) -> KeyManagerUnavailable:
+    # Only the class name: a server message could quote a ciphertext.
+    return KeyManagerUnavailable(f"the key manager did not answer ({exc.__class__.__name__})")
+
+
+class AppRoleLogin:
+    """An AppRole login: the role_id and a loader of the secret_id (read again at every
+    login, so a secret_id replaced in its file by the operator is picked up)."""
+
+    def __init__(self, role_id: str, secret_id: Callable[[], str],
+                 mount_point: str = "approle") -> None:
+        self._role_id = role_id
+        self._secret_id = secret_id
+        self.mount_point = mount_point
+
+    def __repr__(self) -> str:  # never the role_id or the secret_id
+        return f"AppRoleLogin(mount={self.mount_point!r})"
+
+    def __call__(self, client: hvac.Client) -> dict[str, Any]:
+        """Log in; the answer's `auth` (lease_duration, renewable). The client holds the
+        new token afterwards."""
+        try:
+            secret_id = self._secret_id()
+        except KeyringError as exc:
+            raise KeyManagerUnavailable(f"AppRole login impossible: {exc}") from None
+        try:
+            answer = client.auth.approle.login(role_id=self._role_id, secret_id=secret_id,
+                                               mount_point=self.mount_point, use_token=True)
+        except (hvac_errors.InvalidRequest, *_REFUSED):
+            # OpenBao answers 400 "invalid role or secret ID" to an unknown, expired or
+            # used-up secret_id; the operator must issue a new one (nothing to retry).
+            raise KeyManagerUnavailable(
+                "the key manager refused the AppRole login: the role_id or secret_id is "
+                "wrong, expired or used up; issue a new secret_id") from None
+        except _DOWN as exc:
+            raise _unavailable(exc) from None
+        return dict(answer["auth"])
+
+
+class TransitConnection:
+    """One client and its token, shared by the KEK key and the roots key. With AppRole the
+    token is renewed at two thirds of its lease, and replaced by a new login when it can
+    no longer be renewed or the server refuses it."""
+
+    def __init__(self, client: hvac.Client, login: AppRoleLogin | None = None) -> None:
+        self.client = client
+        self.login = login
+        self._lock = threading.Lock()
+        self._renew_at = float("-inf")
+        self._expires_at = float("-inf")
+        self._renewable = False
+        self._lease = 0.0
+
+    def __repr__(self) -> str:  # never the token
+        return f"TransitConnection(login={self.login!r})"
+
+    def _take(self, auth: dict[str, Any], started: float) -> None:
+        lease = self._lease = float(auth.get("lease_duration") or 0)
+        # A lease of 0 never expires (a root or periodic token without TTL).
+        self._expires_at = started + lease if lease else float("inf")
+        self._renew_at = started + lease * 2 / 3 if lease else float("inf")
+        self._renewable = bool(auth.get("renewable"))
+
+    def _log_in(self) -> None:
+        assert self.login is not None
+        started = time.monotonic()
+        self._take(self.login(self.client), started)
+
+    def ensure_token(self) -> None:
+        """Before a call: a token that is valid for a while yet (AppRole only)."""
+        if self.login is None:
+            return
+        with self._lock:
+            moment = time.monotonic()
+            if moment < self._renew_at:
+                return
+            if self._renewable and moment < self._expires_at:
+                try:
+                    answer = self.client.auth.token.renew_self()
+                except (hvac_errors.VaultError, requests.exceptions.RequestException):
+                    pass  # not renewable any more (max TTL): a new login below
+                else:
+                    auth = dict(answer["auth"])
+                    # Near its max TTL a renewal grants less than asked: log in again
+                    # rather than renew ever more often.
+                    if float(auth.get("lease_duration") or 0) > self._lease / 2:
+                        self._take(auth, moment)
+                        return
+            self._log_in()
+
+    def refused(self) -> bool:
+        """The server refused the token: log in again if we can. True to retry once."""
+        if self.login is None:
+            return False
+        with self._lock:
+            self._log_in()
+        return True
+
+
 def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
     return [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
 
@@ -61,8 +174,11 @@ def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
 class TransitKekBackend:
     name = "transit"
 
-    def __init__(self, client: hvac.Client, key_name: str, mount_point: str = "transit") -> None:
-        self.client = client
+    def __init__(self, client: hvac.Client | TransitConnection, key_name: str,
+                 mount_point: str = "transit") -> None:
+        self.connection = (client if isinstance(client, TransitConnection)
+                           else TransitConnection(client))
+        self.client = self.connection.client
         self.key_name = key_name
         self.mount_point = mount_point
 
@@ -76,15 +192,17 @@ class TransitKekBackend:
 
     # -- calls, with every transport or server failure turned into one exception --------
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        self.connection.ensure_token()
         try:
-            return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
-        except (requests.exceptions.RequestException, hvac_errors.VaultDown,
-                hvac_errors.InternalServerError, hvac_errors.BadGateway,
-                hvac_errors.Forbidden, hvac_errors.Unauthorized,
-                hvac_errors.RateLimitExceeded, hvac_errors.UnexpectedError) as exc:
-            # Only the class name: a server message could quote a ciphertext.
-            raise KeyManagerUnavailable(f"the key manager did not answer "
-                                        f"({exc.__class__.__name__})") from None
+            try:
+                return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
+            except _REFUSED:
+                # An AppRole token that expired early or was revoked: one new login.
+                if not self.connection.refused():
+                    raise
+                return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
+        except _DOWN as exc:
+            raise _unavailable(exc) from None
 
     def create_key(self) -> None:
         """Create the derived Transit key if it does not exist (idempotent)."""

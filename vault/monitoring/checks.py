@@ -83,33 +83,37 @@ def check_schema(session: Session, heads: set[str]) -> str:
     return OK if current == heads else FAIL
 
 
-def check_keys(app: Flask) -> str:
+def check_key_manager(app: Flask) -> str:
+    """Whether the key manager holding the KEKs unwraps ("skipped" with the keyring file):
+    one call, the unwrap of a probe key. An app that started while it was down loads its
+    keys here once it answers, so readiness comes back without a request for a page."""
+    from vault.keys import PendingKeys
+
+    keys = app.extensions.get("vault.keys")
+    try:
+        if isinstance(keys, PendingKeys):
+            keys = app.extensions["vault.keys"] = keys.resolve()
+        if keys is None or keys.manager is None:
+            return SKIPPED
+        return OK if keys.ready() else FAIL
+    except KeyManagerUnavailable as exc:
+        log.warning("readiness: %s", exc)  # class names and settings only, no key material
+        return FAIL
+
+
+def check_keys(app: Flask, key_manager: str) -> str:
     keys = app.extensions.get("vault.keys")
     if keys is None or app.extensions.get("vault.missing_secrets"):
         return FAIL
+    if key_manager != SKIPPED:
+        # The KEKs are in the key manager: usable when it just unwrapped the probe.
+        return key_manager
     # A round trip through the primary KEK: the keyring is loaded and usable, not just set.
     probe_id = "readiness-probe"
     dek = new_data_key()
-    try:
-        (wrapped,) = keys.kek.wrap([(dek, probe_id)])
-        (unwrapped,) = keys.kek.unwrap([(wrapped, probe_id)])
-    except KeyManagerUnavailable:
-        return FAIL  # check_key_manager names the cause
+    (wrapped,) = keys.kek.wrap([(dek, probe_id)])
+    (unwrapped,) = keys.kek.unwrap([(wrapped, probe_id)])
     return OK if unwrapped is not None and unwrapped.key == dek.key else FAIL
-
-
-def check_key_manager(app: Flask) -> str:
-    """Whether the key manager holding the KEKs answers ("skipped" with the keyring file):
-    /readyz then names it as the reason the keys fail."""
-    keys = app.extensions.get("vault.keys")
-    if keys is None or keys.manager is None:
-        return SKIPPED
-    try:
-        keys.manager.versions  # noqa: B018 - one cheap authenticated round trip
-    except KeyManagerUnavailable as exc:
-        log.warning("readiness: %s", exc)  # the class name only, never key material
-        return FAIL
-    return OK
 
 
 def check_rate_limit_store(app: Flask, limiter: Any) -> str:
@@ -129,18 +133,18 @@ def check_mail_backlog(session: Session, probe: MailBacklogProbe | None, *, now:
 
 def readiness(app: Flask, session: Session, limiter: Any, now: datetime) -> dict[str, str]:
     config = app.config
+    results: dict[str, str] = {}
     checks: dict[str, Callable[[], str]] = {
         "database": lambda: check_database(session),
         "schema": lambda: check_schema(session, schema_heads(app)),
         "key_manager": lambda: check_key_manager(app),
-        "keys": lambda: check_keys(app),
+        "keys": lambda: check_keys(app, results.get("key_manager", FAIL)),
         "rate_limit_store": lambda: check_rate_limit_store(app, limiter),
         "mail_backlog": lambda: check_mail_backlog(
             session, mail_backlog_probe(app), now=now,
             max_depth=int(config["READY_MAIL_BACKLOG_MAX"]),
             max_age=timedelta(minutes=float(config["READY_MAIL_MAX_AGE_MINUTES"]))),
     }
-    results: dict[str, str] = {}
     for name, check in checks.items():
         try:
             results[name] = check()

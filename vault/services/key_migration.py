@@ -19,7 +19,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from vault.crypto import DecryptionError, Keyring, KeyringError, WrappedKey, load_keyring
-from vault.crypto.kek_backend import KeyManager, write_roots
+from vault.crypto.kek_backend import KeyManager
+from vault.crypto.keyring import write_private_file
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey, HeldUpload, MailMessage, User
 from vault.services import totp
@@ -69,7 +70,7 @@ def manager_target(source: VaultKeys, manager: KeyManager, roots: KeyManager,
             raise MigrationError(f"{roots_file} holds other root keys than this vault's; "
                                  "move it away or name another roots file")
     else:
-        write_roots(roots_file, roots.seal_roots(source.keyring.index_key, audit_key))
+        write_private_file(roots_file, roots.seal_roots(source.keyring.index_key, audit_key))
     return VaultKeys.load_transit(manager, roots, roots_file, source.blind_index.bits)
 
 
