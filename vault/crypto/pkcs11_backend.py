@@ -6,7 +6,8 @@ public id and the version in the associated data, exactly as the keyring file do
 and a generic secret `<key>-v<N>-derive` from which the module computes (HMAC-SHA256)
 the root of that version's derived keys. Retiring N destroys both objects in the
 module itself. PKCS#11 has no batch call: a page of keys is a loop over one session,
-which the module answers in tens of microseconds per key.
+which the module answers in tens of microseconds per key; the key objects are found
+once per session, not by a scan of the token per call.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class Pkcs11KekBackend:
         self.key_name = key_name
         self._label = re.compile(rf"\A{re.escape(key_name)}-v([1-9][0-9]{{0,9}})\Z")
         self._session: Any = None
+        # The KEK versions' key objects, found once per session rather than by a scan of
+        # the token on every call; scanned again when the versions are read (each
+        # reload after another process rotated or retired), and dropped with the session
+        # and after rotate or retire here.
+        self._handles: dict[int, Any] | None = None
         # One session, used by one thread at a time (PKCS#11 sessions are not shared).
         self._lock = threading.Lock()
 
@@ -78,24 +84,28 @@ class Pkcs11KekBackend:
                         self._session = token.open(rw=True)
                 yield self._session
             except _UNAVAILABLE as exc:
-                self._session = None
+                self._session = self._handles = None
                 raise KeyManagerUnavailable(f"the security module did not answer "
                                             f"({exc.__class__.__name__})") from None
             except (OSError, RuntimeError) as exc:
                 if isinstance(exc, p11_errors.PKCS11Error):
                     raise
-                self._session = None
+                self._session = self._handles = None
                 raise KeyManagerUnavailable(f"the security module cannot be loaded "
                                             f"({exc.__class__.__name__})") from None
 
-    def _keys(self, session: Any) -> dict[int, Any]:
-        found: dict[int, Any] = {}
-        for obj in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY,
-                                        Attribute.KEY_TYPE: KeyType.AES}):
-            match = self._label.match(obj.label or "")
-            if match:
-                found[int(match.group(1))] = obj
-        return found
+    def _keys(self, session: Any, *, fresh: bool = False) -> dict[int, Any]:
+        """The key object of each KEK version (a copy: callers may not change the
+        cache). From the cache unless `fresh` or there is none yet."""
+        if self._handles is None or fresh:
+            found: dict[int, Any] = {}
+            for obj in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY,
+                                            Attribute.KEY_TYPE: KeyType.AES}):
+                match = self._label.match(obj.label or "")
+                if match:
+                    found[int(match.group(1))] = obj
+            self._handles = found
+        return dict(self._handles)
 
     def _derive_key(self, session: Any, version: int) -> Any:
         return session.get_key(object_class=ObjectClass.SECRET_KEY,
@@ -115,12 +125,15 @@ class Pkcs11KekBackend:
 
     def create_key(self) -> None:
         with self._open() as session:
-            if not self._keys(session):
+            if not self._keys(session, fresh=True):
                 self._generate(session, 1)
+                self._handles = None
 
     def _versions(self) -> list[int]:
         with self._open() as session:
-            versions = sorted(self._keys(session))
+            # Read from the token: this is how a reload learns of another process's
+            # rotation or retirement.
+            versions = sorted(self._keys(session, fresh=True))
         if not versions:
             raise KeyringError(f"no key {self.key_name!r} in the security module")
         return versions
@@ -151,6 +164,8 @@ class Pkcs11KekBackend:
     def unwrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[DataKey | None]:
         with self._open() as session:
             keys = self._keys(session)
+            if any(wrapped.kek_version not in keys for wrapped, _ in items):
+                keys = self._keys(session, fresh=True)  # a version made since the scan
             return [_open_one(keys, wrapped, public_id) for wrapped, public_id in items]
 
     def rewrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[WrappedKey | None]:
@@ -163,8 +178,9 @@ class Pkcs11KekBackend:
 
     def rotate(self) -> int:
         with self._open() as session:
-            version = max(self._keys(session), default=0) + 1
+            version = max(self._keys(session, fresh=True), default=0) + 1
             self._generate(session, version)
+            self._handles = None
             return version
 
     def retiring(self, version: int) -> list[int]:
@@ -172,11 +188,12 @@ class Pkcs11KekBackend:
 
     def retire(self, version: int) -> list[int]:
         with self._open() as session:
-            keys = self._keys(session)
+            keys = self._keys(session, fresh=True)
             if version not in keys:
                 raise KeyringError(f"KEK version {version} is not in the security module")
             if version == max(keys):
                 raise KeyringError("the primary KEK version cannot be retired; rotate first")
+            self._handles = None
             keys[version].destroy()
             try:
                 self._derive_key(session, version).destroy()
