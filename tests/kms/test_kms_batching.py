@@ -210,3 +210,14 @@ def test_pkcs11_cached_keys_follow_rotation_and_retirement(hsm, hsm_token):
     with hsm._open() as session:
         labels = {o.label for o in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY})}
     assert f"{hsm.key_name}-v1" not in labels
+
+
+def test_transit_calls_larger_than_openbao_json_limit_are_split(transit):
+    # OpenBao refuses a body of more than 1,000 JSON strings (four per key): 1,000 keys
+    # in one request were refused whole before batches were cut to 200.
+    items = [(new_data_key(), f"pid-{i}") for i in range(1000)]
+    wrapped = transit.wrap(items)
+    pairs = [(w, pid) for w, (_, pid) in zip(wrapped, items, strict=True)]
+    assert [d.key for d in transit.unwrap(pairs)] == [d.key for d, _ in items]
+    transit.rotate()
+    assert {w.kek_version for w in transit.rewrap(pairs)} == {2}

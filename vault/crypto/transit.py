@@ -38,9 +38,11 @@ from vault.crypto.keyring import KeyringError
 
 _CONTEXT = b"vault.dek.v1"
 _CIPHERTEXT = re.compile(rb"\Avault:v([1-9][0-9]{0,9}):[A-Za-z0-9+/=]+\Z")
-# A request per thousand keys: well under Transit's request size limit, and few enough
-# round trips that rotating 100,000 keys is 100 calls.
-BATCH = 1000
+# Keys per request. OpenBao refuses a JSON body of more than 1,000 strings
+# (max_request_json_strings, a listener setting against JSON complexity attacks) with
+# a 400 for the whole batch, and each item is four strings (two names, two values):
+# 200 items stay under it with room, and rotating 100,000 keys is still 500 calls.
+BATCH = 200
 T = TypeVar("T")
 
 
@@ -129,12 +131,19 @@ class TransitKekBackend:
                 out.append(result.get("ciphertext") or result.get("plaintext"))
         return out
 
+    def _batches(self, fn: Callable[..., Any], batches: list[list[dict[str, str]]]
+                 ) -> list[list[str | None]]:
+        """Every batch's results, in order, one request after the other. (Two requests
+        in flight at once measured slower on a busy two-core machine: 0.59x.)"""
+        return [self._batch(fn, batch) for batch in batches]
+
     def wrap(self, items: Sequence[tuple[DataKey, str]]) -> list[WrappedKey]:
         out: list[WrappedKey] = []
-        for chunk in _chunks(items):
-            batch = [{"plaintext": base64.b64encode(struct.pack(">I", dek.key_id) + dek.key)
-                      .decode(), "context": context_for(public_id)} for dek, public_id in chunk]
-            for ciphertext in self._batch(self.client.secrets.transit.encrypt_data, batch):
+        batches = [[{"plaintext": base64.b64encode(struct.pack(">I", dek.key_id) + dek.key)
+                     .decode(), "context": context_for(public_id)} for dek, public_id in chunk]
+                   for chunk in _chunks(items)]
+        for results in self._batches(self.client.secrets.transit.encrypt_data, batches):
+            for ciphertext in results:
                 if ciphertext is None:
                     raise KeyManagerUnavailable("the key manager refused to wrap a key")
                 blob = ciphertext.encode()
@@ -151,25 +160,29 @@ class TransitKekBackend:
 
     def unwrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[DataKey | None]:
         out: list[DataKey | None] = [None] * len(items)
-        valid = self._valid(items)
-        for chunk in _chunks(valid):
-            batch = [{"ciphertext": bytes(items[i][0].blob).decode(),
-                      "context": context_for(items[i][1])} for i in chunk]
-            for i, plain in zip(chunk, self._batch(self.client.secrets.transit.decrypt_data,
-                                                   batch), strict=True):
+        chunks = _chunks(self._valid(items))
+        results = self._batches(self.client.secrets.transit.decrypt_data,
+                                self._sealed_batches(items, chunks))
+        for chunk, plains in zip(chunks, results, strict=True):
+            for i, plain in zip(chunk, plains, strict=True):
                 out[i] = _data_key(plain)
         return out
+
+    @staticmethod
+    def _sealed_batches(items: Sequence[tuple[WrappedKey, str]],
+                        chunks: list[Sequence[int]]) -> list[list[dict[str, str]]]:
+        return [[{"ciphertext": bytes(items[i][0].blob).decode(),
+                  "context": context_for(items[i][1])} for i in chunk] for chunk in chunks]
 
     def rewrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[WrappedKey | None]:
         """Transit's rewrap: the DEKs never leave the key manager."""
         out: list[WrappedKey | None] = [None] * len(items)
-        valid = self._valid(items)
-        for chunk in _chunks(valid):
-            batch = [{"ciphertext": bytes(items[i][0].blob).decode(),
-                      "context": context_for(items[i][1])} for i in chunk]
-            results = self._batch(functools.partial(self.client.secrets.transit.rewrap_data,
-                                                    ciphertext=None), batch)
-            for i, ciphertext in zip(chunk, results, strict=True):
+        chunks = _chunks(self._valid(items))
+        results = self._batches(functools.partial(self.client.secrets.transit.rewrap_data,
+                                                  ciphertext=None),
+                                self._sealed_batches(items, chunks))
+        for chunk, answers in zip(chunks, results, strict=True):
+            for i, ciphertext in zip(chunk, answers, strict=True):
                 if ciphertext is not None:
                     blob = ciphertext.encode()
                     version = version_of(blob)
