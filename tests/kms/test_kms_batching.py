@@ -221,3 +221,33 @@ def test_transit_calls_larger_than_openbao_json_limit_are_split(transit):
     assert [d.key for d in transit.unwrap(pairs)] == [d.key for d, _ in items]
     transit.rotate()
     assert {w.kek_version for w in transit.rewrap(pairs)} == {2}
+
+
+def test_transit_client_reads_proxy_and_ca_settings_once_at_start(monkeypatch, tmp_path):
+    from vault.crypto.transit import environment_read_once
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    for name in ("VAULT_CACERT", "VAULT_CAPATH", "NO_PROXY", "no_proxy", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    client = environment_read_once("https://bao.example:8200", "token", 2.0)
+    # Not read again per call (a walk over the environment each time) ...
+    assert client.adapter.session.trust_env is False
+    # ... but the same settings hold as when requests read them per call.
+    assert client.adapter._kwargs["verify"] == str(bundle)
+    assert client.adapter._kwargs["proxies"]["https"] == "http://proxy.example:3128"
+    monkeypatch.setenv("NO_PROXY", "bao.example")
+    assert not environment_read_once("https://bao.example:8200", "t", 2.0).adapter._kwargs[
+        "proxies"]
+
+
+def test_transit_client_made_from_settings_opens_what_it_wrapped(bao):
+    from vault.crypto.transit import TransitKekBackend
+
+    backend = TransitKekBackend.connect(bao.url, bao.token, "kek-connect")
+    backend.create_key()
+    dek = new_data_key()
+    (wrapped,) = backend.wrap([(dek, "pid")])
+    assert unwrap_one(backend, wrapped, "pid").key == dek.key
