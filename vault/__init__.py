@@ -46,7 +46,17 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     _resolve_paths(app)
     _load_secrets(app)
 
-    from vault import cli, database, errors, headers, i18n, logging_setup, monitoring, web
+    from vault import (
+        appctx,
+        cli,
+        database,
+        errors,
+        headers,
+        i18n,
+        logging_setup,
+        monitoring,
+        web,
+    )
     from vault.auth import sessions
     from vault.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -54,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     monitoring.init_app(app)
     monitoring.register_mail_backlog(app, monitoring.mail_queue_backlog)
     database.init_app(app)
+    appctx.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

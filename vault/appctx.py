@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 
 from vault.extensions import db
-from vault.keys import PendingKeys, VaultKeys
+from vault.keys import PendingKeys, VaultKeys, begin_request, end_request
 from vault.models import utcnow
 from vault.services.erasure_ledger import ErasureLedger, open_ledger
 from vault.services.keyring_state import current_state
@@ -63,3 +63,18 @@ def now() -> datetime:
 def secret_keys() -> list[str]:
     """Signing keys, oldest first: fallbacks, then the current SECRET_KEY."""
     return [*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.config["SECRET_KEY"]]
+
+
+def init_app(app: Flask) -> None:
+    """Each request keeps the data keys it unwrapped (a page that opens one record
+    twice asks the key manager once) and drops them when it ends."""
+
+    @app.before_request
+    def _open_request_keys() -> None:
+        g.vault_opened_keys = begin_request()
+
+    @app.teardown_request
+    def _drop_request_keys(_exc: BaseException | None) -> None:
+        token = g.pop("vault_opened_keys", None)
+        if token is not None:
+            end_request(token)

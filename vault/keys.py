@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vault.crypto import (
     BlindIndex,
     DataKey,
+    DecryptionError,
     Keyring,
     KeyringError,
     WrappedKey,
@@ -24,13 +27,49 @@ from vault.crypto.kek_backend import (
     KekBackend,
     KeyManager,
     KeyManagerUnavailable,
-    unwrap_one,
 )
 from vault.crypto.keyring import write_private_file
 
 log = logging.getLogger(__name__)
 # The public id bound to the readiness probe's key: no person's id has this form.
 PROBE_ID = "vault-readiness-probe"
+
+# The data keys unwrapped inside one request (or one batch of a command), so that a
+# page opening the same record twice asks the key manager once. Only in this process's
+# memory, never written anywhere, and dropped when the request or batch ends: a DEK
+# stays in memory only while it is used. Keyed by the wrapped key itself (a rewrapped
+# or another person's key is another entry), and each entry remembers the keyring it
+# was opened under, so after a reload (a version retired meanwhile) it is opened again.
+_Opened = dict[tuple[int, bytes, str], tuple[Keyring, DataKey]]
+_OPENED: ContextVar[_Opened | None] = ContextVar("vault_opened_data_keys", default=None)
+
+
+@contextmanager
+def opened_keys() -> Iterator[None]:
+    """Keep the data keys unwrapped in this block until it ends. Inside an active
+    block (a request's) it joins that one."""
+    if _OPENED.get() is not None:
+        yield
+        return
+    token = _OPENED.set({})
+    try:
+        yield
+    finally:
+        _OPENED.reset(token)
+
+
+def begin_request() -> object:
+    """Start a request's cache of opened data keys; returns what end_request takes."""
+    return _OPENED.set({})
+
+
+def end_request(token: object) -> None:
+    """Drop the request's opened data keys."""
+    try:
+        _OPENED.reset(token)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        # Torn down in another context than it began in: drop the keys all the same.
+        _OPENED.set(None)
 
 
 class KeysChanged(Exception):
@@ -174,23 +213,44 @@ class VaultKeys:
 
     def unwrap(self, wrapped: WrappedKey, public_id: str) -> DataKey:
         """Unwrap a data key; raises DecryptionError (opaque) or KeysChanged."""
-        if wrapped.kek_version > self.keyring.last_issued:
+        (dek,) = self.unwrap_many([(wrapped, public_id)])
+        if dek is None:
+            raise DecryptionError
+        return dek
+
+    def unwrap_many(self, items: Sequence[tuple[WrappedKey, str]]) -> list[DataKey | None]:
+        """A page of data keys in one call to the key manager; None where one cannot be
+        opened. Keys already opened in this request (opened_keys) are not asked for
+        again. Raises KeysChanged when a key is wrapped by a version issued after this
+        keyring was loaded and a reload does not bring it."""
+        newest = max((w.kek_version for w, _ in items), default=0)
+        if newest > self.keyring.last_issued:
             # Wrapped by a version issued after this keyring was loaded: another process
             # rotated moments ago. The file has it already; the environment does not.
             self.reload()
-            if wrapped.kek_version > self.keyring.last_issued:
-                raise KeysChanged
-        return unwrap_one(self.kek, wrapped, public_id)
-
-    def unwrap_many(self, items: list[tuple[WrappedKey, str]]) -> list[DataKey | None]:
-        """A page of data keys in one call to the key manager; None where one cannot be
-        opened. Raises KeysChanged like unwrap."""
-        newest = max((w.kek_version for w, _ in items), default=0)
-        if newest > self.keyring.last_issued:
-            self.reload()
             if newest > self.keyring.last_issued:
                 raise KeysChanged
-        return self.kek.unwrap(items)
+        opened = _OPENED.get()
+        if opened is None:
+            return self.kek.unwrap(items)
+        keyring = self.keyring
+        names = [(w.kek_version, bytes(w.blob), public_id) for w, public_id in items]
+        missing = [name for name in dict.fromkeys(names)
+                   if (hit := opened.get(name)) is None or hit[0] is not keyring]
+        if missing:
+            deks = self.kek.unwrap([(WrappedKey(version, blob), public_id)
+                                    for version, blob, public_id in missing])
+            for name, dek in zip(missing, deks, strict=True):
+                if dek is not None:
+                    opened[name] = (keyring, dek)
+        found = [opened.get(name) for name in names]
+        return [hit[1] if hit is not None and hit[0] is keyring else None for hit in found]
+
+    def prefetch(self, items: Sequence[tuple[WrappedKey, str]]) -> None:
+        """Open a batch of data keys in one call, for the opened_keys block around it
+        (outside one there is nowhere to keep them, so nothing is asked)."""
+        if _OPENED.get() is not None and items:
+            self.unwrap_many(items)
 
 
 class PendingKeys:

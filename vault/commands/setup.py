@@ -19,6 +19,7 @@ from vault.crypto import DecryptionError, Keyring, KeyringError, load_keyring
 from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.extensions import db
 from vault.kek_settings import MANAGERS, init_manager, load_keys
+from vault.keys import opened_keys
 from vault.models import (
     Candidate,
     CandidateIndex,
@@ -29,7 +30,12 @@ from vault.models import (
 )
 from vault.services import audit, audit_anchor, erasure, requests
 from vault.services.indexing import INDEX_VERSION
-from vault.services.sealing import RecordKeyMissing, check_opens, record_sealer
+from vault.services.sealing import (
+    RecordKeyMissing,
+    check_opens,
+    prefetch_record_keys,
+    record_sealer,
+)
 
 
 def _write_secret(path: Path, value: str) -> None:
@@ -119,6 +125,10 @@ def _first_anchor() -> None:
         click.echo(f"Audit trail anchored in {path}.")
 
 
+# Records checked per batch: their data keys are unwrapped in one call to the KEK backend.
+CHECK_BATCH = 200
+
+
 @click.command("check")
 @with_appcontext
 def check_command() -> None:
@@ -144,20 +154,33 @@ def check_command() -> None:
     opened = failed = 0
     usable = set(keys.keyring.versions)
     query = select(Candidate).join(CandidateKey).where(CandidateKey.kek_version.in_(usable))
-    for candidate in session.scalars(query.execution_options(yield_per=200)):
-        requests = list(session.scalars(select(DataRequest).where(
-            DataRequest.subject_public_id == candidate.public_id)))
-        mails = list(session.scalars(select(MailMessage).where(
-            MailMessage.candidate_id == candidate.id, MailMessage.recipient.is_not(None))))
-        try:
-            bad = check_opens(record_sealer(keys, candidate), candidate, requests, mails)
-        except (DecryptionError, RecordKeyMissing):
-            bad = ["data key"]
-        if bad:
-            failed += 1
-            problems.append(f"record {candidate.public_id}: cannot open {', '.join(bad)}")
-        else:
-            opened += 1
+    last_id = 0
+    while True:
+        batch = list(session.scalars(query.where(Candidate.id > last_id)
+                                     .order_by(Candidate.id).limit(CHECK_BATCH)))
+        if not batch:
+            break
+        last_id = batch[-1].id
+        # The batch's data keys in one call to the KEK backend, dropped after it.
+        with opened_keys():
+            prefetch_record_keys(keys, batch)
+            for candidate in batch:
+                requests = list(session.scalars(select(DataRequest).where(
+                    DataRequest.subject_public_id == candidate.public_id)))
+                mails = list(session.scalars(select(MailMessage).where(
+                    MailMessage.candidate_id == candidate.id,
+                    MailMessage.recipient.is_not(None))))
+                try:
+                    bad = check_opens(record_sealer(keys, candidate), candidate, requests,
+                                      mails)
+                except (DecryptionError, RecordKeyMissing):
+                    bad = ["data key"]
+                if bad:
+                    failed += 1
+                    problems.append(f"record {candidate.public_id}: cannot open "
+                                    f"{', '.join(bad)}")
+                else:
+                    opened += 1
 
     ledger = {e.public_id for e in erasure_ledger().read()}
     ledger |= set(session.scalars(select(ErasureRecord.public_id)))

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from vault.keys import VaultKeys
+from vault.keys import VaultKeys, opened_keys
 from vault.models import Candidate, Vacancy
 from vault.services.candidates import open_candidate
 from vault.services.pipeline import STATUSES
+from vault.services.sealing import prefetch_record_keys
 
 PAGE_SIZE = 25
 
@@ -41,7 +42,10 @@ def applicant_page(session: Session, keys: VaultKeys, vacancy: Vacancy, *,
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     records = session.scalars(select(Candidate).where(*where)
+                              .options(selectinload(Candidate.key))
                               .order_by(Candidate.created_at.desc(), Candidate.id.desc())
                               .limit(page_size).offset((page - 1) * page_size)).all()
-    rows = [(r, open_candidate(keys, r, with_notes=False).full_name) for r in records]
+    with opened_keys():
+        prefetch_record_keys(keys, records)  # the page's keys in one call
+        rows = [(r, open_candidate(keys, r, with_notes=False).full_name) for r in records]
     return ApplicantPage(rows=rows, page=page, pages=pages, total=total, status=status)

@@ -6,7 +6,7 @@ uid), plus the person's public id: a ciphertext moved anywhere else fails to ope
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from vault.crypto import (
@@ -79,6 +79,14 @@ def key_sealer(keys: VaultKeys, public_id: str, kek_version: int, wrapped: bytes
     """The same from a wrapped key read without the ORM (a page of search results)."""
     dek = keys.unwrap(WrappedKey(kek_version, wrapped), public_id)
     return Sealer(dek, public_id)
+
+
+def prefetch_record_keys(keys: VaultKeys, candidates: Iterable[Candidate]) -> None:
+    """Unwrap the data keys of several records in one call to the KEK backend (one
+    Transit request for a page, not one per record), kept for the opened_keys block
+    (or request) around the caller; record_sealer then finds them there."""
+    keys.prefetch([(WrappedKey(c.key.kek_version, c.key.wrapped), c.public_id)
+                   for c in candidates if c.key is not None])
 
 
 def sealed_values(candidate: Candidate) -> Iterator[tuple[str, str, str | None, bytes | None]]:

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from vault.keys import VaultKeys
+from vault.keys import VaultKeys, opened_keys
 from vault.models import Candidate, Consent, User, Vacancy
 from vault.services import consent
 from vault.services.access import may_write, note_reader, visible_clause
 from vault.services.candidates import OpenedCandidate, open_candidate, records_of_person
+from vault.services.sealing import prefetch_record_keys
 
 
 @dataclass(frozen=True)
@@ -72,5 +73,8 @@ def applicants(session: Session, keys: VaultKeys, vacancy: Vacancy
                ) -> list[tuple[Candidate, str]]:
     """A vacancy's applicants with their names (opened for this page only)."""
     records = session.scalars(select(Candidate).where(Candidate.vacancy_id == vacancy.id)
+                              .options(selectinload(Candidate.key))
                               .order_by(Candidate.created_at.desc())).all()
-    return [(r, open_candidate(keys, r, with_notes=False).full_name) for r in records]
+    with opened_keys():
+        prefetch_record_keys(keys, records)  # every key in one call to the KEK backend
+        return [(r, open_candidate(keys, r, with_notes=False).full_name) for r in records]
