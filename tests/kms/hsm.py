@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.kms.skip import require
+from vault.crypto.pkcs11_backend import _module_failed as sessions_closed
 
 MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
            "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
@@ -47,9 +48,14 @@ class Token:
 
     @contextmanager
     def removed(self) -> Iterator[None]:
-        """The token is gone (unplugged, its storage lost) until the block ends."""
+        """The token is gone (unplugged, its storage lost) until the block ends.
+
+        PKCS#11 closes every session with a token when it is removed, and their session
+        objects with them; SoftHSM, whose "token" is a directory, cannot notice, so the
+        open sessions are closed here as a module would close them."""
         aside = self.tokens.with_name("tokens-removed")
         self.tokens.rename(aside)
+        sessions_closed(self.module)
         try:
             yield
         finally:

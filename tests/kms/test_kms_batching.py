@@ -22,6 +22,9 @@ from vault.keys import opened_keys
 from vault.models import Vacancy
 from vault.services.candidates import create_candidate, reindex_candidate
 
+# The app with its KEKs in OpenBao Transit (tests/kms/backends.py).
+TRANSIT_APP = pytest.mark.parametrize("kek", ["transit"], indirect=True)
+
 
 class Counting:
     """The app's key manager with every unwrap call recorded (its size)."""
@@ -68,6 +71,7 @@ def _records(app, clock, n: int, vacancy: str | None = None) -> list[str]:
     return ids
 
 
+@TRANSIT_APP
 def test_applicant_page_unwraps_its_records_in_one_transit_call(
     app, clock, counted, make_user, login
 ):
@@ -82,6 +86,7 @@ def test_applicant_page_unwraps_its_records_in_one_transit_call(
     assert counted.unwraps == [7]
 
 
+@TRANSIT_APP
 def test_candidate_page_asks_the_key_manager_once(app, clock, counted, make_user, login):
     (public_id,) = _records(app, clock, 1)
     staff = app.test_client()
@@ -91,6 +96,7 @@ def test_candidate_page_asks_the_key_manager_once(app, clock, counted, make_user
     assert counted.unwraps == [1]
 
 
+@TRANSIT_APP
 def test_a_key_opened_twice_in_one_block_is_asked_for_once_and_dropped_after(app, clock, counted):
     (public_id,) = _records(app, clock, 1)
     with app.app_context():
@@ -107,6 +113,7 @@ def test_a_key_opened_twice_in_one_block_is_asked_for_once_and_dropped_after(app
         assert counted.unwraps == [1, 1, 1]
 
 
+@TRANSIT_APP
 def test_a_request_keeps_no_data_key_after_it_ends(app, clock, counted, make_user, login):
     (public_id,) = _records(app, clock, 1)
     staff = app.test_client()
@@ -118,6 +125,7 @@ def test_a_request_keeps_no_data_key_after_it_ends(app, clock, counted, make_use
     assert counted.unwraps == [1]  # the next request asks again
 
 
+@TRANSIT_APP
 def test_a_cached_key_is_not_used_once_the_keys_were_reloaded(app, clock, counted):
     (public_id,) = _records(app, clock, 1)
     with app.app_context():
@@ -130,6 +138,7 @@ def test_a_cached_key_is_not_used_once_the_keys_were_reloaded(app, clock, counte
         assert counted.unwraps == [1, 1]
 
 
+@TRANSIT_APP
 def test_check_and_reindex_unwrap_a_batch_per_call(app, clock, counted, monkeypatch):
     from vault.commands import setup
 
