@@ -26,6 +26,7 @@ def add_commands() -> None:
     from flask_migrate.cli import db as migrations
 
     from vault.commands import (
+        api_clients,
         demo,
         erasure,
         exports,
@@ -41,7 +42,7 @@ def add_commands() -> None:
     )
 
     for module in (setup, keys, erasure, reindex, users, vacancies, exports, demo,
-                   retention, mail, migrate_keys, webhooks):
+                   retention, mail, migrate_keys, api_clients, webhooks):
         for command in module.COMMANDS:
             vault_group.add_command(command)
     # `vault db upgrade` is the production upgrade step (Flask-Migrate's commands).

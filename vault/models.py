@@ -591,6 +591,34 @@ class HeldUpload(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class ApiClient(db.Model):
+    """A system that calls /api/v1 (a job board, an HR system), created by the privacy
+    officer (vault.services.api_clients).
+
+    The bearer token is `vlt_<key_id>_<secret>`: key_id finds the row (public, indexed),
+    the secret is 256 random bits of which only a keyed hash is stored (HMAC-SHA256
+    under a key derived from the KEK, prefixed by that KEK version), so a database copy
+    neither holds a usable token nor lets anyone with write access mint one."""
+
+    __tablename__ = "api_client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # One of the group's companies: candidates:read sees only its hired candidates.
+    company: Mapped[str] = mapped_column(String(40))
+    scopes: Mapped[str] = mapped_column(Text, default="")  # space-separated scope names
+    key_id: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    secret_hash: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
 class WebhookEndpoint(db.Model):
     """Where an API client hears of erasures (vault.services.webhooks): one per client.
 
@@ -637,4 +665,3 @@ class WebhookDelivery(db.Model):
     # receiver's response body.
     last_error: Mapped[str | None] = mapped_column(String(80))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-

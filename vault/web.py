@@ -38,3 +38,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recruiter_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(renewal_bp)
+    from vault import api
+
+    # After vault.errors: the API wraps its error handlers to answer in problem+json.
+    api.init_app(app)

@@ -1,0 +1,108 @@
+"""Bearer tokens, scopes, the per-client rate limit and the audit event of every call.
+
+Decorate an operation with `@require_scope(SCOPE)` directly below `@bp.route(...)`, so
+that authentication comes before anything reads the request: a caller without a valid
+token learns nothing about what the body should have been.
+Order inside: token (401) -> per-client rate limit (429) -> scope (403) -> the view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from http import HTTPStatus
+from typing import Any, TypeVar, cast
+
+from flask import current_app, g, request
+
+from vault.api.blueprint import bp
+from vault.api.problems import ApiProblem
+from vault.appctx import now, vault_keys
+from vault.extensions import db, limiter
+from vault.models import ApiClient
+from vault.services import api_clients
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SECURITY_SCHEME = "bearerToken"
+
+
+def _client_key() -> str:
+    # Only reached after authentication (the limit wraps the authenticated part).
+    return "api-client:" + cast(ApiClient, g.api_client).key_id
+
+
+def _limit_value() -> str:
+    return str(current_app.config["RATELIMIT_API"])
+
+
+# One budget per client over all operations (shared_limit: one scope name), kept where the
+# app keeps its other limits (Redis when RATELIMIT_STORAGE_URI names it). When that store
+# is down, Flask-Limiter enforces the limit per worker in memory and logs an error
+# (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED): calls keep working and stay limited.
+_per_client = limiter.shared_limit(_limit_value, scope="api-client", key_func=_client_key)
+
+
+def _unauthorised(detail: str) -> ApiProblem:
+    # RFC 6750: a 401 names the scheme; no error code when no token was sent at all.
+    return ApiProblem(
+        401,
+        detail,
+        kind="unauthorised",
+        title="Unauthorised",
+        headers={"WWW-Authenticate": 'Bearer realm="vault"'},
+    )
+
+
+def _authenticate() -> ApiClient:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorised("This operation needs an API token: 'Authorization: Bearer vlt_...'.")
+    # The key id (public, not the secret) lets the audit trail name refused calls of a
+    # known client: a revoked or expired token still in use is worth seeing.
+    key_id = token.strip()[4:28] if token.strip().startswith("vlt_") else None
+    client = api_clients.authenticate(db.session, vault_keys().keyring, token, now=now())
+    if client is None:
+        if key_id is not None:
+            known = db.session.scalar(db.select(ApiClient).where(ApiClient.key_id == key_id))
+            if known is not None:
+                g.api_refused_client = known
+        # One answer for unknown, wrong, expired and revoked tokens: nothing to probe.
+        raise _unauthorised("The API token is not valid (unknown, expired or revoked).")
+    return client
+
+
+def require_scope(scope: str) -> Callable[[F], F]:
+    if scope not in api_clients.SCOPES:
+        raise ValueError(f"unknown scope {scope}")
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def scoped(*args: Any, **kwargs: Any) -> Any:
+            client = cast(ApiClient, g.api_client)
+            if scope not in client.scope_set:
+                raise ApiProblem(
+                    403,
+                    f"This operation needs the scope {scope}, which this client was not given.",
+                    kind="insufficient-scope",
+                    title="Insufficient scope",
+                    headers={
+                        "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'
+                    },
+                )
+            return view(*args, **kwargs)
+
+        limited = _per_client(scoped)
+
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            g.api_client = _authenticate()
+            return limited(*args, **kwargs)
+
+        documented = bp.doc(security=[{SECURITY_SCHEME: [scope]}])(guarded)
+        for status in (401, 403, 429):
+            documented = bp.alt_response(status, HTTPStatus(status).name)(documented)
+        return cast(F, documented)
+
+    return decorate

@@ -1,0 +1,148 @@
+"""RFC 9457 problem details: every error under /api/v1 is `application/problem+json`.
+
+The app's error handlers draw HTML pages. Under /api/v1 a client reads JSON, so each of
+those handlers is wrapped: for an API path the wrapper answers with a problem document
+(type, title, status, detail), never HTML and never a traceback; for every other path it
+calls the page handler as before. Unexpected exceptions under /api/v1 become a 500
+problem even in testing (they are logged with their frames), so that no client ever sees
+a traceback and the generated tests count them as server errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, current_app, json, request
+from werkzeug.exceptions import HTTPException
+
+from vault.extensions import db
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+PROBLEM_JSON = "application/problem+json"
+# Problem types of our own (relative references, RFC 9457 section 3.1.1), documented on
+# the docs page; plain HTTP errors use "about:blank" with the status phrase as title.
+TYPE_BASE = "/api/v1/docs#problem-"
+
+
+class ApiProblem(HTTPException):
+    """An error a view raises with a specific problem type and detail."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        kind: str | None = None,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(description=detail)
+        self.code = status
+        self.kind = kind
+        self.title = title
+        self.extra_headers = headers or {}
+        self.extra = extra or {}
+
+
+def is_api_request() -> bool:
+    path = request.path
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def problem(
+    status: int,
+    detail: str = "",
+    *,
+    kind: str | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + kind if kind else "about:blank",
+        "title": title or phrase,
+        "status": status,
+        "detail": detail or phrase,
+    }
+    body.update(extra or {})
+    response = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _validation_errors(exc: HTTPException) -> dict[str, Any] | None:
+    # flask-smorest (webargs) puts what failed validation in exc.data: field names and
+    # the validator's messages, never the submitted values.
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        errors = data.get("errors") or data.get("messages")
+        if isinstance(errors, dict):
+            return errors
+    return None
+
+
+def problem_for(exc: BaseException) -> Response:
+    if isinstance(exc, ApiProblem):
+        return problem(
+            exc.code or 400,
+            exc.description or "",
+            kind=exc.kind,
+            title=exc.title,
+            headers=exc.extra_headers,
+            extra=exc.extra,
+        )
+    if isinstance(exc, HTTPException):
+        status = exc.code or 500
+        # Werkzeug's own headers (Allow on a 405, Retry-After where set), not its type.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        errors = _validation_errors(exc)
+        if errors is not None:
+            return problem(
+                422,
+                "The request does not match the schema of this operation.",
+                kind="invalid-request",
+                title="Invalid request",
+                extra={"errors": errors},
+            )
+        # Werkzeug's descriptions are generic sentences; no request data is in them.
+        detail = exc.description if status < 500 else ""
+        return problem(status, detail or "", headers=headers)
+    # The class and the frames only: an exception message could quote personal data.
+    log.error("unhandled %s under the API", exc.__class__.__name__, exc_info=exc)
+    db.session.rollback()
+    return problem(500, "The server could not answer this request.")
+
+
+def _api_aware(handler: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    def handle(exc: BaseException) -> Any:
+        if is_api_request():
+            return problem_for(exc)
+        if handler is None:
+            raise exc
+        return handler(exc)
+
+    return handle
+
+
+def init_app(app: Flask) -> None:
+    """Wrap every error handler the app has (call after vault.errors.init_app), and add
+    catch-alls for HTTP errors and unexpected exceptions under /api/v1."""
+    spec = app.error_handler_spec.setdefault(None, {})
+    for handlers in spec.values():
+        for exc_class, handler in list(handlers.items()):
+            handlers[exc_class] = _api_aware(handler)
+    known = spec.get(None, {})
+    if HTTPException not in known:
+        app.register_error_handler(HTTPException, _api_aware(None))
+    if Exception not in known:
+        # Outside /api/v1 the exception is raised again: the web pages keep Flask's own
+        # handling (a traceback in tests, the 500 page in production).
+        app.register_error_handler(Exception, _api_aware(None))
