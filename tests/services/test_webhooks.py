@@ -32,7 +32,16 @@ def make_client(app, clock):
     ) -> tuple[int, str | None]:
         with app.app_context():
             client, _token = api_clients.create_client(
-                f"HR system {company}", company, scopes.split(), expires_at, None
+                db.session,
+                vault_keys().keyring,
+                name=f"HR system {company}",
+                company=company,
+                scopes=scopes.split(),
+                expires_at=expires_at,
+                created_by=None,
+                companies=app.config["COMPANIES"],
+                now=clock() if expires_at is None else expires_at - timedelta(days=30),
+                actor=audit.CLI,
             )
             db.session.flush()
             secret = None

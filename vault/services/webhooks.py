@@ -60,11 +60,11 @@ from vault.crypto import DecryptionError, derived_data_key, key_id_of
 from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.keys import KeysChanged, VaultKeys
 from vault.models import ApiClient, Candidate, WebhookDelivery, WebhookEndpoint
-from vault.services import audit
+from vault.services import api_clients, audit
 from vault.services.sealing import Sealer
 
 ERASED = "candidate.erased"
-SCOPE = "erasures:read"
+SCOPE = api_clients.ERASURES_READ
 QUEUED, DELIVERED, FAILED, CANCELLED = "queued", "delivered", "failed", "cancelled"
 STATUSES = (QUEUED, DELIVERED, FAILED, CANCELLED)
 ID_HEADER = "Vault-Event-Id"
