@@ -29,7 +29,8 @@ class Receiver:
     url: str
     clock: Callable[[], datetime]
     secret: str = ""
-    # Status codes to answer, in order; once used up, 200.
+    # Status codes to answer, in order; once used up, 200 (400 to a notice that fails
+    # the check).
     answers: list[int] = field(default_factory=list)
     received: list[Notice] = field(default_factory=list)
 
@@ -61,8 +62,10 @@ def receiver(clock: Callable[[], datetime]) -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            state.received.append(Notice(self.path, headers, body, state.check(headers, body)))
-            code = state.answers.pop(0) if state.answers else 200
+            verified = state.check(headers, body)
+            state.received.append(Notice(self.path, headers, body, verified))
+            # As docs/api.md asks of receivers: a notice that fails the check is refused.
+            code = state.answers.pop(0) if state.answers else 200 if verified else 400
             self.send_response(code)
             self.send_header("Content-Length", "2")
             self.end_headers()
