@@ -5,7 +5,7 @@ client."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -361,3 +361,23 @@ def test_send_webhooks_command_posts_what_is_due(app, client, clock, make_client
         assert result.exit_code == 0, result.output
         assert "webhooks delivered: 1" in result.output
         assert [n.verified for n in hook.received] == [True]
+
+
+def test_the_receiver_in_docs_api_md_accepts_a_real_notice_and_refuses_a_replay():
+    import re
+    import time
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    section = doc[doc.index("## Erasure notices (webhooks)") :]
+    [code] = re.findall(r"```python\n(.*?)```", section, re.S)
+    namespace: dict = {"__name__": "docs_receiver"}
+    exec(compile(code, "docs/api.md", "exec"), namespace)  # the example as published
+    namespace["SECRET"] = secret = webhooks.new_secret()
+    body = webhooks.erasure_payload("q3J0lZ8bU2xv7XwGk1m4sA", datetime.now(UTC))
+    body_bytes = body.encode()
+    fresh = webhooks.signed_headers(secret, "evt", body_bytes, int(time.time()))
+    assert namespace["verified"](fresh, body_bytes)
+    assert not namespace["verified"](fresh, body_bytes.replace(b"q3J0", b"q3J1"))
+    old = webhooks.signed_headers(secret, "evt", body_bytes, int(time.time()) - 301)
+    assert not namespace["verified"](old, body_bytes)

@@ -26,7 +26,7 @@ from vault.api.auth import SECURITY_SCHEME
 from vault.api.blueprint import bp
 from vault.api.schemas import ProblemSchema
 
-MODULES: tuple[str, ...] = ("vault.api.vacancies",)
+MODULES: tuple[str, ...] = ("vault.api.vacancies", "vault.api.erasures")
 
 
 class VaultApi(Api):
