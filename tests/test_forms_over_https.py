@@ -79,6 +79,7 @@ POSTED_BY = {
     "/admin/api-clients/<int:client_id>/webhook": "test_api_client_forms_are_accepted",
     "/admin/api-clients/<int:client_id>/webhook/secret": "test_api_client_forms_are_accepted",
     "/admin/api-clients/<int:client_id>/revoke": "test_api_client_forms_are_accepted",
+    "/api/v1/applications": "test_api_application_is_accepted_on_its_bearer_token_alone",
 }
 
 
@@ -107,6 +108,54 @@ def test_pages_ask_browsers_to_send_their_origin_on_form_posts(app):
 
 
 # Applicants ------------------------------------------------------------------------------
+
+def test_api_application_is_accepted_on_its_bearer_token_alone(app, clock):
+    """/api/v1 is exempt from the CSRF token and the origin check (vault.api): its calls
+    come from servers with a bearer token, and carry no cookie for another site to use.
+    Over HTTPS with CSRF on, a call with no cookie, token or Origin is accepted on its
+    token; a browser's cross-site post without one is refused for the missing token (401),
+    not let through."""
+    import io
+
+    from tests import files
+    from tests.api.test_applications import fields
+    from vault.services import api_clients, audit
+
+    slug = make_vacancy(app)
+    with app.app_context():
+        from vault.appctx import vault_keys
+
+        _client, token = api_clients.create_client(
+            db.session, vault_keys().keyring, name="Board", company="Ingenium",
+            scopes=["applications:write"], expires_at=None, created_by=None,
+            companies=app.config["COMPANIES"], now=clock(), actor=audit.CLI)
+        db.session.commit()
+    server = app.test_client()
+
+    def body():
+        return {**fields(clock, vacancy=slug),
+                "cv": (io.BytesIO(files.pdf_with_text()), "cv.pdf")}
+
+    response = server.post("/api/v1/applications", data=body(),
+                           content_type="multipart/form-data", base_url=BROWSER_CONFIG[
+                               "PUBLIC_BASE_URL"],
+                           headers={"Authorization": f"Bearer {token}",
+                                    "Idempotency-Key": "k1"})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    cross_site = server.post("/api/v1/applications", data=body(),
+                             content_type="multipart/form-data",
+                             base_url=BROWSER_CONFIG["PUBLIC_BASE_URL"],
+                             headers={"Origin": "https://evil.example",
+                                      "Sec-Fetch-Site": "cross-site", "Idempotency-Key": "k2"})
+    assert cross_site.status_code == 401
+    assert _count(app, Candidate) == 1
+    # A web form posted the same way is still refused by the origin check.
+    refused = server.post("/my-data", data={"email": MARK_EMAIL},
+                          base_url=BROWSER_CONFIG["PUBLIC_BASE_URL"],
+                          headers={"Origin": "https://evil.example",
+                                   "Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403
+
 
 def test_application_to_a_vacancy_is_accepted(app):
     slug = make_vacancy(app)

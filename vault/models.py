@@ -619,6 +619,26 @@ class ApiClient(db.Model):
         return frozenset(self.scopes.split())
 
 
+class ApiIdempotency(db.Model):
+    """The first answer to an API POST with an Idempotency-Key, so that a retry of the
+    same request gets the same answer instead of making a second application.
+
+    No personal data: the key is stored as its SHA-256, the request as an HMAC-SHA256
+    (under a key derived from the KEK, prefixed by that version) over its fields and the
+    CV's digest, and the answer holds the public id and times only."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (UniqueConstraint("client_id", "key_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_client.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(80))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class WebhookEndpoint(db.Model):
     """Where an API client hears of erasures (vault.services.webhooks): one per client.
 

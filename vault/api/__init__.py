@@ -21,12 +21,17 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from vault.api import calls, problems  # noqa: F401 - calls registers the audit hook
+from vault.api import calls, docs, problems  # noqa: F401 - calls registers the audit hook
 from vault.api.auth import SECURITY_SCHEME
 from vault.api.blueprint import bp
 from vault.api.schemas import ProblemSchema
 
-MODULES: tuple[str, ...] = ("vault.api.vacancies", "vault.api.erasures")
+MODULES: tuple[str, ...] = (
+    "vault.api.vacancies",
+    "vault.api.applications",
+    "vault.api.candidates",
+    "vault.api.erasures",
+)
 
 
 class VaultApi(Api):
@@ -81,4 +86,5 @@ def init_app(app: Flask) -> None:
     # sessions, and API clients (servers, not browsers) send neither. Exempt for /api/v1
     # only; every other POST of the app keeps both checks.
     csrf.exempt(bp)
+    docs.init_app(app)
     problems.init_app(app)

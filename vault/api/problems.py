@@ -27,6 +27,20 @@ PROBLEM_JSON = "application/problem+json"
 # Problem types of our own (relative references, RFC 9457 section 3.1.1), documented on
 # the docs page; plain HTTP errors use "about:blank" with the status phrase as title.
 TYPE_BASE = "/api/v1/docs#problem-"
+# Every problem type of our own, with what it means (listed on the docs page).
+PROBLEM_TYPES: dict[str, str] = {
+    "unauthorised": "No token, or one that is malformed, unknown, expired or revoked (401).",
+    "insufficient-scope": "The token is valid but lacks the operation's scope (403).",
+    "rate-limited": "Too many calls by this client; wait Retry-After seconds (429).",
+    "invalid-request": "Query or body does not match the operation's schema (422).",
+    "invalid-application": "The application was refused; `errors` names each field and "
+    "why. Nothing was stored (422).",
+    "idempotency-key-required": "A POST without a usable Idempotency-Key header (400).",
+    "idempotency-key-reused": "The Idempotency-Key came before with other content (422).",
+    "idempotency-key-in-use": "Another request with this key is being processed (409).",
+    "not-found": "Nothing of yours has this id (404).",
+    "transfer-closed": "Your system took this file more than 24 hours ago (410).",
+}
 
 
 class ApiProblem(HTTPException):
@@ -111,6 +125,15 @@ def problem_for(exc: BaseException) -> Response:
                 kind="invalid-request",
                 title="Invalid request",
                 extra={"errors": errors},
+            )
+        if status == 429:
+            # Retry-After comes from the limiter (RATELIMIT_HEADERS_ENABLED).
+            return problem(
+                429,
+                "This client made too many calls; retry after the time in Retry-After.",
+                kind="rate-limited",
+                title="Too many requests",
+                headers=headers,
             )
         # Werkzeug's descriptions are generic sentences; no request data is in them.
         detail = exc.description if status < 500 else ""

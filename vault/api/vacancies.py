@@ -15,6 +15,7 @@ from marshmallow import Schema, fields, validate
 from vault.api.auth import require_scope
 from vault.api.blueprint import bp
 from vault.extensions import db
+from vault.privacy import NOTICE_VERSION
 from vault.services.api_clients import VACANCIES_READ
 from vault.services.job_board import FILTER_MAX, BoardFilter, job_board
 
@@ -52,8 +53,22 @@ class VacancySchema(Schema):
     )
 
 
+class NoticeSchema(Schema):
+    version = fields.String(
+        required=True,
+        metadata={"description": "Send it as each consent's notice version with an application."},
+    )
+    url = fields.String(
+        required=True,
+        metadata={
+            "description": "The privacy notice the applicant must be shown before consenting."
+        },
+    )
+
+
 class VacancyListSchema(Schema):
     vacancies = fields.List(fields.Nested(VacancySchema), required=True)
+    privacy_notice = fields.Nested(NoticeSchema, required=True)
 
 
 @bp.route("/vacancies", methods=["GET"])
@@ -67,6 +82,7 @@ def list_vacancies(company: str = "", location: str = "") -> dict[str, Any]:
     )
     base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
     return {
+        "privacy_notice": {"version": NOTICE_VERSION, "url": base + url_for("public.privacy")},
         "vacancies": [
             {
                 "slug": v.slug,
@@ -81,5 +97,5 @@ def list_vacancies(company: str = "", location: str = "") -> dict[str, Any]:
             }
             for _, group in board.by_company
             for v in group
-        ]
+        ],
     }

@@ -32,14 +32,10 @@ from vault.messages import message
 from vault.models import Vacancy
 from vault.privacy import NOTICE_VERSION
 from vault.services import held_uploads
-from vault.services.applications import ConsentChoice, submit_application
+from vault.services.applications import ConsentChoice, receive_application
 from vault.services.candidates import DocumentInput
 from vault.services.held_uploads import HeldCv
-from vault.services.notifications import (
-    deliver_after_response,
-    join_names,
-    queue_application_received,
-)
+from vault.services.notifications import deliver_after_response, join_names
 from vault.services.vacancies import vacancy_by_slug
 from vault.uploads import Limits, UploadRejected, inspect_upload
 
@@ -205,16 +201,11 @@ def _submit(form: ApplicationForm, document: DocumentInput,
     moment = now()
     companies = form.chosen() if isinstance(form, SpontaneousApplicationForm) else ()
     data = form.candidate_input(document, position=vacancy.title if vacancy else None)
-    candidate = submit_application(db.session, vault_keys(), data,
-                                   vacancy=vacancy, companies=companies,
-                                   known_companies=current_app.config["COMPANIES"],
-                                   choice=choice, now=moment)
-    # The mails that follow (this one, reminders, links) use the language applied in.
-    candidate.language = current_language()
-    # Queued in the application's own transaction: both are stored, or neither. The
-    # answer never waits on a mail server, and a server that is down loses nothing.
-    queue_application_received(db.session, vault_keys(), candidate, form.email.data or "",
-                               moment=moment)
+    # The same service as the API's applications (record, index, consents, mail).
+    candidate = receive_application(db.session, vault_keys(), data,
+                                    vacancy=vacancy, companies=companies,
+                                    known_companies=current_app.config["COMPANIES"],
+                                    choice=choice, now=moment, language=current_language())
     if held is not None:  # sent: the held copy goes in the same transaction
         held_uploads.release(db.session, held.token)
         held_claims.forget(held.token)

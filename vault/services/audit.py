@@ -74,8 +74,13 @@ VACANCY_REOPENED = "vacancy.reopened"
 # signing secret made for it.
 WEBHOOK_CHANGED = "api_client.webhook_changed"
 WEBHOOK_SECRET_SET = "api_client.webhook_secret_set"  # noqa: S105 (an action name)
-# Opening personal data by staff: shown to the candidate on their self-service page.
-STAFF_ACCESS_ACTIONS = (CANDIDATE_VIEWED, CV_DOWNLOADED, CANDIDATE_EXPORTED)
+# An HR system (API client, actor type "api") took a hired candidate's file
+# (vault.services.transfers); detail: the client's key id and company.
+CANDIDATE_TRANSFERRED = "candidate.transferred"
+# Opening personal data by staff, or taking it out through the API: shown to the
+# candidate on their self-service page.
+STAFF_ACCESS_ACTIONS = (CANDIDATE_VIEWED, CV_DOWNLOADED, CANDIDATE_EXPORTED,
+                        CANDIDATE_TRANSFERRED)
 
 
 @dataclass(frozen=True)

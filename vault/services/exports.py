@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
 from vault.models import AuditEvent, Candidate, DataRequest, Note
-from vault.services import audit, json_resume, staff_names
+from vault.services import audit, json_resume, staff_names, transfers
 from vault.services.candidates import open_candidate, open_document
 
 SCHEMA_ID = "https://schemas.ingenium-group.example/vault/export/v1"
@@ -132,13 +132,22 @@ def _record(session: Session, keys: VaultKeys, record: Candidate,
             note_filter: Callable[[Note], bool] | None) -> dict[str, Any]:
     opened = open_candidate(keys, record, note_filter=note_filter)
     vacancy = record.vacancy
-    staff_access = session.execute(
+    access_rows = session.execute(
         select(AuditEvent.created_at, AuditEvent.actor_role, AuditEvent.action,
-               AuditEvent.actor_id)
+               AuditEvent.actor_id, AuditEvent.actor_type)
         .where(AuditEvent.subject_public_id == record.public_id,
                AuditEvent.action.in_(audit.STAFF_ACCESS_ACTIONS))
         .order_by(AuditEvent.id)).all()
-    employers = staff_names.companies(session, (row.actor_id for row in staff_access))
+    # Staff are named by their employer; an API client (an HR system) by its company.
+    # The two kinds of actor ids are different tables' ids, so never mixed up.
+    employers = staff_names.companies(
+        session, (row.actor_id for row in access_rows if row.actor_type != "api"))
+    systems = transfers.client_companies(
+        session, [row.actor_id for row in access_rows if row.actor_type == "api"])
+    staff_access = [
+        (at, role, action, (systems if kind == "api" else employers).get(actor_id)
+         if actor_id else None)
+        for at, role, action, actor_id, kind in access_rows]
     data_requests = session.scalars(select(DataRequest).where(
         DataRequest.subject_public_id == record.public_id).order_by(DataRequest.id)).all()
     return {
@@ -170,10 +179,9 @@ def _record(session: Session, keys: VaultKeys, record: Candidate,
         # sees the role and the company, never the staff member.
         "notes": [{"written_at": _iso(n.created_at), "author": "staff",
                    "company": n.company, "body": n.body} for n in opened.notes],
-        "staff_access": [{"at": _iso(at), "role": role or "staff",
-                          "company": employers.get(actor_id) if actor_id else None,
+        "staff_access": [{"at": _iso(at), "role": role or "staff", "company": company,
                           "action": action}
-                         for at, role, action, actor_id in staff_access],
+                         for at, role, action, company in staff_access],
         "requests": [{"kind": r.kind, "channel": r.channel, "received_at": _iso(r.received_at),
                       "due_at": _iso(r.due_at), "status": r.status,
                       "fulfilled_at": _iso(r.fulfilled_at)} for r in data_requests],

@@ -44,6 +44,11 @@ def application_status(code: str | None) -> str:
 def staff_did(role: str | None, action: str, company: str | None = None) -> str:
     """"A recruiter (Ingenium) downloaded your CV": who, by role and company (never by
     name), did what with the person's data."""
+    if action == audit.CANDIDATE_TRANSFERRED:
+        # Not a person but a company's system, through the API (vault.services.transfers).
+        if company:
+            return str(_l("%(company)s's HR system took your file", company=company))
+        return str(_l("An HR system took your file"))
     who = str(STAFF_ROLE.get(role or "", SOMEONE_ON_STAFF))
     if company:
         # A company name is a proper noun: brackets read the same in the three languages.
