@@ -129,6 +129,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_CLAIM_SECONDS": 120,
     "WEBHOOK_FLUSH_BATCH": 100,
     "WEBHOOK_WORKER_INTERVAL": 30,
+    # After a request that erased someone, post the notices in a background thread of
+    # this process (like MAIL_FLUSH_AFTER_RESPONSE); tests turn it off and send.
+    "WEBHOOK_SEND_AFTER_RESPONSE": True,
     # Rate limits (Flask-Limiter). VAULT_RATELIMIT_ENABLED=0 turns them off for load tests.
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",

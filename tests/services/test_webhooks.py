@@ -381,3 +381,28 @@ def test_the_receiver_in_docs_api_md_accepts_a_real_notice_and_refuses_a_replay(
     assert not namespace["verified"](fresh, body_bytes.replace(b"q3J0", b"q3J1"))
     old = webhooks.signed_headers(secret, "evt", body_bytes, int(time.time()) - 301)
     assert not namespace["verified"](old, body_bytes)
+
+
+@pytest.mark.app_config(WEBHOOK_SEND_AFTER_RESPONSE=True)
+def test_after_a_self_service_erasure_a_background_thread_posts_the_notice(
+    app, client, clock, make_client
+):
+    import threading
+
+    from tests.journey import link_in, outbox
+
+    with receiver(clock) as hook:
+        _id, hook.secret = make_client(url=hook.url)
+        public_id = _applicant(app, client)
+        link = link_in(outbox(app)[-1])
+        response = client.post(link + "/erase")
+        assert response.status_code == 200
+        assert hook.received == []  # nothing before the answer has gone
+        response.close()  # the server closes the response once it is sent
+        for thread in threading.enumerate():
+            if thread.name == webhooks.SENDER_THREAD:
+                thread.join(timeout=30)
+        [notice] = hook.received
+    assert notice.verified and json.loads(notice.body)["public_id"] == public_id
+    [row] = _deliveries(app)
+    assert row.status == "delivered"

@@ -150,7 +150,7 @@ def erase_records(session: Session, records: Sequence[Candidate], *, reason: str
     # Article 19: the API clients that may hold a copy are told, through the webhook
     # outbox, in this same transaction (no notice for an erasure that rolls back, no
     # erasure without its notices). Before the delete: the companies come from the rows.
-    webhooks.enqueue_erasure_notices(session, free, now=now)
+    notices = webhooks.enqueue_erasure_notices(session, free, now=now)
     for record in free:
         session.delete(record)  # ciphertexts: fields, education, documents, notes, consents
     known = set(session.scalars(select(ErasureRecord.public_id).where(
@@ -166,6 +166,8 @@ def erase_records(session: Session, records: Sequence[Candidate], *, reason: str
     # dies first), the mark stays for the retention job and for `vault check`.
     session.add(PendingScrub(requested_at=now))
     session.commit()
+    if notices:
+        webhooks.send_after_response()
     done = scrub(session)
     return ErasureResult(public_ids, [r.public_id for r in held], now, scrub_pending=not done)
 

@@ -42,7 +42,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -52,18 +54,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import Flask, after_this_request, current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
-from vault.crypto import DecryptionError, derived_data_key, key_id_of
+from vault.crypto import DecryptionError, KeyringError, derived_data_key, key_id_of
 from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.keys import KeysChanged, VaultKeys
 from vault.models import ApiClient, Candidate, WebhookDelivery, WebhookEndpoint
 from vault.services import api_clients, audit
 from vault.services.sealing import Sealer
 
+log = logging.getLogger(__name__)
+
 ERASED = "candidate.erased"
+SENDER_THREAD = "vault-webhook-sender"
 SCOPE = api_clients.ERASURES_READ
 QUEUED, DELIVERED, FAILED, CANCELLED = "queued", "delivered", "failed", "cancelled"
 STATUSES = (QUEUED, DELIVERED, FAILED, CANCELLED)
@@ -609,3 +617,35 @@ def stats(session: Session) -> dict[str, int]:
     counts = dict.fromkeys(STATUSES, 0)
     counts.update({status: int(n) for status, n in rows})
     return counts
+
+
+def _send_in_thread(app: Flask) -> None:
+    from vault.appctx import now, vault_keys
+    from vault.extensions import db
+
+    with app.app_context():
+        try:
+            flush(db.session, vault_keys(), now=now(), config=app.config, clock=now)
+        except (SQLAlchemyError, DecryptionError, KeyringError, OSError) as exc:
+            # The notices stay queued: the timer (or --loop) tries again.
+            log.warning("webhook run stopped: %s", exc.__class__.__name__)
+        finally:
+            db.session.remove()
+
+
+def send_after_response() -> None:
+    """Post the notices this request's erasure queued once its response has gone, in a
+    daemon thread (as the mail queue does): `make run` needs no timer, and the person
+    erasing never waits on a receiver. The timer retries whatever this leaves."""
+    if not has_request_context() or not current_app.config["WEBHOOK_SEND_AFTER_RESPONSE"]:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    @after_this_request
+    def start_sender(response: Response) -> Response:
+        response.call_on_close(
+            lambda: threading.Thread(
+                target=_send_in_thread, args=(app,), name=SENDER_THREAD, daemon=True
+            ).start()
+        )
+        return response
