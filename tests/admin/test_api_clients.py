@@ -77,7 +77,9 @@ def _everything_stored(app) -> str:
         return "\n".join(dump)
 
 
-def test_the_officer_creates_a_client_and_sees_its_token_and_secret_once(app, officer, clock):
+def test_the_officer_creates_a_client_and_sees_its_token_and_secret_once(
+    app, officer, clock, caplog
+):
     response = _create(officer, webhook_url="https://hr.ingenium.example/hooks/vault")
     assert response.status_code == 200, response.get_data(as_text=True)[-800:]
     page = response.get_data(as_text=True)
@@ -112,6 +114,7 @@ def test_the_officer_creates_a_client_and_sees_its_token_and_secret_once(app, of
     assert token[-64:] not in details
     cookies = " ".join(c.value for c in officer.client._cookies.values())
     assert token[-64:] not in cookies and secret not in cookies
+    assert caplog.records and token[-64:] not in caplog.text and secret not in caplog.text
 
 
 def test_a_client_without_webhook_gets_a_token_only(app, officer):
