@@ -153,8 +153,8 @@ DEFAULTS: dict[str, Any] = {
     # Failed logins (ASVS 2.2.1, no lock-out by strangers): the pair (account, client) is
     # refused after LOGIN_MAX_FAILURES within LOGIN_LOCK_MINUTES; the account as a whole
     # is only slowed down: past LOGIN_ACCOUNT_SOFT_FAILURES (from any clients) each login
-    # waits a growing delay (LOGIN_DELAY_SECONDS doubling, at most LOGIN_DELAY_MAX_SECONDS)
-    # and a second factor is always asked, so its owner still gets in.
+    # waits a growing delay (LOGIN_DELAY_SECONDS doubling, at most LOGIN_DELAY_MAX_SECONDS),
+    # so its owner still gets in.
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_MINUTES": 15,
     "LOGIN_ACCOUNT_SOFT_FAILURES": 10,

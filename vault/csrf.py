@@ -10,6 +10,11 @@ anything the request says about its own host.
 
 The token stays the primary defence; the origin check is the second, independent one
 (OWASP: verify the source origin, and Fetch Metadata).
+
+The API under /api/v1 is exempt from both (vault/api/__init__.py exempts its blueprint,
+and only it): its calls authenticate with a bearer token in a header and carry no
+cookie, so another site has no ambient credential of the caller to abuse, and its
+clients are servers that send neither a form token nor an Origin.
 """
 
 from __future__ import annotations

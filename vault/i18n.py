@@ -17,6 +17,7 @@ from flask import Flask, has_request_context, request, session
 from flask_babel import force_locale, format_date, format_datetime, format_time, get_locale
 
 from vault.extensions import babel
+from vault.local_zone import LOCAL_ZONE_NAME
 from vault.messages import label
 
 LANGUAGES: tuple[str, ...] = ("nl", "fr", "en")
@@ -109,7 +110,7 @@ def show_datetime(value: datetime | str | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Brussels")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", LOCAL_ZONE_NAME)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
     app.before_request(remember_choice)

@@ -40,6 +40,7 @@ def test_a_valid_token_with_the_scope_is_served(client, make_client):
         "Basic dXNlcjpwdw==",
         "Bearer vlt_x",
         "Bearer " + "vlt_" + "0" * 24 + "_" + "0" * 64,
+        "Bearer vlt_" + "\x00" * 24 + "_" + "0" * 64,
     ],
 )
 def test_missing_or_malformed_or_unknown_tokens_are_refused_with_401(client, header):

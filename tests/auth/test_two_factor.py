@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import html
 import re
+from contextlib import contextmanager
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
 from tests.conftest import STAFF_PASSWORD, totp_code
 from tests.journey import outbox
+from vault.appctx import vault_keys
 from vault.extensions import db
 from vault.models import AuditEvent, RecoveryCode, User
-from vault.services import audit
+from vault.services import audit, recovery_codes
+from vault.services import totp as totp_service
 
 
 def current_code(app, page) -> str:
@@ -227,3 +230,75 @@ def test_totp_secrets_follow_a_kek_rotation_and_retirement(app, runner, client, 
     assert result.exit_code == 0, result.output
     assert login(client, uid).status_code == 302
     assert client.get("/candidates").status_code == 200
+
+
+@pytest.mark.app_config(LOGIN_MAX_FAILURES=3)
+def test_an_old_copy_of_the_pending_login_cookie_gets_no_fresh_tries(app, client, make_user):
+    uid = make_user()
+    _password_step(app, client, uid)
+    saved = client.get_cookie("session")
+    for _ in range(3):
+        client.post("/login/second-factor", data={"code": "123456"})
+    # The cookie from before the wrong codes still says "no tries yet"; the failures
+    # counted on the server refuse it, even with the right code.
+    client.set_cookie(saved.key, saved.value, domain=saved.domain, path=saved.path)
+    response = client.post("/login/second-factor", data={"code": totp_code(app, uid)})
+    assert response.status_code == 429
+    assert client.get("/candidates").status_code != 200
+
+
+@contextmanager
+def _another_request_uses_it_first(table: str, use_up):
+    """Just before this request's UPDATE of the table, another request (connection)
+    uses the same code up: the race two simultaneous logins with one code run."""
+    session = db.session()
+
+    def race(state):
+        if state.is_update and table in str(state.statement):
+            with db.engine.begin() as other:
+                use_up(other)
+
+    event.listen(session, "do_orm_execute", race)
+    try:
+        yield
+    finally:
+        event.remove(session, "do_orm_execute", race)
+
+
+def _racing_needs_postgresql(backend: str) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite takes the write lock at BEGIN IMMEDIATE: two logins cannot "
+                    "interleave there")
+
+
+def test_a_recovery_code_raced_by_two_requests_logs_in_only_once(app, backend, make_user, login):
+    _racing_needs_postgresql(backend)
+    uid = make_user()
+    client = app.test_client()
+    login(client, uid)
+    codes = re.findall(r"<li><code>([a-z0-9\-]+)</code></li>", client.post(
+        "/account/recovery-codes").get_data(as_text=True))
+    moment = app.config["CLOCK"]()
+    with app.app_context():
+        user = db.session.get(User, uid)
+        with _another_request_uses_it_first("recovery_code", lambda other: other.execute(
+                update(RecoveryCode).where(RecoveryCode.user_id == uid)
+                .values(used_at=moment))):
+            assert recovery_codes.use(db.session, user, codes[0], now=moment) is False
+
+
+def test_a_totp_code_raced_by_two_requests_logs_in_only_once(app, backend, make_user):
+    _racing_needs_postgresql(backend)
+    uid = make_user()
+    moment = app.config["CLOCK"]()
+    code = totp_code(app, uid)
+    with app.app_context():
+        user = db.session.get(User, uid)
+        # The other request accepted this very code a moment ago.
+        step = int(moment.timestamp()) // 30
+        with _another_request_uses_it_first("UPDATE \"user\"", lambda other: other.execute(
+                update(User).where(User.id == uid).values(totp_last_step=step))):
+            assert totp_service.verify(vault_keys(), user, code, now=moment) is False
+        db.session.rollback()
+        fresh = db.session.get(User, uid)
+        assert totp_service.verify(vault_keys(), fresh, code, now=moment) is False

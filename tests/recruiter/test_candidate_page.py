@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from tests.forensics import find_markers
 from vault.extensions import db
+from vault.local_zone import LOCAL_ZONE
 from vault.models import AuditEvent, Candidate
 from vault.services import audit
 
@@ -118,3 +119,13 @@ def test_worker_behind_its_keyring_env_answers_503_not_500(app, records, make_us
         assert "keys were just changed" in page.data.decode()
         assert "newer than this worker's keyring" in caplog.text
         assert client.get("/candidates?q=kafka").status_code == 503
+
+
+def test_a_recruiters_download_is_named_for_the_candidate_and_the_day(app, records,
+                                                                       make_user, login):
+    client = app.test_client()
+    login(client, make_user(role="recruiter", company="Ingenium"))
+    response = client.get(f"/candidates/{records['own']}/export.csv")
+    day = app.config["CLOCK"]().astimezone(LOCAL_ZONE).date().isoformat()
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="candidate-{records["own"]}-{day}.csv"')

@@ -8,6 +8,7 @@ Order inside: token (401) -> per-client rate limit (429) -> scope (403) -> the v
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
@@ -25,6 +26,7 @@ from vault.services import api_clients
 F = TypeVar("F", bound=Callable[..., Any])
 
 SECURITY_SCHEME = "bearerToken"
+KEY_ID_SHAPE = re.compile(r"vlt_([0-9a-f]{24})_")
 
 
 def _client_key() -> str:
@@ -61,7 +63,10 @@ def _authenticate() -> ApiClient:
         raise _unauthorised("This operation needs an API token: 'Authorization: Bearer vlt_...'.")
     # The key id (public, not the secret) lets the audit trail name refused calls of a
     # known client: a revoked or expired token still in use is worth seeing.
-    key_id = token.strip()[4:28] if token.strip().startswith("vlt_") else None
+    # Only a key id of the right shape is looked up: anything else (a NUL byte, which
+    # PostgreSQL refuses with an error) never reaches the database.
+    shaped = KEY_ID_SHAPE.match(token.strip())
+    key_id = shaped.group(1) if shaped else None
     client = api_clients.authenticate(db.session, vault_keys().keyring, token, now=now())
     if client is None:
         if key_id is not None:

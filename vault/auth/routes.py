@@ -177,6 +177,13 @@ def second_factor_step() -> Response | str | tuple[str, int]:
         return render_template("auth/second_factor.html", **page), (
             400 if request.method == "POST" else 200)
     moment = now()
+    account_key, client = _keys(user.email)
+    # The tries counter below lives in the cookie, and an old copy of the cookie could be
+    # replayed for fresh tries; the failures counted in the database cannot.
+    if login_throttle.verdict(db.session, account_key, client, now=moment,
+                              policy=_policy()).refused:
+        session.pop(PENDING, None)
+        return render_error(429, message("login_throttled"))
     code = form.code.data or ""
     if second_factor.has_totp(user) and totp_service.verify(vault_keys(), user, code,
                                                             now=moment):
@@ -190,7 +197,6 @@ def second_factor_step() -> Response | str | tuple[str, int]:
         return response
     # Wrong codes count as failed logins of the pair (account_key, client), and a few of
     # them send the browser back to the password: a 6-digit code is not guessed here.
-    account_key, client = _keys(user.email)
     _failed(user, account_key, client, moment)
     pending = dict(session[PENDING])
     pending["tries"] = int(pending.get("tries", 0)) + 1

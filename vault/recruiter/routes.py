@@ -157,8 +157,9 @@ def export(public_id: str, fmt: str) -> Response:
     audit.record(db.session, staff_actor(_user()), audit.CANDIDATE_EXPORTED, now=now(),
                  subject=public_id, detail=fmt)
     db.session.commit()
+    filename = exports.staff_filename(record, fmt, now=now())
     return Response(body, content_type=exports.MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'attachment; filename="{exports.EXPORT_FILENAMES[fmt]}"'})
+        "Content-Disposition": exports.content_disposition(filename)})
 
 
 @bp.post("/candidates/<public_id>/status")

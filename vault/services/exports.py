@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
@@ -26,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.keys import VaultKeys
+from vault.local_zone import LOCAL_ZONE
 from vault.models import AuditEvent, Candidate, DataRequest, Note
 from vault.services import audit, json_resume, staff_names, transfers
 from vault.services.candidates import open_candidate, open_document
@@ -46,9 +46,7 @@ MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
 # A download names the company the person applied to. When their records name several
 # companies (or none: an old import), the file is the group's, the one controller.
 GROUP_FILE_NAME = "ingenium-group"
-# The date in the name is the day people in Belgium read (as vault.i18n shows dates).
-LOCAL_ZONE = ZoneInfo("Europe/Brussels")
-SAFE_FILENAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,120}")
+SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
 # Cells a spreadsheet would read as a formula (OWASP "CSV injection"), full-width too.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -92,8 +90,7 @@ Questions: the privacy officer, as the privacy statement says.
 def companies_of(records: Iterable[Candidate]) -> set[str]:
     """The companies a person applied to: each vacancy's, and those a spontaneous
     application names."""
-    return ({r.vacancy.company for r in records if r.vacancy is not None}
-            | {c.company for r in records for c in r.named_companies})
+    return {company for record in records for company in record.companies}
 
 
 def _slug(name: str, max_length: int = 40) -> str:
@@ -109,6 +106,16 @@ def download_filename(records: Iterable[Candidate], fmt: str, *, now: datetime) 
     company = _slug(next(iter(companies))) if len(companies) == 1 else ""
     day = now.astimezone(LOCAL_ZONE).date().isoformat()
     return f"{company or GROUP_FILE_NAME}-my-data-{day}.{fmt}"
+
+
+def staff_filename(record: Candidate, fmt: str, *, now: datetime) -> str:
+    """`candidate-<public id>-<YYYY-MM-DD>.<ext>`: a recruiter downloads many candidates,
+    and each file must say whose it is without a name (the public id is no personal
+    data; it is already in the page's address)."""
+    if fmt not in EXPORT_FILENAMES:
+        raise ValueError("unknown export format")
+    day = now.astimezone(LOCAL_ZONE).date().isoformat()
+    return f"candidate-{record.public_id}-{day}.{fmt}"
 
 
 def content_disposition(filename: str) -> str:

@@ -7,10 +7,9 @@ address, and an answer says nothing about whether an account exists.
 - The pair is throttled hard: LOGIN_MAX_FAILURES within the window and that client is
   refused for that account. A stranger guessing from one address stops there.
 - The account as a whole only softly: past LOGIN_ACCOUNT_SOFT_FAILURES (from all clients)
-  every attempt waits a growing delay and a second factor is always asked, even from
-  accounts that could otherwise log in with a password alone. The owner, from a client
-  of their own, still logs in: guessing from many addresses stays slow and useless
-  without the second factor, and nobody can lock the owner out.
+  every attempt waits a growing delay. The owner, from a client of their own, still
+  logs in: guessing from many addresses stays slow, the password alone opens nothing
+  where a second factor is required (REQUIRE_2FA), and nobody can lock the owner out.
 A successful login clears the failures of its own pair, never those of others.
 Counting in the database holds across workers and restarts and follows the injectable clock.
 """
@@ -47,7 +46,6 @@ class Policy:
 class Verdict:
     refused: bool  # this client may not try this account now
     delay: float  # seconds to wait before answering
-    second_factor_required: bool  # the account is under attack: a password is not enough
 
 
 def verdict(session: Session, account: str, client: str, *, now: datetime,
@@ -57,14 +55,14 @@ def verdict(session: Session, account: str, client: str, *, now: datetime,
         LoginFailure.account_key == account, LoginFailure.client_key == client,
         LoginFailure.created_at > since)) or 0
     if pair >= policy.pair_max:
-        return Verdict(refused=True, delay=0.0, second_factor_required=True)
+        return Verdict(refused=True, delay=0.0)
     total = session.scalar(select(func.count()).select_from(LoginFailure).where(
         LoginFailure.account_key == account, LoginFailure.created_at > since)) or 0
     if total < policy.account_soft:
-        return Verdict(refused=False, delay=0.0, second_factor_required=False)
+        return Verdict(refused=False, delay=0.0)
     over = total - policy.account_soft
     delay = min(policy.delay_seconds * (2 ** min(over, 20)), policy.delay_max_seconds)
-    return Verdict(refused=False, delay=delay, second_factor_required=True)
+    return Verdict(refused=False, delay=delay)
 
 
 def record_failure(session: Session, account: str, client: str, *, now: datetime) -> None:

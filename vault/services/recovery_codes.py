@@ -9,8 +9,9 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from vault.models import RecoveryCode, User
 
@@ -50,7 +51,15 @@ def use(session: Session, user: User, code: str, *, now: datetime) -> bool:
             matched = row
     if matched is None:
         return False
-    matched.used_at = now
+    # Used up by a conditional UPDATE, not by setting the attribute: two requests racing
+    # with the same code both find it unused above, and only the one whose UPDATE
+    # changes the row may log in.
+    used = session.execute(update(RecoveryCode).where(
+        RecoveryCode.id == matched.id, RecoveryCode.used_at.is_(None)).values(used_at=now)
+        .execution_options(synchronize_session=False))
+    if used.rowcount != 1:
+        return False
+    set_committed_value(matched, "used_at", now)
     return True
 
 

@@ -15,8 +15,9 @@ from datetime import datetime
 
 import pyotp
 import segno
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from vault.crypto import DecryptionError, derived_data_key, key_id_of
 from vault.keys import VaultKeys
@@ -94,7 +95,18 @@ def verify(keys: VaultKeys, user: User, code: str, *, now: datetime) -> bool:
     step = matching_step(secret, code, now=now, last_step=user.totp_last_step)
     if step is None:
         return False
-    user.totp_last_step = step
+    # A conditional UPDATE makes the code single-use even when two requests race with
+    # it: only the one that moves totp_last_step forward wins.
+    session = object_session(user)
+    if session is None:  # a detached user has no row to use the code up in
+        return False
+    moved = session.execute(update(User).where(
+        User.id == user.id,
+        or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)
     return True
 
 

@@ -7,12 +7,12 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault.local_zone import LOCAL_ZONE
 from vault.mail import has_control_characters
 from vault.models import Vacancy
 
@@ -28,8 +28,6 @@ DESCRIPTION_MAX = 10_000
 HOURS_MIN, HOURS_MAX = 1, 60
 # A posting day further back than this is a typing error, not a vacancy still open.
 POSTED_MAX_AGE = timedelta(days=366)
-# The posting day is the day in Belgium, where the vacancies are.
-LOCAL_ZONE = ZoneInfo("Europe/Brussels")
 
 
 class VacancyError(ValueError):
