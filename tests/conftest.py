@@ -67,6 +67,8 @@ def base_config(instance: Path, database: str) -> dict[str, Any]:
         # Delivery is deterministic in tests: tests.journey.outbox (or the test) flushes
         # the queue, instead of a thread after each response.
         "MAIL_FLUSH_AFTER_RESPONSE": False,
+        # The same for erasure notices to API clients (tests send them themselves).
+        "WEBHOOK_SEND_AFTER_RESPONSE": False,
         # Many tests move the clock by days while a user stays logged in (a week at the
         # desk); the session limits are tested with their defaults in
         # tests/auth/test_sessions.py, which sets them back.

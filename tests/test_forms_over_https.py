@@ -75,6 +75,10 @@ POSTED_BY = {
     "/login/passkey": "test_passkey_registration_and_login_are_accepted",
     "/account/passwordless": "test_passkey_registration_and_login_are_accepted",
     "/account/passkeys/<int:passkey_id>/delete": "test_passkey_registration_and_login_are_accepted",
+    "/admin/api-clients": "test_api_client_forms_are_accepted",
+    "/admin/api-clients/<int:client_id>/webhook": "test_api_client_forms_are_accepted",
+    "/admin/api-clients/<int:client_id>/webhook/secret": "test_api_client_forms_are_accepted",
+    "/admin/api-clients/<int:client_id>/revoke": "test_api_client_forms_are_accepted",
     "/api/v1/applications": "test_api_application_is_accepted_on_its_bearer_token_alone",
 }
 
@@ -358,6 +362,30 @@ def test_officer_email_change_form_is_accepted(app, officer, public_id):
     _redirected(officer.submit(f"/admin/candidates/{public_id}/email",
                                {"new_email": "asked.by.letter@example.org"}))
     assert [m for m in outbox(app) if m["To"] == "asked.by.letter@example.org"]
+
+
+def test_api_client_forms_are_accepted(app, officer):
+    from vault.models import ApiClient, WebhookEndpoint
+
+    officer.open("/admin/api-clients")
+    created = officer.submit("/admin/api-clients", {
+        "name": "Job board", "company": "Hoptimize", "scopes": "vacancies:read",
+        "expires_on": "2026-12-31"})
+    assert created.status_code == 200 and b"vlt_" in created.data
+    with app.app_context():
+        client_id = db.session.scalar(select(ApiClient.id))
+    page = f"/admin/api-clients/{client_id}"
+    officer.open(page)
+    shown = officer.submit(f"{page}/webhook", {"webhook_url": "https://board.example/hook"})
+    assert shown.status_code == 200 and b"whsec_" in shown.data
+    officer.open(page)
+    rotated = officer.submit(f"{page}/webhook/secret")
+    assert rotated.status_code == 200 and b"whsec_" in rotated.data
+    officer.open(f"{page}/revoke")
+    _redirected(officer.submit(f"{page}/revoke"))
+    with app.app_context():
+        assert db.session.get(ApiClient, client_id).revoked_at is not None
+        assert db.session.get(WebhookEndpoint, client_id).url == "https://board.example/hook"
 
 
 # A staff member's own account ------------------------------------------------------------

@@ -47,10 +47,11 @@ def add_commands() -> None:
         setup,
         users,
         vacancies,
+        webhooks,
     )
 
     for module in (setup, keys, erasure, reindex, users, vacancies, exports, demo,
-                   retention, mail, migrate_keys, api_clients):
+                   retention, mail, migrate_keys, api_clients, webhooks):
         for command in module.COMMANDS:
             vault_group.add_command(command)
     # `vault db upgrade` is the production upgrade step (Flask-Migrate's commands).

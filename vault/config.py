@@ -126,6 +126,20 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FLUSH_AFTER_RESPONSE": True,
     # Seconds between runs of `vault send-mail --loop`.
     "MAIL_WORKER_INTERVAL": 30,
+    # Erasure notices to API clients (vault.services.webhooks, `vault send-webhooks`):
+    # each POST waits at most WEBHOOK_TIMEOUT_SECONDS; a failure is retried after
+    # WEBHOOK_RETRY_BASE_SECONDS, doubling up to WEBHOOK_RETRY_MAX_SECONDS; after
+    # WEBHOOK_MAX_ATTEMPTS the notice stays in the delivery log as failed.
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_RETRY_BASE_SECONDS": 60,
+    "WEBHOOK_RETRY_MAX_SECONDS": 6 * 3600,
+    "WEBHOOK_MAX_ATTEMPTS": 10,
+    "WEBHOOK_CLAIM_SECONDS": 120,
+    "WEBHOOK_FLUSH_BATCH": 100,
+    "WEBHOOK_WORKER_INTERVAL": 30,
+    # After a request that erased someone, post the notices in a background thread of
+    # this process (like MAIL_FLUSH_AFTER_RESPONSE); tests turn it off and send.
+    "WEBHOOK_SEND_AFTER_RESPONSE": True,
     # Rate limits (Flask-Limiter). VAULT_RATELIMIT_ENABLED=0 turns them off for load tests.
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",

@@ -637,3 +637,51 @@ class ApiIdempotency(db.Model):
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class WebhookEndpoint(db.Model):
+    """Where an API client hears of erasures (vault.services.webhooks): one per client.
+
+    The signing secret is sealed under a key derived from the primary KEK, not hashed:
+    the sender must compute the HMAC with it. It is shown once, when it is set."""
+
+    __tablename__ = "webhook_endpoint"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("api_client.id", ondelete="CASCADE"), primary_key=True)
+    # https only (checked at entry); no personal data.
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[bytes | None] = mapped_column(Sealed)
+    secret_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """The webhook outbox: one erasure notice for one client, added in the erasure's own
+    transaction (an erasure and its notices are stored together or not at all) and
+    posted by `vault send-webhooks`. The payload holds a public id and a time only."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (UniqueConstraint("client_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("api_client.id", ondelete="CASCADE"), index=True)
+    # The same for every client and every replay of the same erasure: receivers
+    # de-duplicate on it.
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    # queued | delivered | failed (attempts used up) | cancelled (client revoked)
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim: Mapped[str | None] = mapped_column(String(32))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    # What went wrong, in our own words (an error class or "HTTP 500"): never the
+    # receiver's response body.
+    last_error: Mapped[str | None] = mapped_column(String(80))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

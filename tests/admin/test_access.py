@@ -6,7 +6,7 @@ from tests.conftest import STAFF_PASSWORD, totp_code
 from vault.extensions import db
 
 SAMPLE = {"public_id": "AAAAAAAAAAAAAAAAAAAAAA", "uid": "0123456789abcdef", "user_id": 1,
-          "fmt": "json"}
+          "fmt": "json", "client_id": 1}
 
 
 def _admin_routes(app) -> list[tuple[str, str]]:

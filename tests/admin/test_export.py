@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
 from sqlalchemy import select
 
+from tests.browser import BROWSER_CONFIG, apply_as_browser, staff_browser
 from tests.csv_tables import read_tables
-from tests.journey import MARK_EMAIL
+from tests.journey import MARK_EMAIL, make_vacancy
 from vault.extensions import db
-from vault.models import AuditEvent, DataRequest
+from vault.models import AuditEvent, Candidate, DataRequest
 from vault.services import audit
 
 
@@ -77,3 +79,31 @@ def test_export_needs_a_fresh_login(app, client, person, admin, login, clock):
     assert _exported(app) == []
     login(client, admin)
     assert client.get(f"/admin/candidates/{person[0]}/export.zip").status_code == 200
+
+
+@pytest.mark.app_config(**BROWSER_CONFIG)
+def test_officer_page_offers_json_resume_beside_the_other_exports_and_audits_it(
+        app, make_user):
+    from tests.services.test_json_resume import resume_errors
+
+    apply_as_browser(app, make_vacancy(app))
+    with app.app_context():
+        person = [db.session.scalar(select(Candidate.public_id))]
+    officer = staff_browser(app, make_user(role="admin"))
+    page = officer.open(f"/admin/candidates/{person[0]}").get_data(as_text=True)
+    links = re.findall(r'href="([^"]*/export\.resume\.json\?to=[a-z]+)"', page)
+    # One per recipient, beside the JSON, CSV and ZIP buttons of the same row.
+    assert len(links) == 2 and all("/export.json?to=" in page for _ in links)
+    response = officer.open(links[0].replace("&amp;", "&"))
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["Content-Disposition"] == \
+        'attachment; filename="ingenium-my-data-2026-03-02.resume.json"'
+    resume = json.loads(response.data)
+    assert resume_errors(resume) == []
+    assert resume["basics"]["email"] == MARK_EMAIL
+    events = _exported(app)
+    assert [e.subject_public_id for e in events] == person
+    assert all(e.detail.startswith("resume.json to=") for e in events)
+    with app.app_context():
+        request = db.session.scalar(select(DataRequest))
+        assert (request.kind, request.status) == ("export", "fulfilled")

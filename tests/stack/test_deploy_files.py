@@ -84,13 +84,16 @@ def test_every_service_runs_sandboxed_as_the_vault_user():
 
 
 def test_each_job_has_a_timer_and_runs_its_command():
-    assert {p.stem for p in UNITS.glob("*.timer")} == {"vault-retention", "vault-mail"}
-    for stem in ("vault-retention", "vault-mail"):
+    assert {p.stem for p in UNITS.glob("*.timer")} == {"vault-retention", "vault-mail",
+                                                       "vault-webhooks"}
+    for stem in ("vault-retention", "vault-mail", "vault-webhooks"):
         assert (UNITS / f"{stem}.service").exists()
         assert _unit(f"{stem}.service")["Service"]["Type"] == "oneshot"
         assert _unit(f"{stem}.timer")["Timer"]
     assert _unit("vault-retention.service")["Service"]["ExecStart"].endswith("vault retention")
     assert _unit("vault-mail.service")["Service"]["ExecStart"].endswith("vault send-mail")
+    assert _unit("vault-webhooks.service")["Service"]["ExecStart"].endswith(
+        "vault send-webhooks")
     app = _unit("vault.service")["Service"]
     assert app["ExecStart"].endswith("gunicorn -c /srv/vault/gunicorn.conf.py")
     assert app["ExecReload"] == "/bin/kill -s HUP $MAINPID"

@@ -11,11 +11,13 @@ from wtforms import (
     EmailField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from vault.admin.labels import DESK_LABELS, ERASURE_LABELS
 from vault.apply.forms import EMAIL_VALIDATORS
@@ -120,3 +122,48 @@ class AuditFilterForm(FlaskForm):
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError(_l("The end date is before the start date."))
+
+
+class ScopeChoice(SelectMultipleField):
+    """One checkbox per API scope."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+# What each scope lets a client do, in the page's language.
+SCOPE_LABELS = {
+    "vacancies:read": _l("vacancies:read: list the open vacancies (job boards)"),
+    "applications:write": _l("applications:write: send in applications (job boards)"),
+    "candidates:read": _l("candidates:read: fetch the file of a hired candidate of its "
+                          "company (HR systems)"),
+    "erasures:read": _l("erasures:read: learn which records were erased (notices and list)"),
+}
+
+
+class ApiClientForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    company = SelectField(_l("Company"), choices=[])
+    scopes = ScopeChoice(_l("Scopes"), choices=[],
+                         validators=[DataRequired(_l("Choose at least one scope."))])
+    expires_on = DateField(_l("Valid until (inclusive)"),
+                           validators=[DataRequired(_l("Enter the date the token stops."))])
+    # Checked by vault.services.webhooks.check_url (https only) in the view.
+    webhook_url = StringField(_l("Webhook URL for erasure notices (optional)"),
+                              validators=[Optional(), Length(max=2000)])
+
+
+class WebhookForm(FlaskForm):
+    # Empty removes the webhook: the client then hears of no erasure.
+    webhook_url = StringField(_l("Webhook URL"), validators=[Optional(), Length(max=2000)])
+
+
+class ConfirmForm(FlaskForm):
+    """A POST with its CSRF token and nothing else (revoke, new secret)."""
+
+
+class DeliveryPageForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=1_000_000)])

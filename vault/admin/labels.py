@@ -33,6 +33,14 @@ DESK_LABELS: dict[str, LazyString] = {
     "demo": _l("demo"),
     # Roles.
     "recruiter": _l("recruiter"),
+    # API clients and their erasure notices (vault.services.webhooks).
+    "active": _l("active"),
+    "revoked": _l("revoked"),
+    "expired": _l("expired"),
+    "queued": _l("waiting"),
+    "delivered": _l("delivered"),
+    "failed": _l("failed"),
+    "cancelled": _l("cancelled"),
 }
 
 ERASURE_LABELS: dict[str, LazyString] = {

@@ -419,3 +419,7 @@ def audit_csv() -> Response | tuple[str, int]:
     return Response(stream_with_context(desk.audit_csv(events)),
                     content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
+
+
+# The API clients' pages register on this blueprint (imported last: they use bp).
+from vault.admin import api_clients as _api_clients  # noqa: E402,F401

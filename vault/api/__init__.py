@@ -26,7 +26,12 @@ from vault.api.auth import SECURITY_SCHEME
 from vault.api.blueprint import bp
 from vault.api.schemas import ProblemSchema
 
-MODULES: tuple[str, ...] = ("vault.api.vacancies", "vault.api.applications", "vault.api.candidates")
+MODULES: tuple[str, ...] = (
+    "vault.api.vacancies",
+    "vault.api.applications",
+    "vault.api.candidates",
+    "vault.api.erasures",
+)
 
 
 class VaultApi(Api):

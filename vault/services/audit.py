@@ -70,6 +70,10 @@ AUDIT_RESTORE_ACKNOWLEDGED = "audit.restore_acknowledged"  # events lost to a re
 AUDIT_CHAIN_KEYED = "audit.chain_keyed"  # an unkeyed chain (older release) re-linked
 VACANCY_CLOSED = "vacancy.closed"  # detail: the vacancy's slug
 VACANCY_REOPENED = "vacancy.reopened"
+# An API client's webhook URL set or removed (detail: client id and host only), and a new
+# signing secret made for it.
+WEBHOOK_CHANGED = "api_client.webhook_changed"
+WEBHOOK_SECRET_SET = "api_client.webhook_secret_set"  # noqa: S105 (an action name)
 # An HR system (API client, actor type "api") took a hired candidate's file
 # (vault.services.transfers); detail: the client's key id and company.
 CANDIDATE_TRANSFERRED = "candidate.transferred"

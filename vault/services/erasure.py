@@ -13,9 +13,9 @@ or a key itself. This module owns:
   and would outlive the key about to be shredded.
 - the order of the protocol: ledger line (fsynced) first, then one transaction that
   destroys the data keys and deletes ciphertexts, search tokens, queued mail and
-  request details, closes the person's open requests and writes the anonymous
-  statistics row (delivered mail files go with their rows); then the database files
-  are scrubbed.
+  request details, closes the person's open requests, queues the erasure notices to
+  subscribed API clients (services.webhooks) and writes the anonymous statistics row
+  (delivered mail files go with their rows); then the database files are scrubbed.
 
 It commits: the ledger write before and the scrub after the transaction are part of
 the protocol, so no caller can reorder them (see the package docstring).
@@ -43,7 +43,7 @@ from vault.models import (
     ErasureRecord,
     PendingScrub,
 )
-from vault.services import audit, erasure_ledger, mail_queue, requests
+from vault.services import audit, erasure_ledger, mail_queue, requests, webhooks
 from vault.services.erasure_ledger import ErasureLedger
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,10 @@ def erase_records(session: Session, records: Sequence[Candidate], *, reason: str
     # Their mail, queued or delivered, and its outbox files (which hold the address and
     # the link in plaintext): found by record id, never by a plaintext lookup.
     mail_queue.discard_mail_of(session, ids, outbox if outbox is not None else _app_outbox())
+    # Article 19: the API clients that may hold a copy are told, through the webhook
+    # outbox, in this same transaction (no notice for an erasure that rolls back, no
+    # erasure without its notices). Before the delete: the companies come from the rows.
+    notices = webhooks.enqueue_erasure_notices(session, free, now=now)
     for record in free:
         session.delete(record)  # ciphertexts: fields, education, documents, notes, consents
     known = set(session.scalars(select(ErasureRecord.public_id).where(
@@ -162,6 +166,8 @@ def erase_records(session: Session, records: Sequence[Candidate], *, reason: str
     # dies first), the mark stays for the retention job and for `vault check`.
     session.add(PendingScrub(requested_at=now))
     session.commit()
+    if notices:
+        webhooks.send_after_response()
     done = scrub(session)
     return ErasureResult(public_ids, [r.public_id for r in held], now, scrub_pending=not done)
 

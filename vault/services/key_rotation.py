@@ -12,7 +12,7 @@ from vault.crypto import WrappedKey
 from vault.crypto.keyring import KeyringError
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey
-from vault.services import totp
+from vault.services import totp, webhooks
 from vault.services.keyring_state import advance
 
 
@@ -33,6 +33,8 @@ def rewrap_batch(session: Session, keys: VaultKeys, batch_size: int, *, now: dat
     keyring = keys.keyring
     # Staff TOTP secrets are sealed under a key derived from the KEK: moved along too.
     resealed = totp.reseal_stale(session, keys)
+    # So are the webhook signing secrets of API clients.
+    resealed += webhooks.reseal_stale(session, keys)
     rows = session.execute(
         select(CandidateKey.candidate_id, CandidateKey.kek_version, CandidateKey.wrapped,
                Candidate.public_id)
@@ -89,6 +91,9 @@ def retire_kek(session: Session, keys: VaultKeys, version: int, *,
                                 "run 'vault rotate-kek' to finish rewrapping first")
         if totp.sealed_under(session, old):
             raise RotationError(f"staff TOTP secrets are still sealed by KEK version {old}; "
+                                "run 'vault rotate-kek' to finish rewrapping first")
+        if webhooks.sealed_under(session, old):
+            raise RotationError(f"webhook secrets are still sealed by KEK version {old}; "
                                 "run 'vault rotate-kek' to finish rewrapping first")
     try:
         destroyed = keys.kek.retire(version)

@@ -1,0 +1,651 @@
+"""Erasure notices: signed webhooks telling API clients that a public id was erased.
+
+GDPR article 19: the controller tells every recipient of personal data about its
+erasure. The recipients here are the API clients (HR systems, job boards) of the
+erased record's company that hold the `erasures:read` scope and registered a webhook
+URL. Companies, not the whole group: a client only ever received records of its own
+company through the API (vault.api), so only those clients can hold a copy.
+
+The notice, the body of an HTTPS POST (compact JSON, UTF-8), holds the public id and
+the time only; never anything the person typed:
+
+    {"type":"candidate.erased","public_id":"…","erased_at":"2026-11-27T10:00:00Z"}
+
+Headers (Stripe's and Standard Webhooks' scheme, with our own names):
+
+    Vault-Event-Id:  the event id (a UUID, the same for every client and every retry:
+                     receivers de-duplicate on it)
+    Vault-Timestamp: Unix time in seconds when this attempt was signed
+    Vault-Signature: v1=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>
+
+The secret is the whole string shown once on the desk (`whsec_…`), used as UTF-8
+bytes; the body is the exact bytes received. A receiver recomputes the HMAC, compares
+in constant time, rejects a timestamp more than 5 minutes from its clock (replay), and
+remembers event ids it has handled (verify() below is the reference; docs/api.md has a
+receiver).
+
+Durability: the notice is a row of `webhook_delivery` added in the erasure's own
+transaction (vault.services.erasure), so an erasure and its notices are committed
+together or not at all. `vault send-webhooks` (a systemd timer, like the mail queue)
+posts them with a timeout and retries with exponential backoff; after
+WEBHOOK_MAX_ATTEMPTS a notice stays as failed in the desk's delivery log. The sender
+claims rows like the mail queue does (SKIP LOCKED and a lease), so several senders
+never post the same notice at once; a sender dying between the POST and recording it
+posts it again later (at least once: hence the event id).
+
+The signing secret is not hashed (the sender needs it): it is sealed under a key
+derived from the primary KEK and sealed again by `vault rotate-kek` (reseal_stale).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, after_this_request, current_app, has_request_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from vault.crypto import DecryptionError, KeyringError, derived_data_key, key_id_of
+from vault.crypto.kek_backend import KeyManagerUnavailable
+from vault.keys import KeysChanged, VaultKeys
+from vault.models import ApiClient, Candidate, WebhookDelivery, WebhookEndpoint
+from vault.services import api_clients, audit
+from vault.services.sealing import Sealer
+
+log = logging.getLogger(__name__)
+
+ERASED = "candidate.erased"
+SENDER_THREAD = "vault-webhook-sender"
+SCOPE = api_clients.ERASURES_READ
+QUEUED, DELIVERED, FAILED, CANCELLED = "queued", "delivered", "failed", "cancelled"
+STATUSES = (QUEUED, DELIVERED, FAILED, CANCELLED)
+ID_HEADER = "Vault-Event-Id"
+TIMESTAMP_HEADER = "Vault-Timestamp"
+SIGNATURE_HEADER = "Vault-Signature"
+SIGNATURE_VERSION = "v1"
+# How far a receiver lets a timestamp lie from its clock (replay protection).
+TOLERANCE_SECONDS = 300
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix of a generated secret, not a secret)
+# Purpose of the key (derived from the KEK) that seals the signing secrets.
+SECRET_KEY_PURPOSE = "webhook-secret"  # noqa: S105
+TABLE = "webhook_endpoint"
+MAX_URL = 2000
+USER_AGENT = "ingenium-vault-webhooks/1"
+# Event ids are UUIDv5 of the event under this namespace: the same erasure (replayed
+# after a restore, or notified to several clients) always carries the same id.
+EVENT_NAMESPACE = uuid.UUID("5f0e8a6c-3c7e-4d55-9a0b-7f1f3c2d9e41")
+
+
+class WebhookError(ValueError):
+    """A clear reason why nothing was changed (shown on the desk)."""
+
+
+# --- signing (what the sender does and what a receiver checks) -----------------------
+
+
+def new_secret() -> str:
+    """A fresh signing secret: 256 random bits."""
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The hex HMAC-SHA256 of f"{timestamp}.{body}" under the secret's UTF-8 bytes."""
+    message = str(timestamp).encode("ascii") + b"." + body
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, event_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+    return {
+        ID_HEADER: event_id,
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: f"{SIGNATURE_VERSION}={sign(secret, timestamp, body)}",
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+
+
+def verify(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: float,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> bool:
+    """The receiver's check (a reference for docs/api.md and the tests): the signature
+    matches (constant-time) and the timestamp is within `tolerance` of `now`. Several
+    `v1=` values (comma-separated) are accepted, for a receiver changing secrets."""
+    try:
+        timestamp = int(headers.get(TIMESTAMP_HEADER, ""))
+    except ValueError:
+        return False
+    # Replay protection: an old (or future) signed request is refused even if genuine.
+    if abs(now - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body)
+    given = [
+        part.strip().removeprefix(f"{SIGNATURE_VERSION}=")
+        for part in headers.get(SIGNATURE_HEADER, "").split(",")
+        if part.strip().startswith(f"{SIGNATURE_VERSION}=")
+    ]
+    return any(hmac.compare_digest(expected, value) for value in given)
+
+
+def event_id_for(public_id: str) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{ERASED}:{public_id}"))
+
+
+def erasure_payload(public_id: str, erased_at: datetime) -> str:
+    """The notice's body: the public id and the time, nothing else."""
+    moment = erased_at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return json.dumps(
+        {"type": ERASED, "public_id": public_id, "erased_at": moment}, separators=(",", ":")
+    )
+
+
+# --- the endpoint and its secret -----------------------------------------------------
+
+
+def check_url(url: str, *, testing: bool = False) -> str:
+    """The URL as stored, or WebhookError. HTTPS only: the notice and its signature
+    must not travel in clear. Plain http is accepted for 127.0.0.1 in testing only."""
+    url = url.strip()
+    if not url or len(url) > MAX_URL or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise WebhookError(_l("Enter the webhook URL, starting with https://."))
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise WebhookError(_l("Enter the webhook URL, starting with https://.")) from None
+    local_test = testing and parts.scheme == "http" and parts.hostname == "127.0.0.1"
+    if not ((parts.scheme == "https" or local_test) and parts.hostname):
+        raise WebhookError(_l("The webhook URL must start with https://."))
+    # Credentials in the URL would be shown on the desk and kept in plaintext.
+    if parts.username is not None or parts.password is not None or parts.fragment:
+        raise WebhookError(_l("The webhook URL may not hold a user name, password or #part."))
+    if port == 0:
+        raise WebhookError(_l("Enter the webhook URL, starting with https://."))
+    return url
+
+
+def _sealer(keys: VaultKeys, version: int | None = None) -> Sealer:
+    return Sealer(derived_data_key(keys.keyring, SECRET_KEY_PURPOSE, version), "")
+
+
+def _seal_secret(keys: VaultKeys, endpoint: WebhookEndpoint, secret: str) -> None:
+    # The client id is in the associated data: a secret copied to another row fails.
+    endpoint.secret = _sealer(keys).seal(TABLE, "secret", secret, str(endpoint.client_id))
+
+
+def open_secret(keys: VaultKeys, endpoint: WebhookEndpoint) -> str:
+    if endpoint.secret is None:
+        raise DecryptionError
+    return _sealer(keys, key_id_of(endpoint.secret)).open(
+        TABLE, "secret", endpoint.secret, str(endpoint.client_id)
+    )
+
+
+def endpoint_of(session: Session, client_id: int) -> WebhookEndpoint | None:
+    return session.get(WebhookEndpoint, client_id)
+
+
+def set_url(
+    session: Session,
+    keys: VaultKeys,
+    client: ApiClient,
+    url: str,
+    *,
+    now: datetime,
+    actor: audit.Actor,
+    testing: bool = False,
+) -> str | None:
+    """Set (or with "" remove) the client's webhook URL. Returns the new signing
+    secret when one was made (the first URL): the caller shows it once. Flushes."""
+    endpoint = endpoint_of(session, client.id)
+    if not url.strip():
+        if endpoint is not None:
+            session.delete(endpoint)
+            audit.record(
+                session, actor, audit.WEBHOOK_CHANGED, now=now, detail=f"client={client.id} removed"
+            )
+            session.flush()
+        return None
+    if client.revoked_at is not None:
+        raise WebhookError(_l("This client is revoked."))
+    stored = check_url(url, testing=testing)
+    secret = None
+    if endpoint is None:
+        endpoint = WebhookEndpoint(client_id=client.id, url=stored, created_at=now)
+        session.add(endpoint)
+    endpoint.url = stored
+    if endpoint.secret is None:
+        secret = new_secret()
+        _seal_secret(keys, endpoint, secret)
+        endpoint.secret_set_at = now
+    # The host only in the trail: a path could carry a receiver's own token.
+    audit.record(
+        session,
+        actor,
+        audit.WEBHOOK_CHANGED,
+        now=now,
+        detail=f"client={client.id} host={urlsplit(stored).hostname}",
+    )
+    session.flush()
+    return secret
+
+
+def rotate_secret(
+    session: Session, keys: VaultKeys, client: ApiClient, *, now: datetime, actor: audit.Actor
+) -> str:
+    """A new signing secret (the old one stops at once); returned to be shown once."""
+    endpoint = endpoint_of(session, client.id)
+    if endpoint is None:
+        raise WebhookError(_l("Set a webhook URL first."))
+    if client.revoked_at is not None:
+        raise WebhookError(_l("This client is revoked."))
+    secret = new_secret()
+    _seal_secret(keys, endpoint, secret)
+    endpoint.secret_set_at = now
+    audit.record(session, actor, audit.WEBHOOK_SECRET_SET, now=now, detail=f"client={client.id}")
+    session.flush()
+    return secret
+
+
+def reseal_stale(session: Session, keys: VaultKeys) -> int:
+    """Seal every signing secret not under the primary KEK again under it (KEK
+    rotation, with the data keys); the number resealed. Clients are few: one pass."""
+    count = 0
+    for endpoint in session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.secret.is_not(None))
+    ):
+        version = key_id_of(endpoint.secret or b"")
+        if version != keys.keyring.primary and version in keys.keyring.versions:
+            _seal_secret(keys, endpoint, open_secret(keys, endpoint))
+            count += 1
+    return count
+
+
+def sealed_under(session: Session, version: int) -> int:
+    """How many signing secrets a KEK version still seals (it may not be retired then)."""
+    return sum(
+        1
+        for secret in session.scalars(
+            select(WebhookEndpoint.secret).where(WebhookEndpoint.secret.is_not(None))
+        )
+        if key_id_of(secret or b"") == version
+    )
+
+
+# --- the outbox ------------------------------------------------------------------------
+
+
+def _record_companies(record: Candidate) -> set[str]:
+    return ({record.vacancy.company} if record.vacancy is not None else set()) | {
+        c.company for c in record.named_companies
+    }
+
+
+def subscribers(session: Session, companies: Iterable[str], *, now: datetime) -> list[int]:
+    """Ids of the clients to tell: live (not revoked, not expired), with the scope and a
+    webhook URL with a secret, of one of these companies."""
+    wanted = sorted(set(companies))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(ApiClient.id, ApiClient.scopes)
+        .join(WebhookEndpoint, WebhookEndpoint.client_id == ApiClient.id)
+        .where(
+            ApiClient.company.in_(wanted),
+            ApiClient.revoked_at.is_(None),
+            or_(ApiClient.expires_at.is_(None), ApiClient.expires_at > now),
+            WebhookEndpoint.secret.is_not(None),
+        )
+        .order_by(ApiClient.id)
+    ).all()
+    return [cid for cid, scopes in rows if SCOPE in (scopes or "").split()]
+
+
+def enqueue_erasure_notices(
+    session: Session, records: Sequence[Candidate], *, now: datetime
+) -> int:
+    """Add a notice per erased record and subscribed client, in the caller's (the
+    erasure's) transaction; the number added. A notice already there for the same
+    client and event (a replay) is not added again."""
+    added = 0
+    for record in records:
+        clients = subscribers(session, _record_companies(record), now=now)
+        if not clients:
+            continue
+        event_id = event_id_for(record.public_id)
+        known = set(
+            session.scalars(
+                select(WebhookDelivery.client_id).where(WebhookDelivery.event_id == event_id)
+            )
+        )
+        body = erasure_payload(record.public_id, now)
+        for client_id in clients:
+            if client_id in known:
+                continue
+            session.add(
+                WebhookDelivery(
+                    client_id=client_id,
+                    event_id=event_id,
+                    event_type=ERASED,
+                    payload=body,
+                    status=QUEUED,
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+            added += 1
+    session.flush()
+    return added
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    rows: list[WebhookDelivery]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def delivery_page(session: Session, client_id: int, *, page: int, page_size: int) -> DeliveryPage:
+    """A client's delivery log, newest first."""
+    where = WebhookDelivery.client_id == client_id
+    total = int(session.scalar(select(func.count()).select_from(WebhookDelivery).where(where)) or 0)
+    rows = list(
+        session.scalars(
+            select(WebhookDelivery)
+            .where(where)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+    return DeliveryPage(rows, total, page, page_size)
+
+
+def retry_failed(session: Session, *, now: datetime) -> int:
+    """Queue notices that gave up again (after the receiver was fixed)."""
+    result = session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.status == FAILED)
+        .values(status=QUEUED, attempts=0, next_attempt_at=now)
+    )
+    session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- the sender ------------------------------------------------------------------------
+
+
+@dataclass
+class SendResult:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0  # attempts used up
+    cancelled: int = 0  # the client was revoked, or its webhook removed
+
+    def line(self) -> str:
+        return (
+            f"webhooks delivered: {self.delivered}, to retry: {self.retrying}, "
+            f"failed: {self.failed}, cancelled: {self.cancelled}"
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None  # None: no HTTP answer
+    error: str | None  # our words: an error class, or "HTTP 500"
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+# Posts (url, body, headers, timeout) and says what happened; replaced in no test.
+Poster = Callable[[str, bytes, dict[str, str], float], Outcome]
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect is a failure: following it could send the notice to plain http or to
+    # a host the officer never entered.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
+    """One POST with a timeout; certificates are verified (urllib's default context)."""
+    opener = urllib.request.build_opener(_NoRedirects)
+    # The scheme was checked when the URL was entered (check_url): https only.
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            code = int(response.status)
+    except urllib.error.HTTPError as exc:
+        code = int(exc.code)
+        exc.close()
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        return Outcome(
+            None, reason.__class__.__name__ if isinstance(reason, BaseException) else "URLError"
+        )
+    except (TimeoutError, OSError, ValueError) as exc:
+        return Outcome(None, exc.__class__.__name__)
+    return Outcome(code, None if 200 <= code < 300 else f"HTTP {code}")
+
+
+def backoff(attempts: int, config: Mapping[str, Any]) -> timedelta:
+    """Delay before attempt attempts+1: base, 2 x base, 4 x base... up to the maximum."""
+    base = float(config["WEBHOOK_RETRY_BASE_SECONDS"])
+    delay = min(base * 2 ** max(attempts - 1, 0), float(config["WEBHOOK_RETRY_MAX_SECONDS"]))
+    return timedelta(seconds=delay)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    id: int
+    token: str
+
+
+def _claim_next(session: Session, *, now: datetime, config: Mapping[str, Any]) -> _Claim | None:
+    due = (
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.status == QUEUED,
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= now),
+        )
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(1)
+    )
+    # SKIP LOCKED: a notice another sender is claiming right now is passed over.
+    row = session.scalar(due.with_for_update(skip_locked=True))
+    if row is None:
+        session.commit()
+        return None
+    token = secrets.token_hex(16)
+    row.claim = token
+    row.claimed_until = now + timedelta(seconds=float(config["WEBHOOK_CLAIM_SECONDS"]))
+    claim = _Claim(row.id, token)
+    session.commit()
+    return claim
+
+
+def _record(
+    session: Session,
+    claim: _Claim,
+    outcome: Outcome,
+    *,
+    now: datetime,
+    config: Mapping[str, Any],
+    result: SendResult,
+    cancel: bool = False,
+) -> None:
+    row = session.get(WebhookDelivery, claim.id)
+    if row is None or row.claim != claim.token:
+        session.commit()
+        return
+    row.claim = None
+    row.claimed_until = None
+    row.last_error = outcome.error[:80] if outcome.error else None
+    if cancel:
+        row.status = CANCELLED
+        result.cancelled += 1
+        session.commit()
+        return
+    row.attempts += 1
+    row.last_attempt_at = now
+    row.last_status_code = outcome.status_code
+    if outcome.ok:
+        row.status = DELIVERED
+        row.delivered_at = now
+        result.delivered += 1
+    elif row.attempts >= int(config["WEBHOOK_MAX_ATTEMPTS"]):
+        row.status = FAILED  # kept in the delivery log; `vault send-webhooks --retry-failed`
+        result.failed += 1
+    else:
+        row.next_attempt_at = now + backoff(row.attempts, config)
+        result.retrying += 1
+    session.commit()
+
+
+def _target(session: Session, keys: VaultKeys, row: WebhookDelivery) -> tuple[str, str] | str:
+    """(url, secret) to post to, or why the notice is cancelled."""
+    client = session.get(ApiClient, row.client_id)
+    # Checked again at sending: a client revoked after the erasure hears nothing more.
+    if client is None or client.revoked_at is not None:
+        return "client revoked"
+    endpoint = endpoint_of(session, row.client_id)
+    if endpoint is None or endpoint.secret is None:
+        return "webhook removed"
+    return endpoint.url, open_secret(keys, endpoint)
+
+
+def flush(
+    session: Session,
+    keys: VaultKeys,
+    *,
+    now: datetime,
+    config: Mapping[str, Any],
+    poster: Poster | None = None,
+    clock: Callable[[], datetime] | None = None,
+    limit: int | None = None,
+) -> SendResult:
+    """Post due notices (at most WEBHOOK_FLUSH_BATCH). Commits: it owns its protocol;
+    call it with no transaction of the caller's open. `clock` gives the signing time
+    (the app's clock; `now` when not given)."""
+    send = poster or post
+    result = SendResult()
+    session.commit()
+    for _ in range(int(limit or config["WEBHOOK_FLUSH_BATCH"])):
+        claim = _claim_next(session, now=now, config=config)
+        if claim is None:
+            break
+        row = session.get(WebhookDelivery, claim.id)
+        if row is None or row.claim != claim.token:
+            session.commit()
+            continue
+        event_id, body = row.event_id, row.payload.encode("utf-8")
+        try:
+            target = _target(session, keys, row)
+        except (DecryptionError, KeysChanged, KeyManagerUnavailable) as exc:
+            # The secret cannot be opened now (a retired KEK: set a new secret; or a key
+            # manager away): counted as a failed attempt, retried with backoff.
+            session.commit()
+            _record(
+                session,
+                claim,
+                Outcome(None, exc.__class__.__name__),
+                now=now,
+                config=config,
+                result=result,
+            )
+            continue
+        # No lock is held while the receiver is spoken to.
+        session.commit()
+        if isinstance(target, str):
+            _record(
+                session,
+                claim,
+                Outcome(None, target),
+                now=now,
+                config=config,
+                result=result,
+                cancel=True,
+            )
+            continue
+        url, secret = target
+        signed_at = int((clock or (lambda: now))().timestamp())
+        outcome = send(
+            url,
+            body,
+            signed_headers(secret, event_id, body, signed_at),
+            float(config["WEBHOOK_TIMEOUT_SECONDS"]),
+        )
+        _record(session, claim, outcome, now=now, config=config, result=result)
+    return result
+
+
+def stats(session: Session) -> dict[str, int]:
+    """Notices per status (for `vault send-webhooks` and the desk): no personal data."""
+    rows = session.execute(
+        select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
+    ).all()
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({status: int(n) for status, n in rows})
+    return counts
+
+
+def _send_in_thread(app: Flask) -> None:
+    from vault.appctx import now, vault_keys
+    from vault.extensions import db
+
+    with app.app_context():
+        try:
+            flush(db.session, vault_keys(), now=now(), config=app.config, clock=now)
+        except (SQLAlchemyError, DecryptionError, KeyringError, OSError) as exc:
+            # The notices stay queued: the timer (or --loop) tries again.
+            log.warning("webhook run stopped: %s", exc.__class__.__name__)
+        finally:
+            db.session.remove()
+
+
+def send_after_response() -> None:
+    """Post the notices this request's erasure queued once its response has gone, in a
+    daemon thread (as the mail queue does): `make run` needs no timer, and the person
+    erasing never waits on a receiver. The timer retries whatever this leaves."""
+    if not has_request_context() or not current_app.config["WEBHOOK_SEND_AFTER_RESPONSE"]:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    @after_this_request
+    def start_sender(response: Response) -> Response:
+        response.call_on_close(
+            lambda: threading.Thread(
+                target=_send_in_thread, args=(app,), name=SENDER_THREAD, daemon=True
+            ).start()
+        )
+        return response
