@@ -618,6 +618,13 @@ def main() -> None:
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
+    def stop(signum: int, _frame: object) -> None:
+        # Stopped from outside: leave through the finally blocks (gunicorn stopped, the
+        # database dropped, the folder removed).
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+
     work = Path(tempfile.mkdtemp(prefix="httpbench-"))
     instance = work / "instance"
     instance.mkdir()
@@ -712,8 +719,9 @@ def main() -> None:
                     first = min(1000, args.memory_requests)
                     locust(base, MIXED, 8, 0, extra, work, max_requests=first)
                     after_first = server.rss_kib()
-                    locust(base, MIXED, 8, 0, extra, work,
-                           max_requests=args.memory_requests - first)
+                    if args.memory_requests > first:
+                        locust(base, MIXED, 8, 0, extra, work,
+                               max_requests=args.memory_requests - first)
                     after_all = server.rss_kib()
                     growth = {pid: after_all[pid] / after_first[pid]
                               for pid in after_first if pid in after_all}
