@@ -7,6 +7,11 @@ pair, so neither always runs on a warmer cache), each pair gives one ratio, and 
 figure is the median of those ratios with its spread: a burst of load slows both
 sides of the pairs it falls in, and the median drops the pairs it hit unevenly.
 
+Where the work runs in the benchmark's own process, the pairs can also be timed in CPU
+time of the thread (cpu_seconds): on a machine with more runnable processes than cores,
+wall clock also counts the turns a unit waits for a core, which differ between the two
+sides of a pair; CPU time does not.
+
 Every benchmark script imports this module; nothing else computes a ratio.
 """
 
@@ -30,9 +35,19 @@ def quantile(values: Sequence[float], q: float) -> float:
 
 
 def seconds(fn: Callable[[], object]) -> float:
+    """Wall clock: what a user waits, load included."""
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def cpu_seconds(fn: Callable[[], object]) -> float:
+    """CPU time of this thread: for work done in this process (AES, SQLite), the time
+    other processes take from it while it waits for a core does not count, so the two
+    sides of a pair are measured alike however the machine is loaded."""
+    start = time.thread_time()
+    fn()
+    return time.thread_time() - start
 
 
 @dataclass
