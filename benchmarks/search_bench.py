@@ -29,6 +29,8 @@ Run: .venv/bin/python benchmarks/search_bench.py [--sizes 10000,100000] [--runs 
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import sqlite3
 import statistics
 import sys
@@ -39,8 +41,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flask_migrate import upgrade
+from pairs import Pairs, interleave, quantile
 from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
@@ -340,35 +344,289 @@ def bench_size(n: int, runs: int, scan_runs: int, per_query: bool = False) -> No
                   f"{'plain p95':>9} {'p50 ratio':>9} {'lookup ratio':>12} {'scan p50':>9} "
                   f"{'scan/enc':>9}")
             for words, queries in QUERIES.items():
-                encrypted, plaintext, scanned = [], [], []
-                enc_lookup, plain_lookup = [], []
+                page, lookup = Pairs(), Pairs()
+                scanned = []
                 for q in queries:
-                    search(db.session, keys, admin, q=q, now=moment)  # warm the cache
-                    plaintext_page(q)
-                    mine, theirs = [], []
-                    for _ in range(runs):
-                        mine.append(timed(lambda q=q: search(
-                            db.session, keys, admin, q=q, page_size=20, now=moment)))
-                        theirs.append(timed(lambda q=q: plaintext_page(q)))
-                        enc_lookup.append(timed(lambda q=q: encrypted_lookup(
-                            keys, admin, q, moment)))
-                        plain_lookup.append(timed(lambda q=q: plaintext_lookup(q)))
-                    encrypted += mine
-                    plaintext += theirs
+                    # Encrypted (A) and plaintext (B) alternate, pair by pair.
+                    mine = interleave(lambda q=q: search(db.session, keys, admin, q=q,
+                                                         page_size=20, now=moment),
+                                      lambda q=q: plaintext_page(q), runs)
+                    page.extend(mine)
+                    interleave(lambda q=q: encrypted_lookup(keys, admin, q, moment),
+                               lambda q=q: plaintext_lookup(q), runs, into=lookup)
                     if per_query:
-                        print(f"      {q!r}: encrypted {statistics.median(mine):.2f} ms, "
-                              f"plaintext {statistics.median(theirs):.2f} ms")
+                        print(f"      {q!r}: encrypted {statistics.median(mine.a) * 1000:.2f} "
+                              f"ms, plaintext {statistics.median(mine.b) * 1000:.2f} ms")
                 for q in queries[:scan_runs]:
                     scanned.append(timed(lambda q=q: scan_page(keys, q)))
-                enc50, plain50 = statistics.median(encrypted), statistics.median(plaintext)
+                encrypted = [t * 1000 for t in page.a]
+                plaintext = [t * 1000 for t in page.b]
+                enc50 = statistics.median(encrypted)
                 scan50 = statistics.median(scanned) if scanned else float("nan")
                 print(f"{words:>5} {enc50:8.2f} {percentile(encrypted, .95):8.2f} "
-                      f"{plain50:9.2f} {percentile(plaintext, .95):9.2f} "
-                      f"{enc50 / plain50:9.2f} "
-                      f"{statistics.median(enc_lookup) / statistics.median(plain_lookup):12.2f} "
+                      f"{statistics.median(plaintext):9.2f} {percentile(plaintext, .95):9.2f} "
+                      f"{page.ratio():9.2f} {lookup.ratio():12.2f} "
                       f"{scan50:9.0f} {scan50 / enc50:9.0f}")
+                print(f"      page ratio {page.summary()}; lookup ratio {lookup.summary()}")
             db.session.remove()
             db.engine.dispose()
+
+
+# --- PostgreSQL -----------------------------------------------------------------------
+
+PG_PLAIN_COUNT = text("SELECT count(*) FROM (SELECT id FROM bench_plain WHERE tsv @@ "
+                      "plainto_tsquery('simple', :q) LIMIT :cap) AS capped")
+PG_PLAIN_PAGE = text("SELECT id, name, position, cv FROM bench_plain, "
+                     "plainto_tsquery('simple', :q) AS query WHERE tsv @@ query "
+                     "ORDER BY ts_rank(tsv, query) DESC, id DESC LIMIT 20")
+
+
+def pg_plaintext_page(q: str) -> list[tuple]:
+    """The plaintext page on PostgreSQL: capped count, 20 rows ranked by ts_rank, the
+    same excerpts as the vault's page."""
+    connection = db.session.connection()
+    words = query_words(q)
+    connection.execute(PG_PLAIN_COUNT, {"q": q, "cap": COUNT_CAP}).scalar()
+    return [(rowid, name, position, excerpt(cv, words)) for rowid, name, position, cv
+            in connection.execute(PG_PLAIN_PAGE, {"q": q})]
+
+
+class _Collect:
+    """Stands in for the session: create_candidate builds, seals and indexes a record
+    as always and adds it here; the rows are then written with COPY, thousands at a
+    time, instead of one flush a record over the connection."""
+
+    def __init__(self) -> None:
+        self.added: list[Candidate] = []
+
+    def add(self, candidate: Candidate) -> None:
+        self.added.append(candidate)
+
+    def flush(self) -> None:
+        pass
+
+
+def _copy_rows(cursor, table, objects: list, fixed: list[dict]) -> None:
+    """COPY the objects' column values into table (columns left to a server default
+    when the object has no value and the database gives one)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import inspect
+
+    if not objects:
+        return
+    mapper = inspect(type(objects[0]))
+    columns = []
+    for column in table.columns:
+        key = mapper.get_property_by_column(column).key
+        if (column.server_default is not None and column.name not in fixed[0]
+                and getattr(objects[0], key) is None):
+            continue
+        columns.append((column, key))
+    quoted = ", ".join(f'"{c.name}"' for c, _key in columns)
+    with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+        for obj, given in zip(objects, fixed, strict=True):
+            row = []
+            for column, key in columns:
+                value = given[column.name] if column.name in given else getattr(obj, key)
+                if value is None and column.default is not None:
+                    value = (column.default.arg if column.default.is_scalar
+                             else column.default.arg(None))
+                if isinstance(value, datetime) and value.tzinfo is not None:
+                    value = value.astimezone(UTC).replace(tzinfo=None)
+                row.append(value)
+            copy.write_row(row)
+
+
+def _seed_slice(url: str, instance: Path, n: int, start: int, stop: int) -> None:
+    """Candidates start..stop of the pool of n, built by create_candidate, into
+    PostgreSQL with COPY; ids are the candidates' numbers."""
+    from vault.models import CandidateIndex, CandidateKey, Document, Education
+
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "HTTPS": False},
+                     instance_path=str(instance))
+    with app.app_context():
+        keys = app.extensions["vault.keys"]
+        from vault.appctx import now
+
+        moment = now()
+        memo: TokenMemo = {}
+        persons = itertools.islice(enumerate(people(n, seed=1, with_files=False)), start, stop)
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            while chunk := list(itertools.islice(persons, 2000)):
+                collect = _Collect()
+                for _number, person in chunk:
+                    create_candidate(collect, keys, person.data, now=moment,  # type: ignore[arg-type]
+                                     token_memo=memo)
+                ids = [number + 1 for number, _person in chunk]
+                made = collect.added
+                _copy_rows(cursor, Candidate.__table__, made, [{"id": i} for i in ids])
+                _copy_rows(cursor, CandidateKey.__table__, [c.key for c in made],
+                           [{"candidate_id": i} for i in ids])
+                _copy_rows(cursor, Education.__table__,
+                           [e for c in made for e in c.education],
+                           [{"id": 2 * i + k, "candidate_id": i}
+                            for c, i in zip(made, ids, strict=True)
+                            for k in range(len(c.education))])
+                _copy_rows(cursor, Document.__table__, [d for c in made for d in c.documents],
+                           [{"id": i, "candidate_id": i} for c, i in zip(made, ids, strict=True)
+                            for _d in c.documents])
+                _copy_rows(cursor, CandidateIndex.__table__, [c.index_row for c in made],
+                           [{"candidate_id": i} for i in ids])
+                raw.commit()
+        finally:
+            raw.close()
+        db.engine.dispose()
+
+
+def seed_postgres(url: str, instance: Path, n: int, jobs: int) -> None:
+    """The fictitious pool into the PostgreSQL vault at url, in `jobs` processes."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    bounds = [(n * k // jobs, n * (k + 1) // jobs) for k in range(jobs)]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        for future in [pool.submit(_seed_slice, url, instance, n, a, b) for a, b in bounds]:
+            future.result()
+    with db.engine.begin() as connection:
+        for name in ("candidate", "education", "document"):
+            connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                    f"greatest(1, (SELECT max(id) FROM {name})))"))
+
+
+def pg_size(connection, relation: str) -> int:
+    return connection.execute(text("SELECT pg_total_relation_size(CAST(:r AS regclass))"),
+                              {"r": relation}).scalar() or 0
+
+
+def bench_postgres(n: int, runs: int, server_url: str, seed_dir: Path,
+                   explain: bool, jobs: int = 1) -> None:
+    """Encrypted search on PostgreSQL against a tsvector baseline in the same database."""
+    from sqlalchemy import create_engine
+
+    from vault.database import database_url
+
+    if not (seed_dir / "keyring").exists():
+        Keyring.generate().save(seed_dir / "keyring")
+    server = create_engine(database_url(server_url), isolation_level="AUTOCOMMIT")
+    name = f"bench_search_{os.getpid()}_{os.urandom(3).hex()}"
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = server.url.set(database=name).render_as_string(hide_password=False)
+        app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "HTTPS": False},
+                         instance_path=str(seed_dir))
+        with app.app_context():
+            upgrade()
+            started = time.perf_counter()
+            seed_postgres(url, seed_dir, n, jobs)
+            print(f"\n== {n:,} candidates on PostgreSQL (built by the candidate service, "
+                  f"written with COPY by {jobs} process(es) in "
+                  f"{time.perf_counter() - started:.0f} s)")
+            keys = app.extensions["vault.keys"]
+            from vault.appctx import now
+
+            moment = now()
+            admin = User(email="a@example.org", password_hash="-", role="admin",
+                         company="Ingenium")
+            db.session.add(admin)
+            db.session.commit()
+            # The plaintext baseline: the same texts, a tsvector column with a GIN index.
+            connection = db.session.connection()
+            connection.execute(text(
+                "CREATE TABLE bench_plain (id integer PRIMARY KEY, name text, position text, "
+                "interests text, cv text, education text, tsv tsvector GENERATED ALWAYS AS "
+                "(to_tsvector('simple', coalesce(name, '') || ' ' || coalesce(position, '') "
+                "|| ' ' || coalesce(interests, '') || ' ' || coalesce(cv, '') || ' ' || "
+                "coalesce(education, ''))) STORED)"))
+            db.session.commit()
+            raw = db.engine.raw_connection()
+            try:
+                with raw.cursor().copy("COPY bench_plain (id, name, position, interests, cv, "
+                                       "education) FROM STDIN") as copy:
+                    for number, person in enumerate(people(n, seed=1, with_files=False)):
+                        row = plain_text(person)
+                        copy.write_row((number + 1, row["name"], row["position"],
+                                        row["interests"], row["cv"], row["education"]))
+                raw.commit()
+            finally:
+                raw.close()
+            connection = db.session.connection()
+            connection.execute(text("CREATE INDEX bench_plain_gin ON bench_plain USING gin "
+                                    "(tsv)"))
+            # The vault's GIN index was filled row by row (its pending list merged by
+            # VACUUM); rebuilt in one pass, as the plaintext one was made, for sizes
+            # that compare.
+            connection.execute(text("REINDEX INDEX candidate_token_ids_gin"))
+            db.session.commit()
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text("VACUUM ANALYZE"))
+            connection = db.session.connection()
+            sizes = {relation: pg_size(connection, relation) for relation in (
+                "candidate_index", "bench_plain", "bench_plain_gin")}
+            indexes = dict(connection.execute(text(
+                "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM "
+                "pg_index WHERE indrelid = 'candidate_index'::regclass")).all())
+            print("sizes per candidate (bytes): candidate_index table "
+                  f"{sizes['candidate_index'] / n:,.0f} (with its indexes and TOAST; search "
+                  "card included); its indexes: "
+                  + ", ".join(f"{k} {v / n:,.0f}" for k, v in indexes.items())
+                  + f"; plaintext table {sizes['bench_plain'] / n:,.0f}, its GIN index "
+                  f"{sizes['bench_plain_gin'] / n:,.0f}")
+            db.session.commit()
+            if explain:
+                for q in ("python", "data engineer", "python docker linux"):
+                    explain_query(keys, admin, q, moment)
+            print(f"page = capped count + 20 ranked result lines with excerpts (encrypted: "
+                  f"opened and checked); pairs of encrypted and plaintext pages interleaved, "
+                  f"{runs} a query; ms")
+            print(f"{'words':>5} {'enc p50':>8} {'enc p95':>8} {'plain p50':>9} "
+                  f"{'plain p95':>9} {'p95 ratio':>9}  page ratio (median of pairs)")
+            for words, queries in QUERIES.items():
+                timed = Pairs()
+                for q in queries:
+                    interleave(lambda q=q: search(db.session, keys, admin, q=q, page_size=20,
+                                                  now=moment),
+                               lambda q=q: pg_plaintext_page(q), runs, into=timed)
+                    db.session.commit()
+                enc = [t * 1000 for t in timed.a]
+                pla = [t * 1000 for t in timed.b]
+                print(f"{words:>5} {quantile(enc, .5):8.2f} {quantile(enc, .95):8.2f} "
+                      f"{quantile(pla, .5):9.2f} {quantile(pla, .95):9.2f} "
+                      f"{quantile(enc, .95) / quantile(pla, .95):9.2f}  {timed.summary()}")
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def explain_query(keys, admin, q: str, moment) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of every statement one search runs."""
+    connection = db.session.connection()
+    statements: list[tuple[str, dict]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    from sqlalchemy import event
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        search(db.session, keys, admin, q=q, page_size=20, now=moment)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    print(f"-- EXPLAIN (ANALYZE, BUFFERS) of the search {q!r}")
+    raw = connection.connection.dbapi_connection
+    for statement, parameters in statements:
+        with raw.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+            print("\n".join(f"   {line}" for (line,) in cursor.fetchall()))
+    db.session.rollback()
 
 
 def main() -> None:
@@ -385,11 +643,30 @@ def main() -> None:
                         help="measure only the index size with and without prefix tokens")
     parser.add_argument("--no-prefix", action="store_true",
                         help="turn prefix tokens off (to compare query times)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="PostgreSQL server: the run creates a database of its own there "
+                        "and drops it at the end")
+    parser.add_argument("--seed-dir", type=Path, default=None,
+                        help="PostgreSQL: the instance directory (keyring); default: a "
+                        "temporary directory")
+    parser.add_argument("--seed-jobs", type=int, default=1,
+                        help="PostgreSQL: processes seeding the pool")
+    parser.add_argument("--explain", action="store_true",
+                        help="PostgreSQL: print EXPLAIN (ANALYZE, BUFFERS) of three searches")
     args = parser.parse_args()
     if args.no_prefix:
         set_prefixes(None)
     for size in (int(s) for s in args.sizes.split(",")):
-        if args.prefix_cost:
+        if args.backend == "postgresql":
+            if args.seed_dir:
+                bench_postgres(size, args.runs, args.server, args.seed_dir, args.explain,
+                               args.seed_jobs)
+            else:
+                with tempfile.TemporaryDirectory() as tmp:
+                    bench_postgres(size, args.runs, args.server, Path(tmp), args.explain,
+                                   args.seed_jobs)
+        elif args.prefix_cost:
             bench_prefix_cost(size)
         elif args.build_only:
             bench_build(size)

@@ -22,7 +22,7 @@ import click
 import pytest
 from click.testing import Result
 from flask import Flask
-from sqlalchemy import MetaData, func, select, text
+from sqlalchemy import MetaData, func, inspect, select, text
 
 from tests.conftest import PG_URL, _make_app
 from tests.databases import own_database
@@ -38,7 +38,7 @@ from vault.services.candidates import (
 )
 from vault.services.requests import open_details
 from vault.services.sealing import record_sealer
-from vault.services.search import search
+from vault.services.search import search, token_id
 
 RELEASE1 = Path(__file__).parent / "fixtures" / "release1"
 # What release 1 was given (generate.py's PEOPLE): the upgraded records must say it back.
@@ -240,3 +240,37 @@ def test_init_upgrades_the_schema_and_a_second_init_changes_nothing(
     assert release1.run("vault", "reindex").exit_code == 0
     result = release1.run("vault", "check")
     assert result.exit_code == 0, result.output
+
+
+def test_upgrade_gives_postgresql_the_token_arrays_of_existing_records(
+        release1: Release1, backend: str) -> None:
+    """Migration 0015 converts the tokens release 1 wrote (no keys needed: the same
+    tokens as integers); SQLite keeps searching through FTS5 with its schema as it was."""
+    result = release1.run("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    app = release1.app()
+    with app.app_context():
+        if backend == "sqlite":
+            columns = {c["name"] for c in inspect(db.engine).get_columns("candidate_index")}
+            assert "token_ids" not in columns
+        else:
+            rows = db.session.execute(text(
+                "SELECT tokens, token_ids FROM candidate_index")).all()
+            assert len(rows) == len(PEOPLE)
+            for tokens, ids in rows:
+                assert tokens.split()
+                assert sorted(ids) == sorted({token_id(t) for t in tokens.split()})
+    _dispose(app)
+    # Reindexing rewrites the tokens; the trigger rewrites the arrays with them.
+    result = release1.run("vault", "init")
+    assert result.exit_code == 0, result.output
+    result = release1.run("vault", "reindex")
+    assert result.exit_code == 0, result.output
+    assert _search(release1, "kafka") == {"Ann Peeters"}
+    if backend == "postgresql":
+        app = release1.app()
+        with app.app_context():
+            for tokens, ids in db.session.execute(text(
+                    "SELECT tokens, token_ids FROM candidate_index")):
+                assert sorted(ids) == sorted({token_id(t) for t in tokens.split()})
+        _dispose(app)

@@ -4,7 +4,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, inspect, select, text
 
 from tests.forensics import database_dump
 from tests.services.test_candidates import sample_input
@@ -17,12 +17,14 @@ from vault.models import Candidate, User, Vacancy
 from vault.services import audit, consent, erasure
 from vault.services.candidates import (
     CandidateInput,
+    Correction,
     DocumentInput,
     EducationInput,
+    correct_candidate,
     create_candidate,
 )
 from vault.services.indexing import TIERS, query_tokens
-from vault.services.search import QueryRefused, search
+from vault.services.search import QueryRefused, search, token_id
 
 
 def _input(name: str, email: str, cv: str, *, position: str = "Engineer",
@@ -368,3 +370,70 @@ def test_an_erased_persons_prefix_tokens_are_gone_with_the_record(app, clock):
     after = database_dump(app)
     assert [t for t in prefixes if t.encode() in after] == []
     assert _all_pages(app, clock, "quuxfrob", 20) == []
+
+
+def _token_arrays(app) -> list[tuple[set[int], set[int]]]:
+    """(the tokens as token_id gives them, the stored int4[]) of every index row."""
+    with app.app_context():
+        rows = db.session.execute(text("SELECT tokens, token_ids FROM candidate_index")).all()
+        return [({token_id(t) for t in tokens.split()}, set(ids)) for tokens, ids in rows]
+
+
+def test_postgresql_token_arrays_follow_the_tokens_on_insert_and_reindex(app, backend, clock):
+    ids = _ranked_pool(app, clock, ["Python developer", "Kafka and Spark"])
+    if backend == "sqlite":
+        # SQLite searches through FTS5 and has no such column: its schema is unchanged.
+        with app.app_context():
+            columns = {c["name"] for c in inspect(db.engine).get_columns("candidate_index")}
+        assert "token_ids" not in columns
+        return
+    arrays = _token_arrays(app)
+    assert len(arrays) == 2
+    assert all(expected == stored and stored for expected, stored in arrays)
+    with app.app_context():
+        keys = vault_keys()
+        record = db.session.scalar(select(Candidate).where(Candidate.public_id == ids[1]))
+        before = set(db.session.scalar(text(
+            "SELECT token_ids FROM candidate_index WHERE candidate_id = :c"), {"c": record.id}))
+        # Corrected interests: the UPDATE's trigger recomputes the array from the new
+        # tokens.
+        correct_candidate(db.session, keys, record, Correction(interests="Quuxfrobnication"),
+                          now=clock())
+        db.session.commit()
+    arrays = _token_arrays(app)
+    assert all(expected == stored for expected, stored in arrays)
+    assert before not in [stored for _expected, stored in arrays]
+    assert _all_pages(app, clock, "quuxfrobnication", 20) == [ids[1]]
+    assert _all_pages(app, clock, "python", 20) == [ids[0]]
+
+
+def test_postgresql_search_conditions_can_use_the_gin_index(app, backend, clock):
+    # intarray's && on int4[] is served only by an index of its own operator class: were
+    # the index built with the core one, every search would read the whole table.
+    ids = _ranked_pool(app, clock, ["Python developer", "Python and Kafka", "Rust"])
+    if backend == "sqlite":
+        assert _all_pages(app, clock, "python", 20) == [ids[1], ids[0]]
+        return
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "token_ids" in statement:
+            statements.append((statement, parameters))
+
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "a@x"))
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            page = search(db.session, vault_keys(), admin, q="python kafka", now=clock())
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+        assert [hit.public_id for hit in page.results] == [ids[1]]
+        assert statements
+        raw = db.session.connection().connection.dbapi_connection
+        with raw.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            for statement, parameters in statements:
+                cursor.execute("EXPLAIN " + statement, parameters)
+                plan = "\n".join(line for (line,) in cursor.fetchall())
+                assert "candidate_token_ids_gin" in plan, plan
+        db.session.rollback()

@@ -25,9 +25,13 @@ record ids (no positions, no bm25, which would have to score every match):
   tier"), read newest first with LIMIT and OFFSET, until the page is full. A word at tier t is
   found by its tier-t tokens alone, since tier t implies every lower one (a word
   that can be a prefix has one level more, WordTokens.tiers).
-On PostgreSQL a GIN index finds the records holding a token of every word and the
-score is the count of the query's tier tokens each holds (a record holds at most one
-reading of a word: its own language's).
+On PostgreSQL the tokens are also stored as 32-bit integers (candidate_index.token_ids,
+int4[], filled by a trigger; migration 0015): a GIN index on that column finds the
+records holding a token of every word, and the score is the count of the query's tier
+tokens each holds (a record holds at most one reading of a word: its own language's),
+computed from the array in one pass (intarray's icount(a & b)). The token string is
+never split at query time: doing so for every condition and score term of every match
+was what made PostgreSQL searches slow (0.36 s at 11,000 candidates).
 """
 
 from __future__ import annotations
@@ -53,12 +57,15 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
+    not_,
+    or_,
     select,
     table,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
-from sqlalchemy.types import Integer, Text
+from sqlalchemy.types import Integer
 
 from vault.crypto import DecryptionError, WrappedKey
 from vault.crypto.analysis import Cache, QueryWord, matches, query_words
@@ -94,6 +101,22 @@ MAX_PAGE = 10_000  # a page number past this is refused (the form's range)
 EMAIL_PATTERN = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 # The FTS5 table the migration keeps in step with candidate_index (SQLite only).
 FTS = table("candidate_search", column("rowid"), column("candidate_search"))
+# The tokens as int4[], kept in step by a trigger (PostgreSQL only, migration 0015).
+# Not in the model: SQLite has no such column, and nothing but this module reads it.
+TOKEN_IDS = literal_column("candidate_index.token_ids", ARRAY(Integer))
+_FROM_PREFIX_ALPHABET = str.maketrans("ghijklmnopqrstuv", "0123456789abcdef")
+
+
+def token_id(token: str) -> int:
+    """A token as candidate_index.token_ids holds it: its first 32 bits as a signed
+    int4 (as the migration's candidate_token_ids computes them; prefix tokens, written
+    in letters g-v, map onto the same 32 bits)."""
+    value = int(token.translate(_FROM_PREFIX_ALPHABET)[:8], 16)
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _int_array(tokens: Sequence[str]) -> ColumnElement[Any]:
+    return cast(sorted({token_id(t) for t in tokens}), ARRAY(Integer))
 
 
 @dataclass(slots=True)
@@ -226,19 +249,31 @@ def _all_of(groups: Sequence[Sequence[str]]) -> str:
     return " AND ".join(_any_of(group) for group in groups)
 
 
-def score_levels(plan: QueryPlan) -> list[str]:
-    """FTS5 expressions of the score levels, best first; together they are every match."""
+def _levels(plan: QueryPlan) -> list[list[tuple[list[Sequence[str]], list[str]]]]:
+    """The score levels, best first: each a list of tier combinations, each as (token
+    groups a record holds one of each, tokens it holds none of)."""
     fixed = [w.tokens for w in plan.words[RANKED_WORDS:]] + [(t,) for t in plan.required]
-    by_score: dict[int, list[str]] = {}
+    by_score: dict[int, list[tuple[list[Sequence[str]], list[str]]]] = {}
     for tiers in itertools.product(*(range(len(w.tiers), 0, -1) for w in plan.ranked)):
         present = [w.tiers[t - 1] for w, t in zip(plan.ranked, tiers, strict=True)] + fixed
         absent = [token for w, t in zip(plan.ranked, tiers, strict=True) if t < len(w.tiers)
                   for token in w.tiers[t]]
-        expression = f"({_all_of(present)})"
-        if absent:
-            expression = f"({expression} NOT ({' OR '.join(_quoted(absent))}))"
-        by_score.setdefault(sum(tiers), []).append(expression)
-    return [" OR ".join(by_score[score]) for score in sorted(by_score, reverse=True)]
+        by_score.setdefault(sum(tiers), []).append((present, absent))
+    return [by_score[score] for score in sorted(by_score, reverse=True)]
+
+
+def score_levels(plan: QueryPlan) -> list[str]:
+    """FTS5 expressions of the score levels, best first; together they are every match."""
+    levels = []
+    for level in _levels(plan):
+        expressions = []
+        for present, absent in level:
+            expression = f"({_all_of(present)})"
+            if absent:
+                expression = f"({expression} NOT ({' OR '.join(_quoted(absent))}))"
+            expressions.append(expression)
+        levels.append(" OR ".join(expressions))
+    return levels
 
 
 # What a result line reads of a record, joined to every statement that finds records:
@@ -324,27 +359,67 @@ def _sqlite_rows(connection: Connection, plan: QueryPlan, offset: int, limit: in
     return total, rows
 
 
+def _holds(tokens: Sequence[str]) -> ColumnElement[bool]:
+    """The record holds one of `tokens`: intarray's && on int4[], which the GIN index
+    (gin__int_ops) serves."""
+    return TOKEN_IDS.op("&&")(_int_array(tokens))
+
+
+def _holds_every(plan: QueryPlan) -> ColumnElement[bool]:
+    """One indexed condition per word: the record holds any of its readings."""
+    return and_(*(_holds(group) for group in plan.every))
+
+
+def _pg_levels(plan: QueryPlan) -> list[ColumnElement[bool]]:
+    """The score levels as conditions on token_ids, best first (as score_levels)."""
+    return [or_(*(and_(*(_holds(group) for group in present),
+                       *([not_(_holds(absent))] if absent else []))
+                  for present, absent in level))
+            for level in _levels(plan)]
+
+
 def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: int
                    ) -> tuple[int, list[Row[Any]]]:
+    """As on SQLite: up to SMALL_MATCH matches are scored from their token arrays;
+    more are read level by level, newest first, so that a word found in half the pool
+    is not scored record by record (the planner walks the primary key backwards and
+    stops at the page; scoring every match read each one's array)."""
     filters = _filters(plan.shape)
-    held = func.string_to_array(CandidateIndex.tokens, " ")
-    # One GIN-indexed condition per word: the record holds any of its readings.
-    holds_every = and_(*(held.op("&&")(cast(list(group), ARRAY(Text)))
-                         for group in plan.every))
+    holds_every = _holds_every(plan)
     ids = (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
            .where(holds_every, *filters))
     total = _count(connection, _capped(ids), plan.values, cap=COUNT_CAP)
     if total == 0:
         return 0, []
-    statement = _page_rows().where(holds_every, *filters)
     higher = plan.higher
-    if higher:
-        # The score: how many of the query's tier tokens the record holds.
-        statement = statement.order_by(sum(
-            (cast(held.op("@>")(cast([t], ARRAY(Text))), Integer) for t in higher),
-            start=literal(0)).desc())
-    statement = statement.order_by(Candidate.id.desc()).offset(offset).limit(limit)
-    return total, list(connection.execute(statement, plan.values))
+    if total <= SMALL_MATCH or not higher:
+        statement = _page_rows().where(holds_every, *filters)
+        if higher:
+            # The score: how many of the query's tier tokens the record holds, from one
+            # sorted intersection of the two arrays.
+            statement = statement.order_by(
+                func.icount(TOKEN_IDS.op("&", return_type=ARRAY(Integer))(
+                    _int_array(higher))).desc())
+        statement = statement.order_by(Candidate.id.desc()).offset(offset).limit(limit)
+        return total, list(connection.execute(statement, plan.values))
+    rows: list[Row[Any]] = []
+    for level in _pg_levels(plan):
+        if offset:
+            # Levels wholly before the page are only counted.
+            before = _count(connection, _capped(
+                select(Candidate.id)
+                .join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
+                .where(level, *filters)), plan.values, cap=offset)
+            if before < offset:
+                offset -= before
+                continue
+        rows += connection.execute(
+            _page_rows().where(level, *filters).order_by(Candidate.id.desc())
+            .offset(offset).limit(limit - len(rows)), plan.values)
+        offset = 0
+        if len(rows) == limit:
+            break
+    return total, rows
 
 
 def ranked_rows(session: Session, plan: QueryPlan, offset: int, limit: int
@@ -418,10 +493,8 @@ def _exact_total(session: Session, plan: QueryPlan, offset: int) -> int:
     if connection.dialect.name == "sqlite":
         return _count(connection, _fts_statements(plan.shape, 0).count, plan.values,
                       m=_all_of(plan.every), cap=offset)
-    held = func.string_to_array(CandidateIndex.tokens, " ")
     ids = (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
-           .where(*(held.op("&&")(cast(list(group), ARRAY(Text))) for group in plan.every),
-                  *_filters(plan.shape)))
+           .where(_holds_every(plan), *_filters(plan.shape)))
     return _count(connection, _capped(ids), plan.values, cap=offset)
 
 
