@@ -1,7 +1,7 @@
 """candidate_index.token_ids: search tokens as a stored integer array (PostgreSQL)
 
 Revision ID: 0015_pg_search
-Revises: 0012_prefix_tokens
+Revises: 0014_webhooks
 Create Date: 2026-11-27 11:00:00
 
 On PostgreSQL search looked tokens up through a GIN index on the expression
@@ -37,7 +37,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0015_pg_search'
-down_revision = '0012_prefix_tokens'
+down_revision = '0014_webhooks'
 branch_labels = None
 depends_on = None
 
