@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 
+from vault.api.problems import is_api_request, problem
 from vault.errors import render_error
 from vault.messages import message
 
 
-def _refuse_without_secrets() -> tuple[str, int] | None:
+def _refuse_without_secrets() -> tuple[str, int] | Response | None:
     missing = current_app.extensions.get("vault.missing_secrets")
     # Health and readiness still answer (in JSON) so monitoring sees what is wrong.
     if missing and request.endpoint not in ("public.healthz", "monitoring.readyz"):
+        if is_api_request():  # API clients read problem+json, never an HTML page
+            return problem(503, "The vault is not set up yet.", kind="not-initialised",
+                           title="Not initialised")
         return render_error(503, message("not_initialised", what=" and ".join(missing)))
     return None
 

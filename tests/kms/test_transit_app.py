@@ -193,3 +193,28 @@ def test_readiness_costs_one_key_manager_call(app, client, monkeypatch):
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["checks"]["keys"] == "ok"
     assert len(calls) == 1 and "/transit/decrypt/" in calls[0]
+
+
+def test_an_api_call_with_the_key_manager_down_is_a_503_problem_and_stores_nothing(
+        app, client, clock, bao):
+    from tests.api.test_applications import NOTHING, counts, fields, post
+    from vault.services import api_clients, audit
+
+    with app.app_context():
+        _, token = api_clients.create_client(
+            db.session, vault_keys().keyring, name="Jobs board", company="Ingenium",
+            scopes=["applications:write"], expires_at=None, created_by=None,
+            companies=app.config["COMPANIES"], now=clock(), actor=audit.CLI)
+        db.session.commit()
+    slug = make_vacancy(app)
+    bao.pause()
+    try:
+        response = post(client, token, fields(clock, vacancy=slug))
+    finally:
+        bao.resume()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json(force=True)["type"].endswith("keys-unavailable")
+    assert counts(app) == NOTHING
+    # Once the key manager answers, the same call (same Idempotency-Key) is taken.
+    assert post(client, token, fields(clock, vacancy=slug)).status_code == 201

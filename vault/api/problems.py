@@ -18,7 +18,9 @@ from typing import Any
 from flask import Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException
 
+from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.extensions import db
+from vault.keys import KeysChanged
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ PROBLEM_TYPES: dict[str, str] = {
     "idempotency-key-in-use": "Another request with this key is being processed (409).",
     "not-found": "Nothing of yours has this id (404).",
     "transfer-closed": "Your system took this file more than 24 hours ago (410).",
+    "keys-unavailable": "The encryption keys cannot be reached for a moment; nothing was "
+    "stored. Retry after Retry-After seconds (503).",
+    "not-initialised": "The vault is not set up yet (503).",
 }
 
 
@@ -92,6 +97,12 @@ def problem(
     return response
 
 
+def key_manager_unavailable() -> Response:
+    return problem(503, "The encryption keys cannot be reached right now; retry later.",
+                   kind="keys-unavailable", title="Keys unavailable",
+                   headers={"Retry-After": "30"})
+
+
 def _validation_errors(exc: HTTPException) -> dict[str, Any] | None:
     # flask-smorest (webargs) puts what failed validation in exc.data: field names and
     # the validator's messages, never the submitted values.
@@ -138,6 +149,12 @@ def problem_for(exc: BaseException) -> Response:
         # Werkzeug's descriptions are generic sentences; no request data is in them.
         detail = exc.description if status < 500 else ""
         return problem(status, detail or "", headers=headers)
+    if isinstance(exc, KeyManagerUnavailable | KeysChanged):
+        # As on the web pages: nothing was written (rolled back), and the same call
+        # works once the key manager answers again, so the client is told to retry.
+        db.session.rollback()
+        log.warning("the key manager did not answer: %s", exc)
+        return key_manager_unavailable()
     # The class and the frames only: an exception message could quote personal data.
     log.error("unhandled %s under the API", exc.__class__.__name__, exc_info=exc)
     db.session.rollback()
