@@ -40,30 +40,74 @@ def records(clock) -> list[dict[str, Any]]:
     far = (now + timedelta(days=3000)).isoformat()
     cv = base64.b64encode(CV_BYTES).decode()
     return [
-        {"contact": {"full_name": "Jan Peeters", "email": "jan.peeters@example.org",
-                     "phone": "+32 9 123 45 67"},
-         "position": "Backend developer", "personal": {"age": "41", "gender": "male"},
-         "interests": "chess, Go", "companies": ["Ingenium"],
-         "education": [{"degree": "Master of Science", "field": "Informatics",
-                        "institution": "KU Leuven", "year": "2006"},
-                       {"degree": "Bachelor", "field": "Physics", "institution": "UGent"}],
-         "documents": [{"filename": "jan-cv.pdf", "content": cv}],
-         "consents": [{"purpose": "application", "event": "granted", "at": moment,
-                       "notice_version": "2025-01", "source": "apply"},
-                      {"purpose": "talent_pool", "event": "granted", "at": moment,
-                       "notice_version": "2025-01", "source": "apply", "expires_at": later}]},
+        {
+            "contact": {
+                "full_name": "Jan Peeters",
+                "email": "jan.peeters@example.org",
+                "phone": "+32 9 123 45 67",
+            },
+            "position": "Backend developer",
+            "personal": {"age": "41", "gender": "male"},
+            "interests": "chess, Go",
+            "companies": ["Ingenium"],
+            "education": [
+                {
+                    "degree": "Master of Science",
+                    "field": "Informatics",
+                    "institution": "KU Leuven",
+                    "year": "2006",
+                },
+                {"degree": "Bachelor", "field": "Physics", "institution": "UGent"},
+            ],
+            "documents": [{"filename": "jan-cv.pdf", "content": cv}],
+            "consents": [
+                {
+                    "purpose": "application",
+                    "event": "granted",
+                    "at": moment,
+                    "notice_version": "2025-01",
+                    "source": "apply",
+                },
+                {
+                    "purpose": "talent_pool",
+                    "event": "granted",
+                    "at": moment,
+                    "notice_version": "2025-01",
+                    "source": "apply",
+                    "expires_at": later,
+                },
+            ],
+        },
         # Only talent_pool_until, and longer than this vault's pool period: capped.
-        {"contact": {"full_name": "Sofie Maes", "email": "sofie@example.org"},
-         "position": "Data engineer", "personal": {"age": 29}, "talent_pool_until": far},
+        {
+            "contact": {"full_name": "Sofie Maes", "email": "sofie@example.org"},
+            "position": "Data engineer",
+            "personal": {"age": 29},
+            "talent_pool_until": far,
+        },
         # Nothing but a name and an address: an import consent event is added.
         {"contact": {"full_name": "Wout Claes", "email": "wout@example.org"}},
         # A pool consent that was withdrawn stays withdrawn.
-        {"contact": {"full_name": "Lotte Dubois", "email": "lotte@example.org"},
-         "interests": "sailing, Kafka", "companies": ["Hoptimize", "Ingenium"],
-         "consents": [{"purpose": "talent_pool", "event": "granted", "at": moment,
-                       "notice_version": "2025-01", "expires_at": later},
-                      {"purpose": "talent_pool", "event": "withdrawn", "at": moment,
-                       "notice_version": "2025-01"}]},
+        {
+            "contact": {"full_name": "Lotte Dubois", "email": "lotte@example.org"},
+            "interests": "sailing, Kafka",
+            "companies": ["Hoptimize", "Ingenium"],
+            "consents": [
+                {
+                    "purpose": "talent_pool",
+                    "event": "granted",
+                    "at": moment,
+                    "notice_version": "2025-01",
+                    "expires_at": later,
+                },
+                {
+                    "purpose": "talent_pool",
+                    "event": "withdrawn",
+                    "at": moment,
+                    "notice_version": "2025-01",
+                },
+            ],
+        },
     ]
 
 
@@ -80,44 +124,60 @@ def readable(record: Candidate) -> dict[str, Any]:
     keys = vault_keys()
     opened = open_candidate(keys, record)
     fields = {k: v for k, v in vars(opened).items() if k not in ("public_id", "documents")}
-    fields["education"] = [{k: v for k, v in vars(e).items() if k != "uid"}
-                           for e in opened.education]
-    documents = [open_document(keys, record, d) + (d.kind, d.has_text)
-                 for d in record.documents]
+    fields["education"] = [
+        {k: v for k, v in vars(e).items() if k != "uid"} for e in opened.education
+    ]
+    documents = [(*open_document(keys, record, d), d.kind, d.has_text) for d in record.documents]
     card = open_card(record_sealer(keys, record), record.index_row.card)
     export = exports.build_export(db.session, keys, [record], now=record.created_at)
     for item in export["records"]:
         item.pop("public_id")
         for document in item["documents"]:
             document.pop("zip_path"), document.pop("uploaded_at")
-    created = db.session.execute(select(
-        AuditEvent.action, AuditEvent.detail, AuditEvent.actor_type, AuditEvent.created_at)
-        .where(AuditEvent.subject_public_id == record.public_id)).all()
+    created = db.session.execute(
+        select(
+            AuditEvent.action, AuditEvent.detail, AuditEvent.actor_type, AuditEvent.created_at
+        ).where(AuditEvent.subject_public_id == record.public_id)
+    ).all()
     return {
-        "fields": fields, "documents": documents,
+        "fields": fields,
+        "documents": documents,
         "index": (record.index_row.tokens, record.index_row.analysis, card, card.terms),
-        "consents": [(c.purpose, c.event, c.notice_version, c.source, c.created_at,
-                      c.expires_at) for c in record.consents],
+        "consents": [
+            (c.purpose, c.event, c.notice_version, c.source, c.created_at, c.expires_at)
+            for c in record.consents
+        ],
         # Not updated_at: on the one-by-one path it is the wall clock of the flush that
         # followed the consents (Candidate.updated_at's onupdate), not the run's clock.
-        "record": (record.source, record.status, record.created_at, record.email_index, record.email_confirmed_at, record.pool_consent_until,
-                   record.companies, record.language, record.legal_hold,
-                   record.link_generation, record.key.kek_version),
-        "audit": created, "export": export,
+        "record": (
+            record.source,
+            record.status,
+            record.created_at,
+            record.email_index,
+            record.email_confirmed_at,
+            record.pool_consent_until,
+            record.companies,
+            record.language,
+            record.legal_hold,
+            record.link_generation,
+            record.key.kek_version,
+        ),
+        "audit": created,
+        "export": export,
     }
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-def test_bulk_import_reads_back_exactly_as_the_one_by_one_import(app, clock, make_user,
-                                                                   workers):
+def test_bulk_import_reads_back_exactly_as_the_one_by_one_import(app, clock, make_user, workers):
     data = jsonl(records(clock))
     officer = make_user(role="admin", company="Ingenium")
     with app.app_context():
         keys = vault_keys()
         one = import_jsonl(db.session, keys, data.splitlines(), **options(clock))
         db.session.commit()
-        bulk = import_jsonl_stream(db.session, keys, io.BytesIO(data), workers=workers,
-                                   **options(clock))
+        bulk = import_jsonl_stream(
+            db.session, keys, io.BytesIO(data), workers=workers, **options(clock)
+        )
         db.session.commit()
         assert (one.imported, bulk.imported, one.rejected, bulk.rejected) == (4, 4, [], [])
         everything = db.session.scalars(select(Candidate).order_by(Candidate.id)).all()
@@ -140,16 +200,28 @@ def test_bulk_import_reads_back_exactly_as_the_one_by_one_import(app, clock, mak
 def test_bulk_import_writes_no_plaintext_to_the_database(app, clock):
     data = jsonl(records(clock))
     with app.app_context():
-        import_jsonl_stream(db.session, vault_keys(), io.BytesIO(data), workers=0,
-                            **options(clock))
+        import_jsonl_stream(db.session, vault_keys(), io.BytesIO(data), workers=0, **options(clock))
         db.session.commit()
-        for table in ("candidate", "education", "document", "candidate_index", "consent",
-                      "audit_event", "candidate_key"):
-            for row in db.session.execute(text(f"SELECT * FROM {table}")):  # noqa: S608
+        for table in (
+            "candidate",
+            "education",
+            "document",
+            "candidate_index",
+            "consent",
+            "audit_event",
+            "candidate_key",
+        ):
+            for row in db.session.execute(text(f"SELECT * FROM {table}")):
                 dumped = repr(tuple(row)).encode() + b"".join(
-                    bytes(v) for v in row if isinstance(v, bytes | memoryview))
-                for secret in (b"Peeters", b"jan.peeters", b"Informatics", b"Kafka",
-                               b"Els Verhaegen"):
+                    bytes(v) for v in row if isinstance(v, bytes | memoryview)
+                )
+                for secret in (
+                    b"Peeters",
+                    b"jan.peeters",
+                    b"Informatics",
+                    b"Kafka",
+                    b"Els Verhaegen",
+                ):
                     assert secret not in dumped, (table, secret)
 
 
@@ -158,19 +230,31 @@ def test_a_bad_line_names_its_number_and_nothing_is_written(app, clock, monkeypa
     # the run must still leave nothing behind.
     monkeypatch.setattr(imports, "LINES_PER_BATCH", 2)
     good = records(clock)
-    lines = [json.dumps(good[0]).encode(), json.dumps(good[1]).encode(), b"",
-             json.dumps(good[2]).encode(), json.dumps(good[3]).encode(),
-             b'{"contact": {"full_name": "Broken"', json.dumps(good[1]).encode(),
-             json.dumps({"contact": {"full_name": "No Mail", "email": "not-an-address"}}
-                        ).encode(), json.dumps(good[2]).encode()]
+    lines = [
+        json.dumps(good[0]).encode(),
+        json.dumps(good[1]).encode(),
+        b"",
+        json.dumps(good[2]).encode(),
+        json.dumps(good[3]).encode(),
+        b'{"contact": {"full_name": "Broken"',
+        json.dumps(good[1]).encode(),
+        json.dumps({"contact": {"full_name": "No Mail", "email": "not-an-address"}}).encode(),
+        json.dumps(good[2]).encode(),
+    ]
     with app.app_context():
         before = db.session.scalar(select(func.count()).select_from(AuditEvent))
-        report = import_jsonl_stream(db.session, vault_keys(),
-                                     io.BytesIO(b"\n".join(lines) + b"\n"), workers=0,
-                                     **options(clock))
+        report = import_jsonl_stream(
+            db.session,
+            vault_keys(),
+            io.BytesIO(b"\n".join(lines) + b"\n"),
+            workers=0,
+            **options(clock),
+        )
         db.session.rollback()
-        assert report.rejected == [(6, "not valid JSON"),
-                                   (8, "contact.email is not a valid e-mail address")]
+        assert report.rejected == [
+            (6, "not valid JSON"),
+            (8, "contact.email is not a valid e-mail address"),
+        ]
         assert report.imported == 0
         assert db.session.scalar(select(func.count()).select_from(Candidate)) == 0
         assert db.session.scalar(select(func.count()).select_from(Consent)) == 0
@@ -180,12 +264,17 @@ def test_a_bad_line_names_its_number_and_nothing_is_written(app, clock, monkeypa
 def test_a_line_too_long_is_refused_without_being_read_whole(app, clock, monkeypatch):
     monkeypatch.setattr(imports, "MAX_LINE", 300)
     short = json.dumps({"contact": {"full_name": "A", "email": "a@example.org"}}).encode()
-    long = json.dumps({"contact": {"full_name": "B" * 150, "email": "b@example.org"},
-                       "interests": "x" * 400}).encode()
+    long = json.dumps(
+        {"contact": {"full_name": "B" * 150, "email": "b@example.org"}, "interests": "x" * 400}
+    ).encode()
     with app.app_context():
-        report = import_jsonl_stream(db.session, vault_keys(),
-                                     io.BytesIO(short + b"\n" + long + b"\n" + short + b"\n"),
-                                     workers=0, **options(clock))
+        report = import_jsonl_stream(
+            db.session,
+            vault_keys(),
+            io.BytesIO(short + b"\n" + long + b"\n" + short + b"\n"),
+            workers=0,
+            **options(clock),
+        )
         db.session.rollback()
         assert report.rejected == [(2, "the line is too long")]
 
@@ -209,12 +298,24 @@ def test_seed_demo_rows_read_back_as_the_one_by_one_service_writes_them(app, clo
         keys = vault_keys()
         for item in planned:  # as seed-demo wrote them before the bulk path
             record = create_candidate(db.session, keys, item.data, now=clock(), source="demo")
-            consent.record_consent(db.session, record, consent.APPLICATION, consent.GRANTED,
-                                   notice_version=NOTICE_VERSION, source="demo", now=clock())
+            consent.record_consent(
+                db.session,
+                record,
+                consent.APPLICATION,
+                consent.GRANTED,
+                notice_version=NOTICE_VERSION,
+                source="demo",
+                now=clock(),
+            )
             if item.pool_consent_until:
-                consent.grant_pool_consent(db.session, record, months=POOL_MONTHS,
-                                           notice_version=NOTICE_VERSION, source="demo",
-                                           now=clock())
+                consent.grant_pool_consent(
+                    db.session,
+                    record,
+                    months=POOL_MONTHS,
+                    notice_version=NOTICE_VERSION,
+                    source="demo",
+                    now=clock(),
+                )
         db.session.commit()
         built = bulkload.build_batch(keys, planned, now=clock(), memo={})
         assert bulkload.load(db.session, keys, [built], now=clock()) == 3

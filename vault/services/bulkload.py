@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import DateTime, text
 from sqlalchemy.orm import Session
 
-from vault.crypto import new_data_key
+from vault.crypto import new_data_key, seal_many
 from vault.keys import VaultKeys
 from vault.models import (
     AuditEvent,
@@ -50,7 +50,7 @@ from vault.models import (
 from vault.services import audit
 from vault.services.candidates import MAX_EDUCATION, CandidateInput, email_index
 from vault.services.indexing import INDEX_VERSION, IndexedText, TokenMemo, record_index, seal_card
-from vault.services.sealing import CANDIDATE_FIELDS, Sealer
+from vault.services.sealing import CANDIDATE_FIELDS, DOCUMENT_FIELDS, EDUCATION_FIELDS, Sealer
 
 BATCH = 1000  # records per batch: one key-wrapping call, one COPY/executemany per table
 AHEAD = 4  # batches a worker may have ready before the writer takes them
@@ -104,39 +104,82 @@ def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
-_CANDIDATE_COLUMNS = ("id", "public_id", "created_at", "updated_at", "source", "vacancy_id",
-                      "status", "email_index", "email_confirmed_at", "link_generation",
-                      "pool_consent_until", "legal_hold", "language", *CANDIDATE_FIELDS)
-_EDUCATION_COLUMNS = ("candidate_id", "uid", "position", "degree", "field", "institution",
-                      "year")
-_DOCUMENT_COLUMNS = ("candidate_id", "uid", "kind", "stored_name", "filename", "media_type",
-                     "content", "text", "has_text", "created_at")
+_CANDIDATE_COLUMNS = (
+    "id",
+    "public_id",
+    "created_at",
+    "updated_at",
+    "source",
+    "vacancy_id",
+    "status",
+    "email_index",
+    "email_confirmed_at",
+    "link_generation",
+    "pool_consent_until",
+    "legal_hold",
+    "language",
+    *CANDIDATE_FIELDS,
+)
+_EDUCATION_COLUMNS = ("candidate_id", "uid", "position", "degree", "field", "institution", "year")
+_DOCUMENT_COLUMNS = (
+    "candidate_id",
+    "uid",
+    "kind",
+    "stored_name",
+    "filename",
+    "media_type",
+    "content",
+    "text",
+    "has_text",
+    "created_at",
+)
 _KEY_COLUMNS = ("candidate_id", "kek_version", "wrapped", "created_at")
 _COMPANY_COLUMNS = ("candidate_id", "company")
 _INDEX_COLUMNS = ("candidate_id", "tokens", "card", "analysis")
-_CONSENT_COLUMNS = ("candidate_id", "purpose", "event", "notice_version", "source",
-                    "created_at", "expires_at")
-_AUDIT_COLUMNS = ("created_at", "actor_type", "actor_id", "actor_role", "action",
-                  "subject_public_id", "detail", "prev_hash", "hash")
+_CONSENT_COLUMNS = (
+    "candidate_id",
+    "purpose",
+    "event",
+    "notice_version",
+    "source",
+    "created_at",
+    "expires_at",
+)
+_AUDIT_COLUMNS = (
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "actor_role",
+    "action",
+    "subject_public_id",
+    "detail",
+    "prev_hash",
+    "hash",
+)
 
 
 def _indexed_text(data: CandidateInput) -> IndexedText:
     return IndexedText(
-        full_name=data.full_name, position=data.position, interests=data.interests,
+        full_name=data.full_name,
+        position=data.position,
+        interests=data.interests,
         cv_text=data.cv.text if data.cv else "",
-        education=tuple((e.degree, e.field, e.institution) for e in data.education))
+        education=tuple((e.degree, e.field, e.institution) for e in data.education),
+    )
 
 
-def _index_columns(keys: VaultKeys, sealer: Sealer, data: CandidateInput,
-                   memo: TokenMemo) -> tuple[str, bytes, int]:
+def _index_columns(
+    keys: VaultKeys, sealer: Sealer, data: CandidateInput, memo: TokenMemo
+) -> tuple[str, bytes, int]:
     """The record's candidate_index values, computed as services.candidates._set_index."""
     indexed = _indexed_text(data)
     tokens, terms = record_index(keys.blind_index, indexed, memo)
     return tokens, seal_card(sealer, indexed, terms), INDEX_VERSION
 
 
-def build_batch(keys: VaultKeys, planned: Sequence[PlannedRecord], *, now: datetime,
-                memo: TokenMemo) -> list[BuiltRecord]:
+def build_batch(
+    keys: VaultKeys, planned: Sequence[PlannedRecord], *, now: datetime, memo: TokenMemo
+) -> list[BuiltRecord]:
     """Seal a batch: a fresh data key per record, wrapped in one call to the KEK backend."""
     deks = [new_data_key() for _ in planned]
     public_ids = [new_public_id() for _ in planned]
@@ -150,32 +193,77 @@ def build_batch(keys: VaultKeys, planned: Sequence[PlannedRecord], *, now: datet
         if item.companies and item.vacancy_id is not None:
             raise ValueError("an application to a vacancy is for the vacancy's company")
         sealer = Sealer(dek, public_id)
+        # Every field of the record in one call (one cipher object for its key), under
+        # the contexts Sealer.seal gives them.
+        fields = [
+            (getattr(data, column), sealer.context("candidate", column))
+            for column in CANDIDATE_FIELDS
+        ]
+        education_uids = [new_uid() for _ in data.education]
+        for entry, uid in zip(data.education, education_uids, strict=True):
+            fields += [
+                (getattr(entry, column), sealer.context("education", column, uid))
+                for column in EDUCATION_FIELDS
+            ]
+        document_uid = new_uid()
+        if data.cv is not None:
+            fields += [
+                (getattr(data.cv, column), sealer.context("document", column, document_uid))
+                for column in DOCUMENT_FIELDS
+            ]
+        sealed = iter(
+            seal_many(
+                dek, [(v if isinstance(v, bytes) else v.encode("utf-8"), c) for v, c in fields]
+            )
+        )
         candidate = (
-            public_id, moment, moment, item.source, item.vacancy_id, "new",
-            email_index(keys, data.email), moment if item.email_confirmed else None, 0,
-            _utc(item.pool_consent_until), False, "en",
-            *(sealer.seal("candidate", column, getattr(data, column))
-              for column in CANDIDATE_FIELDS))
-        education = []
-        for position, entry in enumerate(data.education):
-            uid = new_uid()
-            education.append((uid, position,
-                              *(sealer.seal("education", column, getattr(entry, column), uid)
-                                for column in ("degree", "field", "institution", "year"))))
+            public_id,
+            moment,
+            moment,
+            item.source,
+            item.vacancy_id,
+            "new",
+            email_index(keys, data.email),
+            moment if item.email_confirmed else None,
+            0,
+            _utc(item.pool_consent_until),
+            False,
+            "en",
+            *(next(sealed) for _ in CANDIDATE_FIELDS),
+        )
+        education = [
+            (uid, position, *(next(sealed) for _ in EDUCATION_FIELDS))
+            for position, uid in enumerate(education_uids)
+        ]
         documents = []
         if data.cv is not None:
-            doc, uid = data.cv, new_uid()
-            documents.append((
-                uid, "cv", f"cv-{uid}.{doc.extension}",
-                sealer.seal("document", "filename", doc.filename, uid),
-                sealer.seal("document", "media_type", doc.media_type, uid),
-                sealer.seal_file("document", "content", doc.content, uid),
-                sealer.seal("document", "text", doc.text, uid), doc.has_text))
-        built.append(BuiltRecord(
-            public_id=public_id, candidate=candidate, kek_version=key.kek_version,
-            wrapped=key.blob, companies=tuple(sorted(item.companies)), education=education,
-            documents=documents, index=_index_columns(keys, sealer, data, memo),
-            consents=item.consents, audit_detail=item.audit_detail))
+            filename, media_type, content, cv_text = (next(sealed) for _ in DOCUMENT_FIELDS)
+            documents.append(
+                (
+                    document_uid,
+                    "cv",
+                    f"cv-{document_uid}.{data.cv.extension}",
+                    filename,
+                    media_type,
+                    content,
+                    cv_text,
+                    data.cv.has_text,
+                )
+            )
+        built.append(
+            BuiltRecord(
+                public_id=public_id,
+                candidate=candidate,
+                kek_version=key.kek_version,
+                wrapped=key.blob,
+                companies=tuple(sorted(item.companies)),
+                education=education,
+                documents=documents,
+                index=_index_columns(keys, sealer, data, memo),
+                consents=item.consents,
+                audit_detail=item.audit_detail,
+            )
+        )
     return built
 
 
@@ -194,14 +282,26 @@ class _Writer:
     # -- ids -------------------------------------------------------------------------
     def _candidate_ids(self, count: int) -> list[int]:
         if self.dialect == "postgresql":
-            return list(self.connection.execute(text(
-                "SELECT nextval(pg_get_serial_sequence('candidate', 'id')) "
-                "FROM generate_series(1, :n)"), {"n": count}).scalars())
+            return list(
+                self.connection.execute(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence('candidate', 'id')) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"n": count},
+                ).scalars()
+            )
         if self.next_id is None:
             # BEGIN IMMEDIATE holds SQLite's write lock for the whole run, so nobody else
             # can take these ids before the run commits.
-            self.next_id = int(self.connection.execute(text(
-                "SELECT coalesce(max(id), 0) FROM candidate")).scalar_one()) + 1
+            self.next_id = (
+                int(
+                    self.connection.execute(
+                        text("SELECT coalesce(max(id), 0) FROM candidate")
+                    ).scalar_one()
+                )
+                + 1
+            )
         first, self.next_id = self.next_id, self.next_id + count
         return list(range(first, first + count))
 
@@ -211,19 +311,29 @@ class _Writer:
             return
         if self.dialect == "postgresql":
             raw = self.connection.connection.driver_connection
-            with raw.cursor() as cursor, cursor.copy(
-                    f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
             return
         converters = self._converters(table, columns)
         if any(converters):
-            rows = [tuple(v if c is None or v is None else c(v)
-                          for c, v in zip(converters, row, strict=True)) for row in rows]
+            rows = [
+                tuple(
+                    v if c is None or v is None else c(v)
+                    for c, v in zip(converters, row, strict=True)
+                )
+                for row in rows
+            ]
         raw = self.connection.connection.driver_connection
         # Table and column names are this module's constants, never input.
-        raw.executemany(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES '  # noqa: S608
-                        f'({", ".join("?" * len(columns))})', rows)
+        raw.executemany(
+            f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES '  # noqa: S608
+            f"({', '.join('?' * len(columns))})",
+            rows,
+        )
 
     def _converters(self, table: str, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
         # SQLite keeps date-times as text in SQLAlchemy's format: the dialect's own bind
@@ -245,25 +355,49 @@ class _Writer:
     def write(self, batch: list[BuiltRecord], *, now: datetime) -> None:
         ids = self._candidate_ids(len(batch))
         moment = _utc(datetime.now(UTC))  # created_at of keys and documents: the wall clock
-        self._rows("candidate", _CANDIDATE_COLUMNS,
-                   [(cid, *b.candidate) for cid, b in zip(ids, batch, strict=True)])
-        self._rows("candidate_key", _KEY_COLUMNS,
-                   [(cid, b.kek_version, b.wrapped, moment)
-                    for cid, b in zip(ids, batch, strict=True)])
-        self._rows("candidate_company", _COMPANY_COLUMNS,
-                   [(cid, company) for cid, b in zip(ids, batch, strict=True)
-                    for company in b.companies])
-        self._rows("education", _EDUCATION_COLUMNS,
-                   [(cid, *row) for cid, b in zip(ids, batch, strict=True)
-                    for row in b.education])
-        self._rows("document", _DOCUMENT_COLUMNS,
-                   [(cid, *row, moment) for cid, b in zip(ids, batch, strict=True)
-                    for row in b.documents])
+        self._rows(
+            "candidate",
+            _CANDIDATE_COLUMNS,
+            [(cid, *b.candidate) for cid, b in zip(ids, batch, strict=True)],
+        )
+        self._rows(
+            "candidate_key",
+            _KEY_COLUMNS,
+            [(cid, b.kek_version, b.wrapped, moment) for cid, b in zip(ids, batch, strict=True)],
+        )
+        self._rows(
+            "candidate_company",
+            _COMPANY_COLUMNS,
+            [(cid, company) for cid, b in zip(ids, batch, strict=True) for company in b.companies],
+        )
+        self._rows(
+            "education",
+            _EDUCATION_COLUMNS,
+            [(cid, *row) for cid, b in zip(ids, batch, strict=True) for row in b.education],
+        )
+        self._rows(
+            "document",
+            _DOCUMENT_COLUMNS,
+            [(cid, *row, moment) for cid, b in zip(ids, batch, strict=True) for row in b.documents],
+        )
         self.index_rows([(cid, *b.index) for cid, b in zip(ids, batch, strict=True)])
-        self._rows("consent", _CONSENT_COLUMNS,
-                   [(cid, c.purpose, c.event, c.notice_version, c.source, _utc(c.at),
-                     _utc(c.expires_at))
-                    for cid, b in zip(ids, batch, strict=True) for c in b.consents])
+        self._rows(
+            "consent",
+            _CONSENT_COLUMNS,
+            [
+                (
+                    cid,
+                    c.purpose,
+                    c.event,
+                    c.notice_version,
+                    c.source,
+                    _utc(c.at),
+                    _utc(c.expires_at),
+                )
+                for cid, b in zip(ids, batch, strict=True)
+                for c in b.consents
+            ],
+        )
         self._audit([b for b in batch if b.audit_detail is not None], now=now)
 
     def index_rows(self, rows: list[tuple[int, str, bytes, int]]) -> None:
@@ -279,25 +413,54 @@ class _Writer:
                 # As audit.record: serialise writers so no other event chains to the same
                 # parent; held to the end of this run's transaction.
                 self.connection.execute(text("SELECT pg_advisory_xact_lock(7316)"))
-            self.prev_hash = self.connection.execute(text(
-                "SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")).scalar() or audit.GENESIS
+            self.prev_hash = (
+                self.connection.execute(
+                    text("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")
+                ).scalar()
+                or audit.GENESIS
+            )
         rows = []
         actor = audit.CLI
         for record in batch:
             detail = (record.audit_detail or "")[:200]
-            link = audit.event_hash(self.chain_key, self.prev_hash, now, actor.type, actor.id,
-                                    actor.role, audit.CANDIDATE_CREATED, record.public_id,
-                                    detail)
-            rows.append((_utc(now), actor.type, actor.id, actor.role, audit.CANDIDATE_CREATED,
-                         record.public_id, detail, self.prev_hash, link))
+            link = audit.event_hash(
+                self.chain_key,
+                self.prev_hash,
+                now,
+                actor.type,
+                actor.id,
+                actor.role,
+                audit.CANDIDATE_CREATED,
+                record.public_id,
+                detail,
+            )
+            rows.append(
+                (
+                    _utc(now),
+                    actor.type,
+                    actor.id,
+                    actor.role,
+                    audit.CANDIDATE_CREATED,
+                    record.public_id,
+                    detail,
+                    self.prev_hash,
+                    link,
+                )
+            )
             self.prev_hash = link
         self._rows("audit_event", _AUDIT_COLUMNS, rows)
 
 
 _TABLES: dict[str, Any] = {
-    "candidate": Candidate, "candidate_key": CandidateKey, "candidate_company": CandidateCompany,
-    "education": Education, "document": Document, "candidate_index": CandidateIndex,
-    "consent": Consent, "audit_event": AuditEvent}
+    "candidate": Candidate,
+    "candidate_key": CandidateKey,
+    "candidate_company": CandidateCompany,
+    "education": Education,
+    "document": Document,
+    "candidate_index": CandidateIndex,
+    "consent": Consent,
+    "audit_event": AuditEvent,
+}
 
 
 # -- workers ---------------------------------------------------------------------------
@@ -321,8 +484,13 @@ def default_workers(keys: VaultKeys) -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def run_jobs(keys: VaultKeys, job: Callable[[VaultKeys, Any, TokenMemo], Any],
-             tasks: Iterable[Any], *, workers: int) -> Iterator[Any]:
+def run_jobs(
+    keys: VaultKeys,
+    job: Callable[[VaultKeys, Any, TokenMemo], Any],
+    tasks: Iterable[Any],
+    *,
+    workers: int,
+) -> Iterator[Any]:
     """job(keys, task, memo) for every task, results in the order of the tasks; in
     `workers` forked processes (0: here). At most AHEAD tasks per worker are in flight,
     so a stream of a million tasks never piles up in memory."""
@@ -347,8 +515,14 @@ def run_jobs(keys: VaultKeys, job: Callable[[VaultKeys, Any, TokenMemo], Any],
             _WORK.clear()
 
 
-def load(session: Session, keys: VaultKeys, batches: Iterable[list[BuiltRecord]], *,
-         now: datetime, progress: Callable[[int], None] | None = None) -> int:
+def load(
+    session: Session,
+    keys: VaultKeys,
+    batches: Iterable[list[BuiltRecord]],
+    *,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Write built batches into the session's transaction (the caller commits or rolls
     back). Returns the number of records written."""
     session.flush()  # what the session holds goes first (the ids below follow it)
