@@ -53,6 +53,7 @@ from vault.services.indexing import INDEX_VERSION, IndexedText, TokenMemo, recor
 from vault.services.sealing import CANDIDATE_FIELDS, DOCUMENT_FIELDS, EDUCATION_FIELDS, Sealer
 
 BATCH = 1000  # records per batch: one key-wrapping call, one COPY/executemany per table
+SQLITE_CACHE_KIB = -65536  # 64 MiB of page cache while loading (negative: in KiB)
 AHEAD = 4  # batches a worker may have ready before the writer takes them
 
 
@@ -527,12 +528,22 @@ def load(
     back). Returns the number of records written."""
     session.flush()  # what the session holds goes first (the ids below follow it)
     writer = _Writer(session, keys)
+    sqlite = writer.dialect == "sqlite"
+    if sqlite:
+        # A fixed page cache for the run (the indexes and FTS5 touch many pages per
+        # batch): bounded, so memory stays flat however many records come.
+        before = writer.connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        writer.connection.exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
     written = 0
-    for batch in batches:
-        if not batch:
-            continue
-        writer.write(batch, now=now)
-        written += len(batch)
-        if progress is not None:
-            progress(len(batch))
+    try:
+        for batch in batches:
+            if not batch:
+                continue
+            writer.write(batch, now=now)
+            written += len(batch)
+            if progress is not None:
+                progress(len(batch))
+    finally:
+        if sqlite:
+            writer.connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
     return written
