@@ -78,24 +78,45 @@ class Figures:
         per_cpu = self.size / self.cpu
         extra = ""
         if self.imported_at is not None:
-            extra = (f"; records committed at {self.imported_at:.1f} s "
-                     f"({self.size / self.imported_at:,.0f}/s wall)")
-        return (f"{self.what:6} {self.backend:10} {self.size:>9,}: {rate:8,.0f} candidates/s "
-                f"wall ({self.wall:.1f} s), CPU {self.cpu:.1f} s ({per_cpu:,.0f}/CPU s), "
-                f"peak RSS {self.peak_rss_mib:.0f} MiB{extra}")
+            extra = (
+                f"; records committed at {self.imported_at:.1f} s "
+                f"({self.size / self.imported_at:,.0f}/s wall)"
+            )
+        return (
+            f"{self.what:6} {self.backend:10} {self.size:>9,}: {rate:8,.0f} candidates/s "
+            f"wall ({self.wall:.1f} s), CPU {self.cpu:.1f} s ({per_cpu:,.0f}/CPU s), "
+            f"peak RSS {self.peak_rss_mib:.0f} MiB{extra}"
+        )
 
 
 def _vault(instance: Path, database: str, *args: str) -> Figures | None:
-    env = {**os.environ, "VAULT_INSTANCE_PATH": str(instance), "VAULT_DATABASE_URL": database,
-           "VAULT_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "VAULT_INSTANCE_PATH": str(instance),
+        "VAULT_DATABASE_URL": database,
+        "VAULT_LOG_LEVEL": "WARNING",
+    }
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "vault", *args]
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *command], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     result = json.loads(done.stderr.strip().splitlines()[-1])
     if result["rc"] != 0:
         sys.exit(f"vault {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    return Figures("", "", 0, result["wall"], result["cpu"], result["peak_rss_mib"],
-                   result["marks"].get("imported"))
+    return Figures(
+        "",
+        "",
+        0,
+        result["wall"],
+        result["cpu"],
+        result["peak_rss_mib"],
+        result["marks"].get("imported"),
+    )
 
 
 def write_import_file(path: Path, size: int, seed: int = 2, *, cvs: bool = False) -> None:
@@ -107,23 +128,42 @@ def write_import_file(path: Path, size: int, seed: int = 2, *, cvs: bool = False
         for person in people(size, seed):
             data = person.data
             record = {
-                "contact": {"full_name": data.full_name, "email": data.email,
-                            "phone": data.phone},
+                "contact": {"full_name": data.full_name, "email": data.email, "phone": data.phone},
                 "position": data.position,
                 "personal": {"age": data.age, "gender": data.gender},
                 "interests": data.interests,
-                "education": [{"degree": e.degree, "field": e.field,
-                               "institution": e.institution, "year": e.year}
-                              for e in data.education],
-                "documents": [{"kind": "cv", "filename": data.cv.filename,
-                               "media_type": "application/pdf",
-                               "content": base64.b64encode(data.cv.content).decode()}]
-                if cvs else [],
-                "consents": [{"purpose": "application", "event": "granted", "at": given,
-                              "notice_version": "2025-01", "source": "apply",
-                              "expires_at": None}],
+                "education": [
+                    {
+                        "degree": e.degree,
+                        "field": e.field,
+                        "institution": e.institution,
+                        "year": e.year,
+                    }
+                    for e in data.education
+                ],
+                "documents": [
+                    {
+                        "kind": "cv",
+                        "filename": data.cv.filename,
+                        "media_type": "application/pdf",
+                        "content": base64.b64encode(data.cv.content).decode(),
+                    }
+                ]
+                if cvs
+                else [],
+                "consents": [
+                    {
+                        "purpose": "application",
+                        "event": "granted",
+                        "at": given,
+                        "notice_version": "2025-01",
+                        "source": "apply",
+                        "expires_at": None,
+                    }
+                ],
                 "talent_pool_until": (now + timedelta(days=300)).isoformat()
-                if person.pool else None,
+                if person.pool
+                else None,
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -156,8 +196,9 @@ class Database:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def run(what: str, backend: str, size: int, workers: int | None, pg_admin: str,
-        import_file: Path | None) -> Figures:
+def run(
+    what: str, backend: str, size: int, workers: int | None, pg_admin: str, import_file: Path | None
+) -> Figures:
     with Database(backend, pg_admin) as url:
         instance = Path(tempfile.mkdtemp(prefix="vault-loadbench-instance-"))
         try:
@@ -181,16 +222,25 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--what", default="seed,import")
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--cvs", action="store_true",
-                        help="import records with their CV (each inspected in a sandbox "
-                             "process: expect a few per second)")
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="a database to connect to for CREATE/DROP DATABASE")
+    parser.add_argument(
+        "--cvs",
+        action="store_true",
+        help="import records with their CV (each inspected in a sandbox "
+        "process: expect a few per second)",
+    )
+    parser.add_argument(
+        "--pg",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a database to connect to for CREATE/DROP DATABASE",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}; workers: "
-          f"{'default' if args.workers is None else args.workers}", flush=True)
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}; workers: "
+        f"{'default' if args.workers is None else args.workers}",
+        flush=True,
+    )
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="vault-loadbench-file-") as folder:
             import_file = None
@@ -198,14 +248,16 @@ def main() -> None:
                 import_file = Path(folder) / "people.jsonl"
                 started = time.monotonic()
                 write_import_file(import_file, size, cvs=args.cvs)
-                print(f"import file: {size:,} records, "
-                      f"{import_file.stat().st_size / 2**20:,.0f} MiB "
-                      f"(written in {time.monotonic() - started:.0f} s)", flush=True)
+                print(
+                    f"import file: {size:,} records, "
+                    f"{import_file.stat().st_size / 2**20:,.0f} MiB "
+                    f"(written in {time.monotonic() - started:.0f} s)",
+                    flush=True,
+                )
             for what in args.what.split(","):
                 for backend in args.backends.split(","):
                     figures = run(what, backend, size, args.workers, args.pg, import_file)
-                    print(figures.line(), f"[load average {os.getloadavg()[0]:.1f}]",
-                          flush=True)
+                    print(figures.line(), f"[load average {os.getloadavg()[0]:.1f}]", flush=True)
 
 
 if __name__ == "__main__":
