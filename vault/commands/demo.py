@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import random
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import click
 from flask import current_app
@@ -14,15 +13,24 @@ from sqlalchemy import select
 from vault.appctx import now, vault_keys
 from vault.cli import require_secrets
 from vault.extensions import db
+from vault.keys import VaultKeys
 from vault.models import Vacancy
 from vault.privacy import NOTICE_VERSION
 from vault.services import consent
-from vault.services.candidates import create_candidate
-from vault.services.demo import people
+from vault.services.bulkload import (
+    BATCH,
+    BuiltRecord,
+    ConsentRow,
+    PlannedRecord,
+    build_batch,
+    default_workers,
+    load,
+    run_jobs,
+)
+from vault.services.demo import people, person_rng
 from vault.services.indexing import TokenMemo
 from vault.services.vacancies import VacancyDetails, create_vacancy, local_day
 
-BATCH = 200
 # Fictitious vacancies with every field a job page shows: (company, title, details).
 DEMO_VACANCIES: list[tuple[str, str, VacancyDetails]] = [
     ("Ingenium", "Data engineer", VacancyDetails(
@@ -60,33 +68,64 @@ def _vacancies() -> list[Vacancy]:
     return created
 
 
+@dataclass(frozen=True)
+class _DemoBatch:
+    start: int
+    count: int
+    seed: int
+    vacancy_ids: tuple[int, ...]
+    months: int
+    now: datetime
+
+
+def demo_records(batch: _DemoBatch) -> list[PlannedRecord]:
+    """People start.. of the seed, as the application form would leave them: applied
+    (60% to a vacancy), consent to the application, 40% also to the talent pool."""
+    planned = []
+    for number, person in enumerate(people(batch.count, batch.seed, start=batch.start),
+                                    start=batch.start):
+        pick = person_rng(batch.seed, -1 - number)  # the vacancy draw, apart from the person
+        vacancy = (pick.choice(batch.vacancy_ids)
+                   if batch.vacancy_ids and pick.random() < 0.6 else None)
+        consents = [ConsentRow(consent.APPLICATION, consent.GRANTED, NOTICE_VERSION, "demo",
+                               batch.now)]
+        until = None
+        if person.pool:
+            until = consent.add_months(batch.now, batch.months)
+            consents.append(ConsentRow(consent.TALENT_POOL, consent.GRANTED, NOTICE_VERSION,
+                                       "demo", batch.now, until))
+        planned.append(PlannedRecord(data=person.data, source="demo", consents=tuple(consents),
+                                     pool_consent_until=until, vacancy_id=vacancy))
+    return planned
+
+
+def _build_demo(keys: VaultKeys, batch: _DemoBatch, memo: TokenMemo) -> list[BuiltRecord]:
+    return build_batch(keys, demo_records(batch), now=batch.now, memo=memo)
+
+
 @click.command("seed-demo")
 @click.argument("count", type=click.IntRange(1, 1_000_000))
 @click.option("--seed", default=1, show_default=True, help="Same seed, same people.")
+@click.option("--workers", type=click.IntRange(0, 16), default=None,
+              help="Processes that seal the records (default: one per CPU; 0: none).")
 @with_appcontext
-def seed_demo_command(count: int, seed: int) -> None:
-    """Add COUNT fictitious candidates (about 40% in the talent pool)."""
+def seed_demo_command(count: int, seed: int, workers: int | None) -> None:
+    """Add COUNT fictitious candidates (about 40% in the talent pool), in one transaction."""
     require_secrets()
     keys, moment = vault_keys(), now()
-    vacancies = _vacancies()
-    rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not a secret
-    months = current_app.config["TALENT_POOL_MONTHS"]
-    memo: TokenMemo = {}
-    with click.progressbar(people(count, seed), length=count, label="Seeding") as bar:
-        for number, person in enumerate(bar, start=1):
-            vacancy = rng.choice(vacancies) if rng.random() < 0.6 else None
-            record = create_candidate(db.session, keys, person.data, now=moment, source="demo",
-                                      vacancy_id=vacancy.id if vacancy else None,
-                                      token_memo=memo)
-            consent.record_consent(db.session, record, consent.APPLICATION, consent.GRANTED,
-                                   notice_version=NOTICE_VERSION, source="demo", now=moment)
-            if person.pool:
-                consent.grant_pool_consent(db.session, record, months=months,
-                                           notice_version=NOTICE_VERSION, source="demo",
-                                           now=moment)
-            if number % BATCH == 0:
-                db.session.commit()
-    db.session.commit()
+    vacancy_ids = tuple(v.id for v in _vacancies())
+    months = int(current_app.config["TALENT_POOL_MONTHS"])
+    batches = (_DemoBatch(start, min(BATCH, count - start), seed, vacancy_ids, months, moment)
+               for start in range(0, count, BATCH))
+    chosen = default_workers(keys) if workers is None else workers
+    with click.progressbar(length=count, label="Seeding") as bar:
+        try:
+            load(db.session, keys, run_jobs(keys, _build_demo, batches, workers=chosen),
+                 now=moment, progress=bar.update)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
     click.echo(f"Added {count} demo candidates.")
 
 

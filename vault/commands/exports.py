@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from flask import current_app
@@ -16,8 +18,16 @@ from vault.extensions import db
 from vault.models import Candidate
 from vault.privacy import NOTICE_VERSION
 from vault.services import audit, exports, identity, requests
+from vault.services.bulkload import default_workers
 from vault.services.candidates import records_of_person
-from vault.services.imports import MAX_FILE, FileRejected, import_file
+from vault.services.imports import (
+    MAX_FILE,
+    FileRejected,
+    import_file,
+    import_jsonl_stream,
+    imported_records,
+    is_json_lines,
+)
 from vault.services.notifications import deliver_queued, queue_email_change
 
 
@@ -67,24 +77,40 @@ def export_command(public_id: str, fmt: str, output: Path) -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--workers", type=click.IntRange(0, 16), default=None,
+              help="Processes that check and seal the records (default: one per CPU; 0: none).")
 @with_appcontext
-def import_command(file: Path) -> None:
+def import_command(file: Path, workers: int | None) -> None:
     """Import what `vault export` writes: export.zip (with its CV files), export.json,
-    or JSON Lines (one record of the export schema per line). All or nothing."""
+    or JSON Lines (one record of the export schema per line, read as a stream, of any
+    size). All or nothing."""
     require_secrets()
-    if file.stat().st_size > MAX_FILE:
-        raise click.ClickException(
-            f"{file} is larger than {MAX_FILE // (1024 * 1024)} MiB; nothing was imported.")
-    try:
-        report = import_file(
-            db.session, vault_keys(), file.read_bytes(), now=now(),
-            pool_months=int(current_app.config["TALENT_POOL_MONTHS"]),
-            notice_version=NOTICE_VERSION,
-            max_cv_bytes=int(current_app.config["MAX_CONTENT_LENGTH"]),
-            companies=current_app.config["COMPANIES"])
-    except FileRejected as exc:
-        db.session.rollback()
-        raise click.ClickException(f"{exc}; nothing was imported.") from None
+    moment, keys = now(), vault_keys()
+    options = {"now": moment, "pool_months": int(current_app.config["TALENT_POOL_MONTHS"]),
+               "notice_version": NOTICE_VERSION,
+               "max_cv_bytes": int(current_app.config["MAX_CONTENT_LENGTH"]),
+               "companies": current_app.config["COMPANIES"]}
+    with file.open("rb") as stream:
+        if is_json_lines(stream):
+            # Counted in bytes: the number of lines is not known without reading them all.
+            with click.progressbar(length=file.stat().st_size, label="Importing") as bar:
+                try:
+                    report = import_jsonl_stream(
+                        db.session, keys, _Progress(stream, bar.update),
+                        workers=default_workers(keys) if workers is None else workers,
+                        **options)
+                except BaseException:
+                    db.session.rollback()
+                    raise
+        elif file.stat().st_size > MAX_FILE:
+            raise click.ClickException(
+                f"{file} is larger than {MAX_FILE // (1024 * 1024)} MiB; nothing was imported.")
+        else:
+            try:
+                report = import_file(db.session, keys, stream.read(), **options)
+            except FileRejected as exc:
+                db.session.rollback()
+                raise click.ClickException(f"{exc}; nothing was imported.") from None
     if report.rejected:
         db.session.rollback()
         for number, reason in report.rejected:
@@ -95,22 +121,41 @@ def import_command(file: Path) -> None:
     click.echo(f"Imported {report.imported} record(s).")
     # Each imported record waits for its address to confirm (services.imports). The
     # mail is also how the person learns that we hold data obtained from elsewhere.
-    moment = now()
-    records = db.session.scalars(select(Candidate).where(
-        Candidate.public_id.in_(report.public_ids)).order_by(Candidate.id)).all()
+    if report.public_ids:
+        batches = [db.session.scalars(select(Candidate).where(
+            Candidate.public_id.in_(report.public_ids)).order_by(Candidate.id)).all()]
+    else:
+        batches = imported_records(db.session, report, now=moment)
     queued = 0
-    for record in records:
-        ticket = identity.ask_to_confirm(
-            db.session, vault_keys(), record, now=moment,
-            lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
-            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
-        if ticket is not None:
-            queue_email_change(db.session, vault_keys(), record, ticket, imported=True)
-            queued += 1
-    db.session.commit()
+    with click.progressbar(length=report.imported, label="Confirmation links") as bar:
+        for records in batches:
+            for record in records:
+                ticket = identity.ask_to_confirm(
+                    db.session, keys, record, now=now(),
+                    lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
+                    secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
+                if ticket is not None:
+                    queue_email_change(db.session, keys, record, ticket, imported=True)
+                    queued += 1
+            # A batch at a time, so a large import holds a batch of records, not all.
+            db.session.commit()
+            db.session.expunge_all()
+            bar.update(len(records))
     click.echo(f"Queued {queued} confirmation link(s); an imported record joins the other "
                "records of its address once the address confirms.")
     click.echo(deliver_queued(db.session).line())
+
+
+class _Progress:
+    """A binary file that reports how many bytes were read (for the progress bar)."""
+
+    def __init__(self, stream: BinaryIO, advance: Callable[[int], None]) -> None:
+        self.stream, self.advance = stream, advance
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.stream.readline(limit)
+        self.advance(len(line))
+        return line
 
 
 COMMANDS = [export_command, import_command]

@@ -41,17 +41,19 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vault.config import DEFAULTS
 from vault.keys import VaultKeys
-from vault.services import audit, consent
+from vault.models import Candidate
+from vault.services import audit, bulkload, consent
 from vault.services import candidates as rules  # the field rules the forms check too
 from vault.services.candidates import (
     CandidateInput,
@@ -100,6 +102,7 @@ class ImportReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     public_ids: list[str] = field(default_factory=list)  # the new records, unconfirmed
     unit: str = "line"  # what the numbers of `rejected` count: "line" or "record"
+    after_id: int = 0  # import_jsonl_stream: the new records have ids above it
 
 
 @dataclass(frozen=True)
@@ -537,3 +540,171 @@ def import_file(session: Session, keys: VaultKeys, data: bytes, *, now: datetime
     if isinstance(whole, dict) and len(data.strip().splitlines()) > 1:
         return _import_records(session, keys, [whole], **options)  # one pretty record
     return import_jsonl(session, keys, data.splitlines(), **options)
+
+
+# -- The bulk path: JSON Lines as a stream (vault import of a large file) ----------------
+# The same checks and the same rows as import_jsonl, written by services.bulkload: the
+# file is read line by line and never held whole, and the run is one transaction, all or
+# nothing as import_jsonl (the report then names every bad line).
+
+LINES_PER_BATCH = bulkload.BATCH
+BYTES_PER_BATCH = 32 * 1024 * 1024  # a batch of long lines (large CVs) is cut sooner
+
+
+def plan_import(item: ParsedRecord, *, now: datetime, notice_version: str
+                ) -> bulkload.PlannedRecord:
+    """What _create writes for a parsed line, as rows: the consent ledger it carries, the
+    events this import adds, and where Candidate.pool_consent_until ends up."""
+    events = [bulkload.ConsentRow(e.purpose, e.event, e.notice_version, e.source, e.at,
+                                  e.expires_at) for e in item.consents]
+    if not any(e.purpose == consent.APPLICATION for e in item.consents):
+        events.append(bulkload.ConsentRow(consent.APPLICATION, consent.GRANTED, notice_version,
+                                          SOURCE, now))
+    until: datetime | None = None  # services.consent.record_consent, event by event
+    for e in item.consents:
+        if e.purpose == consent.TALENT_POOL:
+            until = e.expires_at if e.event in (consent.GRANTED, consent.RENEWED) else None
+    if item.pool_until is not None and item.pool_until != until:
+        events.append(bulkload.ConsentRow(consent.TALENT_POOL, consent.GRANTED, notice_version,
+                                          SOURCE, now, item.pool_until))
+        until = item.pool_until
+    elif item.pool_until is None:
+        until = None  # consent that has run out stays out
+    return bulkload.PlannedRecord(data=item.data, source=SOURCE, consents=tuple(events),
+                                  pool_consent_until=until, companies=item.companies,
+                                  email_confirmed=False, audit_detail=SOURCE)
+
+
+@dataclass(frozen=True)
+class _LineBatch:
+    # (line number, line); None for a line longer than MAX_LINE, never read whole
+    lines: tuple[tuple[int, bytes | None], ...]
+    build: bool  # False once a bad line was seen: only check, nothing will be written
+    now: datetime
+    pool_months: int
+    notice_version: str
+    max_cv_bytes: int
+    companies: tuple[str, ...]
+
+
+@dataclass
+class _BatchResult:
+    rejected: list[tuple[int, str]]
+    built: list[bulkload.BuiltRecord]
+
+
+def _parse_batch(keys: VaultKeys, batch: _LineBatch, memo: TokenMemo) -> _BatchResult:
+    planned, rejected = [], []
+    for number, line in batch.lines:
+        try:
+            if line is None:
+                raise LineRejected("the line is too long")
+            item = parse_line(line, now=batch.now, pool_months=batch.pool_months,
+                              max_cv_bytes=batch.max_cv_bytes, companies=batch.companies)
+        except LineRejected as exc:
+            rejected.append((number, str(exc)))
+            continue
+        planned.append(plan_import(item, now=batch.now, notice_version=batch.notice_version))
+    if rejected or not batch.build:
+        return _BatchResult(rejected, [])
+    return _BatchResult([], bulkload.build_batch(keys, planned, now=batch.now, memo=memo))
+
+
+def read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) of every non-blank line, without its line ending, read with a
+    bounded buffer: a line longer than MAX_LINE comes as None, its rest skipped unread."""
+    number = 0
+    while True:
+        line = stream.readline(MAX_LINE + 3)
+        if not line:
+            return
+        number += 1
+        line = line.rstrip(b"\r\n") if line.endswith(b"\n") else line
+        if len(line) > MAX_LINE:
+            while not line.endswith(b"\n"):
+                line = stream.readline(1024 * 1024)
+                if not line:
+                    break
+            yield number, None
+            continue
+        if line.strip():
+            yield number, line
+
+
+def is_json_lines(stream: BinaryIO) -> bool:
+    """Whether a file is JSON Lines (its first line one record), not export.json (a
+    document, pretty-printed or on one line) nor export.zip. Leaves the stream at 0."""
+    try:
+        for _number, line in read_lines(stream):
+            if line is None:
+                return True  # a line too long for a document's first line: JSON Lines
+            try:
+                first = json.loads(line)
+            except (ValueError, RecursionError):
+                return False
+            return isinstance(first, dict) and "records" not in first
+        return False
+    finally:
+        stream.seek(0)
+
+
+def _line_batches(lines: Iterable[tuple[int, bytes | None]], state: dict[str, bool],
+                  **options: Any) -> Iterator[_LineBatch]:
+    batch: list[tuple[int, bytes | None]] = []
+    size = 0
+    for number, line in lines:
+        batch.append((number, line))
+        size += len(line or b"")
+        if len(batch) >= LINES_PER_BATCH or size >= BYTES_PER_BATCH:
+            yield _LineBatch(tuple(batch), not state["failed"], **options)
+            batch, size = [], 0
+    if batch:
+        yield _LineBatch(tuple(batch), not state["failed"], **options)
+
+
+def import_jsonl_stream(session: Session, keys: VaultKeys, stream: BinaryIO, *, now: datetime,
+                        pool_months: int, notice_version: str,
+                        max_cv_bytes: int = MAX_CV_BYTES,
+                        companies: Sequence[str] = DEFAULTS["COMPANIES"],
+                        workers: int = 0,
+                        progress: Callable[[int], None] | None = None) -> ImportReport:
+    """import_jsonl for a file of any size, through the database's bulk path (the caller
+    commits, or rolls back when the report lists rejected lines: from the first bad line
+    on nothing more is written, and every line is still checked so the report names
+    them all). report.public_ids stays empty (it would grow with the file): the new
+    records are those of source "import" created at `now` with an id above report.after_id.
+    """
+    report = ImportReport()
+    session.flush()
+    report.after_id = int(session.scalar(select(func.coalesce(func.max(Candidate.id), 0))) or 0)
+    state = {"failed": False}
+    batches = _line_batches(read_lines(stream), state, now=now, pool_months=pool_months,
+                            notice_version=notice_version, max_cv_bytes=max_cv_bytes,
+                            companies=tuple(companies))
+
+    def built() -> Iterator[list[bulkload.BuiltRecord]]:
+        for result in bulkload.run_jobs(keys, _parse_batch, batches, workers=workers):
+            if result.rejected:
+                state["failed"] = True
+                report.rejected.extend(result.rejected)
+            elif not state["failed"]:
+                yield result.built
+
+    report.imported = bulkload.load(session, keys, built(), now=now, progress=progress)
+    if report.rejected:
+        report.imported = 0
+    return report
+
+
+def imported_records(session: Session, report: ImportReport, *, now: datetime,
+                     batch: int = 500) -> Iterator[list[Candidate]]:
+    """The records a committed import_jsonl_stream run created, a batch at a time."""
+    last = report.after_id
+    while True:
+        records = list(session.scalars(select(Candidate).where(
+            Candidate.id > last, Candidate.source == SOURCE, Candidate.created_at == now,
+            Candidate.email_confirmed_at.is_(None)).order_by(Candidate.id).limit(batch)))
+        if not records:
+            return
+        last = records[-1].id
+        yield records

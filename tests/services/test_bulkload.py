@@ -1,0 +1,347 @@
+"""The bulk path (services.bulkload) writes what the one-by-one path writes.
+
+The same JSON Lines go in once through import_jsonl (create_candidate, record_consent,
+audit.record, one record at a time) and once through import_jsonl_stream (COPY or
+executemany, batches sealed in worker processes); every record must then read back
+the same: its fields, CV, search card and tokens, consent ledger, audit event, export,
+and the searches that find it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from tests.services.test_exports import CV_BYTES
+from vault.appctx import vault_keys
+from vault.extensions import db
+from vault.models import AuditEvent, Candidate, Consent, User
+from vault.privacy import NOTICE_VERSION
+from vault.services import audit, exports, imports
+from vault.services.candidates import open_candidate, open_document
+from vault.services.imports import import_jsonl, import_jsonl_stream
+from vault.services.indexing import open_card
+from vault.services.sealing import record_sealer
+from vault.services.search import search
+
+POOL_MONTHS = 24
+
+
+def records(clock) -> list[dict[str, Any]]:
+    now = clock()
+    moment = (now - timedelta(days=40)).isoformat()
+    later = (now + timedelta(days=300)).isoformat()
+    far = (now + timedelta(days=3000)).isoformat()
+    cv = base64.b64encode(CV_BYTES).decode()
+    return [
+        {
+            "contact": {
+                "full_name": "Jan Peeters",
+                "email": "jan.peeters@example.org",
+                "phone": "+32 9 123 45 67",
+            },
+            "position": "Backend developer",
+            "personal": {"age": "41", "gender": "male"},
+            "interests": "chess, Go",
+            "companies": ["Ingenium"],
+            "education": [
+                {
+                    "degree": "Master of Science",
+                    "field": "Informatics",
+                    "institution": "KU Leuven",
+                    "year": "2006",
+                },
+                {"degree": "Bachelor", "field": "Physics", "institution": "UGent"},
+            ],
+            "documents": [{"filename": "jan-cv.pdf", "content": cv}],
+            "consents": [
+                {
+                    "purpose": "application",
+                    "event": "granted",
+                    "at": moment,
+                    "notice_version": "2025-01",
+                    "source": "apply",
+                },
+                {
+                    "purpose": "talent_pool",
+                    "event": "granted",
+                    "at": moment,
+                    "notice_version": "2025-01",
+                    "source": "apply",
+                    "expires_at": later,
+                },
+            ],
+        },
+        # Only talent_pool_until, and longer than this vault's pool period: capped.
+        {
+            "contact": {"full_name": "Sofie Maes", "email": "sofie@example.org"},
+            "position": "Data engineer",
+            "personal": {"age": 29},
+            "talent_pool_until": far,
+        },
+        # Nothing but a name and an address: an import consent event is added.
+        {"contact": {"full_name": "Wout Claes", "email": "wout@example.org"}},
+        # A pool consent that was withdrawn stays withdrawn.
+        {
+            "contact": {"full_name": "Lotte Dubois", "email": "lotte@example.org"},
+            "interests": "sailing, Kafka",
+            "companies": ["Hoptimize", "Ingenium"],
+            "consents": [
+                {
+                    "purpose": "talent_pool",
+                    "event": "granted",
+                    "at": moment,
+                    "notice_version": "2025-01",
+                    "expires_at": later,
+                },
+                {
+                    "purpose": "talent_pool",
+                    "event": "withdrawn",
+                    "at": moment,
+                    "notice_version": "2025-01",
+                },
+            ],
+        },
+    ]
+
+
+def jsonl(items: list[dict[str, Any]]) -> bytes:
+    return b"".join(json.dumps(item).encode() + b"\n" for item in items)
+
+
+def options(clock) -> dict[str, Any]:
+    return {"now": clock(), "pool_months": POOL_MONTHS, "notice_version": NOTICE_VERSION}
+
+
+def readable(record: Candidate) -> dict[str, Any]:
+    """Everything that can be read of a record, but its own id, key and upload time."""
+    keys = vault_keys()
+    opened = open_candidate(keys, record)
+    fields = {k: v for k, v in vars(opened).items() if k not in ("public_id", "documents")}
+    fields["education"] = [
+        {k: v for k, v in vars(e).items() if k != "uid"} for e in opened.education
+    ]
+    documents = [(*open_document(keys, record, d), d.kind, d.has_text) for d in record.documents]
+    card = open_card(record_sealer(keys, record), record.index_row.card)
+    export = exports.build_export(db.session, keys, [record], now=record.created_at)
+    for item in export["records"]:
+        item.pop("public_id")
+        for document in item["documents"]:
+            document.pop("zip_path"), document.pop("uploaded_at")
+    created = db.session.execute(
+        select(
+            AuditEvent.action, AuditEvent.detail, AuditEvent.actor_type, AuditEvent.created_at
+        ).where(AuditEvent.subject_public_id == record.public_id)
+    ).all()
+    return {
+        "fields": fields,
+        "documents": documents,
+        "index": (record.index_row.tokens, record.index_row.analysis, card, card.terms),
+        "consents": [
+            (c.purpose, c.event, c.notice_version, c.source, c.created_at, c.expires_at)
+            for c in record.consents
+        ],
+        # Not updated_at: on the one-by-one path it is the wall clock of the flush that
+        # followed the consents (Candidate.updated_at's onupdate), not the run's clock.
+        "record": (
+            record.source,
+            record.status,
+            record.created_at,
+            record.email_index,
+            record.email_confirmed_at,
+            record.pool_consent_until,
+            record.companies,
+            record.language,
+            record.legal_hold,
+            record.link_generation,
+            record.key.kek_version,
+        ),
+        "audit": created,
+        "export": export,
+    }
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_bulk_import_reads_back_exactly_as_the_one_by_one_import(app, clock, make_user, workers):
+    data = jsonl(records(clock))
+    officer = make_user(role="admin", company="Ingenium")
+    with app.app_context():
+        keys = vault_keys()
+        one = import_jsonl(db.session, keys, data.splitlines(), **options(clock))
+        db.session.commit()
+        bulk = import_jsonl_stream(
+            db.session, keys, io.BytesIO(data), workers=workers, **options(clock)
+        )
+        db.session.commit()
+        assert (one.imported, bulk.imported, one.rejected, bulk.rejected) == (4, 4, [], [])
+        everything = db.session.scalars(select(Candidate).order_by(Candidate.id)).all()
+        by_one, by_bulk = everything[:4], everything[4:]
+        assert [r.public_id for r in by_one] == one.public_ids
+        for a, b in zip(by_one, by_bulk, strict=True):
+            assert a.public_id != b.public_id and a.key.wrapped != b.key.wrapped
+            assert readable(a) == readable(b)
+        # The trail is one unbroken chain through both runs.
+        state = audit.walk_chain(db.session)
+        assert state.broken_at is None and state.events >= 8
+        # Search finds each person twice (once per path), with the same result line.
+        user = db.session.get(User, officer)
+        for query in ("Kafka", "Peeters", "Backend developer", "chess", "Maes"):
+            page = search(db.session, keys, user, q=query, now=clock())
+            lines = sorted((h.full_name, h.position, str(h.excerpt)) for h in page.results)
+            assert lines and lines[::2] == lines[1::2], query
+
+
+def test_bulk_import_writes_no_plaintext_to_the_database(app, clock):
+    data = jsonl(records(clock))
+    with app.app_context():
+        import_jsonl_stream(db.session, vault_keys(), io.BytesIO(data), workers=0, **options(clock))
+        db.session.commit()
+        for table in (
+            "candidate",
+            "education",
+            "document",
+            "candidate_index",
+            "consent",
+            "audit_event",
+            "candidate_key",
+        ):
+            for row in db.session.execute(text(f"SELECT * FROM {table}")):
+                dumped = repr(tuple(row)).encode() + b"".join(
+                    bytes(v) for v in row if isinstance(v, bytes | memoryview)
+                )
+                for secret in (
+                    b"Peeters",
+                    b"jan.peeters",
+                    b"Informatics",
+                    b"Kafka",
+                    b"Els Verhaegen",
+                ):
+                    assert secret not in dumped, (table, secret)
+
+
+def test_a_bad_line_names_its_number_and_nothing_is_written(app, clock, monkeypatch):
+    # Batches of two: the first batches are written before the bad lines are read, and
+    # the run must still leave nothing behind.
+    monkeypatch.setattr(imports, "LINES_PER_BATCH", 2)
+    good = records(clock)
+    lines = [
+        json.dumps(good[0]).encode(),
+        json.dumps(good[1]).encode(),
+        b"",
+        json.dumps(good[2]).encode(),
+        json.dumps(good[3]).encode(),
+        b'{"contact": {"full_name": "Broken"',
+        json.dumps(good[1]).encode(),
+        json.dumps({"contact": {"full_name": "No Mail", "email": "not-an-address"}}).encode(),
+        json.dumps(good[2]).encode(),
+    ]
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        report = import_jsonl_stream(
+            db.session,
+            vault_keys(),
+            io.BytesIO(b"\n".join(lines) + b"\n"),
+            workers=0,
+            **options(clock),
+        )
+        db.session.rollback()
+        assert report.rejected == [
+            (6, "not valid JSON"),
+            (8, "contact.email is not a valid e-mail address"),
+        ]
+        assert report.imported == 0
+        assert db.session.scalar(select(func.count()).select_from(Candidate)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Consent)) == 0
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
+
+
+def test_a_line_too_long_is_refused_without_being_read_whole(app, clock, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_LINE", 300)
+    short = json.dumps({"contact": {"full_name": "A", "email": "a@example.org"}}).encode()
+    long = json.dumps(
+        {"contact": {"full_name": "B" * 150, "email": "b@example.org"}, "interests": "x" * 400}
+    ).encode()
+    with app.app_context():
+        report = import_jsonl_stream(
+            db.session,
+            vault_keys(),
+            io.BytesIO(short + b"\n" + long + b"\n" + short + b"\n"),
+            workers=0,
+            **options(clock),
+        )
+        db.session.rollback()
+        assert report.rejected == [(2, "the line is too long")]
+
+
+def test_json_lines_are_told_apart_from_an_export_document():
+    assert imports.is_json_lines(io.BytesIO(b'{"contact": {}}\n{"contact": {}}\n'))
+    assert not imports.is_json_lines(io.BytesIO(b'{\n  "schema_version": 1,\n  "records": []\n}'))
+    assert not imports.is_json_lines(io.BytesIO(b'{"schema_version": 1, "records": []}'))
+    assert not imports.is_json_lines(io.BytesIO(b"PK\x03\x04rest of a zip"))
+
+
+def test_seed_demo_rows_read_back_as_the_one_by_one_service_writes_them(app, clock):
+    from vault.commands.demo import _DemoBatch, demo_records
+    from vault.services import bulkload, consent
+    from vault.services.candidates import create_candidate
+
+    batch = _DemoBatch(0, 3, 5, (), POOL_MONTHS, clock())
+    planned = demo_records(batch)
+    assert any(p.pool_consent_until for p in planned)
+    with app.app_context():
+        keys = vault_keys()
+        for item in planned:  # as seed-demo wrote them before the bulk path
+            record = create_candidate(db.session, keys, item.data, now=clock(), source="demo")
+            consent.record_consent(
+                db.session,
+                record,
+                consent.APPLICATION,
+                consent.GRANTED,
+                notice_version=NOTICE_VERSION,
+                source="demo",
+                now=clock(),
+            )
+            if item.pool_consent_until:
+                consent.grant_pool_consent(
+                    db.session,
+                    record,
+                    months=POOL_MONTHS,
+                    notice_version=NOTICE_VERSION,
+                    source="demo",
+                    now=clock(),
+                )
+        db.session.commit()
+        built = bulkload.build_batch(keys, planned, now=clock(), memo={})
+        assert bulkload.load(db.session, keys, [built], now=clock()) == 3
+        db.session.commit()
+        everything = db.session.scalars(select(Candidate).order_by(Candidate.id)).all()
+        for a, b in zip(everything[:3], everything[3:], strict=True):
+            assert readable(a) == readable(b)
+
+
+def test_import_command_reports_the_bad_line_and_imports_nothing(app, runner, clock, tmp_path):
+    path = tmp_path / "people.jsonl"
+    path.write_bytes(jsonl(records(clock)[:2]) + b"[1, 2]\n" + jsonl(records(clock)[2:]))
+    result = runner.invoke(args=["vault", "import", str(path)])
+    assert result.exit_code == 1
+    assert "line 3: a line must be one JSON object" in result.output
+    assert "1 line(s) rejected; nothing was imported." in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Candidate)) == 0
+
+
+def test_import_command_streams_json_lines_with_a_progress_bar(app, runner, clock, tmp_path):
+    path = tmp_path / "people.jsonl"
+    path.write_bytes(jsonl(records(clock)))
+    result = runner.invoke(args=["vault", "import", str(path), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Importing" in result.output and "Imported 4 record(s)." in result.output
+    assert "Queued 4 confirmation link(s)" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Candidate)) == 4

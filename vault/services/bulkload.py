@@ -1,0 +1,549 @@
+"""Loading many records at once (`vault import` of JSON Lines, `vault seed-demo`).
+
+The rows are the ones create_candidate, services.consent and services.audit write for
+one record at a time (tests/services/test_bulkload.py proves it field by field); only
+the way they reach the database differs:
+- the CPU work (fields sealed, search tokens and card computed, data keys wrapped in one
+  call per batch) runs in worker processes when the KEKs are in this process (the file
+  keyring); with a key manager it runs here, since its client is not fork-safe;
+- rows go in by COPY on PostgreSQL and executemany on SQLite, batch by batch, in the
+  caller's one transaction: all or nothing per run, as the one-by-one path;
+- nothing grows with the number of records: batches are written and dropped, the
+  input is read as a stream, and the pool of workers works a bounded number of batches
+  ahead (so memory stays flat from 100,000 to 1,000,000 records).
+
+Plaintext stays in memory: between this process and its workers it travels through an
+anonymous pipe (never a file), and what comes back is sealed.
+
+Search index rows are written in one place (_Writer.index_rows) from what
+vault.services.indexing computes (record_index, seal_card, INDEX_VERSION): a change of
+the index layout there, or of the tables it fills, is made here once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, text
+from sqlalchemy.orm import Session
+
+from vault.crypto import new_data_key, seal_many
+from vault.keys import VaultKeys
+from vault.models import (
+    AuditEvent,
+    Candidate,
+    CandidateCompany,
+    CandidateIndex,
+    CandidateKey,
+    Consent,
+    Document,
+    Education,
+    UTCDateTime,
+    new_public_id,
+    new_uid,
+)
+from vault.services import audit
+from vault.services.candidates import MAX_EDUCATION, CandidateInput, email_index
+from vault.services.indexing import INDEX_VERSION, IndexedText, TokenMemo, record_index, seal_card
+from vault.services.sealing import CANDIDATE_FIELDS, DOCUMENT_FIELDS, EDUCATION_FIELDS, Sealer
+
+BATCH = 1000  # records per batch: one key-wrapping call, one COPY/executemany per table
+SQLITE_CACHE_KIB = -65536  # 64 MiB of page cache while loading (negative: in KiB)
+AHEAD = 4  # batches a worker may have ready before the writer takes them
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    """One event of the consent ledger, as services.consent.record_consent writes it."""
+
+    purpose: str
+    event: str
+    notice_version: str
+    source: str
+    at: datetime
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlannedRecord:
+    """Everything one record is made of, before it is sealed."""
+
+    data: CandidateInput
+    source: str
+    consents: tuple[ConsentRow, ...]
+    # Candidate.pool_consent_until once the ledger above is written (services.consent).
+    pool_consent_until: datetime | None
+    vacancy_id: int | None = None
+    companies: tuple[str, ...] = ()
+    email_confirmed: bool = True
+    audit_detail: str | None = None  # a candidate.created event with this detail
+
+
+@dataclass
+class BuiltRecord:
+    """One record's rows, sealed (what crosses back from a worker)."""
+
+    public_id: str
+    candidate: tuple[Any, ...]  # _CANDIDATE_COLUMNS without id
+    kek_version: int
+    wrapped: bytes
+    companies: tuple[str, ...]
+    education: list[tuple[Any, ...]]  # _EDUCATION_COLUMNS without candidate_id
+    documents: list[tuple[Any, ...]]  # _DOCUMENT_COLUMNS without candidate_id
+    index: tuple[str, bytes, int]  # tokens, card, analysis
+    consents: tuple[ConsentRow, ...]
+    audit_detail: str | None
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # Stored as naive UTC, as models.UTCDateTime does.
+    return None if moment is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+_CANDIDATE_COLUMNS = (
+    "id",
+    "public_id",
+    "created_at",
+    "updated_at",
+    "source",
+    "vacancy_id",
+    "status",
+    "email_index",
+    "email_confirmed_at",
+    "link_generation",
+    "pool_consent_until",
+    "legal_hold",
+    "language",
+    *CANDIDATE_FIELDS,
+)
+_EDUCATION_COLUMNS = ("candidate_id", "uid", "position", "degree", "field", "institution", "year")
+_DOCUMENT_COLUMNS = (
+    "candidate_id",
+    "uid",
+    "kind",
+    "stored_name",
+    "filename",
+    "media_type",
+    "content",
+    "text",
+    "has_text",
+    "created_at",
+)
+_KEY_COLUMNS = ("candidate_id", "kek_version", "wrapped", "created_at")
+_COMPANY_COLUMNS = ("candidate_id", "company")
+_INDEX_COLUMNS = ("candidate_id", "tokens", "card", "analysis")
+_CONSENT_COLUMNS = (
+    "candidate_id",
+    "purpose",
+    "event",
+    "notice_version",
+    "source",
+    "created_at",
+    "expires_at",
+)
+_AUDIT_COLUMNS = (
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "actor_role",
+    "action",
+    "subject_public_id",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
+def _indexed_text(data: CandidateInput) -> IndexedText:
+    return IndexedText(
+        full_name=data.full_name,
+        position=data.position,
+        interests=data.interests,
+        cv_text=data.cv.text if data.cv else "",
+        education=tuple((e.degree, e.field, e.institution) for e in data.education),
+    )
+
+
+def _index_columns(
+    keys: VaultKeys, sealer: Sealer, data: CandidateInput, memo: TokenMemo
+) -> tuple[str, bytes, int]:
+    """The record's candidate_index values, computed as services.candidates._set_index."""
+    indexed = _indexed_text(data)
+    tokens, terms = record_index(keys.blind_index, indexed, memo)
+    return tokens, seal_card(sealer, indexed, terms), INDEX_VERSION
+
+
+def build_batch(
+    keys: VaultKeys, planned: Sequence[PlannedRecord], *, now: datetime, memo: TokenMemo
+) -> list[BuiltRecord]:
+    """Seal a batch: a fresh data key per record, wrapped in one call to the KEK backend."""
+    deks = [new_data_key() for _ in planned]
+    public_ids = [new_public_id() for _ in planned]
+    wrapped = keys.kek.wrap(list(zip(deks, public_ids, strict=True)))
+    moment = _utc(now)
+    built = []
+    for item, dek, public_id, key in zip(planned, deks, public_ids, wrapped, strict=True):
+        data = item.data
+        if len(data.education) > MAX_EDUCATION:
+            raise ValueError("too many education entries")
+        if item.companies and item.vacancy_id is not None:
+            raise ValueError("an application to a vacancy is for the vacancy's company")
+        sealer = Sealer(dek, public_id)
+        # Every field of the record in one call (one cipher object for its key), under
+        # the contexts Sealer.seal gives them.
+        fields = [
+            (getattr(data, column), sealer.context("candidate", column))
+            for column in CANDIDATE_FIELDS
+        ]
+        education_uids = [new_uid() for _ in data.education]
+        for entry, uid in zip(data.education, education_uids, strict=True):
+            fields += [
+                (getattr(entry, column), sealer.context("education", column, uid))
+                for column in EDUCATION_FIELDS
+            ]
+        document_uid = new_uid()
+        if data.cv is not None:
+            fields += [
+                (getattr(data.cv, column), sealer.context("document", column, document_uid))
+                for column in DOCUMENT_FIELDS
+            ]
+        sealed = iter(
+            seal_many(
+                dek, [(v if isinstance(v, bytes) else v.encode("utf-8"), c) for v, c in fields]
+            )
+        )
+        candidate = (
+            public_id,
+            moment,
+            moment,
+            item.source,
+            item.vacancy_id,
+            "new",
+            email_index(keys, data.email),
+            moment if item.email_confirmed else None,
+            0,
+            _utc(item.pool_consent_until),
+            False,
+            "en",
+            *(next(sealed) for _ in CANDIDATE_FIELDS),
+        )
+        education = [
+            (uid, position, *(next(sealed) for _ in EDUCATION_FIELDS))
+            for position, uid in enumerate(education_uids)
+        ]
+        documents = []
+        if data.cv is not None:
+            filename, media_type, content, cv_text = (next(sealed) for _ in DOCUMENT_FIELDS)
+            documents.append(
+                (
+                    document_uid,
+                    "cv",
+                    f"cv-{document_uid}.{data.cv.extension}",
+                    filename,
+                    media_type,
+                    content,
+                    cv_text,
+                    data.cv.has_text,
+                )
+            )
+        built.append(
+            BuiltRecord(
+                public_id=public_id,
+                candidate=candidate,
+                kek_version=key.kek_version,
+                wrapped=key.blob,
+                companies=tuple(sorted(item.companies)),
+                education=education,
+                documents=documents,
+                index=_index_columns(keys, sealer, data, memo),
+                consents=item.consents,
+                audit_detail=item.audit_detail,
+            )
+        )
+    return built
+
+
+class _Writer:
+    """Writes built batches into the session's transaction with the database's bulk path."""
+
+    def __init__(self, session: Session, keys: VaultKeys) -> None:
+        self.session = session
+        self.connection = session.connection()
+        self.dialect = self.connection.dialect.name
+        self.chain_key = keys.audit_chain_key
+        self.prev_hash: str | None = None
+        self.next_id: int | None = None
+        self.converters: dict[str, list[Callable[[Any], Any] | None]] = {}
+
+    # -- ids -------------------------------------------------------------------------
+    def _candidate_ids(self, count: int) -> list[int]:
+        if self.dialect == "postgresql":
+            return list(
+                self.connection.execute(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence('candidate', 'id')) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"n": count},
+                ).scalars()
+            )
+        if self.next_id is None:
+            # BEGIN IMMEDIATE holds SQLite's write lock for the whole run, so nobody else
+            # can take these ids before the run commits.
+            self.next_id = (
+                int(
+                    self.connection.execute(
+                        text("SELECT coalesce(max(id), 0) FROM candidate")
+                    ).scalar_one()
+                )
+                + 1
+            )
+        first, self.next_id = self.next_id, self.next_id + count
+        return list(range(first, first + count))
+
+    # -- the two bulk paths ----------------------------------------------------------
+    def _rows(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if self.dialect == "postgresql":
+            raw = self.connection.connection.driver_connection
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            return
+        converters = self._converters(table, columns)
+        if any(converters):
+            rows = [
+                tuple(
+                    v if c is None or v is None else c(v)
+                    for c, v in zip(converters, row, strict=True)
+                )
+                for row in rows
+            ]
+        raw = self.connection.connection.driver_connection
+        # Table and column names are this module's constants, never input.
+        raw.executemany(
+            f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES '  # noqa: S608
+            f"({', '.join('?' * len(columns))})",
+            rows,
+        )
+
+    def _converters(self, table: str, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
+        # SQLite keeps date-times as text in SQLAlchemy's format: the dialect's own bind
+        # processor writes them, so they read back as the ORM's rows do.
+        if table not in self.converters:
+            model = _TABLES[table]
+            processors: list[Callable[[Any], Any] | None] = []
+            for name in columns:
+                column = model.__table__.c[name]
+                if isinstance(column.type, UTCDateTime):
+                    dialect = self.connection.dialect
+                    processors.append(DateTime().dialect_impl(dialect).bind_processor(dialect))
+                else:
+                    processors.append(None)
+            self.converters[table] = processors
+        return self.converters[table]
+
+    # -- one batch -------------------------------------------------------------------
+    def write(self, batch: list[BuiltRecord], *, now: datetime) -> None:
+        ids = self._candidate_ids(len(batch))
+        moment = _utc(datetime.now(UTC))  # created_at of keys and documents: the wall clock
+        self._rows(
+            "candidate",
+            _CANDIDATE_COLUMNS,
+            [(cid, *b.candidate) for cid, b in zip(ids, batch, strict=True)],
+        )
+        self._rows(
+            "candidate_key",
+            _KEY_COLUMNS,
+            [(cid, b.kek_version, b.wrapped, moment) for cid, b in zip(ids, batch, strict=True)],
+        )
+        self._rows(
+            "candidate_company",
+            _COMPANY_COLUMNS,
+            [(cid, company) for cid, b in zip(ids, batch, strict=True) for company in b.companies],
+        )
+        self._rows(
+            "education",
+            _EDUCATION_COLUMNS,
+            [(cid, *row) for cid, b in zip(ids, batch, strict=True) for row in b.education],
+        )
+        self._rows(
+            "document",
+            _DOCUMENT_COLUMNS,
+            [(cid, *row, moment) for cid, b in zip(ids, batch, strict=True) for row in b.documents],
+        )
+        self.index_rows([(cid, *b.index) for cid, b in zip(ids, batch, strict=True)])
+        self._rows(
+            "consent",
+            _CONSENT_COLUMNS,
+            [
+                (
+                    cid,
+                    c.purpose,
+                    c.event,
+                    c.notice_version,
+                    c.source,
+                    _utc(c.at),
+                    _utc(c.expires_at),
+                )
+                for cid, b in zip(ids, batch, strict=True)
+                for c in b.consents
+            ],
+        )
+        self._audit([b for b in batch if b.audit_detail is not None], now=now)
+
+    def index_rows(self, rows: list[tuple[int, str, bytes, int]]) -> None:
+        """The search index: candidate_index rows (SQLite's FTS5 table follows them by
+        its triggers, PostgreSQL's GIN index by itself), as create_candidate leaves them."""
+        self._rows("candidate_index", _INDEX_COLUMNS, rows)
+
+    def _audit(self, batch: list[BuiltRecord], *, now: datetime) -> None:
+        if not batch:
+            return
+        if self.prev_hash is None:
+            if self.dialect == "postgresql":
+                # As audit.record: serialise writers so no other event chains to the same
+                # parent; held to the end of this run's transaction.
+                self.connection.execute(text("SELECT pg_advisory_xact_lock(7316)"))
+            self.prev_hash = (
+                self.connection.execute(
+                    text("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")
+                ).scalar()
+                or audit.GENESIS
+            )
+        rows = []
+        actor = audit.CLI
+        for record in batch:
+            detail = (record.audit_detail or "")[:200]
+            link = audit.event_hash(
+                self.chain_key,
+                self.prev_hash,
+                now,
+                actor.type,
+                actor.id,
+                actor.role,
+                audit.CANDIDATE_CREATED,
+                record.public_id,
+                detail,
+            )
+            rows.append(
+                (
+                    _utc(now),
+                    actor.type,
+                    actor.id,
+                    actor.role,
+                    audit.CANDIDATE_CREATED,
+                    record.public_id,
+                    detail,
+                    self.prev_hash,
+                    link,
+                )
+            )
+            self.prev_hash = link
+        self._rows("audit_event", _AUDIT_COLUMNS, rows)
+
+
+_TABLES: dict[str, Any] = {
+    "candidate": Candidate,
+    "candidate_key": CandidateKey,
+    "candidate_company": CandidateCompany,
+    "education": Education,
+    "document": Document,
+    "candidate_index": CandidateIndex,
+    "consent": Consent,
+    "audit_event": AuditEvent,
+}
+
+
+# -- workers ---------------------------------------------------------------------------
+# Set in this process before the pool forks, so the workers inherit the keys without
+# them ever being sent anywhere.
+_WORK: dict[str, Any] = {}
+
+
+def _work(task: Any) -> Any:
+    job: Callable[..., Any] = _WORK["job"]
+    memo: TokenMemo = _WORK.setdefault("memo", {})
+    return job(_WORK["keys"], task, memo)
+
+
+def default_workers(keys: VaultKeys) -> int:
+    """Worker processes for a run: one per CPU when the KEKs are in this process; none
+    (everything here) with a key manager, whose client connection must not be shared
+    across a fork."""
+    if keys.manager is not None:
+        return 0
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def run_jobs(
+    keys: VaultKeys,
+    job: Callable[[VaultKeys, Any, TokenMemo], Any],
+    tasks: Iterable[Any],
+    *,
+    workers: int,
+) -> Iterator[Any]:
+    """job(keys, task, memo) for every task, results in the order of the tasks; in
+    `workers` forked processes (0: here). At most AHEAD tasks per worker are in flight,
+    so a stream of a million tasks never piles up in memory."""
+    if workers <= 0:
+        memo: TokenMemo = {}
+        for task in tasks:
+            yield job(keys, task, memo)
+        return
+    _WORK.clear()
+    _WORK.update(job=job, keys=keys)
+    context = multiprocessing.get_context("fork")
+    in_flight: list[Any] = []
+    with context.Pool(workers) as pool:
+        try:
+            for task in tasks:
+                in_flight.append(pool.apply_async(_work, (task,)))
+                if len(in_flight) >= workers * AHEAD:
+                    yield in_flight.pop(0).get()
+            while in_flight:
+                yield in_flight.pop(0).get()
+        finally:
+            _WORK.clear()
+
+
+def load(
+    session: Session,
+    keys: VaultKeys,
+    batches: Iterable[list[BuiltRecord]],
+    *,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write built batches into the session's transaction (the caller commits or rolls
+    back). Returns the number of records written."""
+    session.flush()  # what the session holds goes first (the ids below follow it)
+    writer = _Writer(session, keys)
+    sqlite = writer.dialect == "sqlite"
+    if sqlite:
+        # A fixed page cache for the run (the indexes and FTS5 touch many pages per
+        # batch): bounded, so memory stays flat however many records come.
+        before = writer.connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        writer.connection.exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
+    written = 0
+    try:
+        for batch in batches:
+            if not batch:
+                continue
+            writer.write(batch, now=now)
+            written += len(batch)
+            if progress is not None:
+                progress(len(batch))
+    finally:
+        if sqlite:
+            writer.connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+    return written
