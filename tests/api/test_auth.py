@@ -107,6 +107,24 @@ def test_a_token_hashed_under_an_older_kek_still_works_and_moves_to_the_primary(
         assert db.session.get(ApiClient, client_id).secret_hash.startswith("2$")
 
 
+def test_retiring_a_kek_names_the_api_clients_whose_unused_tokens_end(app, client, make_client):
+    _, quiet = make_client(name="Quiet board")
+    _, busy = make_client(name="Busy board")
+    runner = app.test_cli_runner()
+    with app.app_context():
+        from vault.appctx import vault_keys
+
+        old = vault_keys().keyring.primary
+    assert runner.invoke(args=["vault", "rotate-kek"]).exit_code == 0
+    assert client.get(VACANCIES, headers=bearer(busy)).status_code == 200  # rehashed
+    result = runner.invoke(args=["vault", "retire-kek", str(old)])
+    assert result.exit_code == 0, result.output
+    assert "1 API client token(s)" in result.output and "Quiet board" in result.output
+    assert "Busy board" not in result.output
+    assert client.get(VACANCIES, headers=bearer(quiet)).status_code == 401
+    assert client.get(VACANCIES, headers=bearer(busy)).status_code == 200
+
+
 def test_every_call_is_an_audit_event_without_personal_data(app, client, make_client):
     client_id, token = make_client(["vacancies:read"])
     client.get(VACANCIES + "?company=Ingenium", headers=bearer(token))

@@ -22,7 +22,7 @@ from vault.crypto import Keyring
 from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.extensions import db
 from vault.keys import VaultKeys
-from vault.services import audit
+from vault.services import api_clients, audit
 from vault.services.key_rotation import RotationError, pending_rewraps, retire_kek, rewrap_batch
 from vault.services.keyring_state import advance
 
@@ -151,12 +151,19 @@ def retire_kek_command(version: int, keyring_out: Path | None) -> None:
     require_secrets()
     keys = vault_keys()
     _check_out(keys, keyring_out, then="delete the old keyring from the secret store")
+    # Said, not refused: an API token is only rehashed when its client calls, and a
+    # client that never calls must not hold a KEK version alive; the officer issues
+    # a new token to those named here.
+    ending = api_clients.hashed_under(db.session, keys.kek.retiring(version), now=now())
     try:
         retire_kek(db.session, keys, version, keyring_out=keyring_out)
     except RotationError as exc:
         raise click.ClickException(str(exc)) from None
     audit.record(db.session, audit.CLI, audit.KEK_RETIRED, now=now(), detail=f"version={version}")
     db.session.commit()
+    if ending:
+        click.echo(f"{len(ending)} API client token(s) not used since the rotation stop "
+                   f"working ({', '.join(ending)}): issue new ones on the privacy desk.")
     if keyring_out is not None:
         click.echo(f"KEK version {version} retired: no worker uses it from now on.")
         click.echo(ROLL_OUT.format(path=keyring_out,

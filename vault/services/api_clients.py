@@ -140,6 +140,15 @@ def is_live(client: ApiClient, now: datetime) -> bool:
     return client.expires_at is None or client.expires_at > now
 
 
+def hashed_under(session: Session, versions: Iterable[int], *, now: datetime) -> list[str]:
+    """The names of the live clients whose token is hashed under one of these KEK
+    versions: retiring them ends those tokens (they did not call since the rotation)."""
+    prefixes = tuple(f"{version}$" for version in versions)
+    clients = session.scalars(select(ApiClient).where(ApiClient.revoked_at.is_(None)))
+    return sorted(c.name for c in clients
+                  if is_live(c, now) and c.secret_hash.startswith(prefixes))
+
+
 def authenticate(
     session: Session, keyring: Keyring, token: str, *, now: datetime
 ) -> ApiClient | None:
