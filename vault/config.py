@@ -140,6 +140,10 @@ DEFAULTS: dict[str, Any] = {
     # After a request that erased someone, post the notices in a background thread of
     # this process (like MAIL_FLUSH_AFTER_RESPONSE); tests turn it off and send.
     "WEBHOOK_SEND_AFTER_RESPONSE": True,
+    # Webhook URLs naming a loopback, private or link-local address (or a name that
+    # resolves to one at sending) are refused: the sender would otherwise reach the
+    # vault's own network (SSRF). True only for a receiver inside that network on purpose.
+    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False,
     # Rate limits (Flask-Limiter). VAULT_RATELIMIT_ENABLED=0 turns them off for load tests.
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",

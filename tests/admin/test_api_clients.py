@@ -128,6 +128,7 @@ def test_a_client_without_webhook_gets_a_token_only(app, officer):
     [
         ({"webhook_url": "http://hr.ingenium.example/hook"}, "must start with https://"),
         ({"webhook_url": "https://user:pw@hr.example/hook"}, "may not hold a user name"),
+        ({"webhook_url": "https://169.254.169.254/latest"}, "not to an internal one"),
         ({"scopes": None}, "Choose at least one scope."),
         ({"scopes": "everything:write"}, "is not a valid choice"),
         ({"expires_on": "2026-03-01"}, "The date must be today or later."),

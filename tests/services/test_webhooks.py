@@ -406,3 +406,91 @@ def test_after_a_self_service_erasure_a_background_thread_posts_the_notice(
     assert notice.verified and json.loads(notice.body)["public_id"] == public_id
     [row] = _deliveries(app)
     assert row.status == "delivered"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://192.168.0.10:8443/hook",
+        "https://[::1]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://[fe80::1]/hook",
+        "https://0.0.0.0/hook",
+        "https://2130706433/hook",  # 127.0.0.1 spelt as one number
+        "https://0x7f.1/hook",
+        "https://localhost/hook",
+        "https://vault.localhost./hook",
+    ],
+)
+def test_webhook_urls_naming_internal_addresses_are_refused_unless_allowed(url):
+    with pytest.raises(webhooks.WebhookError):
+        webhooks.check_url(url)
+    assert webhooks.check_url(url, allow_private=True) == url
+
+
+def test_a_public_ip_literal_is_accepted():
+    assert webhooks.check_url("https://93.184.215.14/hook") == "https://93.184.215.14/hook"
+
+
+def _fake_dns(monkeypatch, answers: list[str]) -> list[tuple]:
+    """The name resolves to `answers`; every connection attempt is recorded and refused."""
+    import socket
+
+    attempts: list[tuple] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in answers]
+
+    def create_connection(address, *args, **kwargs):
+        attempts.append(address)
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    return attempts
+
+
+@pytest.mark.app_config(WEBHOOK_TIMEOUT_SECONDS=1)
+def test_a_webhook_name_resolving_to_an_internal_address_is_never_connected_to(
+    app, client, clock, make_client, monkeypatch
+):
+    make_client(url="https://hr.example/hook")  # public-looking when entered
+    _erase(app, clock, _applicant(app, client))
+    attempts = _fake_dns(monkeypatch, ["169.254.169.254"])
+    assert _send(app, clock).retrying == 1
+    assert attempts == []
+    [row] = _deliveries(app)
+    assert row.last_error == webhooks.ADDRESS_REFUSED
+
+
+def test_every_address_of_the_name_must_be_public():
+    # One internal address among public ones is enough to refuse: the connection could
+    # go to any of them.
+    import socket
+
+    real = socket.getaddrinfo
+    try:
+        socket.getaddrinfo = lambda host, port, *a, **k: [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port)),
+        ]
+        outcome = webhooks.post("https://hr.example/h", b"{}", {}, 1)
+    finally:
+        socket.getaddrinfo = real
+    assert outcome.error == webhooks.ADDRESS_REFUSED
+
+
+@pytest.mark.app_config(WEBHOOK_ALLOW_PRIVATE_ADDRESSES=True, WEBHOOK_TIMEOUT_SECONDS=1)
+def test_with_private_addresses_allowed_the_sender_connects_to_the_address_it_checked(
+    app, client, clock, make_client, monkeypatch
+):
+    make_client(url="https://hr.example:8443/hook")
+    _erase(app, clock, _applicant(app, client))
+    attempts = _fake_dns(monkeypatch, ["10.0.0.7"])
+    assert _send(app, clock).retrying == 1
+    # The checked address itself, not the name again (a second lookup could answer
+    # otherwise: DNS rebinding).
+    assert attempts == [("10.0.0.7", 8443)]

@@ -47,6 +47,10 @@ def _testing() -> bool:
     return bool(current_app.config.get("TESTING"))
 
 
+def _allow_private() -> bool:
+    return bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES"))
+
+
 def _create_form(*, submitted: bool) -> ApiClientForm:
     form = ApiClientForm() if submitted else ApiClientForm(formdata=None)
     form.company.choices = [(c, c) for c in current_app.config["COMPANIES"]]
@@ -90,7 +94,7 @@ def create_api_client() -> tuple[str, int]:
     url = (form.webhook_url.data or "").strip()
     if url:
         try:
-            webhooks.check_url(url, testing=_testing())
+            webhooks.check_url(url, testing=_testing(), allow_private=_allow_private())
         except webhooks.WebhookError as exc:
             form.webhook_url.errors = [str(exc)]
             return _list_page(form, 400)
@@ -110,7 +114,14 @@ def create_api_client() -> tuple[str, int]:
         )
         secret = (
             webhooks.set_url(
-                db.session, vault_keys(), client, url, now=moment, actor=actor, testing=_testing()
+                db.session,
+                vault_keys(),
+                client,
+                url,
+                now=moment,
+                actor=actor,
+                testing=_testing(),
+                allow_private=_allow_private(),
             )
             if url
             else None
@@ -196,6 +207,7 @@ def set_webhook(client_id: int) -> Response | tuple[str, int]:
             now=now(),
             actor=staff_actor(_user()),
             testing=_testing(),
+            allow_private=_allow_private(),
         )
     except webhooks.WebhookError as exc:
         db.session.rollback()

@@ -39,14 +39,17 @@ derived from the primary KEK and sealed again by `vault rotate-kek` (reseal_stal
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import logging
 import secrets
+import socket
+import ssl
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -162,9 +165,42 @@ def erasure_payload(public_id: str, erased_at: datetime) -> str:
 # --- the endpoint and its secret -----------------------------------------------------
 
 
-def check_url(url: str, *, testing: bool = False) -> str:
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _literal_address(host: str) -> IpAddress | None:
+    """The address a host name stands for by itself, without DNS: "10.0.0.1", "::1",
+    and the old IPv4 spellings the resolver also takes ("2130706433", "0x7f.1")."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def is_public_address(address: IpAddress) -> bool:
+    """Whether notices may go to this address without WEBHOOK_ALLOW_PRIVATE_ADDRESSES."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    # SSRF: the sender runs inside the vault's network. A webhook pointed at loopback,
+    # a private range or link-local (the cloud metadata service at 169.254.169.254)
+    # would let whoever sets the URL make the vault call its own internal services.
+    return address.is_global and not address.is_multicast
+
+
+def _local_test(scheme: str, host: str | None, testing: bool) -> bool:
+    return testing and scheme == "http" and host == "127.0.0.1"
+
+
+def check_url(url: str, *, testing: bool = False, allow_private: bool = False) -> str:
     """The URL as stored, or WebhookError. HTTPS only: the notice and its signature
-    must not travel in clear. Plain http is accepted for 127.0.0.1 in testing only."""
+    must not travel in clear. Plain http is accepted for 127.0.0.1 in testing only.
+    A host that is (or names) a loopback, private or link-local address is refused
+    unless allow_private (WEBHOOK_ALLOW_PRIVATE_ADDRESSES); names are resolved again,
+    and checked, at every sending (post)."""
     url = url.strip()
     if not url or len(url) > MAX_URL or any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise WebhookError(_l("Enter the webhook URL, starting with https://."))
@@ -173,7 +209,7 @@ def check_url(url: str, *, testing: bool = False) -> str:
         port = parts.port
     except ValueError:
         raise WebhookError(_l("Enter the webhook URL, starting with https://.")) from None
-    local_test = testing and parts.scheme == "http" and parts.hostname == "127.0.0.1"
+    local_test = _local_test(parts.scheme, parts.hostname, testing)
     if not ((parts.scheme == "https" or local_test) and parts.hostname):
         raise WebhookError(_l("The webhook URL must start with https://."))
     # Credentials in the URL would be shown on the desk and kept in plaintext.
@@ -181,6 +217,15 @@ def check_url(url: str, *, testing: bool = False) -> str:
         raise WebhookError(_l("The webhook URL may not hold a user name, password or #part."))
     if port == 0:
         raise WebhookError(_l("Enter the webhook URL, starting with https://."))
+    host = (parts.hostname or "").rstrip(".")
+    literal = _literal_address(host)
+    internal = host == "localhost" or host.endswith(".localhost")
+    if not (local_test or allow_private) and (
+        internal or (literal is not None and not is_public_address(literal))
+    ):
+        raise WebhookError(
+            _l("The webhook URL must point to a public address, not to an internal one.")
+        )
     return url
 
 
@@ -214,6 +259,7 @@ def set_url(
     now: datetime,
     actor: audit.Actor,
     testing: bool = False,
+    allow_private: bool = False,
 ) -> str | None:
     """Set (or with "" remove) the client's webhook URL. Returns the new signing
     secret when one was made (the first URL): the caller shows it once. Flushes."""
@@ -228,7 +274,7 @@ def set_url(
         return None
     if client.revoked_at is not None:
         raise WebhookError(_l("This client is revoked."))
-    stored = check_url(url, testing=testing)
+    stored = check_url(url, testing=testing, allow_private=allow_private)
     secret = None
     if endpoint is None:
         endpoint = WebhookEndpoint(client_id=client.id, url=stored, created_at=now)
@@ -429,31 +475,75 @@ class Outcome:
 Poster = Callable[[str, bytes, dict[str, str], float], Outcome]
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect is a failure: following it could send the notice to plain http or to
-    # a host the officer never entered.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+ADDRESS_REFUSED = "address not allowed"
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
-    """One POST with a timeout; certificates are verified (urllib's default context)."""
-    opener = urllib.request.build_opener(_NoRedirects)
-    # The scheme was checked when the URL was entered (check_url): https only.
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+class _RefusedAddress(Exception):
+    pass
+
+
+def _resolve(host: str, port: int, allow_private: bool) -> tuple[str, int]:
+    """The address to connect to: every address the name has must be allowed, not only
+    the first (a name could hold a public and an internal one)."""
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
+    if not addresses:
+        raise OSError("no address")
+    if not allow_private and not all(is_public_address(a) for a in addresses):
+        raise _RefusedAddress
+    return str(addresses[0]), port
+
+
+def _pinned(connection: http.client.HTTPConnection, address: tuple[str, int]) -> None:
+    # Connect to the address that was checked, not to whatever a second DNS lookup
+    # answers (DNS rebinding); TLS still verifies the certificate for the host name.
+    def connect(_where: tuple[str, int], timeout: Any = None, source: Any = None) -> socket.socket:
+        return socket.create_connection(address, timeout, source)
+
+    connection._create_connection = connect  # type: ignore[attr-defined]
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    *,
+    allow_private: bool = False,
+    testing: bool = False,
+) -> Outcome:
+    """One POST with a timeout, to an address checked after resolving the name (see
+    check_url); certificates are verified. A redirect is not followed (an answer that
+    is not 2xx): following it could send the notice to plain http or to a host the
+    officer never entered. The answer's body is never read."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
     try:
-        with opener.open(request, timeout=timeout) as response:
-            code = int(response.status)
-    except urllib.error.HTTPError as exc:
-        code = int(exc.code)
-        exc.close()
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        return Outcome(
-            None, reason.__class__.__name__ if isinstance(reason, BaseException) else "URLError"
-        )
-    except (TimeoutError, OSError, ValueError) as exc:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        # The scheme was checked when the URL was entered (check_url): https only.
+        if parts.scheme != "https" and not _local_test(parts.scheme, host, testing):
+            return Outcome(None, "not https")
+        address = _resolve(host, port, allow_private or _local_test(parts.scheme, host, testing))
+    except _RefusedAddress:
+        return Outcome(None, ADDRESS_REFUSED)
+    except (OSError, ValueError) as exc:
         return Outcome(None, exc.__class__.__name__)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            host, port, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    _pinned(connection, address)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        code = int(connection.getresponse().status)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return Outcome(None, exc.__class__.__name__)
+    finally:
+        connection.close()
     return Outcome(code, None if 200 <= code < 300 else f"HTTP {code}")
 
 
@@ -557,7 +647,11 @@ def flush(
     """Post due notices (at most WEBHOOK_FLUSH_BATCH). Commits: it owns its protocol;
     call it with no transaction of the caller's open. `clock` gives the signing time
     (the app's clock; `now` when not given)."""
-    send = poster or post
+    send = poster or functools.partial(
+        post,
+        allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES")),
+        testing=bool(config.get("TESTING")),
+    )
     result = SendResult()
     session.commit()
     for _ in range(int(limit or config["WEBHOOK_FLUSH_BATCH"])):
