@@ -170,3 +170,32 @@ def test_with_redis_down_calls_still_work_and_stay_limited_per_worker(
 def test_a_refused_scope_still_counts_against_the_limit(app, client, make_client):
     _, token = make_client(["erasures:read"])
     assert [r.status_code for r in _calls(client, token, 3)] == [403, 403, 429]
+
+
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True,
+    RATELIMIT_API="100 per minute",
+    RATELIMIT_API_AUTH_FAILURES="3 per minute",
+)
+def test_refused_tokens_are_limited_per_address_before_any_lookup_or_audit(
+    app, client, make_client, fresh_limiter
+):
+    from sqlalchemy import func, select
+
+    from vault.extensions import db
+    from vault.models import AuditEvent
+
+    _, token = make_client()
+    key_id = token.split("_")[1]
+    wrong = f"vlt_{key_id}_{'0' * 64}"  # a known key id with a wrong secret
+    statuses = [r.status_code for r in _calls(client, wrong, 5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    _problem(client.get(VACANCIES, headers=bearer(wrong)), 429)
+    with app.app_context():
+        audited = db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "api.call")
+        )
+    assert audited == 3  # the refused calls past the budget wrote nothing
+    # Per address: the client calling from its own address is served.
+    served = client.get(VACANCIES, headers=bearer(token), environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert served.status_code == 200

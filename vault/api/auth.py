@@ -3,18 +3,23 @@
 Decorate an operation with `@require_scope(SCOPE)` directly below `@bp.route(...)`, so
 that authentication comes before anything reads the request: a caller without a valid
 token learns nothing about what the body should have been.
-Order inside: token (401) -> per-client rate limit (429) -> scope (403) -> the view.
+Order inside: refused tokens per address (429) -> token (401) -> per-client rate limit
+(429) -> scope (403) -> the view.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse
 
 from vault.api.blueprint import bp
 from vault.api.problems import ApiProblem
@@ -24,6 +29,7 @@ from vault.models import ApiClient
 from vault.services import api_clients
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 SECURITY_SCHEME = "bearerToken"
 KEY_ID_SHAPE = re.compile(r"vlt_([0-9a-f]{24})_")
@@ -45,6 +51,39 @@ def _limit_value() -> str:
 _per_client = limiter.shared_limit(_limit_value, scope="api-client", key_func=_client_key)
 
 
+_FAILURES = "api-auth-failure"
+
+
+def _failure_limit() -> RateLimitItem:
+    return parse(str(current_app.config["RATELIMIT_API_AUTH_FAILURES"]))
+
+
+def _failures_exhausted(address: str) -> int | None:
+    """Seconds until this address may try a token again, None while it may. The
+    per-client budget only starts once a token is valid; refused tokens are counted per
+    address, so a caller without one cannot make the vault look tokens up, hash secrets
+    and (for a known key id) write audit events without end."""
+    if not limiter.enabled:
+        return None
+    try:
+        if limiter.limiter.test(_failure_limit(), _FAILURES, address):
+            return None
+        reset = limiter.limiter.get_window_stats(_failure_limit(), _FAILURES, address).reset_time
+    except Exception as exc:  # noqa: BLE001 - a store that is down must not refuse calls
+        log.warning("failed-token limit unavailable: %s", exc.__class__.__name__)
+        return None
+    return max(1, int(reset - time.time()) + 1)
+
+
+def _count_failure(address: str) -> None:
+    if not limiter.enabled:
+        return
+    try:
+        limiter.limiter.hit(_failure_limit(), _FAILURES, address)
+    except Exception as exc:  # noqa: BLE001 - as above
+        log.warning("failed-token limit unavailable: %s", exc.__class__.__name__)
+
+
 def _unauthorised(detail: str) -> ApiProblem:
     # RFC 6750: a 401 names the scheme; no error code when no token was sent at all.
     return ApiProblem(
@@ -57,6 +96,25 @@ def _unauthorised(detail: str) -> ApiProblem:
 
 
 def _authenticate() -> ApiClient:
+    address = get_remote_address()
+    wait = _failures_exhausted(address)
+    if wait is not None:
+        raise ApiProblem(
+            429,
+            "Too many calls from this address were refused for their token; retry after "
+            "the time in Retry-After.",
+            kind="rate-limited",
+            title="Too many requests",
+            headers={"Retry-After": str(wait)},
+        )
+    try:
+        return _check_token()
+    except ApiProblem:
+        _count_failure(address)
+        raise
+
+
+def _check_token() -> ApiClient:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
