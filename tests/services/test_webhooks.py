@@ -494,3 +494,40 @@ def test_with_private_addresses_allowed_the_sender_connects_to_the_address_it_ch
     # The checked address itself, not the name again (a second lookup could answer
     # otherwise: DNS rebinding).
     assert attempts == [("10.0.0.7", 8443)]
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off_at_the_timeout():
+    # Each byte comes well within the socket timeout, the whole answer does not: the
+    # timeout holds for the exchange, not for each read.
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                if stop.is_set():
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+        outcome = webhooks.post(url, b"{}", {}, 1.0, testing=True)
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+    assert not outcome.ok and outcome.error == "TimeoutError"

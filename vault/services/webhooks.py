@@ -537,14 +537,42 @@ def post(
         connection = http.client.HTTPConnection(host, port, timeout=timeout)
     _pinned(connection, address)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # The socket timeout bounds each read, not the whole answer: a receiver sending its
+    # status line a byte at a time would hold the sender for ever. The watchdog ends the
+    # exchange once `timeout` has passed in all.
+    watchdog = threading.Timer(timeout, _abort, args=(connection,))
+    watchdog.daemon = True
+    watchdog.start()
+    code: int | None = None
+    error = ""
     try:
         connection.request("POST", path, body=body, headers=headers)
         code = int(connection.getresponse().status)
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        return Outcome(None, exc.__class__.__name__)
+        error = exc.__class__.__name__
     finally:
+        watchdog.cancel()
         connection.close()
+    if _aborted(connection):
+        return Outcome(None, "TimeoutError")
+    if code is None:
+        return Outcome(None, error)
     return Outcome(code, None if 200 <= code < 300 else f"HTTP {code}")
+
+
+def _abort(connection: http.client.HTTPConnection) -> None:
+    connection._vault_aborted = True  # type: ignore[attr-defined]
+    sock = connection.sock
+    if sock is not None:
+        try:
+            # shutdown, not close: it wakes a read blocked in another thread.
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _aborted(connection: http.client.HTTPConnection) -> bool:
+    return bool(getattr(connection, "_vault_aborted", False))
 
 
 def backoff(attempts: int, config: Mapping[str, Any]) -> timedelta:
