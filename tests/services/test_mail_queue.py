@@ -241,7 +241,7 @@ def test_a_link_request_does_the_same_work_for_known_and_unknown_addresses(app, 
         calls: Counter = Counter()
         with monkeypatch.context() as patch:
             _spy(patch, calls, mail_queue, "derived_data_key")  # sealing under the queue key
-            _spy(patch, calls, vault.keys, "unwrap_one")  # opening a record's key
+            _spy(patch, calls, vault.keys.VaultKeys, "unwrap_many")  # opening a record's key
             _spy(patch, calls, BlindIndex, "exact")  # looking the address up
             response = client.post("/my-data", data={"email": address})
         assert response.status_code == 302

@@ -43,6 +43,7 @@ from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.keys import KeysChanged, VaultKeys
 from vault.mail import MailError, OutgoingMail, deliver, header_safe, new_outbox_name
 from vault.models import Candidate, MailMessage, new_uid
+from vault.services import retry
 from vault.services.sealing import RecordKeyMissing, Sealer, record_sealer
 
 TABLE = "mail_queue"
@@ -200,10 +201,7 @@ def retry_failed(session: Session, *, now: datetime) -> int:
 
 
 def backoff(attempts: int, config: Mapping[str, Any]) -> timedelta:
-    """Delay before attempt attempts+1: base, 2 x base, 4 x base... up to the maximum."""
-    base = float(config["MAIL_RETRY_BASE_SECONDS"])
-    delay = min(base * 2 ** max(attempts - 1, 0), float(config["MAIL_RETRY_MAX_SECONDS"]))
-    return timedelta(seconds=delay)
+    return retry.backoff(attempts, config, "MAIL")
 
 
 @dataclass(frozen=True)

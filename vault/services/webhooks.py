@@ -68,7 +68,7 @@ from vault.crypto import DecryptionError, KeyringError, derived_data_key, key_id
 from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.keys import KeysChanged, VaultKeys
 from vault.models import ApiClient, Candidate, WebhookDelivery, WebhookEndpoint
-from vault.services import api_clients, audit
+from vault.services import api_clients, audit, retry
 from vault.services.sealing import Sealer
 
 log = logging.getLogger(__name__)
@@ -576,10 +576,7 @@ def _aborted(connection: http.client.HTTPConnection) -> bool:
 
 
 def backoff(attempts: int, config: Mapping[str, Any]) -> timedelta:
-    """Delay before attempt attempts+1: base, 2 x base, 4 x base... up to the maximum."""
-    base = float(config["WEBHOOK_RETRY_BASE_SECONDS"])
-    delay = min(base * 2 ** max(attempts - 1, 0), float(config["WEBHOOK_RETRY_MAX_SECONDS"]))
-    return timedelta(seconds=delay)
+    return retry.backoff(attempts, config, "WEBHOOK")
 
 
 @dataclass(frozen=True)
