@@ -51,24 +51,39 @@ def opened_keys() -> Iterator[None]:
     if _OPENED.get() is not None:
         yield
         return
-    token = _OPENED.set({})
+    opened: _Opened = {}
+    token = _OPENED.set(opened)
     try:
         yield
     finally:
+        opened.clear()  # also gone from any context copied inside the block
         _OPENED.reset(token)
 
 
-def begin_request() -> object:
+@dataclass(frozen=True)
+class RequestKeys:
+    """What begin_request hands to end_request: the cache itself, not only the
+    context variable's token, so that the keys are dropped wherever it ends."""
+
+    token: object = field(repr=False)
+    opened: _Opened = field(repr=False)
+
+
+def begin_request() -> RequestKeys:
     """Start a request's cache of opened data keys; returns what end_request takes."""
-    return _OPENED.set({})
+    opened: _Opened = {}
+    return RequestKeys(_OPENED.set(opened), opened)
 
 
-def end_request(token: object) -> None:
+def end_request(started: RequestKeys) -> None:
     """Drop the request's opened data keys."""
+    # Emptied first: a teardown that runs in another context than the request began
+    # in (a streamed response finished by another thread) cannot reset the variable
+    # there, and the context the request began in would keep its keys for good.
+    started.opened.clear()
     try:
-        _OPENED.reset(token)  # type: ignore[arg-type]
+        _OPENED.reset(started.token)  # type: ignore[arg-type]
     except (ValueError, TypeError):
-        # Torn down in another context than it began in: drop the keys all the same.
         _OPENED.set(None)
 
 
