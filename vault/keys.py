@@ -87,6 +87,18 @@ def end_request(started: RequestKeys) -> None:
         _OPENED.set(None)
 
 
+def forget_opened(public_ids: Sequence[str]) -> None:
+    """Drop these people's opened data keys from the active block: they were erased,
+    and nothing later in the same request or batch may open their records again
+    (a stale object still holding the wrapped key would otherwise be served from here)."""
+    opened = _OPENED.get()
+    if not opened:
+        return
+    gone = set(public_ids)
+    for name in [name for name in opened if name[2] in gone]:
+        del opened[name]
+
+
 class KeysChanged(Exception):
     """A data key is wrapped by a KEK version newer than this worker's keyring.
 
