@@ -81,3 +81,16 @@ def test_file_vault_migrates_to_pkcs11(app, clock, request):
     with on_hsm.app_context():
         assert all(open_candidate(vault_keys(), get(pid)).email for pid in ids)
     assert on_hsm.test_cli_runner().invoke(args=["vault", "check"]).exit_code == 0
+
+
+def test_a_module_refusing_an_operation_is_unavailable_not_a_raw_pkcs11_error(hsm):
+    # The derive key of a version gone (another process retiring it between our reading
+    # the versions and asking their roots): a 503 for the request, never a 500.
+    with hsm._open() as session:
+        hsm._derive_key(session, 1).destroy()
+    with pytest.raises(KeyManagerUnavailable):
+        hsm.version_roots([1])
+    # Only that operation failed: the module and the session still serve.
+    dek = new_data_key()
+    (wrapped,) = hsm.wrap([(dek, "pid")])
+    assert [d.key for d in hsm.unwrap([(wrapped, "pid")]) if d] == [dek.key]

@@ -130,7 +130,11 @@ class Pkcs11KekBackend:
                 raise KeyManagerUnavailable(f"the security module {what}") from None
             except (OSError, RuntimeError) as exc:
                 if isinstance(exc, p11_errors.PKCS11Error) and opened:
-                    raise  # about the operation, not the module
+                    # About the operation, not the module: the session and the module
+                    # stay as they are, but a raw PKCS11Error would be a 500 page (and
+                    # its message names our key objects).
+                    raise KeyManagerUnavailable(f"the security module refused the operation "
+                                                f"({exc.__class__.__name__})") from None
                 self._forget_session()
                 _module_failed(self.module)
                 raise KeyManagerUnavailable(f"the security module cannot be loaded "
