@@ -67,8 +67,14 @@ def version_of(blob: bytes) -> int | None:
 _DOWN = (requests.exceptions.RequestException, hvac_errors.VaultDown,
          hvac_errors.InternalServerError, hvac_errors.BadGateway,
          hvac_errors.Forbidden, hvac_errors.Unauthorized,
-         hvac_errors.RateLimitExceeded, hvac_errors.UnexpectedError)
+         hvac_errors.RateLimitExceeded, hvac_errors.UnexpectedError,
+         hvac_errors.VaultNotInitialized, hvac_errors.PreconditionFailed)
 _REFUSED = (hvac_errors.Forbidden, hvac_errors.Unauthorized)
+
+
+class _NoTransitKey(KeyManagerUnavailable):
+    """The server answers 404: no such Transit key or mount (create_key makes it; for
+    every other call it is a key manager that cannot serve, a 503, not a 500)."""
 
 
 def _unavailable(exc: BaseException) -> KeyManagerUnavailable:
@@ -223,19 +229,22 @@ class TransitKekBackend:
                 return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
         except _DOWN as exc:
             raise _unavailable(exc) from None
+        except hvac_errors.InvalidPath:
+            raise _NoTransitKey(f"the key manager has no Transit key {self.key_name!r} "
+                                f"on mount {self.mount_point!r}") from None
 
     def create_key(self) -> None:
         """Create the derived Transit key if it does not exist (idempotent)."""
         try:
             self._call(self.client.secrets.transit.read_key)
-        except hvac_errors.InvalidPath:
+        except _NoTransitKey:
             self._call(self.client.secrets.transit.create_key, derived=True,
                        key_type="aes256-gcm96", exportable=False)
 
     def _key_info(self) -> dict[str, Any]:
         try:
             return dict(self._call(self.client.secrets.transit.read_key)["data"])
-        except hvac_errors.InvalidPath:
+        except _NoTransitKey:
             raise KeyringError(f"no Transit key {self.key_name!r}") from None
 
     @property
