@@ -167,12 +167,17 @@ class TransitConnection:
                         return
             self._log_in()
 
-    def refused(self) -> bool:
-        """The server refused the token: log in again if we can. True to retry once."""
+    def refused(self, token: str | None = None) -> bool:
+        """The server refused `token` (the one the failed call used): log in again if we
+        can. True to retry once."""
         if self.login is None:
             return False
         with self._lock:
-            self._log_in()
+            # Every thread whose call failed with the old token lands here: the first
+            # logs in, the others retry with its token rather than each log in again
+            # (a secret_id limited to a few uses would be spent by one burst of 403s).
+            if token is None or self.client.token == token:
+                self._log_in()
         return True
 
 
@@ -219,12 +224,13 @@ class TransitKekBackend:
     # -- calls, with every transport or server failure turned into one exception --------
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         self.connection.ensure_token()
+        token = self.client.token
         try:
             try:
                 return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
             except _REFUSED:
                 # An AppRole token that expired early or was revoked: one new login.
-                if not self.connection.refused():
+                if not self.connection.refused(token):
                     raise
                 return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
         except _DOWN as exc:
