@@ -211,7 +211,15 @@ class VaultKeys:
         if self.file is None:
             return
         if self.manager is not None and self.roots is not None:
-            self.keyring = _transit_keyring(self.manager, self.roots, self.file)
+            try:
+                keyring = _transit_keyring(self.manager, self.roots, self.file)
+            except KeyringError as exc:
+                # It answers but the keys do not load (a roots file it cannot open, its
+                # key gone): as at start (PendingKeys), a 503 that says why, not a 500.
+                # The generation stays unmatched, so the next request tries again.
+                log.error("the key manager answers but the keys do not reload: %s", exc)
+                raise KeyManagerUnavailable(str(exc)) from None
+            self.keyring = keyring
             self.blind_index = BlindIndex(self.keyring.index_key, self.bits)
             return
         keyring = load_keyring(self.env_value, self.file)
