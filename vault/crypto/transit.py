@@ -185,7 +185,7 @@ def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
     return [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
 
 
-def environment_read_once(url: str, token: str, timeout: float) -> hvac.Client:
+def environment_read_once(url: str, token: str | None, timeout: float) -> hvac.Client:
     """A client whose proxy and CA bundle settings come from the environment once, here.
 
     requests otherwise reads them again on every call (proxies, NO_PROXY, netrc, the CA
