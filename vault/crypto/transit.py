@@ -264,7 +264,8 @@ class TransitKekBackend:
 
     def _batch(self, fn: Callable[..., Any], batch: list[dict[str, str]]) -> list[str | None]:
         """Run one batch call; the ciphertext or plaintext of each item, None for an item
-        Transit refused (too old, tampered, wrong context)."""
+        Transit refused (too old, tampered, wrong context). KeyManagerUnavailable when
+        it refused the whole request."""
         try:
             results = self._call(fn, batch_input=batch)["data"]["batch_results"]
         except hvac_errors.InvalidRequest as exc:
@@ -273,7 +274,11 @@ class TransitKekBackend:
             body = exc.json if isinstance(exc.json, dict) else {}
             results = (body.get("data") or {}).get("batch_results") or body.get("batch_results")
             if not isinstance(results, list) or len(results) != len(batch):
-                return [None] * len(batch)
+                # Refused as a request (the key is gone, the body over a limit), not
+                # item by item: no key is known to be bad, so not None for each (that
+                # reads as damaged records in 'vault check' and stops a rotation).
+                raise KeyManagerUnavailable("the key manager refused the batch "
+                                            "(InvalidRequest)") from None
         out: list[str | None] = []
         for result in results:
             if result.get("error"):
