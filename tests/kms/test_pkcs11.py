@@ -94,3 +94,29 @@ def test_a_module_refusing_an_operation_is_unavailable_not_a_raw_pkcs11_error(hs
     dek = new_data_key()
     (wrapped,) = hsm.wrap([(dek, "pid")])
     assert [d.key for d in hsm.unwrap([(wrapped, "pid")]) if d] == [dek.key]
+
+
+def test_two_rotations_at_once_never_leave_two_key_objects_for_one_version(hsm, monkeypatch):
+    # The other process generates v2 between this one's scan and its own generate.
+    real = Pkcs11KekBackend._generate
+
+    def racing(self, session, version):
+        real(self, session, version)  # the other process's objects (same token)
+        return real(self, session, version)
+
+    monkeypatch.setattr(Pkcs11KekBackend, "_generate", racing)
+    with pytest.raises(KeyManagerUnavailable, match="same moment"):
+        hsm.rotate()
+    monkeypatch.undo()
+    labels = [lab for lab in _all_labels(hsm) if lab.startswith(f"{hsm.key_name}-v2")]
+    assert sorted(labels) == [f"{hsm.key_name}-v2", f"{hsm.key_name}-v2-derive"]
+    dek = new_data_key()
+    (wrapped,) = hsm.wrap([(dek, "pid")])
+    assert wrapped.kek_version == 2
+    assert [d.key for d in hsm.unwrap([(wrapped, "pid")]) if d] == [dek.key]
+
+
+def _all_labels(backend: Pkcs11KekBackend) -> list[str]:
+    with backend._open() as session:
+        return [o.label for o in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY,
+                                                      Attribute.TOKEN: True})]

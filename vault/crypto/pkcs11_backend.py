@@ -192,16 +192,18 @@ class Pkcs11KekBackend:
                                key_type=KeyType.GENERIC_SECRET,
                                label=f"{self.key_name}-v{version}-derive")
 
-    def _generate(self, session: Any, version: int) -> None:
-        session.generate_key(KeyType.AES, 256, label=f"{self.key_name}-v{version}", store=True,
-                             capabilities=MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT,
-                             template={Attribute.SENSITIVE: True,
-                                       Attribute.EXTRACTABLE: False})
-        session.generate_key(KeyType.GENERIC_SECRET, 256,
-                             label=f"{self.key_name}-v{version}-derive", store=True,
-                             capabilities=MechanismFlag.SIGN,
-                             template={Attribute.SENSITIVE: True,
-                                       Attribute.EXTRACTABLE: False})
+    def _generate(self, session: Any, version: int) -> list[Any]:
+        return [
+            session.generate_key(KeyType.AES, 256, label=f"{self.key_name}-v{version}",
+                                 store=True,
+                                 capabilities=MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT,
+                                 template={Attribute.SENSITIVE: True,
+                                           Attribute.EXTRACTABLE: False}),
+            session.generate_key(KeyType.GENERIC_SECRET, 256,
+                                 label=f"{self.key_name}-v{version}-derive", store=True,
+                                 capabilities=MechanismFlag.SIGN,
+                                 template={Attribute.SENSITIVE: True,
+                                           Attribute.EXTRACTABLE: False})]
 
     def create_key(self) -> None:
         with self._open() as session:
@@ -254,8 +256,20 @@ class Pkcs11KekBackend:
     def rotate(self) -> int:
         with self._open() as session:
             version = max(self._token_keys(session), default=0) + 1
-            self._generate(session, version)
+            made = self._generate(session, version)
             self._drop_copies()
+            # Another process rotating at the same moment made the same label: two
+            # objects for one version, each wrapping keys the other cannot open, and
+            # only one of them found by a scan. Ours goes (nothing is wrapped with it
+            # yet); if both processes see the pair, both go and both are told to retry.
+            twins = session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY,
+                                         Attribute.TOKEN: True,
+                                         Attribute.LABEL: f"{self.key_name}-v{version}"})
+            if sum(1 for _ in twins) > 1:
+                for obj in made:
+                    obj.destroy()
+                raise KeyManagerUnavailable(f"another rotation made KEK version {version} at "
+                                            "the same moment; none was made here")
             return version
 
     def retiring(self, version: int) -> list[int]:
