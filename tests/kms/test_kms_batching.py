@@ -281,3 +281,16 @@ def test_the_apps_transit_client_reads_proxy_and_ca_settings_once(monkeypatch, t
                                      "TRANSIT_TIMEOUT_SECONDS": 2, **login})
     assert connection.client.adapter.session.trust_env is False
     assert connection.client.adapter._kwargs["proxies"]["https"] == "http://proxy.example:3128"
+
+
+def test_pkcs11_a_retired_version_does_not_rescan_the_token_on_every_call(hsm, scans):
+    dek = new_data_key()
+    (old,) = hsm.wrap([(dek, "pid")])
+    hsm.rotate()
+    hsm.retire(1)
+    (new,) = hsm.wrap([(dek, "pid")])
+    scans.count = 0
+    for _ in range(3):
+        assert hsm.unwrap([(old, "pid")]) == [None]
+        assert [d.key for d in hsm.unwrap([(new, "pid")]) if d] == [dek.key]
+    assert scans.count == 0

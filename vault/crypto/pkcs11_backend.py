@@ -241,8 +241,11 @@ class Pkcs11KekBackend:
     def unwrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[DataKey | None]:
         with self._open() as session:
             keys = self._present(session)
-            if any(wrapped.kek_version not in keys for wrapped, _ in items):
-                keys = self._present(session, fresh=True)  # a version made since the scan
+            # Only a version newer than the scan can have appeared since (made by another
+            # process); an older one that is missing was retired and never comes back, so
+            # it must not cost a scan of the token (and new copies of every key) per call.
+            if any(wrapped.kek_version > max(keys) for wrapped, _ in items):
+                keys = self._present(session, fresh=True)
             return [_open_one(keys, wrapped, public_id) for wrapped, public_id in items]
 
     def rewrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[WrappedKey | None]:
