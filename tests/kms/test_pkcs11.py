@@ -120,3 +120,23 @@ def _all_labels(backend: Pkcs11KekBackend) -> list[str]:
     with backend._open() as session:
         return [o.label for o in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY,
                                                       Attribute.TOKEN: True})]
+
+
+@pytest.mark.parametrize("kek", ["pkcs11"], indirect=True)
+def test_retire_destroyed_in_the_module_but_never_committed_can_be_run_again(app, clock):
+    from vault.services.keyring_state import current_state
+
+    make(app, clock)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["vault", "rotate-kek"]).exit_code == 0
+    with app.app_context():
+        keys = vault_keys()
+        generation, _ = current_state(db.session)
+        keys.kek.retire(1)  # the run stops here: destroyed, the database never told
+    result = runner.invoke(args=["vault", "retire-kek", "1"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        after, retired = current_state(db.session)
+        assert 1 in retired and after > generation  # every worker reloads now
+    assert runner.invoke(args=["vault", "retire-kek", "1"]).exit_code != 0  # once only
+    assert runner.invoke(args=["vault", "check"]).exit_code == 0
