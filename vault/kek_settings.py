@@ -43,9 +43,7 @@ def secret_setting(config: Mapping[str, Any], name: str, what: str) -> str:
 
 def transit_connection(config: Mapping[str, Any]) -> TransitConnection:
     """One client for both Transit keys, logged in with a token or with AppRole."""
-    import hvac
-
-    from vault.crypto.transit import AppRoleLogin, TransitConnection
+    from vault.crypto.transit import AppRoleLogin, TransitConnection, environment_read_once
 
     addr = config.get("TRANSIT_ADDR") or os.environ.get("BAO_ADDR")
     if not addr:
@@ -62,9 +60,10 @@ def transit_connection(config: Mapping[str, Any]) -> TransitConnection:
                              str(_setting(config, "TRANSIT_APPROLE_MOUNT")))
         # No token yet: the first call logs in (also when the key manager is down at
         # start, the app starts and logs in once it answers).
-        return TransitConnection(hvac.Client(url=addr, timeout=timeout), login)
+        return TransitConnection(environment_read_once(addr, None, timeout), login)
     token = secret_setting(config, "TRANSIT_TOKEN", "Transit token (or AppRole role_id)")
-    return TransitConnection(hvac.Client(url=addr, token=token, timeout=timeout))
+    # The proxy and CA settings read once here, not on every call (environment_read_once).
+    return TransitConnection(environment_read_once(addr, token, timeout))
 
 
 def manager_backends(config: Mapping[str, Any], backend: str) -> tuple[KeyManager, KeyManager]:

@@ -51,25 +51,52 @@ def opened_keys() -> Iterator[None]:
     if _OPENED.get() is not None:
         yield
         return
-    token = _OPENED.set({})
+    opened: _Opened = {}
+    token = _OPENED.set(opened)
     try:
         yield
     finally:
+        opened.clear()  # also gone from any context copied inside the block
         _OPENED.reset(token)
 
 
-def begin_request() -> object:
+@dataclass(frozen=True)
+class RequestKeys:
+    """What begin_request hands to end_request: the cache itself, not only the
+    context variable's token, so that the keys are dropped wherever it ends."""
+
+    token: object = field(repr=False)
+    opened: _Opened = field(repr=False)
+
+
+def begin_request() -> RequestKeys:
     """Start a request's cache of opened data keys; returns what end_request takes."""
-    return _OPENED.set({})
+    opened: _Opened = {}
+    return RequestKeys(_OPENED.set(opened), opened)
 
 
-def end_request(token: object) -> None:
+def end_request(started: RequestKeys) -> None:
     """Drop the request's opened data keys."""
+    # Emptied first: a teardown that runs in another context than the request began
+    # in (a streamed response finished by another thread) cannot reset the variable
+    # there, and the context the request began in would keep its keys for good.
+    started.opened.clear()
     try:
-        _OPENED.reset(token)  # type: ignore[arg-type]
+        _OPENED.reset(started.token)  # type: ignore[arg-type]
     except (ValueError, TypeError):
-        # Torn down in another context than it began in: drop the keys all the same.
         _OPENED.set(None)
+
+
+def forget_opened(public_ids: Sequence[str]) -> None:
+    """Drop these people's opened data keys from the active block: they were erased,
+    and nothing later in the same request or batch may open their records again
+    (a stale object still holding the wrapped key would otherwise be served from here)."""
+    opened = _OPENED.get()
+    if not opened:
+        return
+    gone = set(public_ids)
+    for name in [name for name in opened if name[2] in gone]:
+        del opened[name]
 
 
 class KeysChanged(Exception):
@@ -184,7 +211,15 @@ class VaultKeys:
         if self.file is None:
             return
         if self.manager is not None and self.roots is not None:
-            self.keyring = _transit_keyring(self.manager, self.roots, self.file)
+            try:
+                keyring = _transit_keyring(self.manager, self.roots, self.file)
+            except KeyringError as exc:
+                # It answers but the keys do not load (a roots file it cannot open, its
+                # key gone): as at start (PendingKeys), a 503 that says why, not a 500.
+                # The generation stays unmatched, so the next request tries again.
+                log.error("the key manager answers but the keys do not reload: %s", exc)
+                raise KeyManagerUnavailable(str(exc)) from None
+            self.keyring = keyring
             self.blind_index = BlindIndex(self.keyring.index_key, self.bits)
             return
         keyring = load_keyring(self.env_value, self.file)

@@ -82,3 +82,12 @@ def test_short_audit_key_is_refused():
     doc["audit_key"] = base64.b64encode(b"short").decode()
     with pytest.raises(KeyringError, match="256 bits"):
         Keyring.from_json(json.dumps(doc))
+
+
+def test_a_keyring_repr_shows_no_key_bytes():
+    keyring = Keyring.generate()
+    shown = repr(keyring)
+    assert keyring.audit_key is not None
+    for key in [*keyring.keks.values(), keyring.index_key, keyring.audit_key]:
+        assert repr(key) not in shown and key.hex() not in shown
+    assert f"primary={keyring.primary}" in shown

@@ -127,6 +127,29 @@ def test_a_revoked_token_is_replaced_by_a_new_login(app, bao, clock, tmp_path, m
         db.engine.dispose()
 
 
+def test_calls_refused_with_the_same_revoked_token_log_in_once(
+    app, bao, clock, tmp_path, monkeypatch
+):
+    approle = _approle_app(app, bao, tmp_path)
+    public_id = make(approle, clock)
+    connection = _connection(approle)
+    logins = []
+    real_login = AppRoleLogin.__call__
+    monkeypatch.setattr(
+        AppRoleLogin, "__call__", lambda self, client: logins.append(1) or real_login(self, client)
+    )
+    old_token = connection.client.token
+    bao.client().auth.token.revoke(old_token)
+    # Three threads whose calls were refused with the revoked token, one after another.
+    assert all(connection.refused(old_token) for _ in range(3))
+    assert len(logins) == 1 and connection.client.token != old_token
+    with approle.app_context():
+        assert open_candidate(vault_keys(), get(public_id)).email
+    assert len(logins) == 1
+    with approle.app_context():
+        db.engine.dispose()
+
+
 def test_token_is_renewed_then_replaced_by_a_login_at_its_max_ttl(app, bao, tmp_path, monkeypatch):
     logins: list[int] = []
     real_login = AppRoleLogin.__call__

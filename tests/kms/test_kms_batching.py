@@ -266,3 +266,31 @@ def test_transit_client_made_from_settings_opens_what_it_wrapped(bao):
     dek = new_data_key()
     (wrapped,) = backend.wrap([(dek, "pid")])
     assert unwrap_one(backend, wrapped, "pid").key == dek.key
+
+
+@pytest.mark.parametrize("role", [False, True])
+def test_the_apps_transit_client_reads_proxy_and_ca_settings_once(monkeypatch, tmp_path, role):
+    from vault.kek_settings import transit_connection
+
+    for name in ("VAULT_CACERT", "VAULT_CAPATH", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    login = {"TRANSIT_ROLE_ID": "r", "TRANSIT_SECRET_ID": "s"} if role else {
+        "TRANSIT_TOKEN": "t"}
+    connection = transit_connection({"TRANSIT_ADDR": "https://bao.example:8200",
+                                     "TRANSIT_TIMEOUT_SECONDS": 2, **login})
+    assert connection.client.adapter.session.trust_env is False
+    assert connection.client.adapter._kwargs["proxies"]["https"] == "http://proxy.example:3128"
+
+
+def test_pkcs11_a_retired_version_does_not_rescan_the_token_on_every_call(hsm, scans):
+    dek = new_data_key()
+    (old,) = hsm.wrap([(dek, "pid")])
+    hsm.rotate()
+    hsm.retire(1)
+    (new,) = hsm.wrap([(dek, "pid")])
+    scans.count = 0
+    for _ in range(3):
+        assert hsm.unwrap([(old, "pid")]) == [None]
+        assert [d.key for d in hsm.unwrap([(new, "pid")]) if d] == [dek.key]
+    assert scans.count == 0

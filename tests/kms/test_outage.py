@@ -126,3 +126,29 @@ def test_pulled_pkcs11_token_answers_503_and_work_resumes_when_it_is_back(
     finally:
         with restarted.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("kek", ["pkcs11"], indirect=True)
+def test_keys_that_no_longer_load_on_a_reload_answer_503_not_500(app, make_user, login):
+    from vault.kek_settings import roots_file
+    from vault.services.keyring_state import advance
+
+    slug = make_vacancy(app)
+    staff_user = make_user(role="recruiter", company="Ingenium")
+    apply(app.test_client(), slug, email="anna@example.org", full_name="Anna Peeters")
+    staff = app.test_client()
+    login(staff, staff_user)
+    path = roots_file(app.config, "pkcs11")
+    kept = path.read_text()
+    # The roots file replaced by one the key manager cannot open (a wrong restore),
+    # then another process moves the keyring generation: the worker reloads.
+    path.write_text(kept.replace('"blob": "', '"blob": "AAAA', 1))
+    with app.app_context():
+        advance(db.session)
+        db.session.commit()
+    try:
+        page = staff.get("/candidates?q=anna")
+        assert page.status_code == 503 and "Traceback" not in page.data.decode()
+    finally:
+        path.write_text(kept)
+    assert "Anna Peeters" in staff.get("/candidates?q=anna").data.decode()

@@ -81,3 +81,62 @@ def test_file_vault_migrates_to_pkcs11(app, clock, request):
     with on_hsm.app_context():
         assert all(open_candidate(vault_keys(), get(pid)).email for pid in ids)
     assert on_hsm.test_cli_runner().invoke(args=["vault", "check"]).exit_code == 0
+
+
+def test_a_module_refusing_an_operation_is_unavailable_not_a_raw_pkcs11_error(hsm):
+    # The derive key of a version gone (another process retiring it between our reading
+    # the versions and asking their roots): a 503 for the request, never a 500.
+    with hsm._open() as session:
+        hsm._derive_key(session, 1).destroy()
+    with pytest.raises(KeyManagerUnavailable):
+        hsm.version_roots([1])
+    # Only that operation failed: the module and the session still serve.
+    dek = new_data_key()
+    (wrapped,) = hsm.wrap([(dek, "pid")])
+    assert [d.key for d in hsm.unwrap([(wrapped, "pid")]) if d] == [dek.key]
+
+
+def test_two_rotations_at_once_never_leave_two_key_objects_for_one_version(hsm, monkeypatch):
+    # The other process generates v2 between this one's scan and its own generate.
+    real = Pkcs11KekBackend._generate
+
+    def racing(self, session, version):
+        real(self, session, version)  # the other process's objects (same token)
+        return real(self, session, version)
+
+    monkeypatch.setattr(Pkcs11KekBackend, "_generate", racing)
+    with pytest.raises(KeyManagerUnavailable, match="same moment"):
+        hsm.rotate()
+    monkeypatch.undo()
+    labels = [lab for lab in _all_labels(hsm) if lab.startswith(f"{hsm.key_name}-v2")]
+    assert sorted(labels) == [f"{hsm.key_name}-v2", f"{hsm.key_name}-v2-derive"]
+    dek = new_data_key()
+    (wrapped,) = hsm.wrap([(dek, "pid")])
+    assert wrapped.kek_version == 2
+    assert [d.key for d in hsm.unwrap([(wrapped, "pid")]) if d] == [dek.key]
+
+
+def _all_labels(backend: Pkcs11KekBackend) -> list[str]:
+    with backend._open() as session:
+        return [o.label for o in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY,
+                                                      Attribute.TOKEN: True})]
+
+
+@pytest.mark.parametrize("kek", ["pkcs11"], indirect=True)
+def test_retire_destroyed_in_the_module_but_never_committed_can_be_run_again(app, clock):
+    from vault.services.keyring_state import current_state
+
+    make(app, clock)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["vault", "rotate-kek"]).exit_code == 0
+    with app.app_context():
+        keys = vault_keys()
+        generation, _ = current_state(db.session)
+        keys.kek.retire(1)  # the run stops here: destroyed, the database never told
+    result = runner.invoke(args=["vault", "retire-kek", "1"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        after, retired = current_state(db.session)
+        assert 1 in retired and after > generation  # every worker reloads now
+    assert runner.invoke(args=["vault", "retire-kek", "1"]).exit_code != 0  # once only
+    assert runner.invoke(args=["vault", "check"]).exit_code == 0

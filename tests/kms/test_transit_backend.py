@@ -60,3 +60,33 @@ def test_wrong_token_is_unavailable_not_a_bad_key(bao, transit):
     stranger = TransitKekBackend.connect(bao.url, "not-the-token", transit.key_name)
     with pytest.raises(KeyManagerUnavailable):
         stranger.unwrap([(transit.wrap([(new_data_key(), "p")])[0], "p")])
+
+
+def test_a_transit_mount_that_is_gone_is_unavailable_not_a_raw_hvac_error(bao, transit):
+    # The mount disabled or renamed under a running app: every call is answered 404.
+    # A 503 for the request (and a clear line for a command), never a 500.
+    (wrapped,) = transit.wrap([(new_data_key(), "pid")])
+    moved = TransitKekBackend(bao.client(), transit.key_name, mount_point="no-such-mount")
+    with pytest.raises(KeyManagerUnavailable):
+        moved.unwrap([(wrapped, "pid")])
+    with pytest.raises(KeyManagerUnavailable):
+        moved.wrap([(new_data_key(), "pid")])
+    with pytest.raises(KeyringError):
+        _ = moved.versions  # reading the key is how a reload learns of it
+
+
+def test_a_batch_refused_whole_is_unavailable_not_every_key_corrupt(bao, transit):
+    # The Transit key deleted (or a request-level 400 without per-item results): not
+    # the data keys' fault, so not DecryptionError (which 'vault check' reports as
+    # damaged records and rotation as keys that cannot be opened).
+    (wrapped,) = transit.wrap([(new_data_key(), "pid")])
+    gone = TransitKekBackend(bao.client(), transit.key_name + "-gone")
+    with pytest.raises(KeyManagerUnavailable):
+        gone.unwrap([(wrapped, "pid")])
+    with pytest.raises(KeyManagerUnavailable):
+        gone.rewrap([(wrapped, "pid")])
+    # Per-item refusals stay per item: another person's key is None, the rest opens.
+    dek = new_data_key()
+    (mine,) = transit.wrap([(dek, "me")])
+    assert [d and d.key for d in transit.unwrap([(wrapped, "other"), (mine, "me")])] == [
+        None, dek.key]

@@ -32,13 +32,15 @@ class KeyringError(Exception):
 
 @dataclass
 class Keyring:
-    keks: dict[int, bytes]
+    # Never in a repr: a keyring shows up in tracebacks, debug logs and test failures
+    # (through VaultKeys and the per-request cache), and these are the keys themselves.
+    keks: dict[int, bytes] = field(repr=False)
     primary: int
-    index_key: bytes
+    index_key: bytes = field(repr=False)
     # Highest version ever issued, so retiring the newest one can never lead to reuse.
     last_issued: int = field(default=0)
     # Root of the audit chain's HMAC key (vault.crypto.chain); never rotated.
-    audit_key: bytes | None = None
+    audit_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.primary not in self.keks:

@@ -130,7 +130,11 @@ class Pkcs11KekBackend:
                 raise KeyManagerUnavailable(f"the security module {what}") from None
             except (OSError, RuntimeError) as exc:
                 if isinstance(exc, p11_errors.PKCS11Error) and opened:
-                    raise  # about the operation, not the module
+                    # About the operation, not the module: the session and the module
+                    # stay as they are, but a raw PKCS11Error would be a 500 page (and
+                    # its message names our key objects).
+                    raise KeyManagerUnavailable(f"the security module refused the operation "
+                                                f"({exc.__class__.__name__})") from None
                 self._forget_session()
                 _module_failed(self.module)
                 raise KeyManagerUnavailable(f"the security module cannot be loaded "
@@ -188,16 +192,18 @@ class Pkcs11KekBackend:
                                key_type=KeyType.GENERIC_SECRET,
                                label=f"{self.key_name}-v{version}-derive")
 
-    def _generate(self, session: Any, version: int) -> None:
-        session.generate_key(KeyType.AES, 256, label=f"{self.key_name}-v{version}", store=True,
-                             capabilities=MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT,
-                             template={Attribute.SENSITIVE: True,
-                                       Attribute.EXTRACTABLE: False})
-        session.generate_key(KeyType.GENERIC_SECRET, 256,
-                             label=f"{self.key_name}-v{version}-derive", store=True,
-                             capabilities=MechanismFlag.SIGN,
-                             template={Attribute.SENSITIVE: True,
-                                       Attribute.EXTRACTABLE: False})
+    def _generate(self, session: Any, version: int) -> list[Any]:
+        return [
+            session.generate_key(KeyType.AES, 256, label=f"{self.key_name}-v{version}",
+                                 store=True,
+                                 capabilities=MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT,
+                                 template={Attribute.SENSITIVE: True,
+                                           Attribute.EXTRACTABLE: False}),
+            session.generate_key(KeyType.GENERIC_SECRET, 256,
+                                 label=f"{self.key_name}-v{version}-derive", store=True,
+                                 capabilities=MechanismFlag.SIGN,
+                                 template={Attribute.SENSITIVE: True,
+                                           Attribute.EXTRACTABLE: False})]
 
     def create_key(self) -> None:
         with self._open() as session:
@@ -235,8 +241,11 @@ class Pkcs11KekBackend:
     def unwrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[DataKey | None]:
         with self._open() as session:
             keys = self._present(session)
-            if any(wrapped.kek_version not in keys for wrapped, _ in items):
-                keys = self._present(session, fresh=True)  # a version made since the scan
+            # Only a version newer than the scan can have appeared since (made by another
+            # process); an older one that is missing was retired and never comes back, so
+            # it must not cost a scan of the token (and new copies of every key) per call.
+            if any(wrapped.kek_version > max(keys) for wrapped, _ in items):
+                keys = self._present(session, fresh=True)
             return [_open_one(keys, wrapped, public_id) for wrapped, public_id in items]
 
     def rewrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[WrappedKey | None]:
@@ -250,8 +259,20 @@ class Pkcs11KekBackend:
     def rotate(self) -> int:
         with self._open() as session:
             version = max(self._token_keys(session), default=0) + 1
-            self._generate(session, version)
+            made = self._generate(session, version)
             self._drop_copies()
+            # Another process rotating at the same moment made the same label: two
+            # objects for one version, each wrapping keys the other cannot open, and
+            # only one of them found by a scan. Ours goes (nothing is wrapped with it
+            # yet); if both processes see the pair, both go and both are told to retry.
+            twins = session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY,
+                                         Attribute.TOKEN: True,
+                                         Attribute.LABEL: f"{self.key_name}-v{version}"})
+            if sum(1 for _ in twins) > 1:
+                for obj in made:
+                    obj.destroy()
+                raise KeyManagerUnavailable(f"another rotation made KEK version {version} at "
+                                            "the same moment; none was made here")
             return version
 
     def retiring(self, version: int) -> list[int]:

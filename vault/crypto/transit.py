@@ -67,8 +67,14 @@ def version_of(blob: bytes) -> int | None:
 _DOWN = (requests.exceptions.RequestException, hvac_errors.VaultDown,
          hvac_errors.InternalServerError, hvac_errors.BadGateway,
          hvac_errors.Forbidden, hvac_errors.Unauthorized,
-         hvac_errors.RateLimitExceeded, hvac_errors.UnexpectedError)
+         hvac_errors.RateLimitExceeded, hvac_errors.UnexpectedError,
+         hvac_errors.VaultNotInitialized, hvac_errors.PreconditionFailed)
 _REFUSED = (hvac_errors.Forbidden, hvac_errors.Unauthorized)
+
+
+class _NoTransitKey(KeyManagerUnavailable):
+    """The server answers 404: no such Transit key or mount (create_key makes it; for
+    every other call it is a key manager that cannot serve, a 503, not a 500)."""
 
 
 def _unavailable(exc: BaseException) -> KeyManagerUnavailable:
@@ -161,12 +167,17 @@ class TransitConnection:
                         return
             self._log_in()
 
-    def refused(self) -> bool:
-        """The server refused the token: log in again if we can. True to retry once."""
+    def refused(self, token: str | None = None) -> bool:
+        """The server refused `token` (the one the failed call used): log in again if we
+        can. True to retry once."""
         if self.login is None:
             return False
         with self._lock:
-            self._log_in()
+            # Every thread whose call failed with the old token lands here: the first
+            # logs in, the others retry with its token rather than each log in again
+            # (a secret_id limited to a few uses would be spent by one burst of 403s).
+            if token is None or self.client.token == token:
+                self._log_in()
         return True
 
 
@@ -174,7 +185,7 @@ def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
     return [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
 
 
-def environment_read_once(url: str, token: str, timeout: float) -> hvac.Client:
+def environment_read_once(url: str, token: str | None, timeout: float) -> hvac.Client:
     """A client whose proxy and CA bundle settings come from the environment once, here.
 
     requests otherwise reads them again on every call (proxies, NO_PROXY, netrc, the CA
@@ -213,29 +224,33 @@ class TransitKekBackend:
     # -- calls, with every transport or server failure turned into one exception --------
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         self.connection.ensure_token()
+        token = self.client.token
         try:
             try:
                 return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
             except _REFUSED:
                 # An AppRole token that expired early or was revoked: one new login.
-                if not self.connection.refused():
+                if not self.connection.refused(token):
                     raise
                 return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
         except _DOWN as exc:
             raise _unavailable(exc) from None
+        except hvac_errors.InvalidPath:
+            raise _NoTransitKey(f"the key manager has no Transit key {self.key_name!r} "
+                                f"on mount {self.mount_point!r}") from None
 
     def create_key(self) -> None:
         """Create the derived Transit key if it does not exist (idempotent)."""
         try:
             self._call(self.client.secrets.transit.read_key)
-        except hvac_errors.InvalidPath:
+        except _NoTransitKey:
             self._call(self.client.secrets.transit.create_key, derived=True,
                        key_type="aes256-gcm96", exportable=False)
 
     def _key_info(self) -> dict[str, Any]:
         try:
             return dict(self._call(self.client.secrets.transit.read_key)["data"])
-        except hvac_errors.InvalidPath:
+        except _NoTransitKey:
             raise KeyringError(f"no Transit key {self.key_name!r}") from None
 
     @property
@@ -249,7 +264,8 @@ class TransitKekBackend:
 
     def _batch(self, fn: Callable[..., Any], batch: list[dict[str, str]]) -> list[str | None]:
         """Run one batch call; the ciphertext or plaintext of each item, None for an item
-        Transit refused (too old, tampered, wrong context)."""
+        Transit refused (too old, tampered, wrong context). KeyManagerUnavailable when
+        it refused the whole request."""
         try:
             results = self._call(fn, batch_input=batch)["data"]["batch_results"]
         except hvac_errors.InvalidRequest as exc:
@@ -258,7 +274,11 @@ class TransitKekBackend:
             body = exc.json if isinstance(exc.json, dict) else {}
             results = (body.get("data") or {}).get("batch_results") or body.get("batch_results")
             if not isinstance(results, list) or len(results) != len(batch):
-                return [None] * len(batch)
+                # Refused as a request (the key is gone, the body over a limit), not
+                # item by item: no key is known to be bad, so not None for each (that
+                # reads as damaged records in 'vault check' and stops a rotation).
+                raise KeyManagerUnavailable("the key manager refused the batch "
+                                            "(InvalidRequest)") from None
         out: list[str | None] = []
         for result in results:
             if result.get("error"):

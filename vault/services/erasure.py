@@ -34,6 +34,7 @@ from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from vault.database import scrub_deleted_bytes
+from vault.keys import forget_opened
 from vault.models import (
     ApplicationStatistic,
     Candidate,
@@ -136,6 +137,7 @@ def erase_records(session: Session, records: Sequence[Candidate], *, reason: str
             source=record.source, applied_on=record.created_at.date(), erased_on=now.date(),
             outcome=_outcome(record, reason), reason=reason))
     destroy_data_keys(session, ids)
+    forget_opened(public_ids)
     # Search tokens go explicitly (the FTS5 trigger removes them from the index, whose
     # secure-delete mode rewrites the pages that held them), before the records.
     session.execute(delete(CandidateIndex).where(CandidateIndex.candidate_id.in_(ids)))

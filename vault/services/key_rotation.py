@@ -13,7 +13,7 @@ from vault.crypto.keyring import KeyringError
 from vault.keys import VaultKeys
 from vault.models import Candidate, CandidateKey
 from vault.services import totp, webhooks
-from vault.services.keyring_state import advance
+from vault.services.keyring_state import advance, current_state
 
 
 class RotationError(Exception):
@@ -79,6 +79,18 @@ def retire_kek(session: Session, keys: VaultKeys, version: int, *,
     """
     if version == keys.keyring.primary:
         raise RotationError(f"KEK version {version} is the primary; rotate first")
+    if keys.manager is not None and 0 < version < keys.keyring.primary:
+        present = keys.manager.versions
+        listed = current_state(session)[1]
+        gone = [v for v in range(1, version + 1) if v not in present and v not in listed]
+        if version in gone:
+            # Destroyed in the key manager by a run that stopped before its commit:
+            # listed now, or the other workers would never reload (and a PKCS#11
+            # worker would keep its session copy of the destroyed version).
+            keys.reload()
+            for old in gone:
+                advance(session, retired=old)
+            return
     if version not in keys.keyring.versions:
         raise RotationError(f"KEK version {version} is not in the keyring")
     # A key manager may destroy older versions with it (Transit trims a prefix).
