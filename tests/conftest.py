@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from tests.kms.backends import KEK_BACKENDS, bao, hsm_token, kek, kek_overrides
 from vault import create_app
 from vault.crypto import Keyring
-from vault.extensions import db
+from vault.extensions import db, limiter
 
 # Shared with every test module: the key manager servers (one per session) and the app's
 # KEK backend (see tests/kms/backends.py).
@@ -88,6 +88,11 @@ def _make_app(instance: Path, database: str, overrides: dict[str, Any] | None = 
         init_manager(config, backend)  # the keys in the key manager, the roots file
     elif not (keyring_file := instance / "keyring").exists():
         Keyring.generate().save(keyring_file)
+    # The rate limiter is one object per process (vault.extensions), and its init_app
+    # keeps the first app's key prefix and that an earlier app's store was found down:
+    # every test's app starts, as a new worker does, with neither.
+    limiter._key_prefix = ""
+    limiter._storage_dead = False
     return create_app(config, instance_path=str(instance))
 
 
