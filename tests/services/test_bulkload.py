@@ -197,6 +197,22 @@ def test_bulk_import_reads_back_exactly_as_the_one_by_one_import(app, clock, mak
             assert lines and lines[::2] == lines[1::2], query
 
 
+def test_bulk_loaded_token_arrays_equal_what_the_database_computes(app, backend, clock):
+    data = jsonl(records(clock))
+    with app.app_context():
+        import_jsonl_stream(db.session, vault_keys(), io.BytesIO(data), workers=0,
+                            **options(clock))
+        db.session.commit()
+        if backend == "sqlite":
+            return  # FTS5 there, no token array
+        # The loader sends token_ids itself (migration 0016 keeps a given array): it
+        # must be exactly the array the trigger's function makes of the same tokens.
+        rows = db.session.execute(text(
+            "SELECT token_ids, candidate_token_ids(tokens) FROM candidate_index")).all()
+        assert len(rows) == 4
+        assert all(given and given == computed for given, computed in rows)
+
+
 def test_bulk_import_writes_no_plaintext_to_the_database(app, clock):
     data = jsonl(records(clock))
     with app.app_context():

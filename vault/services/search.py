@@ -36,10 +36,12 @@ was what made PostgreSQL searches slow (0.36 s at 11,000 candidates).
 
 from __future__ import annotations
 
+import array
 import functools
 import itertools
 import math
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,6 +115,20 @@ def token_id(token: str) -> int:
     in letters g-v, map onto the same 32 bits)."""
     value = int(token.translate(_FROM_PREFIX_ALPHABET)[:8], 16)
     return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def token_ids(tokens: str) -> list[int]:
+    """A record's candidate_index.token_ids from its tokens column: distinct, ascending,
+    as the migration's candidate_token_ids aggregates them."""
+    words = tokens.translate(_FROM_PREFIX_ALPHABET).split()
+    if min(map(len, words), default=8) == max(map(len, words), default=8) == 8:
+        # The usual 32-bit tokens, converted in C (a bulk load makes millions of them):
+        # big-endian 4-byte words read as signed int4, as token_id computes them.
+        values = array.array("i", bytes.fromhex("".join(words)))
+        if sys.byteorder == "little":
+            values.byteswap()
+        return sorted(set(values))
+    return sorted({token_id(w) for w in words})
 
 
 def _int_array(tokens: Sequence[str]) -> ColumnElement[Any]:
