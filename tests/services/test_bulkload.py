@@ -12,6 +12,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import signal
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +26,7 @@ from vault.appctx import vault_keys
 from vault.extensions import db
 from vault.models import AuditEvent, Candidate, Consent, User
 from vault.privacy import NOTICE_VERSION
-from vault.services import audit, exports, imports
+from vault.services import audit, bulkload, exports, imports
 from vault.services.candidates import open_candidate, open_document
 from vault.services.imports import import_jsonl, import_jsonl_stream
 from vault.services.indexing import open_card
@@ -295,8 +298,45 @@ def test_a_line_too_long_is_refused_without_being_read_whole(app, clock, monkeyp
         assert report.rejected == [(2, "the line is too long")]
 
 
-def test_json_lines_are_told_apart_from_an_export_document():
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_a_line_just_over_the_limit_does_not_swallow_the_next_line(monkeypatch, ending):
+    # Read in one go with its ending: skipping "the rest" of it must not skip a line.
+    monkeypatch.setattr(imports, "MAX_LINE", 10)
+    lines = list(imports.read_lines(io.BytesIO(b"x" * 11 + ending + b"next" + ending)))
+    assert lines == [(1, None), (2, b"next")]
+
+
+def test_a_lone_surrogate_rejects_its_line_and_nothing_is_written(app, clock):
+    bad = b'{"contact": {"full_name": "A \\ud800", "email": "a@example.org"}}'
+    with app.app_context():
+        report = import_jsonl_stream(
+            db.session, vault_keys(), io.BytesIO(jsonl(records(clock)[:1]) + bad + b"\n"),
+            workers=0, **options(clock))
+        db.session.rollback()
+        assert report.rejected == [(2, "contact.full_name is not valid text")]
+        assert db.session.scalar(select(func.count()).select_from(Candidate)) == 0
+
+
+def test_a_dying_worker_fails_the_run_instead_of_hanging(app):
+    with app.app_context():
+        keys = vault_keys()
+        with pytest.raises(BrokenProcessPool):
+            list(bulkload.run_jobs(keys, _die_on_two, range(6), workers=2))
+
+
+def _die_on_two(keys, task, memo):
+    if task == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
+    return task
+
+
+def test_json_lines_are_told_apart_from_an_export_document(monkeypatch):
     assert imports.is_json_lines(io.BytesIO(b'{"contact": {}}\n{"contact": {}}\n'))
+    assert not imports.is_json_lines(io.BytesIO(imports.ZIP_MAGIC + b"x" * 5000))
+    monkeypatch.setattr(imports, "MAX_LINE", 100)
+    one_line = b'{"schema": "x", "schema_version": 1, "records": [' + b" " * 200 + b"]}"
+    assert not imports.is_json_lines(io.BytesIO(one_line))
+    assert imports.is_json_lines(io.BytesIO(b'{"contact": {"x": "' + b"y" * 200 + b'"}}\n'))
     assert not imports.is_json_lines(io.BytesIO(b'{\n  "schema_version": 1,\n  "records": []\n}'))
     assert not imports.is_json_lines(io.BytesIO(b'{"schema_version": 1, "records": []}'))
     assert not imports.is_json_lines(io.BytesIO(b"PK\x03\x04rest of a zip"))

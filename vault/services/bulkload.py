@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -506,7 +508,13 @@ def run_jobs(
 ) -> Iterator[Any]:
     """job(keys, task, memo) for every task, results in the order of the tasks; in
     `workers` forked processes (0: here). At most AHEAD tasks per worker are in flight,
-    so a stream of a million tasks never piles up in memory."""
+    so a stream of a million tasks never piles up in memory. A worker that dies (killed,
+    out of memory) raises BrokenProcessPool here, so the caller rolls its run back
+    instead of waiting for a result that never comes."""
+    if keys.manager is not None:
+        # A key manager's client (an HTTP session with its token, a PKCS#11 session)
+        # must not be shared across a fork, whatever number of workers was asked for.
+        workers = 0
     if workers <= 0:
         memo: TokenMemo = {}
         for task in tasks:
@@ -514,18 +522,20 @@ def run_jobs(
         return
     _WORK.clear()
     _WORK.update(job=job, keys=keys)
-    context = multiprocessing.get_context("fork")
-    in_flight: list[Any] = []
-    with context.Pool(workers) as pool:
-        try:
-            for task in tasks:
-                in_flight.append(pool.apply_async(_work, (task,)))
-                if len(in_flight) >= workers * AHEAD:
-                    yield in_flight.pop(0).get()
-            while in_flight:
-                yield in_flight.pop(0).get()
-        finally:
-            _WORK.clear()
+    in_flight: deque[Future[Any]] = deque()
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        for task in tasks:
+            in_flight.append(pool.submit(_work, task))
+            if len(in_flight) >= workers * AHEAD:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+    finally:
+        for future in in_flight:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        _WORK.clear()
 
 
 def load(

@@ -133,6 +133,13 @@ def _text(value: Any, name: str, *, limit: int, required: bool = False) -> str:
     if not isinstance(value, str):
         raise LineRejected(f"{name} must be a string")
     value = value.strip()
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON may escape a lone surrogate (\ud800), which no UTF-8 text holds:
+            # refused here, as bad input of the line, not later when it is sealed.
+            raise LineRejected(f"{name} is not valid text") from None
     if required and not value:
         raise LineRejected(f"{name} is required")
     if len(value) > limit:
@@ -619,12 +626,14 @@ def read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
         if not line:
             return
         number += 1
-        line = line.rstrip(b"\r\n") if line.endswith(b"\n") else line
+        ended = line.endswith(b"\n")
+        line = line.rstrip(b"\r\n") if ended else line
         if len(line) > MAX_LINE:
-            while not line.endswith(b"\n"):
-                line = stream.readline(1024 * 1024)
-                if not line:
-                    break
+            # The rest of this line is skipped unread, and only it: a line whose ending
+            # was already read must not take the next line with it.
+            while not ended:
+                rest = stream.readline(1024 * 1024)
+                ended = not rest or rest.endswith(b"\n")
             yield number, None
             continue
         if line.strip():
@@ -635,9 +644,15 @@ def is_json_lines(stream: BinaryIO) -> bool:
     """Whether a file is JSON Lines (its first line one record), not export.json (a
     document, pretty-printed or on one line) nor export.zip. Leaves the stream at 0."""
     try:
+        start = stream.read(4096)
+        if start.startswith(ZIP_MAGIC):
+            return False  # export.zip, whatever its first "line" looks like
+        stream.seek(0)
         for _number, line in read_lines(stream):
             if line is None:
-                return True  # a line too long for a document's first line: JSON Lines
+                # Too long to parse: a whole export.json on one line (a CV makes it
+                # megabytes) names its schema in its first bytes; a record does not.
+                return b'"schema_version"' not in start
             try:
                 first = json.loads(line)
             except (ValueError, RecursionError):
