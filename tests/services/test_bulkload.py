@@ -216,6 +216,37 @@ def test_bulk_loaded_token_arrays_equal_what_the_database_computes(app, backend,
         assert all(given and given == computed for given, computed in rows)
 
 
+def test_a_long_import_leaves_the_audit_trail_open_to_other_writers(app, backend, clock):
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer at a time: the run holds the database")
+    data = jsonl(records(clock))
+    free_while_loading = []
+    with app.app_context():
+        keys = vault_keys()
+        planned = [imports.plan_import(imports.parse_line(line, now=clock(),
+                                                          pool_months=POOL_MONTHS),
+                                       now=clock(), notice_version=NOTICE_VERSION)
+                   for line in data.splitlines()]
+
+        def batches():
+            for item in planned:
+                yield bulkload.build_batch(keys, [item], now=clock(), memo={})
+                # Another worker of the vault records an event meanwhile: the chain's
+                # lock must be free (taken by the run only when it chains at the end).
+                with db.engine.connect() as other:
+                    free_while_loading.append(other.execute(
+                        text("SELECT pg_try_advisory_xact_lock(7316)")).scalar())
+                    other.rollback()
+
+        assert bulkload.load(db.session, keys, batches(), now=clock()) == 4
+        db.session.commit()
+        assert free_while_loading == [True] * 4
+        state = audit.walk_chain(db.session)
+        assert state.broken_at is None
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == audit.CANDIDATE_CREATED)) == 4
+
+
 def test_bulk_import_writes_no_plaintext_to_the_database(app, clock):
     data = jsonl(records(clock))
     with app.app_context():

@@ -22,6 +22,7 @@ the index layout there, or of the tables it fills, is made here once.
 
 from __future__ import annotations
 
+import array
 import multiprocessing
 import os
 from collections import deque
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, text
+from sqlalchemy import DateTime, select, text
 from sqlalchemy.orm import Session
 
 from vault.crypto import new_data_key, seal_many
@@ -279,7 +280,10 @@ class _Writer:
         self.connection = session.connection()
         self.dialect = self.connection.dialect.name
         self.chain_key = keys.audit_chain_key
-        self.prev_hash: str | None = None
+        # The records to audit, chained at the end of the run (finish).
+        self.audited = array.array("q")
+        self.audited_detail = array.array("i")
+        self.details: dict[str, int] = {}
         self.next_id: int | None = None
         self.converters: dict[str, list[Callable[[Any], Any] | None]] = {}
 
@@ -356,7 +360,7 @@ class _Writer:
         return self.converters[table]
 
     # -- one batch -------------------------------------------------------------------
-    def write(self, batch: list[BuiltRecord], *, now: datetime) -> None:
+    def write(self, batch: list[BuiltRecord]) -> None:
         ids = self._candidate_ids(len(batch))
         moment = _utc(datetime.now(UTC))  # created_at of keys and documents: the wall clock
         self._rows(
@@ -402,7 +406,7 @@ class _Writer:
                 for c in b.consents
             ],
         )
-        self._audit([b for b in batch if b.audit_detail is not None], now=now)
+        self._note_audited(ids, batch)
 
     def index_rows(self, rows: list[tuple[int, str, bytes, int]]) -> None:
         """The search index: candidate_index rows (SQLite's FTS5 table follows them by
@@ -420,50 +424,73 @@ class _Writer:
             return
         self._rows("candidate_index", _INDEX_COLUMNS, rows)
 
-    def _audit(self, batch: list[BuiltRecord], *, now: datetime) -> None:
-        if not batch:
+    def _note_audited(self, ids: list[int], batch: list[BuiltRecord]) -> None:
+        """Remember which records get a candidate.created event (their ids, and the
+        detail's number among the run's few distinct details): 12 bytes a record."""
+        for cid, record in zip(ids, batch, strict=True):
+            if record.audit_detail is None:
+                continue
+            detail = record.audit_detail[:200]
+            self.audited.append(cid)
+            self.audited_detail.append(self.details.setdefault(detail, len(self.details)))
+
+    def finish(self, *, now: datetime) -> None:
+        """The run's audit events, chained after every record is in. On PostgreSQL the
+        chain's lock (audit.record's advisory lock, held to the end of the transaction)
+        is taken only now: taken at the first batch, it would stop every other writer
+        of the trail, so most of the vault, for the whole of a long import."""
+        if not self.audited:
             return
-        if self.prev_hash is None:
-            if self.dialect == "postgresql":
-                # As audit.record: serialise writers so no other event chains to the same
-                # parent; held to the end of this run's transaction.
-                self.connection.execute(text("SELECT pg_advisory_xact_lock(7316)"))
-            self.prev_hash = (
-                self.connection.execute(
-                    text("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")
-                ).scalar()
-                or audit.GENESIS
-            )
-        rows = []
+        if self.dialect == "postgresql":
+            # As audit.record: serialise writers so no other event chains to the same
+            # parent.
+            self.connection.execute(text("SELECT pg_advisory_xact_lock(7316)"))
+        prev_hash = (
+            self.connection.execute(
+                text("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")
+            ).scalar()
+            or audit.GENESIS
+        )
+        details = list(self.details)
         actor = audit.CLI
-        for record in batch:
-            detail = (record.audit_detail or "")[:200]
-            link = audit.event_hash(
-                self.chain_key,
-                self.prev_hash,
-                now,
-                actor.type,
-                actor.id,
-                actor.role,
-                audit.CANDIDATE_CREATED,
-                record.public_id,
-                detail,
-            )
-            rows.append(
-                (
-                    _utc(now),
+        moment = _utc(now)
+        for first in range(0, len(self.audited), BATCH):
+            ids = self.audited[first : first + BATCH]
+            public_ids = {
+                cid: public_id
+                for cid, public_id in self.connection.execute(
+                    select(Candidate.id, Candidate.public_id).where(Candidate.id.in_(list(ids)))
+                )
+            }
+            rows = []
+            for cid, number in zip(ids, self.audited_detail[first : first + BATCH], strict=True):
+                public_id, detail = public_ids[cid], details[number]
+                link = audit.event_hash(
+                    self.chain_key,
+                    prev_hash,
+                    now,
                     actor.type,
                     actor.id,
                     actor.role,
                     audit.CANDIDATE_CREATED,
-                    record.public_id,
+                    public_id,
                     detail,
-                    self.prev_hash,
-                    link,
                 )
-            )
-            self.prev_hash = link
-        self._rows("audit_event", _AUDIT_COLUMNS, rows)
+                rows.append(
+                    (
+                        moment,
+                        actor.type,
+                        actor.id,
+                        actor.role,
+                        audit.CANDIDATE_CREATED,
+                        public_id,
+                        detail,
+                        prev_hash,
+                        link,
+                    )
+                )
+                prev_hash = link
+            self._rows("audit_event", _AUDIT_COLUMNS, rows)
 
 
 _TABLES: dict[str, Any] = {
@@ -561,10 +588,11 @@ def load(
         for batch in batches:
             if not batch:
                 continue
-            writer.write(batch, now=now)
+            writer.write(batch)
             written += len(batch)
             if progress is not None:
                 progress(len(batch))
+        writer.finish(now=now)
     finally:
         if sqlite:
             writer.connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
