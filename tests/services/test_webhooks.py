@@ -155,6 +155,38 @@ def test_a_500_is_retried_after_the_backoff_and_then_delivered(app, client, cloc
     assert (row.status, row.attempts, row.last_status_code) == ("delivered", 2, 200)
 
 
+def test_in_a_long_run_each_claim_takes_its_lease_from_its_own_time(
+    app, client, clock, make_client
+):
+    # Each answer takes longer than a whole lease (WEBHOOK_CLAIM_SECONDS): a lease counted
+    # from the start of the run would have run out before the second notice was taken,
+    # and a second sender could take (and post) it as well.
+    leases: list[tuple[datetime, datetime]] = []
+
+    def slow(notice) -> None:
+        with app.app_context():
+            row = db.session.scalar(
+                select(WebhookDelivery).where(WebhookDelivery.claim.is_not(None))
+            )
+            leases.append((row.claimed_until, clock()))
+            db.session.remove()
+        clock.advance(seconds=app.config["WEBHOOK_CLAIM_SECONDS"] + 60)
+
+    with receiver(clock) as hook:
+        _id, hook.secret = make_client(url=hook.url)
+        _erase(app, clock, _applicant(app, client))
+        _erase(app, clock, _applicant(app, client))
+        hook.on_post = slow
+        started = clock()
+        assert _send(app, clock).delivered == 2
+    assert len(leases) == 2
+    assert all(until > moment for until, moment in leases)  # still running when posted
+    assert leases[0][0] < leases[1][0]
+    # The outcome is stamped when it is known, not when the run began.
+    step = timedelta(seconds=app.config["WEBHOOK_CLAIM_SECONDS"] + 60)
+    assert [r.delivered_at for r in _deliveries(app)] == [started + step, started + 2 * step]
+
+
 @pytest.mark.app_config(WEBHOOK_MAX_ATTEMPTS=4)
 def test_a_refused_connection_backs_off_doubling_and_fails_after_the_last_attempt(
     app, client, clock, make_client, runner

@@ -579,34 +579,8 @@ def backoff(attempts: int, config: Mapping[str, Any]) -> timedelta:
     return retry.backoff(attempts, config, "WEBHOOK")
 
 
-@dataclass(frozen=True)
-class _Claim:
-    id: int
-    token: str
-
-
-def _claim_next(session: Session, *, now: datetime, config: Mapping[str, Any]) -> _Claim | None:
-    due = (
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.status == QUEUED,
-            WebhookDelivery.next_attempt_at <= now,
-            or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= now),
-        )
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(1)
-    )
-    # SKIP LOCKED: a notice another sender is claiming right now is passed over.
-    row = session.scalar(due.with_for_update(skip_locked=True))
-    if row is None:
-        session.commit()
-        return None
-    token = secrets.token_hex(16)
-    row.claim = token
-    row.claimed_until = now + timedelta(seconds=float(config["WEBHOOK_CLAIM_SECONDS"]))
-    claim = _Claim(row.id, token)
-    session.commit()
-    return claim
+OUTBOX = retry.Outbox(WebhookDelivery, "WEBHOOK")
+_Claim = retry.Claim
 
 
 def _record(
@@ -619,31 +593,30 @@ def _record(
     result: SendResult,
     cancel: bool = False,
 ) -> None:
-    row = session.get(WebhookDelivery, claim.id)
-    if row is None or row.claim != claim.token:
-        session.commit()
+    row = OUTBOX.claimed(session, claim)
+    if row is None:
         return
-    row.claim = None
-    row.claimed_until = None
-    row.last_error = outcome.error[:80] if outcome.error else None
+    error = outcome.error[:80] if outcome.error else None
     if cancel:
+        OUTBOX.release(row)
+        row.last_error = error
         row.status = CANCELLED
         result.cancelled += 1
-        session.commit()
-        return
-    row.attempts += 1
-    row.last_attempt_at = now
-    row.last_status_code = outcome.status_code
-    if outcome.ok:
+    elif outcome.ok:
+        OUTBOX.release(row)
+        row.attempts += 1
+        row.last_error = None
         row.status = DELIVERED
         row.delivered_at = now
         result.delivered += 1
-    elif row.attempts >= int(config["WEBHOOK_MAX_ATTEMPTS"]):
-        row.status = FAILED  # kept in the delivery log; `vault send-webhooks --retry-failed`
+    # Kept in the delivery log when it gives up; `vault send-webhooks --retry-failed`.
+    elif OUTBOX.count_failure(row, error or "", now=now, config=config):
         result.failed += 1
     else:
-        row.next_attempt_at = now + backoff(row.attempts, config)
         result.retrying += 1
+    if not cancel:
+        row.last_attempt_at = now
+        row.last_status_code = outcome.status_code
     session.commit()
 
 
@@ -670,22 +643,23 @@ def flush(
     limit: int | None = None,
 ) -> SendResult:
     """Post due notices (at most WEBHOOK_FLUSH_BATCH). Commits: it owns its protocol;
-    call it with no transaction of the caller's open. `clock` gives the signing time
-    (the app's clock; `now` when not given)."""
+    call it with no transaction of the caller's open. `now` is when the run starts;
+    `clock` (the app's clock) gives the time of each claim, signature and outcome (when
+    not given: `now` plus the time elapsed)."""
     send = poster or functools.partial(
         post,
         allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES")),
         testing=bool(config.get("TESTING")),
     )
+    tick = retry.run_clock(now, clock)
     result = SendResult()
     session.commit()
     for _ in range(int(limit or config["WEBHOOK_FLUSH_BATCH"])):
-        claim = _claim_next(session, now=now, config=config)
+        claim = OUTBOX.claim_next(session, now=tick(), config=config)
         if claim is None:
             break
-        row = session.get(WebhookDelivery, claim.id)
-        if row is None or row.claim != claim.token:
-            session.commit()
+        row = OUTBOX.claimed(session, claim)
+        if row is None:
             continue
         event_id, body = row.event_id, row.payload.encode("utf-8")
         try:
@@ -698,7 +672,7 @@ def flush(
                 session,
                 claim,
                 Outcome(None, exc.__class__.__name__),
-                now=now,
+                now=tick(),
                 config=config,
                 result=result,
             )
@@ -710,21 +684,20 @@ def flush(
                 session,
                 claim,
                 Outcome(None, target),
-                now=now,
+                now=tick(),
                 config=config,
                 result=result,
                 cancel=True,
             )
             continue
         url, secret = target
-        signed_at = int((clock or (lambda: now))().timestamp())
         outcome = send(
             url,
             body,
-            signed_headers(secret, event_id, body, signed_at),
+            signed_headers(secret, event_id, body, int(tick().timestamp())),
             float(config["WEBHOOK_TIMEOUT_SECONDS"]),
         )
-        _record(session, claim, outcome, now=now, config=config, result=result)
+        _record(session, claim, outcome, now=tick(), config=config, result=result)
     return result
 
 
