@@ -563,3 +563,53 @@ def test_a_receiver_dripping_its_answer_is_cut_off_at_the_timeout():
         thread.join(5)
         server.close()
     assert not outcome.ok and outcome.error == "TimeoutError"
+
+
+def test_a_receiver_that_does_not_answer_is_tried_once_per_run_and_others_still_hear(
+    app, client, clock, make_client, monkeypatch
+):
+    real_resolve = webhooks._resolve
+    lookups: list[tuple] = []
+
+    def counting_resolve(host, port, *args, **kwargs):
+        lookups.append((host, port))
+        return real_resolve(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(webhooks, "_resolve", counting_resolve)
+    with receiver(clock) as hook:
+        down, _ = make_client(url=f"http://127.0.0.1:{free_port()}/hook")  # nothing listens
+        up, hook.secret = make_client(url=hook.url)
+        _erase(app, clock, _applicant(app, client))
+        _erase(app, clock, _applicant(app, client))
+        result = _send(app, clock)
+        assert (result.delivered, result.retrying, result.unreachable) == (2, 1, 1)
+        assert "1 receiver(s) unreachable" in result.line()
+        assert [n.verified for n in hook.received] == [True, True]
+    rows = _deliveries(app)
+    # The down client's second notice was left for the next run, not tried.
+    assert sorted((r.client_id, r.status, r.attempts) for r in rows) == sorted(
+        [(down, "queued", 1), (down, "queued", 0), (up, "delivered", 1), (up, "delivered", 1)]
+    )
+    # Each receiver's name was looked up once in the run, not once per notice.
+    assert len(lookups) == len(set(lookups)) == 2
+
+
+def test_a_name_server_that_does_not_answer_is_given_up_at_the_timeout(monkeypatch):
+    import socket
+    import threading
+    import time
+
+    release = threading.Event()
+
+    def hanging_getaddrinfo(*args, **kwargs):
+        release.wait(30)
+        raise socket.gaierror("gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_getaddrinfo)
+    started = time.monotonic()
+    try:
+        outcome = webhooks.post("https://hr.example/hook", b"{}", {}, 0.5)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 5
+    assert outcome == webhooks.Outcome(None, "TimeoutError")

@@ -453,12 +453,16 @@ class SendResult:
     retrying: int = 0
     failed: int = 0  # attempts used up
     cancelled: int = 0  # the client was revoked, or its webhook removed
+    unreachable: int = 0  # clients that did not answer: their other notices wait
 
     def line(self) -> str:
-        return (
+        text = (
             f"webhooks delivered: {self.delivered}, to retry: {self.retrying}, "
             f"failed: {self.failed}, cancelled: {self.cancelled}"
         )
+        if self.unreachable:
+            text += f" ({self.unreachable} receiver(s) unreachable; their notices wait)"
+        return text
 
 
 @dataclass(frozen=True)
@@ -482,16 +486,69 @@ class _RefusedAddress(Exception):
     pass
 
 
-def _resolve(host: str, port: int, allow_private: bool) -> tuple[str, int]:
+def _lookup(host: str, port: int, timeout: float) -> list[Any]:
+    """getaddrinfo within `timeout`: the resolver has no timeout of its own, and a name
+    server that does not answer would hold the sender (and every notice after this
+    one) for as long as the system's resolver keeps retrying. The lookup goes on in a
+    daemon thread after the timeout; its answer is dropped."""
+    done = threading.Event()
+    answer: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            answer["found"] = socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            )
+        except (OSError, ValueError) as exc:  # ValueError: a name IDNA cannot encode
+            answer["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="vault-webhook-dns", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError("name lookup")
+    if "error" in answer:
+        raise answer["error"]
+    return list(answer["found"])
+
+
+def _resolve(host: str, port: int, allow_private: bool, timeout: float) -> tuple[str, int]:
     """The address to connect to: every address the name has must be allowed, not only
     the first (a name could hold a public and an internal one)."""
-    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    found = _lookup(host, port, timeout)
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
     if not addresses:
         raise OSError("no address")
     if not allow_private and not all(is_public_address(a) for a in addresses):
         raise _RefusedAddress
     return str(addresses[0]), port
+
+
+# Per run of the sender: (host, port, private allowed) -> the checked address, or the
+# exception its resolution ended with.
+Resolved = dict[tuple[str, int, bool], "tuple[str, int] | Exception"]
+
+
+def _resolve_once(
+    host: str, port: int, allow_private: bool, timeout: float, resolved: Resolved | None
+) -> tuple[str, int]:
+    """_resolve, once per run for each host: a run posting many notices to one receiver
+    asks the name servers once (and pins every connection of the run to that answer)."""
+    key = (host, port, allow_private)
+    if resolved is None or key not in resolved:
+        try:
+            answer: tuple[str, int] | Exception = _resolve(host, port, allow_private, timeout)
+        except (_RefusedAddress, OSError, ValueError) as exc:
+            answer = exc
+        if resolved is None:
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        resolved[key] = answer
+    answer = resolved[key]
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
 
 
 def _pinned(connection: http.client.HTTPConnection, address: tuple[str, int]) -> None:
@@ -511,11 +568,13 @@ def post(
     *,
     allow_private: bool = False,
     testing: bool = False,
+    resolved: Resolved | None = None,
 ) -> Outcome:
     """One POST with a timeout, to an address checked after resolving the name (see
-    check_url); certificates are verified. A redirect is not followed (an answer that
-    is not 2xx): following it could send the notice to plain http or to a host the
-    officer never entered. The answer's body is never read."""
+    check_url; the name lookup has the same timeout, and with `resolved` it is done
+    once per run for each host); certificates are verified. A redirect is not followed
+    (an answer that is not 2xx): following it could send the notice to plain http or to
+    a host the officer never entered. The answer's body is never read."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
@@ -523,7 +582,8 @@ def post(
         # The scheme was checked when the URL was entered (check_url): https only.
         if parts.scheme != "https" and not _local_test(parts.scheme, host, testing):
             return Outcome(None, "not https")
-        address = _resolve(host, port, allow_private or _local_test(parts.scheme, host, testing))
+        allowed = allow_private or _local_test(parts.scheme, host, testing)
+        address = _resolve_once(host, port, allowed, timeout, resolved)
     except _RefusedAddress:
         return Outcome(None, ADDRESS_REFUSED)
     except (OSError, ValueError) as exc:
@@ -650,18 +710,25 @@ def flush(
         post,
         allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES")),
         testing=bool(config.get("TESTING")),
+        resolved={},
     )
     tick = retry.run_clock(now, clock)
     result = SendResult()
+    # Clients whose receiver gave no answer in this run (refused, timed out, no such
+    # name): their other notices are not taken in this run, so one receiver that is
+    # down costs one timeout per run, not one per notice, and does not hold up the
+    # others. They stay queued, untouched, for the next run.
+    down: set[int] = set()
     session.commit()
     for _ in range(int(limit or config["WEBHOOK_FLUSH_BATCH"])):
-        claim = OUTBOX.claim_next(session, now=tick(), config=config)
+        skip = (WebhookDelivery.client_id.not_in(sorted(down)),) if down else ()
+        claim = OUTBOX.claim_next(session, now=tick(), config=config, where=skip)
         if claim is None:
             break
         row = OUTBOX.claimed(session, claim)
         if row is None:
             continue
-        event_id, body = row.event_id, row.payload.encode("utf-8")
+        client_id, event_id, body = row.client_id, row.event_id, row.payload.encode("utf-8")
         try:
             target = _target(session, keys, row)
         except (DecryptionError, KeysChanged, KeyManagerUnavailable) as exc:
@@ -698,6 +765,9 @@ def flush(
             float(config["WEBHOOK_TIMEOUT_SECONDS"]),
         )
         _record(session, claim, outcome, now=tick(), config=config, result=result)
+        if outcome.status_code is None:
+            down.add(client_id)
+    result.unreachable = len(down)
     return result
 
 
