@@ -613,3 +613,23 @@ def test_a_name_server_that_does_not_answer_is_given_up_at_the_timeout(monkeypat
         release.set()
     assert time.monotonic() - started < 5
     assert outcome == webhooks.Outcome(None, "TimeoutError")
+
+
+def test_a_run_loads_each_client_and_opens_its_secret_once(
+    app, client, clock, make_client, monkeypatch
+):
+    real_open = webhooks.open_secret
+    opened: list[int] = []
+
+    def counting_open(keys, endpoint):
+        opened.append(endpoint.client_id)
+        return real_open(keys, endpoint)
+
+    monkeypatch.setattr(webhooks, "open_secret", counting_open)
+    with receiver(clock) as hook:
+        client_id, hook.secret = make_client(url=hook.url)
+        for _ in range(3):
+            _erase(app, clock, _applicant(app, client))
+        assert _send(app, clock).delivered == 3
+        assert [n.verified for n in hook.received] == [True, True, True]
+    assert opened == [client_id]

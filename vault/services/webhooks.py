@@ -680,16 +680,34 @@ def _record(
     session.commit()
 
 
-def _target(session: Session, keys: VaultKeys, row: WebhookDelivery) -> tuple[str, str] | str:
-    """(url, secret) to post to, or why the notice is cancelled."""
-    client = session.get(ApiClient, row.client_id)
+Target = tuple[str, str] | str  # (url, secret) to post to, or why notices are cancelled
+
+
+def _target(session: Session, keys: VaultKeys, client_id: int) -> Target:
+    client = session.get(ApiClient, client_id)
     # Checked again at sending: a client revoked after the erasure hears nothing more.
     if client is None or client.revoked_at is not None:
         return "client revoked"
-    endpoint = endpoint_of(session, row.client_id)
+    endpoint = endpoint_of(session, client_id)
     if endpoint is None or endpoint.secret is None:
         return "webhook removed"
     return endpoint.url, open_secret(keys, endpoint)
+
+
+def _target_in_run(
+    session: Session, keys: VaultKeys, client_id: int, targets: dict[int, Target | Exception]
+) -> Target:
+    """_target, looked up (and the secret opened) once per run for each client, not for
+    every notice. A revocation or a new secret during a run counts from the next run."""
+    if client_id not in targets:
+        try:
+            targets[client_id] = _target(session, keys, client_id)
+        except (DecryptionError, KeysChanged, KeyManagerUnavailable) as exc:
+            targets[client_id] = exc
+    found = targets[client_id]
+    if isinstance(found, Exception):
+        raise found
+    return found
 
 
 def flush(
@@ -719,6 +737,7 @@ def flush(
     # down costs one timeout per run, not one per notice, and does not hold up the
     # others. They stay queued, untouched, for the next run.
     down: set[int] = set()
+    targets: dict[int, Target | Exception] = {}
     session.commit()
     for _ in range(int(limit or config["WEBHOOK_FLUSH_BATCH"])):
         skip = (WebhookDelivery.client_id.not_in(sorted(down)),) if down else ()
@@ -730,7 +749,7 @@ def flush(
             continue
         client_id, event_id, body = row.client_id, row.event_id, row.payload.encode("utf-8")
         try:
-            target = _target(session, keys, row)
+            target = _target_in_run(session, keys, client_id, targets)
         except (DecryptionError, KeysChanged, KeyManagerUnavailable) as exc:
             # The secret cannot be opened now (a retired KEK: set a new secret; or a key
             # manager away): counted as a failed attempt, retried with backoff.
