@@ -314,6 +314,41 @@ def test_a_replayed_erasure_keeps_its_event_id_and_is_not_queued_twice(
     assert row.event_id == webhooks.event_id_for(public_id) and row.client_id == client_id
 
 
+def test_an_erasure_batch_looks_up_subscribers_and_queued_notices_once(
+    app, client, clock, make_client
+):
+    from sqlalchemy import event
+
+    first, _ = make_client(url="https://hr.example/hook")
+    second, _ = make_client(url="https://jobs.example/hook")
+    public_ids = [_applicant(app, client) for _ in range(3)]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        records = list(
+            db.session.scalars(select(Candidate).where(Candidate.public_id.in_(public_ids)))
+        )
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            assert webhooks.enqueue_erasure_notices(db.session, records, now=clock()) == 6
+            assert webhooks.enqueue_erasure_notices(db.session, records, now=clock()) == 0
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        queued = set(
+            db.session.execute(select(WebhookDelivery.client_id, WebhookDelivery.event_id))
+        )
+        db.session.rollback()
+    assert queued == {
+        (cid, webhooks.event_id_for(pid)) for cid in (first, second) for pid in public_ids
+    }
+    # Per call: one query for the subscribers, one for the notices already there.
+    assert sum("webhook_endpoint" in s for s in statements) == 2
+    assert sum("FROM webhook_delivery" in s for s in statements) == 2
+
+
 @pytest.mark.parametrize(
     ("url", "testing", "accepted"),
     [

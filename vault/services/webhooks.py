@@ -347,14 +347,16 @@ def _record_companies(record: Candidate) -> set[str]:
     }
 
 
-def subscribers(session: Session, companies: Iterable[str], *, now: datetime) -> list[int]:
-    """Ids of the clients to tell: live (not revoked, not expired), with the scope and a
-    webhook URL with a secret, of one of these companies."""
+def subscribers(
+    session: Session, companies: Iterable[str], *, now: datetime
+) -> list[tuple[int, str]]:
+    """(id, company) of the clients to tell: live (not revoked, not expired), with the
+    scope and a webhook URL with a secret, of one of these companies."""
     wanted = sorted(set(companies))
     if not wanted:
         return []
     rows = session.execute(
-        select(ApiClient.id, ApiClient.scopes)
+        select(ApiClient.id, ApiClient.company, ApiClient.scopes)
         .join(WebhookEndpoint, WebhookEndpoint.client_id == ApiClient.id)
         .where(
             ApiClient.company.in_(wanted),
@@ -364,7 +366,7 @@ def subscribers(session: Session, companies: Iterable[str], *, now: datetime) ->
         )
         .order_by(ApiClient.id)
     ).all()
-    return [cid for cid, scopes in rows if SCOPE in (scopes or "").split()]
+    return [(cid, company) for cid, company, scopes in rows if SCOPE in (scopes or "").split()]
 
 
 def enqueue_erasure_notices(
@@ -372,35 +374,46 @@ def enqueue_erasure_notices(
 ) -> int:
     """Add a notice per erased record and subscribed client, in the caller's (the
     erasure's) transaction; the number added. A notice already there for the same
-    client and event (a replay) is not added again."""
-    added = 0
-    for record in records:
-        clients = subscribers(session, _record_companies(record), now=now)
-        if not clients:
-            continue
-        event_id = event_id_for(record.public_id)
-        known = set(
-            session.scalars(
-                select(WebhookDelivery.client_id).where(WebhookDelivery.event_id == event_id)
+    client and event (a replay) is not added again. One look-up of the subscribers and
+    one of the notices already there, for the whole batch."""
+    companies = {record.public_id: _record_companies(record) for record in records}
+    subscribed = subscribers(session, set().union(*companies.values()), now=now)
+    if not subscribed:
+        return 0
+    wanted: list[tuple[int, str, str]] = []  # (client, event, public id)
+    for public_id, theirs in companies.items():
+        event_id = event_id_for(public_id)
+        wanted += [(cid, event_id, public_id) for cid, company in subscribed if company in theirs]
+    if not wanted:
+        return 0
+    # Served by the unique (client_id, event_id) index.
+    known: set[tuple[int, str]] = {
+        (cid, event)
+        for cid, event in session.execute(
+            select(WebhookDelivery.client_id, WebhookDelivery.event_id).where(
+                WebhookDelivery.client_id.in_(sorted({cid for cid, _c in subscribed})),
+                WebhookDelivery.event_id.in_(sorted({event for _c, event, _p in wanted})),
             )
         )
-        body = erasure_payload(record.public_id, now)
-        for client_id in clients:
-            if client_id in known:
-                continue
-            session.add(
-                WebhookDelivery(
-                    client_id=client_id,
-                    event_id=event_id,
-                    event_type=ERASED,
-                    payload=body,
-                    status=QUEUED,
-                    attempts=0,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
+    }
+    added = 0
+    for client_id, event_id, public_id in wanted:
+        if (client_id, event_id) in known:
+            continue
+        known.add((client_id, event_id))
+        session.add(
+            WebhookDelivery(
+                client_id=client_id,
+                event_id=event_id,
+                event_type=ERASED,
+                payload=erasure_payload(public_id, now),
+                status=QUEUED,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
             )
-            added += 1
+        )
+        added += 1
     session.flush()
     return added
 
