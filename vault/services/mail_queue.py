@@ -294,7 +294,6 @@ def _resolve_link_request(session: Session, keys: VaultKeys, claim: _Claim, row:
 
 def flush_mail_queue(session: Session, keys: VaultKeys, *, now: datetime,
                      config: Mapping[str, Any], resolve_link: LinkResolver | None = None,
-                     limit: int | None = None,
                      clock: Callable[[], datetime] | None = None) -> FlushResult:
     """Deliver due messages (at most MAIL_FLUSH_BATCH). Commits: it owns its protocol
     (see the module's docstring); call it with no transaction of the caller's open.
@@ -303,7 +302,7 @@ def flush_mail_queue(session: Session, keys: VaultKeys, *, now: datetime,
     tick = retry.run_clock(now, clock)
     result = FlushResult()
     session.commit()
-    for _ in range(int(limit or config["MAIL_FLUSH_BATCH"])):
+    for _ in range(int(config["MAIL_FLUSH_BATCH"])):
         claim = _claim_next(session, now=tick(), config=config)
         if claim is None:
             break

@@ -39,7 +39,6 @@ derived from the primary KEK and sealed again by `vault rotate-kek` (reseal_stal
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import http.client
@@ -488,10 +487,6 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-# Posts (url, body, headers, timeout) and says what happened; replaced in no test.
-Poster = Callable[[str, bytes, dict[str, str], float], Outcome]
-
-
 ADDRESS_REFUSED = "address not allowed"
 
 
@@ -729,20 +724,15 @@ def flush(
     *,
     now: datetime,
     config: Mapping[str, Any],
-    poster: Poster | None = None,
     clock: Callable[[], datetime] | None = None,
-    limit: int | None = None,
 ) -> SendResult:
     """Post due notices (at most WEBHOOK_FLUSH_BATCH). Commits: it owns its protocol;
     call it with no transaction of the caller's open. `now` is when the run starts;
     `clock` (the app's clock) gives the time of each claim, signature and outcome (when
     not given: `now` plus the time elapsed)."""
-    send = poster or functools.partial(
-        post,
-        allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES")),
-        testing=bool(config.get("TESTING")),
-        resolved={},
-    )
+    allow_private = bool(config.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES"))
+    testing = bool(config.get("TESTING"))
+    resolved: Resolved = {}
     tick = retry.run_clock(now, clock)
     result = SendResult()
     # Clients whose receiver gave no answer in this run (refused, timed out, no such
@@ -752,7 +742,7 @@ def flush(
     down: set[int] = set()
     targets: dict[int, Target | Exception] = {}
     session.commit()
-    for _ in range(int(limit or config["WEBHOOK_FLUSH_BATCH"])):
+    for _ in range(int(config["WEBHOOK_FLUSH_BATCH"])):
         skip = (WebhookDelivery.client_id.not_in(sorted(down)),) if down else ()
         claim = OUTBOX.claim_next(session, now=tick(), config=config, where=skip)
         if claim is None:
@@ -790,11 +780,14 @@ def flush(
             )
             continue
         url, secret = target
-        outcome = send(
+        outcome = post(
             url,
             body,
             signed_headers(secret, event_id, body, int(tick().timestamp())),
             float(config["WEBHOOK_TIMEOUT_SECONDS"]),
+            allow_private=allow_private,
+            testing=testing,
+            resolved=resolved,
         )
         _record(session, claim, outcome, now=tick(), config=config, result=result)
         if outcome.status_code is None:
