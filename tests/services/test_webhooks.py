@@ -272,6 +272,26 @@ def test_a_revoked_client_gets_no_notice_queued_nor_one_queued_before(
     assert (row.status, row.last_error) == ("cancelled", "client revoked")
 
 
+def test_revoking_a_client_cancels_its_queued_notices_at_once(app, client, clock, make_client):
+    from vault.services import api_clients
+
+    with receiver(clock) as hook:
+        kept, hook.secret = make_client(url=hook.url)
+        revoked, _ = make_client(url=hook.url)
+        _erase(app, clock, _applicant(app, client))
+        with app.app_context():
+            api_clients.revoke_client(db.session, revoked, now=clock(), actor=audit.CLI)
+            db.session.commit()
+        # The delivery log says so before any sender runs.
+        assert sorted((r.client_id, r.status, r.last_error) for r in _deliveries(app)) == [
+            (kept, "queued", None),
+            (revoked, "cancelled", "client revoked"),
+        ]
+        result = _send(app, clock)
+        assert (result.delivered, result.cancelled) == (1, 0)
+        assert [n.verified for n in hook.received] == [True]
+
+
 def test_an_erasure_that_rolls_back_leaves_no_notice(app, client, clock, make_client, monkeypatch):
     make_client(url="https://hr.example/hook")
     public_id = _applicant(app, client)

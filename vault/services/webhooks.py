@@ -77,6 +77,7 @@ SENDER_THREAD = "vault-webhook-sender"
 SCOPE = api_clients.ERASURES_READ
 QUEUED, DELIVERED, FAILED, CANCELLED = "queued", "delivered", "failed", "cancelled"
 STATUSES = (QUEUED, DELIVERED, FAILED, CANCELLED)
+REVOKED = "client revoked"  # why a notice was cancelled (the delivery log shows it)
 ID_HEADER = "Vault-Event-Id"
 TIMESTAMP_HEADER = "Vault-Timestamp"
 SIGNATURE_HEADER = "Vault-Signature"
@@ -445,6 +446,23 @@ def delivery_page(session: Session, client_id: int, *, page: int, page_size: int
     return DeliveryPage(rows, total, page, page_size)
 
 
+def cancel_queued(session: Session, client_id: int, *, now: datetime, reason: str) -> int:
+    """Cancel a client's queued notices (it was revoked): the delivery log shows them as
+    cancelled at once, not as waiting until a sender gets to them. A notice a sender is
+    posting right now (its lease running) is left to that sender. Flushes."""
+    result = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.client_id == client_id,
+            WebhookDelivery.status == QUEUED,
+            or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= now),
+        )
+        .values(status=CANCELLED, last_error=reason, claim=None, claimed_until=None)
+    )
+    session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def retry_failed(session: Session, *, now: datetime) -> int:
     """Queue notices that gave up again (after the receiver was fixed)."""
     result = session.execute(
@@ -695,7 +713,7 @@ def _target(session: Session, keys: VaultKeys, client_id: int) -> Target:
     client = session.get(ApiClient, client_id)
     # Checked again at sending: a client revoked after the erasure hears nothing more.
     if client is None or client.revoked_at is not None:
-        return "client revoked"
+        return REVOKED
     endpoint = endpoint_of(session, client_id)
     if endpoint is None or endpoint.secret is None:
         return "webhook removed"
