@@ -214,6 +214,30 @@ def test_a_refused_connection_backs_off_doubling_and_fails_after_the_last_attemp
     assert row.status == "queued" and row.attempts == 1  # tried again at once, failed again
 
 
+@pytest.mark.app_config(WEBHOOK_MAX_ATTEMPTS=1)
+def test_a_failed_notice_queued_again_no_longer_shows_its_last_error(
+    app, client, clock, make_client
+):
+    with receiver(clock) as hook:
+        _id, hook.secret = make_client(url=hook.url)
+        hook.answers = [500]
+        _erase(app, clock, _applicant(app, client))
+        assert _send(app, clock).failed == 1
+    [row] = _deliveries(app)
+    assert (row.status, row.last_status_code, row.last_error) == ("failed", 500, "HTTP 500")
+    with app.app_context():
+        assert webhooks.retry_failed(db.session, now=clock()) == 1
+        db.session.commit()
+    [row] = _deliveries(app)
+    assert (row.status, row.attempts, row.last_status_code, row.last_error) == (
+        "queued",
+        0,
+        None,
+        None,
+    )
+    assert row.next_attempt_at == clock()
+
+
 def test_backoff_doubles_up_to_the_maximum(app):
     config = {"WEBHOOK_RETRY_BASE_SECONDS": 60, "WEBHOOK_RETRY_MAX_SECONDS": 3600}
     assert [webhooks.backoff(n, config).total_seconds() for n in range(1, 9)] == [

@@ -464,11 +464,14 @@ def cancel_queued(session: Session, client_id: int, *, now: datetime, reason: st
 
 
 def retry_failed(session: Session, *, now: datetime) -> int:
-    """Queue notices that gave up again (after the receiver was fixed)."""
+    """Queue notices that gave up again (after the receiver was fixed). Their last error
+    goes: the desk would show a notice waiting anew as still failing."""
     result = session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.status == FAILED)
-        .values(status=QUEUED, attempts=0, next_attempt_at=now)
+        .values(
+            status=QUEUED, attempts=0, next_attempt_at=now, last_error=None, last_status_code=None
+        )
     )
     session.flush()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
