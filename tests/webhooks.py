@@ -33,6 +33,8 @@ class Receiver:
     # the check).
     answers: list[int] = field(default_factory=list)
     received: list[Notice] = field(default_factory=list)
+    # Called with each notice before the answer goes (a slow receiver moves the clock).
+    on_post: Callable[[Notice], None] | None = None
 
     def check(self, headers: dict[str, str], body: bytes) -> bool:
         try:
@@ -63,7 +65,10 @@ def receiver(clock: Callable[[], datetime]) -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = {k.lower(): v for k, v in self.headers.items()}
             verified = state.check(headers, body)
-            state.received.append(Notice(self.path, headers, body, verified))
+            notice = Notice(self.path, headers, body, verified)
+            state.received.append(notice)
+            if state.on_post is not None:
+                state.on_post(notice)
             # As docs/api.md asks of receivers: a notice that fails the check is refused.
             code = state.answers.pop(0) if state.answers else 200 if verified else 400
             self.send_response(code)

@@ -145,6 +145,35 @@ class SlowInbox(Inbox):
         return await super().handle_DATA(server, session, envelope)
 
 
+def test_in_a_long_run_each_claim_takes_its_lease_from_its_own_time(app, client, clock):
+    # Each delivery takes longer than a whole lease (MAIL_CLAIM_SECONDS): a lease counted
+    # from the start of the run would have run out before the next message was taken,
+    # and a second sender could take (and send) it as well.
+    port = free_port()
+    _smtp(app, port)
+    leases = []
+
+    class SlowServer(Inbox):
+        async def handle_DATA(self, server, session, envelope):
+            with app.app_context():
+                [until] = db.session.scalars(
+                    select(MailMessage.claimed_until).where(MailMessage.claim.is_not(None)))
+                leases.append((until, clock()))
+                db.session.remove()
+            clock.advance(seconds=app.config["MAIL_CLAIM_SECONDS"] + 60)
+            return await super().handle_DATA(server, session, envelope)
+
+    apply(client)
+    apply(client, email="second.person@example.org")
+    started = clock()
+    with plain_server(port, SlowServer()):
+        assert deliver_mail(app).sent == 2
+    assert len(leases) == 2
+    assert all(until > moment for until, moment in leases)  # still running when sent
+    step = timedelta(seconds=app.config["MAIL_CLAIM_SECONDS"] + 60)
+    assert [r.sent_at for r in _rows(app)] == [started + step, started + 2 * step]
+
+
 def test_two_senders_at_once_never_send_a_message_twice(app, client):
     port = free_port()
     _smtp(app, port)

@@ -155,6 +155,38 @@ def test_a_500_is_retried_after_the_backoff_and_then_delivered(app, client, cloc
     assert (row.status, row.attempts, row.last_status_code) == ("delivered", 2, 200)
 
 
+def test_in_a_long_run_each_claim_takes_its_lease_from_its_own_time(
+    app, client, clock, make_client
+):
+    # Each answer takes longer than a whole lease (WEBHOOK_CLAIM_SECONDS): a lease counted
+    # from the start of the run would have run out before the second notice was taken,
+    # and a second sender could take (and post) it as well.
+    leases: list[tuple[datetime, datetime]] = []
+
+    def slow(notice) -> None:
+        with app.app_context():
+            row = db.session.scalar(
+                select(WebhookDelivery).where(WebhookDelivery.claim.is_not(None))
+            )
+            leases.append((row.claimed_until, clock()))
+            db.session.remove()
+        clock.advance(seconds=app.config["WEBHOOK_CLAIM_SECONDS"] + 60)
+
+    with receiver(clock) as hook:
+        _id, hook.secret = make_client(url=hook.url)
+        _erase(app, clock, _applicant(app, client))
+        _erase(app, clock, _applicant(app, client))
+        hook.on_post = slow
+        started = clock()
+        assert _send(app, clock).delivered == 2
+    assert len(leases) == 2
+    assert all(until > moment for until, moment in leases)  # still running when posted
+    assert leases[0][0] < leases[1][0]
+    # The outcome is stamped when it is known, not when the run began.
+    step = timedelta(seconds=app.config["WEBHOOK_CLAIM_SECONDS"] + 60)
+    assert [r.delivered_at for r in _deliveries(app)] == [started + step, started + 2 * step]
+
+
 @pytest.mark.app_config(WEBHOOK_MAX_ATTEMPTS=4)
 def test_a_refused_connection_backs_off_doubling_and_fails_after_the_last_attempt(
     app, client, clock, make_client, runner
@@ -180,6 +212,30 @@ def test_a_refused_connection_backs_off_doubling_and_fails_after_the_last_attemp
     assert "notices queued again: 1" in result.output
     [row] = _deliveries(app)
     assert row.status == "queued" and row.attempts == 1  # tried again at once, failed again
+
+
+@pytest.mark.app_config(WEBHOOK_MAX_ATTEMPTS=1)
+def test_a_failed_notice_queued_again_no_longer_shows_its_last_error(
+    app, client, clock, make_client
+):
+    with receiver(clock) as hook:
+        _id, hook.secret = make_client(url=hook.url)
+        hook.answers = [500]
+        _erase(app, clock, _applicant(app, client))
+        assert _send(app, clock).failed == 1
+    [row] = _deliveries(app)
+    assert (row.status, row.last_status_code, row.last_error) == ("failed", 500, "HTTP 500")
+    with app.app_context():
+        assert webhooks.retry_failed(db.session, now=clock()) == 1
+        db.session.commit()
+    [row] = _deliveries(app)
+    assert (row.status, row.attempts, row.last_status_code, row.last_error) == (
+        "queued",
+        0,
+        None,
+        None,
+    )
+    assert row.next_attempt_at == clock()
 
 
 def test_backoff_doubles_up_to_the_maximum(app):
@@ -240,6 +296,26 @@ def test_a_revoked_client_gets_no_notice_queued_nor_one_queued_before(
     assert (row.status, row.last_error) == ("cancelled", "client revoked")
 
 
+def test_revoking_a_client_cancels_its_queued_notices_at_once(app, client, clock, make_client):
+    from vault.services import api_clients
+
+    with receiver(clock) as hook:
+        kept, hook.secret = make_client(url=hook.url)
+        revoked, _ = make_client(url=hook.url)
+        _erase(app, clock, _applicant(app, client))
+        with app.app_context():
+            api_clients.revoke_client(db.session, revoked, now=clock(), actor=audit.CLI)
+            db.session.commit()
+        # The delivery log says so before any sender runs.
+        assert sorted((r.client_id, r.status, r.last_error) for r in _deliveries(app)) == [
+            (kept, "queued", None),
+            (revoked, "cancelled", "client revoked"),
+        ]
+        result = _send(app, clock)
+        assert (result.delivered, result.cancelled) == (1, 0)
+        assert [n.verified for n in hook.received] == [True]
+
+
 def test_an_erasure_that_rolls_back_leaves_no_notice(app, client, clock, make_client, monkeypatch):
     make_client(url="https://hr.example/hook")
     public_id = _applicant(app, client)
@@ -248,18 +324,9 @@ def test_an_erasure_that_rolls_back_leaves_no_notice(app, client, clock, make_cl
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(erasure, "_close_requests", fail)
+    with pytest.raises(RuntimeError):
+        _erase(app, clock, public_id)  # its session is rolled back when its context ends
     with app.app_context():
-        record = db.session.scalar(select(Candidate).where(Candidate.public_id == public_id))
-        with pytest.raises(RuntimeError):
-            erasure.erase_records(
-                db.session,
-                [record],
-                reason=erasure.OPERATOR,
-                now=clock(),
-                ledger=erasure_ledger(),
-                actor=audit.CLI,
-            )
-        db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
         assert db.session.scalar(select(func.count()).select_from(CandidateKey)) == 1
     monkeypatch.undo()
@@ -280,6 +347,41 @@ def test_a_replayed_erasure_keeps_its_event_id_and_is_not_queued_twice(
     _erase(app, clock, public_id)
     [row] = _deliveries(app)
     assert row.event_id == webhooks.event_id_for(public_id) and row.client_id == client_id
+
+
+def test_an_erasure_batch_looks_up_subscribers_and_queued_notices_once(
+    app, client, clock, make_client
+):
+    from sqlalchemy import event
+
+    first, _ = make_client(url="https://hr.example/hook")
+    second, _ = make_client(url="https://jobs.example/hook")
+    public_ids = [_applicant(app, client) for _ in range(3)]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        records = list(
+            db.session.scalars(select(Candidate).where(Candidate.public_id.in_(public_ids)))
+        )
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            assert webhooks.enqueue_erasure_notices(db.session, records, now=clock()) == 6
+            assert webhooks.enqueue_erasure_notices(db.session, records, now=clock()) == 0
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        queued = set(
+            db.session.execute(select(WebhookDelivery.client_id, WebhookDelivery.event_id))
+        )
+        db.session.rollback()
+    assert queued == {
+        (cid, webhooks.event_id_for(pid)) for cid in (first, second) for pid in public_ids
+    }
+    # Per call: one query for the subscribers, one for the notices already there.
+    assert sum("webhook_endpoint" in s for s in statements) == 2
+    assert sum("FROM webhook_delivery" in s for s in statements) == 2
 
 
 @pytest.mark.parametrize(
@@ -531,3 +633,73 @@ def test_a_receiver_dripping_its_answer_is_cut_off_at_the_timeout():
         thread.join(5)
         server.close()
     assert not outcome.ok and outcome.error == "TimeoutError"
+
+
+def test_a_receiver_that_does_not_answer_is_tried_once_per_run_and_others_still_hear(
+    app, client, clock, make_client, monkeypatch
+):
+    real_resolve = webhooks._resolve
+    lookups: list[tuple] = []
+
+    def counting_resolve(host, port, *args, **kwargs):
+        lookups.append((host, port))
+        return real_resolve(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(webhooks, "_resolve", counting_resolve)
+    with receiver(clock) as hook:
+        down, _ = make_client(url=f"http://127.0.0.1:{free_port()}/hook")  # nothing listens
+        up, hook.secret = make_client(url=hook.url)
+        _erase(app, clock, _applicant(app, client))
+        _erase(app, clock, _applicant(app, client))
+        result = _send(app, clock)
+        assert (result.delivered, result.retrying, result.unreachable) == (2, 1, 1)
+        assert "1 receiver(s) unreachable" in result.line()
+        assert [n.verified for n in hook.received] == [True, True]
+    rows = _deliveries(app)
+    # The down client's second notice was left for the next run, not tried.
+    assert sorted((r.client_id, r.status, r.attempts) for r in rows) == sorted(
+        [(down, "queued", 1), (down, "queued", 0), (up, "delivered", 1), (up, "delivered", 1)]
+    )
+    # Each receiver's name was looked up once in the run, not once per notice.
+    assert len(lookups) == len(set(lookups)) == 2
+
+
+def test_a_name_server_that_does_not_answer_is_given_up_at_the_timeout(monkeypatch):
+    import socket
+    import threading
+    import time
+
+    release = threading.Event()
+
+    def hanging_getaddrinfo(*args, **kwargs):
+        release.wait(30)
+        raise socket.gaierror("gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_getaddrinfo)
+    started = time.monotonic()
+    try:
+        outcome = webhooks.post("https://hr.example/hook", b"{}", {}, 0.5)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 5
+    assert outcome == webhooks.Outcome(None, "TimeoutError")
+
+
+def test_a_run_loads_each_client_and_opens_its_secret_once(
+    app, client, clock, make_client, monkeypatch
+):
+    real_open = webhooks.open_secret
+    opened: list[int] = []
+
+    def counting_open(keys, endpoint):
+        opened.append(endpoint.client_id)
+        return real_open(keys, endpoint)
+
+    monkeypatch.setattr(webhooks, "open_secret", counting_open)
+    with receiver(clock) as hook:
+        client_id, hook.secret = make_client(url=hook.url)
+        for _ in range(3):
+            _erase(app, clock, _applicant(app, client))
+        assert _send(app, clock).delivered == 3
+        assert [n.verified for n in hook.received] == [True, True, True]
+    assert opened == [client_id]

@@ -123,14 +123,18 @@ def create_client(
 def revoke_client(
     session: Session, client_id: int, *, now: datetime, actor: audit.Actor
 ) -> ApiClient | None:
-    """Revoke a client (its token is refused from now on); None if there is no such
-    client. Revoking twice keeps the first time."""
+    """Revoke a client (its token is refused from now on) and cancel its queued erasure
+    notices (it hears nothing more); None if there is no such client. Revoking twice
+    keeps the first time."""
+    from vault.services import webhooks  # it imports this module (the scopes)
+
     client = session.get(ApiClient, client_id)
     if client is None:
         return None
     if client.revoked_at is None:
         client.revoked_at = now
         audit.record(session, actor, CLIENT_REVOKED, now=now, detail=f"key {client.key_id}")
+        webhooks.cancel_queued(session, client.id, now=now, reason=webhooks.REVOKED)
     return client
 
 

@@ -6,29 +6,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from vault.local_zone import LOCAL_ZONE
 from vault.models import ApiClient, WebhookDelivery, WebhookEndpoint
-from vault.services import webhooks
-
-# An expiry date is a day in Belgium: the token works through that day.
-LOCAL_ZONE = ZoneInfo("Europe/Brussels")
+from vault.services import api_clients, webhooks
 
 
 def expiry_moment(day: date) -> datetime:
-    """The first moment after `day` in Belgium, in UTC (the token's expires_at)."""
+    """The first moment after `day` in Belgium, in UTC (the token's expires_at): an
+    expiry date is a day in Belgium, and the token works through that day."""
     return datetime.combine(day + timedelta(days=1), time(), LOCAL_ZONE).astimezone(UTC)
 
 
 def state(client: ApiClient, now: datetime) -> str:
     if client.revoked_at is not None:
         return "revoked"
-    if client.expires_at is not None and client.expires_at <= now:
-        return "expired"
-    return "active"
+    # The same test as the API's (authenticate): the desk never says active for a
+    # token the API refuses.
+    return "active" if api_clients.is_live(client, now) else "expired"
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,13 @@ both without looking anything up in plaintext.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from vault.crypto import DecryptionError, derived_data_key, key_id_of
@@ -204,36 +203,22 @@ def backoff(attempts: int, config: Mapping[str, Any]) -> timedelta:
     return retry.backoff(attempts, config, "MAIL")
 
 
-@dataclass(frozen=True)
-class _Claim:
-    id: int
-    token: str
+OUTBOX = retry.Outbox(MailMessage, "MAIL")
+_Claim = retry.Claim
 
 
 def _claim_next(session: Session, *, now: datetime, config: Mapping[str, Any]) -> _Claim | None:
-    due = select(MailMessage).where(
-        MailMessage.status == QUEUED, MailMessage.next_attempt_at <= now,
-        or_(MailMessage.claimed_until.is_(None), MailMessage.claimed_until <= now),
-    ).order_by(MailMessage.next_attempt_at, MailMessage.id).limit(1)
-    # SKIP LOCKED: another sender claiming a row right now is passed over, not waited on.
-    row = session.scalar(due.with_for_update(skip_locked=True))
-    if row is None:
-        session.commit()
-        return None
-    token = secrets.token_hex(16)
-    row.claim = token
-    row.claimed_until = now + timedelta(seconds=float(config["MAIL_CLAIM_SECONDS"]))
-    if config["MAIL_BACKEND"] == "outbox" and row.kind != LINK_REQUEST and not row.outbox_name:
-        # Named before the file exists, so erasure can find the file even if this
-        # sender dies between writing it and recording the delivery.
-        row.outbox_name = new_outbox_name()
-    claim = _Claim(row.id, token)
-    session.commit()
-    return claim
+    def name_outbox_file(row: MailMessage) -> None:
+        if config["MAIL_BACKEND"] == "outbox" and row.kind != LINK_REQUEST and not row.outbox_name:
+            # Named before the file exists, so erasure can find the file even if this
+            # sender dies between writing it and recording the delivery.
+            row.outbox_name = new_outbox_name()
+
+    return OUTBOX.claim_next(session, now=now, config=config, prepare=name_outbox_file)
 
 
 def _ours(claim: _Claim) -> Any:
-    return (MailMessage.id == claim.id) & (MailMessage.claim == claim.token)
+    return OUTBOX.ours(claim)
 
 
 def _open(session: Session, keys: VaultKeys, row: MailMessage) -> OutgoingMail:
@@ -255,19 +240,13 @@ def _open(session: Session, keys: VaultKeys, row: MailMessage) -> OutgoingMail:
 
 def _record_failure(session: Session, claim: _Claim, error: str, *, now: datetime,
                     config: Mapping[str, Any], result: FlushResult, final: bool = False) -> None:
-    row = session.get(MailMessage, claim.id)
-    if row is None or row.claim != claim.token:
-        session.commit()
+    row = OUTBOX.claimed(session, claim)
+    if row is None:
         return
-    row.attempts += 1
-    row.last_error = error[:60]
-    row.claim = None
-    row.claimed_until = None
-    if final or row.attempts >= int(config["MAIL_MAX_ATTEMPTS"]):
-        row.status = FAILED  # kept with its ciphertexts: visible, retryable, never lost
+    # Kept with its ciphertexts when it gives up: visible, retryable, never lost.
+    if OUTBOX.count_failure(row, error[:60], now=now, config=config, final=final):
         result.gave_up += 1
     else:
-        row.next_attempt_at = now + backoff(row.attempts, config)
         result.retrying += 1
     session.commit()
 
@@ -315,21 +294,23 @@ def _resolve_link_request(session: Session, keys: VaultKeys, claim: _Claim, row:
 
 def flush_mail_queue(session: Session, keys: VaultKeys, *, now: datetime,
                      config: Mapping[str, Any], resolve_link: LinkResolver | None = None,
-                     limit: int | None = None) -> FlushResult:
+                     clock: Callable[[], datetime] | None = None) -> FlushResult:
     """Deliver due messages (at most MAIL_FLUSH_BATCH). Commits: it owns its protocol
-    (see the module's docstring); call it with no transaction of the caller's open."""
+    (see the module's docstring); call it with no transaction of the caller's open.
+    `now` is when the run starts; `clock` (the app's clock) gives the time of each claim
+    and of each outcome (when not given: `now` plus the time elapsed)."""
+    tick = retry.run_clock(now, clock)
     result = FlushResult()
     session.commit()
-    for _ in range(int(limit or config["MAIL_FLUSH_BATCH"])):
-        claim = _claim_next(session, now=now, config=config)
+    for _ in range(int(config["MAIL_FLUSH_BATCH"])):
+        claim = _claim_next(session, now=tick(), config=config)
         if claim is None:
             break
-        row = session.get(MailMessage, claim.id)
-        if row is None or row.claim != claim.token:
-            session.commit()
+        row = OUTBOX.claimed(session, claim)
+        if row is None:
             continue
         if row.kind == LINK_REQUEST:
-            _resolve_link_request(session, keys, claim, row, resolve_link, now=now,
+            _resolve_link_request(session, keys, claim, row, resolve_link, now=tick(),
                                   config=config, result=result)
             continue
         outbox_name = row.outbox_name
@@ -337,7 +318,7 @@ def flush_mail_queue(session: Session, keys: VaultKeys, *, now: datetime,
             mail = _open(session, keys, row)
         except (DecryptionError, RecordKeyMissing) as exc:
             session.commit()
-            _record_failure(session, claim, exc.__class__.__name__, now=now, config=config,
+            _record_failure(session, claim, exc.__class__.__name__, now=tick(), config=config,
                             result=result, final=True)
             continue
         except (KeysChanged, KeyManagerUnavailable) as exc:
@@ -345,7 +326,7 @@ def flush_mail_queue(session: Session, keys: VaultKeys, *, now: datetime,
             # not answer: the mail is intact and goes once the keys are back. Tried again,
             # not given up.
             session.commit()
-            _record_failure(session, claim, exc.__class__.__name__, now=now, config=config,
+            _record_failure(session, claim, exc.__class__.__name__, now=tick(), config=config,
                             result=result)
             continue
         # End the read transaction before speaking to the server: on SQLite it holds the
@@ -354,10 +335,10 @@ def flush_mail_queue(session: Session, keys: VaultKeys, *, now: datetime,
         try:
             deliver(mail, config, outbox_name=outbox_name)
         except MailError as exc:
-            _record_failure(session, claim, str(exc), now=now, config=config, result=result)
+            _record_failure(session, claim, str(exc), now=tick(), config=config, result=result)
             if exc.server_down:
                 result.server_down = True
                 break
             continue
-        _record_sent(session, claim, outbox_name, now=now, config=config, result=result)
+        _record_sent(session, claim, outbox_name, now=tick(), config=config, result=result)
     return result

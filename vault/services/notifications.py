@@ -184,7 +184,7 @@ def deliver_queued(session: Session) -> mail_queue.FlushResult:
     """One delivery run with the app's configuration (commits; see flush_mail_queue)."""
     return mail_queue.flush_mail_queue(session, vault_keys(), now=now(),
                                        config=current_app.config,
-                                       resolve_link=personal_link_mail)
+                                       resolve_link=personal_link_mail, clock=now)
 
 
 def _deliver_in_thread(app: Flask) -> None:

@@ -39,7 +39,6 @@ derived from the primary KEK and sealed again by `vault rotate-kek` (reseal_stal
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import http.client
@@ -78,6 +77,7 @@ SENDER_THREAD = "vault-webhook-sender"
 SCOPE = api_clients.ERASURES_READ
 QUEUED, DELIVERED, FAILED, CANCELLED = "queued", "delivered", "failed", "cancelled"
 STATUSES = (QUEUED, DELIVERED, FAILED, CANCELLED)
+REVOKED = "client revoked"  # why a notice was cancelled (the delivery log shows it)
 ID_HEADER = "Vault-Event-Id"
 TIMESTAMP_HEADER = "Vault-Timestamp"
 SIGNATURE_HEADER = "Vault-Signature"
@@ -347,14 +347,16 @@ def _record_companies(record: Candidate) -> set[str]:
     }
 
 
-def subscribers(session: Session, companies: Iterable[str], *, now: datetime) -> list[int]:
-    """Ids of the clients to tell: live (not revoked, not expired), with the scope and a
-    webhook URL with a secret, of one of these companies."""
+def subscribers(
+    session: Session, companies: Iterable[str], *, now: datetime
+) -> list[tuple[int, str]]:
+    """(id, company) of the clients to tell: live (not revoked, not expired), with the
+    scope and a webhook URL with a secret, of one of these companies."""
     wanted = sorted(set(companies))
     if not wanted:
         return []
     rows = session.execute(
-        select(ApiClient.id, ApiClient.scopes)
+        select(ApiClient.id, ApiClient.company, ApiClient.scopes)
         .join(WebhookEndpoint, WebhookEndpoint.client_id == ApiClient.id)
         .where(
             ApiClient.company.in_(wanted),
@@ -364,7 +366,7 @@ def subscribers(session: Session, companies: Iterable[str], *, now: datetime) ->
         )
         .order_by(ApiClient.id)
     ).all()
-    return [cid for cid, scopes in rows if SCOPE in (scopes or "").split()]
+    return [(cid, company) for cid, company, scopes in rows if SCOPE in (scopes or "").split()]
 
 
 def enqueue_erasure_notices(
@@ -372,35 +374,46 @@ def enqueue_erasure_notices(
 ) -> int:
     """Add a notice per erased record and subscribed client, in the caller's (the
     erasure's) transaction; the number added. A notice already there for the same
-    client and event (a replay) is not added again."""
-    added = 0
-    for record in records:
-        clients = subscribers(session, _record_companies(record), now=now)
-        if not clients:
-            continue
-        event_id = event_id_for(record.public_id)
-        known = set(
-            session.scalars(
-                select(WebhookDelivery.client_id).where(WebhookDelivery.event_id == event_id)
+    client and event (a replay) is not added again. One look-up of the subscribers and
+    one of the notices already there, for the whole batch."""
+    companies = {record.public_id: _record_companies(record) for record in records}
+    subscribed = subscribers(session, set().union(*companies.values()), now=now)
+    if not subscribed:
+        return 0
+    wanted: list[tuple[int, str, str]] = []  # (client, event, public id)
+    for public_id, theirs in companies.items():
+        event_id = event_id_for(public_id)
+        wanted += [(cid, event_id, public_id) for cid, company in subscribed if company in theirs]
+    if not wanted:
+        return 0
+    # Served by the unique (client_id, event_id) index.
+    known: set[tuple[int, str]] = {
+        (cid, event)
+        for cid, event in session.execute(
+            select(WebhookDelivery.client_id, WebhookDelivery.event_id).where(
+                WebhookDelivery.client_id.in_(sorted({cid for cid, _c in subscribed})),
+                WebhookDelivery.event_id.in_(sorted({event for _c, event, _p in wanted})),
             )
         )
-        body = erasure_payload(record.public_id, now)
-        for client_id in clients:
-            if client_id in known:
-                continue
-            session.add(
-                WebhookDelivery(
-                    client_id=client_id,
-                    event_id=event_id,
-                    event_type=ERASED,
-                    payload=body,
-                    status=QUEUED,
-                    attempts=0,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
+    }
+    added = 0
+    for client_id, event_id, public_id in wanted:
+        if (client_id, event_id) in known:
+            continue
+        known.add((client_id, event_id))
+        session.add(
+            WebhookDelivery(
+                client_id=client_id,
+                event_id=event_id,
+                event_type=ERASED,
+                payload=erasure_payload(public_id, now),
+                status=QUEUED,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
             )
-            added += 1
+        )
+        added += 1
     session.flush()
     return added
 
@@ -433,12 +446,32 @@ def delivery_page(session: Session, client_id: int, *, page: int, page_size: int
     return DeliveryPage(rows, total, page, page_size)
 
 
+def cancel_queued(session: Session, client_id: int, *, now: datetime, reason: str) -> int:
+    """Cancel a client's queued notices (it was revoked): the delivery log shows them as
+    cancelled at once, not as waiting until a sender gets to them. A notice a sender is
+    posting right now (its lease running) is left to that sender. Flushes."""
+    result = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.client_id == client_id,
+            WebhookDelivery.status == QUEUED,
+            or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= now),
+        )
+        .values(status=CANCELLED, last_error=reason, claim=None, claimed_until=None)
+    )
+    session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def retry_failed(session: Session, *, now: datetime) -> int:
-    """Queue notices that gave up again (after the receiver was fixed)."""
+    """Queue notices that gave up again (after the receiver was fixed). Their last error
+    goes: the desk would show a notice waiting anew as still failing."""
     result = session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.status == FAILED)
-        .values(status=QUEUED, attempts=0, next_attempt_at=now)
+        .values(
+            status=QUEUED, attempts=0, next_attempt_at=now, last_error=None, last_status_code=None
+        )
     )
     session.flush()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -453,12 +486,16 @@ class SendResult:
     retrying: int = 0
     failed: int = 0  # attempts used up
     cancelled: int = 0  # the client was revoked, or its webhook removed
+    unreachable: int = 0  # clients that did not answer: their other notices wait
 
     def line(self) -> str:
-        return (
+        text = (
             f"webhooks delivered: {self.delivered}, to retry: {self.retrying}, "
             f"failed: {self.failed}, cancelled: {self.cancelled}"
         )
+        if self.unreachable:
+            text += f" ({self.unreachable} receiver(s) unreachable; their notices wait)"
+        return text
 
 
 @dataclass(frozen=True)
@@ -471,10 +508,6 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-# Posts (url, body, headers, timeout) and says what happened; replaced in no test.
-Poster = Callable[[str, bytes, dict[str, str], float], Outcome]
-
-
 ADDRESS_REFUSED = "address not allowed"
 
 
@@ -482,16 +515,69 @@ class _RefusedAddress(Exception):
     pass
 
 
-def _resolve(host: str, port: int, allow_private: bool) -> tuple[str, int]:
+def _lookup(host: str, port: int, timeout: float) -> list[Any]:
+    """getaddrinfo within `timeout`: the resolver has no timeout of its own, and a name
+    server that does not answer would hold the sender (and every notice after this
+    one) for as long as the system's resolver keeps retrying. The lookup goes on in a
+    daemon thread after the timeout; its answer is dropped."""
+    done = threading.Event()
+    answer: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            answer["found"] = socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            )
+        except (OSError, ValueError) as exc:  # ValueError: a name IDNA cannot encode
+            answer["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="vault-webhook-dns", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError("name lookup")
+    if "error" in answer:
+        raise answer["error"]
+    return list(answer["found"])
+
+
+def _resolve(host: str, port: int, allow_private: bool, timeout: float) -> tuple[str, int]:
     """The address to connect to: every address the name has must be allowed, not only
     the first (a name could hold a public and an internal one)."""
-    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    found = _lookup(host, port, timeout)
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
     if not addresses:
         raise OSError("no address")
     if not allow_private and not all(is_public_address(a) for a in addresses):
         raise _RefusedAddress
     return str(addresses[0]), port
+
+
+# Per run of the sender: (host, port, private allowed) -> the checked address, or the
+# exception its resolution ended with.
+Resolved = dict[tuple[str, int, bool], "tuple[str, int] | Exception"]
+
+
+def _resolve_once(
+    host: str, port: int, allow_private: bool, timeout: float, resolved: Resolved | None
+) -> tuple[str, int]:
+    """_resolve, once per run for each host: a run posting many notices to one receiver
+    asks the name servers once (and pins every connection of the run to that answer)."""
+    key = (host, port, allow_private)
+    if resolved is None or key not in resolved:
+        try:
+            answer: tuple[str, int] | Exception = _resolve(host, port, allow_private, timeout)
+        except (_RefusedAddress, OSError, ValueError) as exc:
+            answer = exc
+        if resolved is None:
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        resolved[key] = answer
+    answer = resolved[key]
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
 
 
 def _pinned(connection: http.client.HTTPConnection, address: tuple[str, int]) -> None:
@@ -511,11 +597,13 @@ def post(
     *,
     allow_private: bool = False,
     testing: bool = False,
+    resolved: Resolved | None = None,
 ) -> Outcome:
     """One POST with a timeout, to an address checked after resolving the name (see
-    check_url); certificates are verified. A redirect is not followed (an answer that
-    is not 2xx): following it could send the notice to plain http or to a host the
-    officer never entered. The answer's body is never read."""
+    check_url; the name lookup has the same timeout, and with `resolved` it is done
+    once per run for each host); certificates are verified. A redirect is not followed
+    (an answer that is not 2xx): following it could send the notice to plain http or to
+    a host the officer never entered. The answer's body is never read."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
@@ -523,7 +611,8 @@ def post(
         # The scheme was checked when the URL was entered (check_url): https only.
         if parts.scheme != "https" and not _local_test(parts.scheme, host, testing):
             return Outcome(None, "not https")
-        address = _resolve(host, port, allow_private or _local_test(parts.scheme, host, testing))
+        allowed = allow_private or _local_test(parts.scheme, host, testing)
+        address = _resolve_once(host, port, allowed, timeout, resolved)
     except _RefusedAddress:
         return Outcome(None, ADDRESS_REFUSED)
     except (OSError, ValueError) as exc:
@@ -579,34 +668,8 @@ def backoff(attempts: int, config: Mapping[str, Any]) -> timedelta:
     return retry.backoff(attempts, config, "WEBHOOK")
 
 
-@dataclass(frozen=True)
-class _Claim:
-    id: int
-    token: str
-
-
-def _claim_next(session: Session, *, now: datetime, config: Mapping[str, Any]) -> _Claim | None:
-    due = (
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.status == QUEUED,
-            WebhookDelivery.next_attempt_at <= now,
-            or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until <= now),
-        )
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(1)
-    )
-    # SKIP LOCKED: a notice another sender is claiming right now is passed over.
-    row = session.scalar(due.with_for_update(skip_locked=True))
-    if row is None:
-        session.commit()
-        return None
-    token = secrets.token_hex(16)
-    row.claim = token
-    row.claimed_until = now + timedelta(seconds=float(config["WEBHOOK_CLAIM_SECONDS"]))
-    claim = _Claim(row.id, token)
-    session.commit()
-    return claim
+OUTBOX = retry.Outbox(WebhookDelivery, "WEBHOOK")
+_Claim = retry.Claim
 
 
 def _record(
@@ -619,44 +682,61 @@ def _record(
     result: SendResult,
     cancel: bool = False,
 ) -> None:
-    row = session.get(WebhookDelivery, claim.id)
-    if row is None or row.claim != claim.token:
-        session.commit()
+    row = OUTBOX.claimed(session, claim)
+    if row is None:
         return
-    row.claim = None
-    row.claimed_until = None
-    row.last_error = outcome.error[:80] if outcome.error else None
+    error = outcome.error[:80] if outcome.error else None
     if cancel:
+        OUTBOX.release(row)
+        row.last_error = error
         row.status = CANCELLED
         result.cancelled += 1
-        session.commit()
-        return
-    row.attempts += 1
-    row.last_attempt_at = now
-    row.last_status_code = outcome.status_code
-    if outcome.ok:
+    elif outcome.ok:
+        OUTBOX.release(row)
+        row.attempts += 1
+        row.last_error = None
         row.status = DELIVERED
         row.delivered_at = now
         result.delivered += 1
-    elif row.attempts >= int(config["WEBHOOK_MAX_ATTEMPTS"]):
-        row.status = FAILED  # kept in the delivery log; `vault send-webhooks --retry-failed`
+    # Kept in the delivery log when it gives up; `vault send-webhooks --retry-failed`.
+    elif OUTBOX.count_failure(row, error or "", now=now, config=config):
         result.failed += 1
     else:
-        row.next_attempt_at = now + backoff(row.attempts, config)
         result.retrying += 1
+    if not cancel:
+        row.last_attempt_at = now
+        row.last_status_code = outcome.status_code
     session.commit()
 
 
-def _target(session: Session, keys: VaultKeys, row: WebhookDelivery) -> tuple[str, str] | str:
-    """(url, secret) to post to, or why the notice is cancelled."""
-    client = session.get(ApiClient, row.client_id)
+Target = tuple[str, str] | str  # (url, secret) to post to, or why notices are cancelled
+
+
+def _target(session: Session, keys: VaultKeys, client_id: int) -> Target:
+    client = session.get(ApiClient, client_id)
     # Checked again at sending: a client revoked after the erasure hears nothing more.
     if client is None or client.revoked_at is not None:
-        return "client revoked"
-    endpoint = endpoint_of(session, row.client_id)
+        return REVOKED
+    endpoint = endpoint_of(session, client_id)
     if endpoint is None or endpoint.secret is None:
         return "webhook removed"
     return endpoint.url, open_secret(keys, endpoint)
+
+
+def _target_in_run(
+    session: Session, keys: VaultKeys, client_id: int, targets: dict[int, Target | Exception]
+) -> Target:
+    """_target, looked up (and the secret opened) once per run for each client, not for
+    every notice. A revocation or a new secret during a run counts from the next run."""
+    if client_id not in targets:
+        try:
+            targets[client_id] = _target(session, keys, client_id)
+        except (DecryptionError, KeysChanged, KeyManagerUnavailable) as exc:
+            targets[client_id] = exc
+    found = targets[client_id]
+    if isinstance(found, Exception):
+        raise found
+    return found
 
 
 def flush(
@@ -665,31 +745,35 @@ def flush(
     *,
     now: datetime,
     config: Mapping[str, Any],
-    poster: Poster | None = None,
     clock: Callable[[], datetime] | None = None,
-    limit: int | None = None,
 ) -> SendResult:
     """Post due notices (at most WEBHOOK_FLUSH_BATCH). Commits: it owns its protocol;
-    call it with no transaction of the caller's open. `clock` gives the signing time
-    (the app's clock; `now` when not given)."""
-    send = poster or functools.partial(
-        post,
-        allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES")),
-        testing=bool(config.get("TESTING")),
-    )
+    call it with no transaction of the caller's open. `now` is when the run starts;
+    `clock` (the app's clock) gives the time of each claim, signature and outcome (when
+    not given: `now` plus the time elapsed)."""
+    allow_private = bool(config.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES"))
+    testing = bool(config.get("TESTING"))
+    resolved: Resolved = {}
+    tick = retry.run_clock(now, clock)
     result = SendResult()
+    # Clients whose receiver gave no answer in this run (refused, timed out, no such
+    # name): their other notices are not taken in this run, so one receiver that is
+    # down costs one timeout per run, not one per notice, and does not hold up the
+    # others. They stay queued, untouched, for the next run.
+    down: set[int] = set()
+    targets: dict[int, Target | Exception] = {}
     session.commit()
-    for _ in range(int(limit or config["WEBHOOK_FLUSH_BATCH"])):
-        claim = _claim_next(session, now=now, config=config)
+    for _ in range(int(config["WEBHOOK_FLUSH_BATCH"])):
+        skip = (WebhookDelivery.client_id.not_in(sorted(down)),) if down else ()
+        claim = OUTBOX.claim_next(session, now=tick(), config=config, where=skip)
         if claim is None:
             break
-        row = session.get(WebhookDelivery, claim.id)
-        if row is None or row.claim != claim.token:
-            session.commit()
+        row = OUTBOX.claimed(session, claim)
+        if row is None:
             continue
-        event_id, body = row.event_id, row.payload.encode("utf-8")
+        client_id, event_id, body = row.client_id, row.event_id, row.payload.encode("utf-8")
         try:
-            target = _target(session, keys, row)
+            target = _target_in_run(session, keys, client_id, targets)
         except (DecryptionError, KeysChanged, KeyManagerUnavailable) as exc:
             # The secret cannot be opened now (a retired KEK: set a new secret; or a key
             # manager away): counted as a failed attempt, retried with backoff.
@@ -698,7 +782,7 @@ def flush(
                 session,
                 claim,
                 Outcome(None, exc.__class__.__name__),
-                now=now,
+                now=tick(),
                 config=config,
                 result=result,
             )
@@ -710,21 +794,26 @@ def flush(
                 session,
                 claim,
                 Outcome(None, target),
-                now=now,
+                now=tick(),
                 config=config,
                 result=result,
                 cancel=True,
             )
             continue
         url, secret = target
-        signed_at = int((clock or (lambda: now))().timestamp())
-        outcome = send(
+        outcome = post(
             url,
             body,
-            signed_headers(secret, event_id, body, signed_at),
+            signed_headers(secret, event_id, body, int(tick().timestamp())),
             float(config["WEBHOOK_TIMEOUT_SECONDS"]),
+            allow_private=allow_private,
+            testing=testing,
+            resolved=resolved,
         )
-        _record(session, claim, outcome, now=now, config=config, result=result)
+        _record(session, claim, outcome, now=tick(), config=config, result=result)
+        if outcome.status_code is None:
+            down.add(client_id)
+    result.unreachable = len(down)
     return result
 
 
