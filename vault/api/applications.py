@@ -12,12 +12,13 @@ link. An Idempotency-Key header is required (vault.services.idempotency).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import Response, current_app, g, jsonify, request
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
@@ -74,6 +75,46 @@ def _education_fields() -> dict[str, fields.Field]:
     return made
 
 
+# The yes/no fields of the body. They are read with marshmallow's Boolean (its truthy and
+# falsy sets: true/1/yes/on/t/y, false/0/no/off/f/n, any case), never with the web form's
+# WTForms BooleanField, which takes every value but "false" and "" as ticked: through it,
+# consent_application=0 or consent_talent_pool=no would be stored as consent given.
+# Anything outside both sets is refused, not guessed.
+FLAG_FIELDS: dict[str, fields.Field] = {
+    "cv_without_text": fields.Boolean(
+        metadata={
+            "description": "Send a CV in which no text was found anyway (search will not find "
+            "it); without it such a CV is refused so the applicant can choose."
+        }
+    ),
+    "consent_application": fields.Boolean(
+        required=True,
+        metadata={
+            "description": "The applicant agreed to the processing of the application: must "
+            "be true (true, 1, yes or on); without it nothing is stored."
+        },
+    ),
+    "consent_talent_pool": fields.Boolean(
+        metadata={
+            "description": "Separate, optional: keep the CV in the group's talent pool "
+            "(false, 0, no, off or absent: not given)."
+        }
+    ),
+}
+_Flags = Schema.from_dict(FLAG_FIELDS, name="ApplicationFlags")
+CONSENT_NEEDED = (
+    "The applicant's consent to the processing of the application is required: send "
+    "consent_application=true only once the applicant gave it."
+)
+
+
+@dataclass(frozen=True)
+class Flags:
+    consent_application: bool
+    consent_talent_pool: bool
+    cv_without_text: bool
+
+
 _Form = Schema.from_dict(
     {
         "vacancy": fields.String(
@@ -105,16 +146,8 @@ _Form = Schema.from_dict(
         "gender": fields.String(validate=validate.OneOf(("", *GENDERS))),
         "interests": fields.String(validate=validate.Length(max=MAX_INTERESTS)),
         "cv": Upload(required=True, metadata={"description": "PDF or Word (.docx)."}),
-        "cv_without_text": fields.Boolean(
-            metadata={
-                "description": "Send a CV in which no text was found anyway (search will not find "
-                "it); without it such a CV is refused so the applicant can choose."
-            }
-        ),
-        "consent_application": fields.Boolean(
-            required=True,
-            metadata={"description": "The applicant agreed to the processing of the application."},
-        ),
+        "cv_without_text": FLAG_FIELDS["cv_without_text"],
+        "consent_application": FLAG_FIELDS["consent_application"],
         "consent_application_given_at": fields.AwareDateTime(
             required=True,
             metadata={"description": "When (RFC 3339, with offset), at most 7 days ago."},
@@ -126,9 +159,7 @@ _Form = Schema.from_dict(
                 "GET /vacancies)."
             },
         ),
-        "consent_talent_pool": fields.Boolean(
-            metadata={"description": "Separate, optional: keep the CV in the group's talent pool."}
-        ),
+        "consent_talent_pool": FLAG_FIELDS["consent_talent_pool"],
         "consent_talent_pool_given_at": fields.AwareDateTime(
             metadata={"description": "Required with consent_talent_pool."}
         ),
@@ -229,12 +260,48 @@ def _version(name: str, errors: dict[str, list[str]]) -> str:
     return version
 
 
+def _flags(errors: dict[str, list[str]]) -> Flags:
+    """The yes/no fields, by marshmallow's Boolean (see FLAG_FIELDS). A field sent twice is
+    refused: which of two answers the applicant gave is not for the vault to pick. An
+    empty value counts as not sent (an unticked box)."""
+    raw: dict[str, str] = {}
+    own: dict[str, list[str]] = {}
+    for name in FLAG_FIELDS:
+        values = request.form.getlist(name)
+        if len(values) > 1:
+            own[name] = ["Send this field once."]
+        elif values and values[0].strip():
+            raw[name] = values[0].strip()
+    try:
+        loaded: dict[str, Any] = _Flags().load(raw)
+    except ValidationError as exc:
+        messages = cast(dict[str, list[str]], exc.messages)
+        for name, said in messages.items():
+            own.setdefault(name, [str(m) for m in said])
+        loaded = cast(dict[str, Any], exc.valid_data or {})
+    consent = "consent_application" not in own and loaded.get("consent_application") is True
+    if not consent:
+        # Missing, false, or not a yes/no: the application is not processed at all.
+        missing = FLAG_FIELDS["consent_application"].error_messages["required"]
+        own["consent_application"] = [
+            *(m for m in own.get("consent_application", ()) if m != missing),
+            CONSENT_NEEDED,
+        ]
+    # These replace the web form's messages for the same fields: the flags are read here.
+    errors.update(own)
+    return Flags(
+        consent_application=consent,
+        consent_talent_pool=loaded.get("consent_talent_pool") is True,
+        cv_without_text=loaded.get("cv_without_text") is True,
+    )
+
+
 def _consents(
-    form: ApplicationForm, at: datetime, key_id: str, errors: dict[str, list[str]]
+    flags: Flags, at: datetime, key_id: str, errors: dict[str, list[str]]
 ) -> ConsentChoice | None:
     app_given = _moment("consent_application_given_at", at, errors)
     app_version = _version("consent_application_notice_version", errors)
-    pool = bool(form.consent_talent_pool.data)
+    pool = flags.consent_talent_pool
     pool_given = pool_version = None
     if pool:
         pool_given = _moment("consent_talent_pool_given_at", at, errors)
@@ -372,13 +439,14 @@ def post_application() -> Response:
     language = request.form.get("language", "en") or "en"
     if language not in LANGUAGES:
         errors["language"] = [f"One of {', '.join(LANGUAGES)}."]
-    choice = _consents(form, moment, client.key_id, errors)
+    flags = _flags(errors)
+    choice = _consents(flags, moment, client.key_id, errors)
     if errors or upload is None or choice is None:
         raise _invalid(errors)
     document = _inspect(upload, errors)
     if document is None:
         raise _invalid(errors)
-    if not document.has_text and not form.cv_without_text.data:
+    if not document.has_text and not flags.cv_without_text:
         raise _invalid(
             {
                 "cv": [
