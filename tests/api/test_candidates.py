@@ -206,3 +206,48 @@ def test_an_erased_candidate_is_gone_from_the_api(app, client, world):
     )
     listed = client.get("/api/v1/candidates", headers=bearer(world["token_i"])).get_json()
     assert listed["candidates"] == []
+
+
+def test_a_transfer_holds_only_what_the_company_receives(app, client, make_user, world):
+    """The spontaneous application names both companies and Hoptimize hired the person:
+    Hoptimize's file says nothing of Ingenium, of who opened the data, or of requests."""
+    from vault.services import audit, requests
+
+    reader = make_user(company="Ingenium", email="ines.reader@group.example")
+    with app.app_context():
+        user = db.session.get(User, reader)
+        audit.record(
+            db.session,
+            audit.Actor("user", user.id, user.role),
+            audit.CANDIDATE_VIEWED,
+            now=app.config["CLOCK"](),
+            subject=world["both"],
+        )
+        requests.log_request(
+            db.session,
+            world["both"],
+            "access",
+            channel=requests.SELF_SERVICE,
+            now=app.config["CLOCK"](),
+            due_days=28,
+        )
+        db.session.commit()
+    response = client.get(f"/api/v1/candidates/{world['both']}", headers=bearer(world["token_h"]))
+    assert response.status_code == 200
+    document = response.get_json()
+    assert schema_errors(document) == []
+    (record,) = document["records"]
+    assert record["public_id"] == world["both"]
+    assert record["companies"] == ["Hoptimize"]
+    assert record["staff_access"] == [] and record["requests"] == [] and record["notes"] == []
+    assert "Ingenium" not in response.get_data(as_text=True)
+    # The person's own export still shows all of it.
+    with app.app_context():
+        from vault.appctx import vault_keys
+        from vault.services.exports import build_export
+
+        candidate = db.session.scalar(select(Candidate).where(Candidate.public_id == world["both"]))
+        whole = build_export(db.session, vault_keys(), [candidate], now=app.config["CLOCK"]())
+    (own,) = whole["records"]
+    assert own["companies"] == ["Hoptimize", "Ingenium"]
+    assert own["staff_access"] and own["requests"]

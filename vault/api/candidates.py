@@ -48,7 +48,8 @@ class HiredListSchema(Schema):
 EXPORT_DOC = {
     "type": "object",
     "description": f"One record in the vault's export format (JSON Schema {SCHEMA_ID}, "
-    "docs/export-schema.json in the repository). Staff notes are left out.",
+    "docs/export-schema.json in the repository), as a transfer to your company: staff "
+    "notes, staff_access and requests are empty, and `companies` names yours alone.",
     "required": ["schema", "schema_version", "exported_at", "records"],
     "properties": {
         "schema": {"type": "string"},
@@ -132,8 +133,11 @@ def candidate_file(public_id: str) -> Response:
     candidate = _hired(public_id)
     _take(candidate)
     moment: datetime = now()
+    # Transfer mode: the person's own data and this company's application only; no
+    # notes, no record of who in the group opened the data, no requests to the
+    # controller, no other company a spontaneous application named.
     document = build_export(
-        db.session, vault_keys(), [candidate], now=moment, note_filter=lambda _note: False
+        db.session, vault_keys(), [candidate], now=moment, transfer_to=_client().company
     )
     db.session.commit()
     return current_app.response_class(export_json(document), mimetype="application/json")
