@@ -251,3 +251,30 @@ def test_a_transfer_holds_only_what_the_company_receives(app, client, make_user,
     (own,) = whole["records"]
     assert own["companies"] == ["Hoptimize", "Ingenium"]
     assert own["staff_access"] and own["requests"]
+
+
+def test_a_transfer_taken_by_one_client_counts_for_every_client_of_the_company(
+    app, client, clock, make_client, world
+):
+    path = f"/api/v1/candidates/{world['hired_i']}"
+    assert client.get(path, headers=bearer(world["token_i"])).status_code == 200
+    # A second client of the same company (a new token, another system): the transfer
+    # is the company's, already under way, not a new one.
+    _, second = make_client(["candidates:read"], company="Ingenium", name="Ingenium HR 2")
+    listed = client.get("/api/v1/candidates", headers=bearer(second)).get_json()
+    assert listed["candidates"][0]["transferred_at"] is not None
+    assert client.get(path + "/cv", headers=bearer(second)).status_code == 200
+    clock.advance(hours=24, seconds=1)
+    for token in (world["token_i"], second):
+        assert client.get(path, headers=bearer(token)).status_code == 410
+    # A client made after the window does not open it again either.
+    _, third = make_client(["candidates:read"], company="Ingenium", name="Ingenium HR 3")
+    assert client.get(path, headers=bearer(third)).status_code == 410
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "candidate.transferred")
+        ).all()
+    assert len(events) == 1
+    # Another company's transfers are its own: Hoptimize's list shows none taken.
+    listed_h = client.get("/api/v1/candidates", headers=bearer(world["token_h"])).get_json()
+    assert all(c["transferred_at"] is None for c in listed_h["candidates"])

@@ -37,7 +37,10 @@ class HiredSchema(Schema):
     transferred_at = fields.AwareDateTime(
         allow_none=True,
         required=True,
-        metadata={"description": "When this client took the file; null if it has not."},
+        metadata={
+            "description": "When your company's system (any of its API clients) took "
+            "the file; null if it has not."
+        },
     )
 
 
@@ -89,7 +92,7 @@ def _take(candidate: Candidate) -> None:
     except transfers.TransferClosed as exc:
         raise ApiProblem(
             410,
-            f"Your system took this file on {exc.started_at:%Y-%m-%d} "
+            f"Your company's system took this file on {exc.started_at:%Y-%m-%d} "
             f"(UTC); it can be fetched for "
             f"{int(transfers.TRANSFER_WINDOW.total_seconds() // 3600)} hours "
             "after that, once.",
@@ -102,7 +105,7 @@ def _take(candidate: Candidate) -> None:
 @require_scope(CANDIDATES_READ)
 @bp.response(200, HiredListSchema)
 def list_hired() -> dict[str, Any]:
-    """The hired candidates of your company, with whether your system took each file."""
+    """The hired candidates of your company, with whether its system took each file."""
     hired = transfers.hired_candidates(db.session, _client().company)
     taken = transfers.transfers_of(db.session, _client(), [c.public_id for c in hired])
     return {

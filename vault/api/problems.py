@@ -41,7 +41,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "idempotency-key-reused": "The Idempotency-Key came before with other content (422).",
     "idempotency-key-in-use": "Another request with this key is being processed (409).",
     "not-found": "Nothing of yours has this id (404).",
-    "transfer-closed": "Your system took this file more than 24 hours ago (410).",
+    "transfer-closed": "Your company's system took this file more than 24 hours ago (410).",
     "keys-unavailable": "The encryption keys cannot be reached for a moment; nothing was "
     "stored. Retry after Retry-After seconds (503).",
     "not-initialised": "The vault is not set up yet (503).",
