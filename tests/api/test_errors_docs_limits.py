@@ -199,3 +199,65 @@ def test_refused_tokens_are_limited_per_address_before_any_lookup_or_audit(
     # Per address: the client calling from its own address is served.
     served = client.get(VACANCIES, headers=bearer(token), environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert served.status_code == 200
+
+
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True,
+    RATELIMIT_API="100 per minute",
+    RATELIMIT_API_AUTH_FAILURES="2 per minute",
+)
+def test_refused_tokens_are_limited_and_valid_calls_are_not_counted(
+    app, client, make_client, fresh_limiter
+):
+    _, token = make_client()
+    # Calls with a valid token are never counted against the refused-token budget.
+    assert [r.status_code for r in _calls(client, token, 5)] == [200] * 5
+    statuses = [r.status_code for r in _calls(client, "vlt_nothing", 4)]
+    assert statuses == [401, 401, 429, 429]
+    body = _problem(client.get(VACANCIES), 429)
+    assert body["type"].endswith("#problem-rate-limited")
+    assert "refused for their token" in body["detail"]
+    assert int(client.get(VACANCIES).headers["Retry-After"]) > 0
+    # Once the address spent its budget, it is refused before its token is looked at.
+    assert client.get(VACANCIES, headers=bearer(token)).status_code == 429
+
+
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True,
+    RATELIMIT_API="100 per minute",
+    RATELIMIT_API_AUTH_FAILURES="3 per minute",
+    RATELIMIT_STORAGE_URI=TEST_REDIS,
+    RATELIMIT_KEY_PREFIX=REDIS_PREFIX,
+)
+def test_refused_tokens_are_counted_in_redis(app, client, redis_url, fresh_limiter):
+    import redis
+
+    server = redis.Redis.from_url(redis_url)
+    try:
+        statuses = [r.status_code for r in _calls(client, "vlt_nothing", 4)]
+        assert statuses == [401, 401, 401, 429]
+        assert list(server.scan_iter(f"*{REDIS_PREFIX}*api-auth-failure*"))
+    finally:
+        for key in server.scan_iter(f"*{REDIS_PREFIX}*"):
+            server.delete(key)
+
+
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True,
+    RATELIMIT_API="100 per minute",
+    RATELIMIT_API_AUTH_FAILURES="3 per minute",
+    RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{_free_port()}",
+)
+def test_with_redis_down_refused_tokens_stay_limited_per_worker(
+    app, client, make_client, caplog, fresh_limiter
+):
+    # The limiter's own fallback: with the store down, refused tokens are still counted
+    # (in this worker's memory), from the very first call, and valid calls still work.
+    caplog.set_level(logging.WARNING)
+    _, token = make_client()
+    statuses = [r.status_code for r in _calls(client, "vlt_nothing", 4)]
+    assert statuses == [401, 401, 401, 429]
+    served = client.get(VACANCIES, headers=bearer(token), environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert served.status_code == 200
+    alarms = [r for r in caplog.records if getattr(r, "event", None) == "rate_limit.fallback"]
+    assert alarms

@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, current_app, json, request
+from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from vault.crypto.kek_backend import KeyManagerUnavailable
@@ -138,10 +139,13 @@ def problem_for(exc: BaseException) -> Response:
                 extra={"errors": errors},
             )
         if status == 429:
-            # Retry-After comes from the limiter (RATELIMIT_HEADERS_ENABLED).
+            # Retry-After comes from the limiter (RATELIMIT_HEADERS_ENABLED). A limit with
+            # a message of its own (refused tokens per address, vault.api.auth) says it.
+            own = isinstance(exc, RateLimitExceeded) and exc.limit.error_message
             return problem(
                 429,
-                "This client made too many calls; retry after the time in Retry-After.",
+                exc.description if own and exc.description
+                else "This client made too many calls; retry after the time in Retry-After.",
                 kind="rate-limited",
                 title="Too many requests",
                 headers=headers,
