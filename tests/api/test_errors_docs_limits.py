@@ -261,3 +261,21 @@ def test_with_redis_down_refused_tokens_stay_limited_per_worker(
     assert served.status_code == 200
     alarms = [r for r in caplog.records if getattr(r, "event", None) == "rate_limit.fallback"]
     assert alarms
+
+
+def test_every_problem_type_the_api_raises_is_documented(client):
+    """A problem's `type` points at its entry on the docs page: each kind of problem a
+    module of vault/api raises is in PROBLEM_TYPES and so on that page."""
+    import re
+    from pathlib import Path
+
+    import vault.api
+    from vault.api.problems import PROBLEM_TYPES
+
+    sources = Path(vault.api.__file__).parent.glob("*.py")
+    raised = {k for f in sources for k in re.findall(r'kind="([a-z-]+)"', f.read_text())}
+    assert {"bad-cursor", "ledger-unavailable"} <= raised
+    assert raised - PROBLEM_TYPES.keys() == set()
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    for kind in raised:
+        assert f'id="problem-{kind}"' in page

@@ -42,6 +42,9 @@ PROBLEM_TYPES: dict[str, str] = {
     "idempotency-key-reused": "The Idempotency-Key came before with other content (422).",
     "idempotency-key-in-use": "Another request with this key is being processed (409).",
     "not-found": "Nothing of yours has this id (404).",
+    "bad-cursor": "The `after` value of a paged list is not one this API gave (400).",
+    "ledger-unavailable": "The erasure ledger cannot be read for a moment; retry "
+    "later (503).",
     "transfer-closed": "Your company's system took this file more than 24 hours ago (410).",
     "keys-unavailable": "The encryption keys cannot be reached for a moment; nothing was "
     "stored. Retry after Retry-After seconds (503).",
