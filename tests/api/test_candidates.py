@@ -3,6 +3,8 @@ recorded in the person's history; everything else is a 404."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -83,7 +85,10 @@ def test_the_file_is_the_export_format_without_staff_notes(app, client, world):
     cv = client.get(f"/api/v1/candidates/{world['hired_i']}/cv", headers=bearer(world["token_i"]))
     assert cv.status_code == 200 and cv.mimetype == "application/pdf"
     assert cv.data.startswith(b"%PDF")
-    assert world["hired_i"] in cv.headers["Content-Disposition"]
+    disposition = cv.headers["Content-Disposition"]
+    assert re.fullmatch(
+        rf'attachment; filename="{world["hired_i"]}-cv-[A-Za-z0-9_-]+\.pdf"', disposition
+    )
 
 
 @pytest.mark.parametrize("who", ["reviewing_i", "hired_h", "both", "unknown", "nul"])

@@ -23,7 +23,7 @@ from vault.models import ApiClient, Candidate
 from vault.services import transfers
 from vault.services.api_clients import CANDIDATES_READ
 from vault.services.candidates import open_document
-from vault.services.exports import SCHEMA_ID, build_export, export_json
+from vault.services.exports import SCHEMA_ID, build_export, content_disposition, export_json
 
 
 class HiredSchema(Schema):
@@ -175,7 +175,8 @@ def candidate_cv(public_id: str) -> Response:
     db.session.commit()
     response = current_app.response_class(content, mimetype=media_type)
     # The app's own name for the file: the original name could carry a path or a trick.
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{candidate.public_id}-{document.stored_name}"'
+    # content_disposition checks the name is plain ASCII, as for every other download.
+    response.headers["Content-Disposition"] = content_disposition(
+        f"{candidate.public_id}-{document.stored_name}"
     )
     return response
