@@ -321,12 +321,25 @@ def _consents(
     )
 
 
-def _request_parts(upload: FileStorage | None) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class SentFile:
+    filename: str
+    content: bytes
+
+
+def _sent_cv() -> SentFile | None:
+    """The CV of the request, read once: the same bytes are hashed for the idempotency
+    record and inspected, so what is remembered is what was checked and stored."""
+    upload: FileStorage | None = request.files.get("cv")
+    if upload is None or not upload.filename:
+        return None
+    return SentFile(upload.filename, upload.read())
+
+
+def _request_parts(cv: SentFile | None) -> list[tuple[str, str]]:
     parts = [(name, value) for name, values in request.form.lists() for value in values]
-    if upload is not None:
-        content = upload.stream.read()
-        upload.stream.seek(0)
-        parts.append(("cv", f"{upload.filename}\0{hashlib.sha256(content).hexdigest()}"))
+    if cv is not None:
+        parts.append(("cv", f"{cv.filename}\0{hashlib.sha256(cv.content).hexdigest()}"))
     return parts
 
 
@@ -361,10 +374,10 @@ def _vacancy(errors: dict[str, list[str]]) -> tuple[Vacancy | None, bool]:
     return vacancy, True
 
 
-def _inspect(upload: FileStorage, errors: dict[str, list[str]]) -> DocumentInput | None:
+def _inspect(cv: SentFile, errors: dict[str, list[str]]) -> DocumentInput | None:
     try:
         return inspect_upload(
-            upload.read(), upload.filename or "", limits=Limits.from_config(current_app.config)
+            cv.content, cv.filename, limits=Limits.from_config(current_app.config)
         )
     except UploadRejected as exc:
         errors["cv"] = [exc.reason]
@@ -406,9 +419,8 @@ def post_application() -> Response:
     client = cast(ApiClient, g.api_client)
     keys = vault_keys()
     key = _idempotency_key()
-    upload = request.files.get("cv")
-    upload = upload if upload is not None and upload.filename else None
-    parts = _request_parts(upload)
+    cv = _sent_cv()
+    parts = _request_parts(cv)
     moment = now()
     try:
         earlier = idempotency.earlier_outcome(
@@ -441,9 +453,9 @@ def post_application() -> Response:
         errors["language"] = [f"One of {', '.join(LANGUAGES)}."]
     flags = _flags(errors)
     choice = _consents(flags, moment, client.key_id, errors)
-    if errors or upload is None or choice is None:
+    if errors or cv is None or choice is None:
         raise _invalid(errors)
-    document = _inspect(upload, errors)
+    document = _inspect(cv, errors)
     if document is None:
         raise _invalid(errors)
     if not document.has_text and not flags.cv_without_text:
