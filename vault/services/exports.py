@@ -149,13 +149,13 @@ def _staff_access(session: Session, record: Candidate) -> list[dict[str, Any]]:
     # Staff are named by their employer; an API client (an HR system) by its company.
     # The two kinds of actor ids are different tables' ids, so never mixed up.
     employers = staff_names.companies(
-        session, (row.actor_id for row in rows if row.actor_type != "api"))
+        session, (row.actor_id for row in rows if row.actor_type != audit.API_ACTOR))
     systems = transfers.client_companies(
-        session, [row.actor_id for row in rows if row.actor_type == "api"])
+        session, [row.actor_id for row in rows if row.actor_type == audit.API_ACTOR])
     # Who opened the data stays inside the company: the person sees the role and the
     # company, never the staff member.
     return [{"at": _iso(at), "role": role or "staff",
-             "company": (systems if kind == "api" else employers).get(actor_id)
+             "company": (systems if kind == audit.API_ACTOR else employers).get(actor_id)
              if actor_id else None,
              "action": action}
             for at, role, action, actor_id, kind in rows]

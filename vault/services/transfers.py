@@ -93,7 +93,7 @@ def transfers_of(session: Session, client: ApiClient, public_ids: list[str]) -> 
         select(AuditEvent.subject_public_id, AuditEvent.created_at)
         .where(
             AuditEvent.action == audit.CANDIDATE_TRANSFERRED,
-            AuditEvent.actor_type == API_ACTOR,
+            AuditEvent.actor_type == audit.API_ACTOR,
             AuditEvent.actor_id.in_(company_clients),
             AuditEvent.subject_public_id.in_(public_ids),
         )
@@ -102,7 +102,6 @@ def transfers_of(session: Session, client: ApiClient, public_ids: list[str]) -> 
     return {subject: at for subject, at in rows if subject is not None}
 
 
-API_ACTOR = "api"
 HR_SYSTEM_ROLE = "hr_system"
 
 
@@ -121,7 +120,7 @@ def take(session: Session, client: ApiClient, candidate: Candidate, *, now: date
     if started is None:
         audit.record(
             session,
-            audit.Actor(API_ACTOR, client.id, HR_SYSTEM_ROLE),
+            audit.Actor(audit.API_ACTOR, client.id, HR_SYSTEM_ROLE),
             audit.CANDIDATE_TRANSFERRED,
             now=now,
             subject=candidate.public_id,
