@@ -490,3 +490,30 @@ def test_cv_without_text_false_does_not_send_an_unsearchable_cv(app, client, clo
     )
     assert response.status_code == 422 and "cv" in response.get_json()["errors"]
     assert counts(app) == NOTHING
+
+
+def test_an_integrity_error_other_than_the_keys_is_not_called_key_in_use(
+    app, client, clock, board, monkeypatch
+):
+    """Only a clash on the Idempotency-Key itself is "in use, retry": any other constraint
+    that fails is a server error, and nothing is stored."""
+    from sqlalchemy import insert
+
+    from vault.models import CandidateCompany
+    from vault.services import idempotency
+
+    _, token = board
+    slug = make_vacancy(app)
+    remember = idempotency.remember
+
+    def remember_then_clash(session, *args, **kwargs):
+        remember(session, *args, **kwargs)
+        newest = session.scalar(select(Candidate.id).order_by(Candidate.id.desc()))
+        row = {"candidate_id": newest, "company": "Ingenium"}
+        session.execute(insert(CandidateCompany), [row, row])  # the same primary key twice
+
+    monkeypatch.setattr(idempotency, "remember", remember_then_clash)
+    response = post(client, token, fields(clock, vacancy=slug), key="fresh")
+    assert response.status_code == 500 and response.mimetype == "application/problem+json"
+    assert "idempotency" not in response.get_json()["type"]
+    assert counts(app) == NOTHING

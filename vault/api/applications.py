@@ -502,9 +502,13 @@ def post_application() -> Response:
         )
         db.session.commit()
     except IntegrityError:
-        # The same key arrived twice at once and the other request stored first: this
-        # one is rolled back whole (no second record, no second mail).
+        # Rolled back whole either way: no record, no mail.
         db.session.rollback()
+        if not idempotency.key_stored(db.session, client_id=client.id, key=key):
+            # Not the key's uniqueness: another fault, answered as one (a 500 problem,
+            # logged by class). Telling the client to retry the key would loop for ever.
+            raise
+        # The same key arrived twice at once and the other request stored first.
         raise ApiProblem(
             409,
             "A request with this Idempotency-Key is being processed; retry it to get its answer.",
