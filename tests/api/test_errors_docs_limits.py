@@ -279,3 +279,15 @@ def test_every_problem_type_the_api_raises_is_documented(client):
     page = client.get("/api/v1/docs").get_data(as_text=True)
     for kind in raised:
         assert f'id="problem-{kind}"' in page
+
+
+def test_the_docs_page_is_drawn_once_and_then_served_as_kept(app, client):
+    from vault.api.docs import PAGE
+
+    assert PAGE not in app.extensions
+    first = client.get("/api/v1/docs")
+    assert first.status_code == 200
+    kept = app.extensions[PAGE]
+    again = client.get("/api/v1/docs")
+    assert first.get_data(as_text=True) == again.get_data(as_text=True) == kept
+    assert app.extensions[PAGE] is kept
