@@ -291,3 +291,10 @@ def test_the_docs_page_is_drawn_once_and_then_served_as_kept(app, client):
     again = client.get("/api/v1/docs")
     assert first.get_data(as_text=True) == again.get_data(as_text=True) == kept
     assert app.extensions[PAGE] is kept
+
+
+def test_the_api_limits_are_in_the_defaults_table():
+    from vault.config import DEFAULTS
+
+    assert DEFAULTS["RATELIMIT_API"] == "120 per minute"
+    assert DEFAULTS["RATELIMIT_API_AUTH_FAILURES"] == "30 per minute"
