@@ -162,6 +162,10 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_LOGIN": "10 per minute",
     # Requests for a password reset link, per client.
     "RATELIMIT_PASSWORD_RESET": "5 per hour",
+    # /api/v1: each API client's budget over all operations (vault.api.auth), and the
+    # calls refused for their token (401), per calling address, before any token lookup.
+    "RATELIMIT_API": "120 per minute",
+    "RATELIMIT_API_AUTH_FAILURES": "30 per minute",
     # Failed logins (ASVS 2.2.1, no lock-out by strangers): the pair (account, client) is
     # refused after LOGIN_MAX_FAILURES within LOGIN_LOCK_MINUTES; the account as a whole
     # is only slowed down: past LOGIN_ACCOUNT_SOFT_FAILURES (from any clients) each login

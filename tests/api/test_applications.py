@@ -413,3 +413,107 @@ def test_no_personal_data_reaches_the_logs(app, client, clock, board, caplog):
     logged = "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     for marker in (MARK_NAME, MARK_EMAIL, MARK_CV, "Qfilenamemarker", token):
         assert marker not in logged
+
+
+@pytest.mark.parametrize(
+    "value", ["false", "False", "0", "no", "NO", "off", "n", "f", "", "maybe", "2"]
+)
+def test_consent_false_is_refused(app, client, clock, board, value):
+    _, token = board
+    slug = make_vacancy(app)
+    response = post(client, token, fields(clock, vacancy=slug, consent_application=value))
+    assert response.status_code == 422, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["type"].endswith("#problem-invalid-application")
+    assert any("consent" in m and "required" in m for m in body["errors"]["consent_application"])
+    assert counts(app) == NOTHING
+
+
+def test_consent_sent_twice_is_refused(app, client, clock, board):
+    _, token = board
+    slug = make_vacancy(app)
+    body = fields(clock, vacancy=slug, consent_application=None)
+    body["consent_application"] = ["false", "true"]
+    response = post(client, token, body)
+    assert response.status_code == 422
+    assert "consent_application" in response.get_json()["errors"]
+    assert counts(app) == NOTHING
+
+
+@pytest.mark.parametrize("value", ["true", "1", "yes", "on", "Y"])
+def test_consent_true_in_any_of_its_spellings_is_accepted(app, client, clock, board, value):
+    _, token = board
+    slug = make_vacancy(app)
+    response = post(client, token, fields(clock, vacancy=slug, consent_application=value))
+    assert response.status_code == 201, response.get_json()
+
+
+@pytest.mark.parametrize("value", ["false", "0", "no", "off", ""])
+def test_talent_pool_consent_false_is_not_granted(app, client, clock, board, value):
+    _, token = board
+    slug = make_vacancy(app)
+    response = post(
+        client,
+        token,
+        fields(
+            clock,
+            vacancy=slug,
+            consent_talent_pool=value,
+            consent_talent_pool_given_at=(clock() - timedelta(minutes=2)).isoformat(),
+            consent_talent_pool_notice_version=NOTICE_VERSION,
+        ),
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["talent_pool_until"] is None
+    with app.app_context():
+        assert db.session.scalar(select(Candidate.pool_consent_until)) is None
+        purposes = db.session.scalars(select(Consent.purpose)).all()
+    assert purposes == ["application"]
+
+
+def test_talent_pool_consent_that_is_not_a_yes_or_no_is_refused(app, client, clock, board):
+    _, token = board
+    slug = make_vacancy(app)
+    response = post(client, token, fields(clock, vacancy=slug, consent_talent_pool="perhaps"))
+    assert response.status_code == 422
+    assert "consent_talent_pool" in response.get_json()["errors"]
+    assert counts(app) == NOTHING
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "off"])
+def test_cv_without_text_false_does_not_send_an_unsearchable_cv(app, client, clock, board, value):
+    _, token = board
+    slug = make_vacancy(app)
+    response = post(
+        client, token, fields(clock, vacancy=slug, cv_without_text=value), cv=files.pdf_scan()
+    )
+    assert response.status_code == 422 and "cv" in response.get_json()["errors"]
+    assert counts(app) == NOTHING
+
+
+def test_an_integrity_error_other_than_the_keys_is_not_called_key_in_use(
+    app, client, clock, board, monkeypatch
+):
+    """Only a clash on the Idempotency-Key itself is "in use, retry": any other constraint
+    that fails is a server error, and nothing is stored."""
+    from sqlalchemy import insert
+
+    from vault.models import CandidateCompany
+    from vault.services import idempotency
+
+    _, token = board
+    slug = make_vacancy(app)
+    remember = idempotency.remember
+
+    def remember_then_clash(session, *args, **kwargs):
+        remember(session, *args, **kwargs)
+        newest = session.scalar(select(Candidate.id).order_by(Candidate.id.desc()))
+        row = {"candidate_id": newest, "company": "Ingenium"}
+        session.execute(insert(CandidateCompany), [row, row])  # the same primary key twice
+
+    monkeypatch.setattr(idempotency, "remember", remember_then_clash)
+    response = post(client, token, fields(clock, vacancy=slug), key="fresh")
+    assert response.status_code == 500 and response.mimetype == "application/problem+json"
+    assert "idempotency" not in response.get_json()["type"]
+    assert counts(app) == NOTHING

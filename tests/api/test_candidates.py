@@ -3,6 +3,8 @@ recorded in the person's history; everything else is a 404."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -83,7 +85,10 @@ def test_the_file_is_the_export_format_without_staff_notes(app, client, world):
     cv = client.get(f"/api/v1/candidates/{world['hired_i']}/cv", headers=bearer(world["token_i"]))
     assert cv.status_code == 200 and cv.mimetype == "application/pdf"
     assert cv.data.startswith(b"%PDF")
-    assert world["hired_i"] in cv.headers["Content-Disposition"]
+    disposition = cv.headers["Content-Disposition"]
+    assert re.fullmatch(
+        rf'attachment; filename="{world["hired_i"]}-cv-[A-Za-z0-9_-]+\.pdf"', disposition
+    )
 
 
 @pytest.mark.parametrize("who", ["reviewing_i", "hired_h", "both", "unknown", "nul"])
@@ -206,3 +211,75 @@ def test_an_erased_candidate_is_gone_from_the_api(app, client, world):
     )
     listed = client.get("/api/v1/candidates", headers=bearer(world["token_i"])).get_json()
     assert listed["candidates"] == []
+
+
+def test_a_transfer_holds_only_what_the_company_receives(app, client, make_user, world):
+    """The spontaneous application names both companies and Hoptimize hired the person:
+    Hoptimize's file says nothing of Ingenium, of who opened the data, or of requests."""
+    from vault.services import audit, requests
+
+    reader = make_user(company="Ingenium", email="ines.reader@group.example")
+    with app.app_context():
+        user = db.session.get(User, reader)
+        audit.record(
+            db.session,
+            audit.Actor("user", user.id, user.role),
+            audit.CANDIDATE_VIEWED,
+            now=app.config["CLOCK"](),
+            subject=world["both"],
+        )
+        requests.log_request(
+            db.session,
+            world["both"],
+            "access",
+            channel=requests.SELF_SERVICE,
+            now=app.config["CLOCK"](),
+            due_days=28,
+        )
+        db.session.commit()
+    response = client.get(f"/api/v1/candidates/{world['both']}", headers=bearer(world["token_h"]))
+    assert response.status_code == 200
+    document = response.get_json()
+    assert schema_errors(document) == []
+    (record,) = document["records"]
+    assert record["public_id"] == world["both"]
+    assert record["companies"] == ["Hoptimize"]
+    assert record["staff_access"] == [] and record["requests"] == [] and record["notes"] == []
+    assert "Ingenium" not in response.get_data(as_text=True)
+    # The person's own export still shows all of it.
+    with app.app_context():
+        from vault.appctx import vault_keys
+        from vault.services.exports import build_export
+
+        candidate = db.session.scalar(select(Candidate).where(Candidate.public_id == world["both"]))
+        whole = build_export(db.session, vault_keys(), [candidate], now=app.config["CLOCK"]())
+    (own,) = whole["records"]
+    assert own["companies"] == ["Hoptimize", "Ingenium"]
+    assert own["staff_access"] and own["requests"]
+
+
+def test_a_transfer_taken_by_one_client_counts_for_every_client_of_the_company(
+    app, client, clock, make_client, world
+):
+    path = f"/api/v1/candidates/{world['hired_i']}"
+    assert client.get(path, headers=bearer(world["token_i"])).status_code == 200
+    # A second client of the same company (a new token, another system): the transfer
+    # is the company's, already under way, not a new one.
+    _, second = make_client(["candidates:read"], company="Ingenium", name="Ingenium HR 2")
+    listed = client.get("/api/v1/candidates", headers=bearer(second)).get_json()
+    assert listed["candidates"][0]["transferred_at"] is not None
+    assert client.get(path + "/cv", headers=bearer(second)).status_code == 200
+    clock.advance(hours=24, seconds=1)
+    for token in (world["token_i"], second):
+        assert client.get(path, headers=bearer(token)).status_code == 410
+    # A client made after the window does not open it again either.
+    _, third = make_client(["candidates:read"], company="Ingenium", name="Ingenium HR 3")
+    assert client.get(path, headers=bearer(third)).status_code == 410
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "candidate.transferred")
+        ).all()
+    assert len(events) == 1
+    # Another company's transfers are its own: Hoptimize's list shows none taken.
+    listed_h = client.get("/api/v1/candidates", headers=bearer(world["token_h"])).get_json()
+    assert all(c["transferred_at"] is None for c in listed_h["candidates"])

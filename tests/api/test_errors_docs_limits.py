@@ -199,3 +199,102 @@ def test_refused_tokens_are_limited_per_address_before_any_lookup_or_audit(
     # Per address: the client calling from its own address is served.
     served = client.get(VACANCIES, headers=bearer(token), environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert served.status_code == 200
+
+
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True,
+    RATELIMIT_API="100 per minute",
+    RATELIMIT_API_AUTH_FAILURES="2 per minute",
+)
+def test_refused_tokens_are_limited_and_valid_calls_are_not_counted(
+    app, client, make_client, fresh_limiter
+):
+    _, token = make_client()
+    # Calls with a valid token are never counted against the refused-token budget.
+    assert [r.status_code for r in _calls(client, token, 5)] == [200] * 5
+    statuses = [r.status_code for r in _calls(client, "vlt_nothing", 4)]
+    assert statuses == [401, 401, 429, 429]
+    body = _problem(client.get(VACANCIES), 429)
+    assert body["type"].endswith("#problem-rate-limited")
+    assert "refused for their token" in body["detail"]
+    assert int(client.get(VACANCIES).headers["Retry-After"]) > 0
+    # Once the address spent its budget, it is refused before its token is looked at.
+    assert client.get(VACANCIES, headers=bearer(token)).status_code == 429
+
+
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True,
+    RATELIMIT_API="100 per minute",
+    RATELIMIT_API_AUTH_FAILURES="3 per minute",
+    RATELIMIT_STORAGE_URI=TEST_REDIS,
+    RATELIMIT_KEY_PREFIX=REDIS_PREFIX,
+)
+def test_refused_tokens_are_counted_in_redis(app, client, redis_url, fresh_limiter):
+    import redis
+
+    server = redis.Redis.from_url(redis_url)
+    try:
+        statuses = [r.status_code for r in _calls(client, "vlt_nothing", 4)]
+        assert statuses == [401, 401, 401, 429]
+        assert list(server.scan_iter(f"*{REDIS_PREFIX}*api-auth-failure*"))
+    finally:
+        for key in server.scan_iter(f"*{REDIS_PREFIX}*"):
+            server.delete(key)
+
+
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True,
+    RATELIMIT_API="100 per minute",
+    RATELIMIT_API_AUTH_FAILURES="3 per minute",
+    RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{_free_port()}",
+)
+def test_with_redis_down_refused_tokens_stay_limited_per_worker(
+    app, client, make_client, caplog, fresh_limiter
+):
+    # The limiter's own fallback: with the store down, refused tokens are still counted
+    # (in this worker's memory), from the very first call, and valid calls still work.
+    caplog.set_level(logging.WARNING)
+    _, token = make_client()
+    statuses = [r.status_code for r in _calls(client, "vlt_nothing", 4)]
+    assert statuses == [401, 401, 401, 429]
+    served = client.get(VACANCIES, headers=bearer(token), environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert served.status_code == 200
+    alarms = [r for r in caplog.records if getattr(r, "event", None) == "rate_limit.fallback"]
+    assert alarms
+
+
+def test_every_problem_type_the_api_raises_is_documented(client):
+    """A problem's `type` points at its entry on the docs page: each kind of problem a
+    module of vault/api raises is in PROBLEM_TYPES and so on that page."""
+    import re
+    from pathlib import Path
+
+    import vault.api
+    from vault.api.problems import PROBLEM_TYPES
+
+    sources = Path(vault.api.__file__).parent.glob("*.py")
+    raised = {k for f in sources for k in re.findall(r'kind="([a-z-]+)"', f.read_text())}
+    assert {"bad-cursor", "ledger-unavailable"} <= raised
+    assert raised - PROBLEM_TYPES.keys() == set()
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    for kind in raised:
+        assert f'id="problem-{kind}"' in page
+
+
+def test_the_docs_page_is_drawn_once_and_then_served_as_kept(app, client):
+    from vault.api.docs import PAGE
+
+    assert PAGE not in app.extensions
+    first = client.get("/api/v1/docs")
+    assert first.status_code == 200
+    kept = app.extensions[PAGE]
+    again = client.get("/api/v1/docs")
+    assert first.get_data(as_text=True) == again.get_data(as_text=True) == kept
+    assert app.extensions[PAGE] is kept
+
+
+def test_the_api_limits_are_in_the_defaults_table():
+    from vault.config import DEFAULTS
+
+    assert DEFAULTS["RATELIMIT_API"] == "120 per minute"
+    assert DEFAULTS["RATELIMIT_API_AUTH_FAILURES"] == "30 per minute"

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tests import files
 from tests.csv_tables import read_tables
+from tests.export_schema import schema_errors
 from vault.appctx import vault_keys
 from vault.extensions import db
 from vault.models import Candidate, User
@@ -277,3 +278,21 @@ def test_an_application_to_a_vacancy_exports_no_named_companies(app, clock, make
     with app.app_context():
         [record] = document_of(public_id, clock)["records"]
     assert record["companies"] == [] and record["vacancy"]["company"] == "Ingenium"
+
+
+def test_a_transfer_leaves_out_other_companies_records_and_the_vaults_own_handling(
+        app, clock, make_user):
+    public_id, _ = make_person(app, clock, make_user)
+    with app.app_context():
+        records = person(public_id)
+        to_ingenium = exports.build_export(db.session, vault_keys(), records, now=clock(),
+                                           transfer_to="Ingenium")
+        to_hoptimize = exports.build_export(db.session, vault_keys(), records, now=clock(),
+                                            transfer_to="Hoptimize")
+    [record] = to_ingenium["records"]
+    assert record["public_id"] == public_id and record["contact"]["full_name"] == NAME
+    assert (record["notes"], record["staff_access"], record["requests"]) == ([], [], [])
+    assert record["vacancy"]["company"] == "Ingenium"
+    # The record is Ingenium's application: Hoptimize's transfer has nothing of it.
+    assert to_hoptimize["records"] == []
+    assert schema_errors(to_ingenium) == [] and schema_errors(to_hoptimize) == []

@@ -65,8 +65,6 @@ def init_app(app: Flask) -> None:
     config.setdefault("OPENAPI_VERSION", "3.1.0")
     config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
-    config.setdefault("RATELIMIT_API", "120 per minute")
-    config.setdefault("RATELIMIT_API_AUTH_FAILURES", "30 per minute")
     for module in MODULES:
         import_module(module)
     api = VaultApi(app)

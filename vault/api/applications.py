@@ -12,12 +12,13 @@ link. An Idempotency-Key header is required (vault.services.idempotency).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import Response, current_app, g, jsonify, request
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
@@ -74,6 +75,46 @@ def _education_fields() -> dict[str, fields.Field]:
     return made
 
 
+# The yes/no fields of the body. They are read with marshmallow's Boolean (its truthy and
+# falsy sets: true/1/yes/on/t/y, false/0/no/off/f/n, any case), never with the web form's
+# WTForms BooleanField, which takes every value but "false" and "" as ticked: through it,
+# consent_application=0 or consent_talent_pool=no would be stored as consent given.
+# Anything outside both sets is refused, not guessed.
+FLAG_FIELDS: dict[str, fields.Field] = {
+    "cv_without_text": fields.Boolean(
+        metadata={
+            "description": "Send a CV in which no text was found anyway (search will not find "
+            "it); without it such a CV is refused so the applicant can choose."
+        }
+    ),
+    "consent_application": fields.Boolean(
+        required=True,
+        metadata={
+            "description": "The applicant agreed to the processing of the application: must "
+            "be true (true, 1, yes or on); without it nothing is stored."
+        },
+    ),
+    "consent_talent_pool": fields.Boolean(
+        metadata={
+            "description": "Separate, optional: keep the CV in the group's talent pool "
+            "(false, 0, no, off or absent: not given)."
+        }
+    ),
+}
+_Flags = Schema.from_dict(FLAG_FIELDS, name="ApplicationFlags")
+CONSENT_NEEDED = (
+    "The applicant's consent to the processing of the application is required: send "
+    "consent_application=true only once the applicant gave it."
+)
+
+
+@dataclass(frozen=True)
+class Flags:
+    consent_application: bool
+    consent_talent_pool: bool
+    cv_without_text: bool
+
+
 _Form = Schema.from_dict(
     {
         "vacancy": fields.String(
@@ -105,16 +146,8 @@ _Form = Schema.from_dict(
         "gender": fields.String(validate=validate.OneOf(("", *GENDERS))),
         "interests": fields.String(validate=validate.Length(max=MAX_INTERESTS)),
         "cv": Upload(required=True, metadata={"description": "PDF or Word (.docx)."}),
-        "cv_without_text": fields.Boolean(
-            metadata={
-                "description": "Send a CV in which no text was found anyway (search will not find "
-                "it); without it such a CV is refused so the applicant can choose."
-            }
-        ),
-        "consent_application": fields.Boolean(
-            required=True,
-            metadata={"description": "The applicant agreed to the processing of the application."},
-        ),
+        "cv_without_text": FLAG_FIELDS["cv_without_text"],
+        "consent_application": FLAG_FIELDS["consent_application"],
         "consent_application_given_at": fields.AwareDateTime(
             required=True,
             metadata={"description": "When (RFC 3339, with offset), at most 7 days ago."},
@@ -126,9 +159,7 @@ _Form = Schema.from_dict(
                 "GET /vacancies)."
             },
         ),
-        "consent_talent_pool": fields.Boolean(
-            metadata={"description": "Separate, optional: keep the CV in the group's talent pool."}
-        ),
+        "consent_talent_pool": FLAG_FIELDS["consent_talent_pool"],
         "consent_talent_pool_given_at": fields.AwareDateTime(
             metadata={"description": "Required with consent_talent_pool."}
         ),
@@ -229,12 +260,48 @@ def _version(name: str, errors: dict[str, list[str]]) -> str:
     return version
 
 
+def _flags(errors: dict[str, list[str]]) -> Flags:
+    """The yes/no fields, by marshmallow's Boolean (see FLAG_FIELDS). A field sent twice is
+    refused: which of two answers the applicant gave is not for the vault to pick. An
+    empty value counts as not sent (an unticked box)."""
+    raw: dict[str, str] = {}
+    own: dict[str, list[str]] = {}
+    for name in FLAG_FIELDS:
+        values = request.form.getlist(name)
+        if len(values) > 1:
+            own[name] = ["Send this field once."]
+        elif values and values[0].strip():
+            raw[name] = values[0].strip()
+    try:
+        loaded: dict[str, Any] = _Flags().load(raw)
+    except ValidationError as exc:
+        messages = cast(dict[str, list[str]], exc.messages)
+        for name, said in messages.items():
+            own.setdefault(name, [str(m) for m in said])
+        loaded = cast(dict[str, Any], exc.valid_data or {})
+    consent = "consent_application" not in own and loaded.get("consent_application") is True
+    if not consent:
+        # Missing, false, or not a yes/no: the application is not processed at all.
+        missing = FLAG_FIELDS["consent_application"].error_messages["required"]
+        own["consent_application"] = [
+            *(m for m in own.get("consent_application", ()) if m != missing),
+            CONSENT_NEEDED,
+        ]
+    # These replace the web form's messages for the same fields: the flags are read here.
+    errors.update(own)
+    return Flags(
+        consent_application=consent,
+        consent_talent_pool=loaded.get("consent_talent_pool") is True,
+        cv_without_text=loaded.get("cv_without_text") is True,
+    )
+
+
 def _consents(
-    form: ApplicationForm, at: datetime, key_id: str, errors: dict[str, list[str]]
+    flags: Flags, at: datetime, key_id: str, errors: dict[str, list[str]]
 ) -> ConsentChoice | None:
     app_given = _moment("consent_application_given_at", at, errors)
     app_version = _version("consent_application_notice_version", errors)
-    pool = bool(form.consent_talent_pool.data)
+    pool = flags.consent_talent_pool
     pool_given = pool_version = None
     if pool:
         pool_given = _moment("consent_talent_pool_given_at", at, errors)
@@ -254,12 +321,25 @@ def _consents(
     )
 
 
-def _request_parts(upload: FileStorage | None) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class SentFile:
+    filename: str
+    content: bytes
+
+
+def _sent_cv() -> SentFile | None:
+    """The CV of the request, read once: the same bytes are hashed for the idempotency
+    record and inspected, so what is remembered is what was checked and stored."""
+    upload: FileStorage | None = request.files.get("cv")
+    if upload is None or not upload.filename:
+        return None
+    return SentFile(upload.filename, upload.read())
+
+
+def _request_parts(cv: SentFile | None) -> list[tuple[str, str]]:
     parts = [(name, value) for name, values in request.form.lists() for value in values]
-    if upload is not None:
-        content = upload.stream.read()
-        upload.stream.seek(0)
-        parts.append(("cv", f"{upload.filename}\0{hashlib.sha256(content).hexdigest()}"))
+    if cv is not None:
+        parts.append(("cv", f"{cv.filename}\0{hashlib.sha256(cv.content).hexdigest()}"))
     return parts
 
 
@@ -294,10 +374,10 @@ def _vacancy(errors: dict[str, list[str]]) -> tuple[Vacancy | None, bool]:
     return vacancy, True
 
 
-def _inspect(upload: FileStorage, errors: dict[str, list[str]]) -> DocumentInput | None:
+def _inspect(cv: SentFile, errors: dict[str, list[str]]) -> DocumentInput | None:
     try:
         return inspect_upload(
-            upload.read(), upload.filename or "", limits=Limits.from_config(current_app.config)
+            cv.content, cv.filename, limits=Limits.from_config(current_app.config)
         )
     except UploadRejected as exc:
         errors["cv"] = [exc.reason]
@@ -339,9 +419,8 @@ def post_application() -> Response:
     client = cast(ApiClient, g.api_client)
     keys = vault_keys()
     key = _idempotency_key()
-    upload = request.files.get("cv")
-    upload = upload if upload is not None and upload.filename else None
-    parts = _request_parts(upload)
+    cv = _sent_cv()
+    parts = _request_parts(cv)
     moment = now()
     try:
         earlier = idempotency.earlier_outcome(
@@ -372,13 +451,14 @@ def post_application() -> Response:
     language = request.form.get("language", "en") or "en"
     if language not in LANGUAGES:
         errors["language"] = [f"One of {', '.join(LANGUAGES)}."]
-    choice = _consents(form, moment, client.key_id, errors)
-    if errors or upload is None or choice is None:
+    flags = _flags(errors)
+    choice = _consents(flags, moment, client.key_id, errors)
+    if errors or cv is None or choice is None:
         raise _invalid(errors)
-    document = _inspect(upload, errors)
+    document = _inspect(cv, errors)
     if document is None:
         raise _invalid(errors)
-    if not document.has_text and not form.cv_without_text.data:
+    if not document.has_text and not flags.cv_without_text:
         raise _invalid(
             {
                 "cv": [
@@ -422,9 +502,13 @@ def post_application() -> Response:
         )
         db.session.commit()
     except IntegrityError:
-        # The same key arrived twice at once and the other request stored first: this
-        # one is rolled back whole (no second record, no second mail).
+        # Rolled back whole either way: no record, no mail.
         db.session.rollback()
+        if not idempotency.key_stored(db.session, client_id=client.id, key=key):
+            # Not the key's uniqueness: another fault, answered as one (a 500 problem,
+            # logged by class). Telling the client to retry the key would loop for ever.
+            raise
+        # The same key arrived twice at once and the other request stored first.
         raise ApiProblem(
             409,
             "A request with this Idempotency-Key is being processed; retry it to get its answer.",

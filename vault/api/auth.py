@@ -9,17 +9,12 @@ Order inside: refused tokens per address (429) -> token (401) -> per-client rate
 
 from __future__ import annotations
 
-import logging
-import re
-import time
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
 
-from flask import current_app, g, request
-from flask_limiter.util import get_remote_address
-from limits import RateLimitItem, parse
+from flask import Response, current_app, g, request
 
 from vault.api.blueprint import bp
 from vault.api.problems import ApiProblem
@@ -29,10 +24,8 @@ from vault.models import ApiClient
 from vault.services import api_clients
 
 F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger(__name__)
 
 SECURITY_SCHEME = "bearerToken"
-KEY_ID_SHAPE = re.compile(r"vlt_([0-9a-f]{24})_")
 
 
 def _client_key() -> str:
@@ -51,37 +44,28 @@ def _limit_value() -> str:
 _per_client = limiter.shared_limit(_limit_value, scope="api-client", key_func=_client_key)
 
 
-_FAILURES = "api-auth-failure"
+def _refused_token_limit() -> str:
+    return str(current_app.config["RATELIMIT_API_AUTH_FAILURES"])
 
 
-def _failure_limit() -> RateLimitItem:
-    return parse(str(current_app.config["RATELIMIT_API_AUTH_FAILURES"]))
+def _token_refused(response: Response) -> bool:
+    return response.status_code == 401
 
 
-def _failures_exhausted(address: str) -> int | None:
-    """Seconds until this address may try a token again, None while it may. The
-    per-client budget only starts once a token is valid; refused tokens are counted per
-    address, so a caller without one cannot make the vault look tokens up, hash secrets
-    and (for a known key id) write audit events without end."""
-    if not limiter.enabled:
-        return None
-    try:
-        if limiter.limiter.test(_failure_limit(), _FAILURES, address):
-            return None
-        reset = limiter.limiter.get_window_stats(_failure_limit(), _FAILURES, address).reset_time
-    except Exception as exc:  # noqa: BLE001 - a store that is down must not refuse calls
-        log.warning("failed-token limit unavailable: %s", exc.__class__.__name__)
-        return None
-    return max(1, int(reset - time.time()) + 1)
-
-
-def _count_failure(address: str) -> None:
-    if not limiter.enabled:
-        return
-    try:
-        limiter.limiter.hit(_failure_limit(), _FAILURES, address)
-    except Exception as exc:  # noqa: BLE001 - as above
-        log.warning("failed-token limit unavailable: %s", exc.__class__.__name__)
+# The per-client budget only starts once a token is valid; refused tokens are counted per
+# address (the limiter's default key), so a caller without one cannot make the vault
+# look tokens up, hash secrets and (for a known key id) write audit events without end.
+# Only the 401 answers count (deduct_when): a client using its valid token from the same
+# address is never slowed down by this limit. Kept by the limiter like every other limit
+# (Redis, with the per-worker memory fallback when the store is down), once its budget
+# is spent the call is refused before the token is even looked at.
+_refused_tokens = limiter.shared_limit(
+    _refused_token_limit,
+    scope="api-auth-failure",
+    deduct_when=_token_refused,
+    error_message="Too many calls from this address were refused for their token; retry "
+    "after the time in Retry-After.",
+)
 
 
 def _unauthorised(detail: str) -> ApiProblem:
@@ -95,45 +79,22 @@ def _unauthorised(detail: str) -> ApiProblem:
     )
 
 
+@_refused_tokens
 def _authenticate() -> ApiClient:
-    address = get_remote_address()
-    wait = _failures_exhausted(address)
-    if wait is not None:
-        raise ApiProblem(
-            429,
-            "Too many calls from this address were refused for their token; retry after "
-            "the time in Retry-After.",
-            kind="rate-limited",
-            title="Too many requests",
-            headers={"Retry-After": str(wait)},
-        )
-    try:
-        return _check_token()
-    except ApiProblem:
-        _count_failure(address)
-        raise
-
-
-def _check_token() -> ApiClient:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorised("This operation needs an API token: 'Authorization: Bearer vlt_...'.")
-    # The key id (public, not the secret) lets the audit trail name refused calls of a
-    # known client: a revoked or expired token still in use is worth seeing.
-    # Only a key id of the right shape is looked up: anything else (a NUL byte, which
-    # PostgreSQL refuses with an error) never reaches the database.
-    shaped = KEY_ID_SHAPE.match(token.strip())
-    key_id = shaped.group(1) if shaped else None
-    client = api_clients.authenticate(db.session, vault_keys().keyring, token, now=now())
-    if client is None:
-        if key_id is not None:
-            known = db.session.scalar(db.select(ApiClient).where(ApiClient.key_id == key_id))
-            if known is not None:
-                g.api_refused_client = known
+    checked = api_clients.check_token(db.session, vault_keys().keyring, token, now=now())
+    if checked.client is None:
+        # The key id (public, not the secret) lets the audit trail name refused calls of
+        # a known client (vault.api.calls): a revoked or expired token still in use is
+        # worth seeing.
+        if checked.named is not None:
+            g.api_refused_client = checked.named
         # One answer for unknown, wrong, expired and revoked tokens: nothing to probe.
         raise _unauthorised("The API token is not valid (unknown, expired or revoked).")
-    return client
+    return checked.client
 
 
 def require_scope(scope: str) -> Callable[[F], F]:

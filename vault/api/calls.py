@@ -17,7 +17,7 @@ API_CALL = "api.call"  # detail: key id, method, route pattern, status
 
 
 def actor_of(client_id: int) -> audit.Actor:
-    return audit.Actor("api", client_id)
+    return audit.Actor(audit.API_ACTOR, client_id)
 
 
 @bp.after_request

@@ -23,7 +23,7 @@ from vault.models import ApiClient, Candidate
 from vault.services import transfers
 from vault.services.api_clients import CANDIDATES_READ
 from vault.services.candidates import open_document
-from vault.services.exports import SCHEMA_ID, build_export, export_json
+from vault.services.exports import SCHEMA_ID, build_export, content_disposition, export_json
 
 
 class HiredSchema(Schema):
@@ -37,7 +37,10 @@ class HiredSchema(Schema):
     transferred_at = fields.AwareDateTime(
         allow_none=True,
         required=True,
-        metadata={"description": "When this client took the file; null if it has not."},
+        metadata={
+            "description": "When your company's system (any of its API clients) took "
+            "the file; null if it has not."
+        },
     )
 
 
@@ -48,7 +51,8 @@ class HiredListSchema(Schema):
 EXPORT_DOC = {
     "type": "object",
     "description": f"One record in the vault's export format (JSON Schema {SCHEMA_ID}, "
-    "docs/export-schema.json in the repository). Staff notes are left out.",
+    "docs/export-schema.json in the repository), as a transfer to your company: staff "
+    "notes, staff_access and requests are empty, and `companies` names yours alone.",
     "required": ["schema", "schema_version", "exported_at", "records"],
     "properties": {
         "schema": {"type": "string"},
@@ -88,7 +92,7 @@ def _take(candidate: Candidate) -> None:
     except transfers.TransferClosed as exc:
         raise ApiProblem(
             410,
-            f"Your system took this file on {exc.started_at:%Y-%m-%d} "
+            f"Your company's system took this file on {exc.started_at:%Y-%m-%d} "
             f"(UTC); it can be fetched for "
             f"{int(transfers.TRANSFER_WINDOW.total_seconds() // 3600)} hours "
             "after that, once.",
@@ -101,7 +105,7 @@ def _take(candidate: Candidate) -> None:
 @require_scope(CANDIDATES_READ)
 @bp.response(200, HiredListSchema)
 def list_hired() -> dict[str, Any]:
-    """The hired candidates of your company, with whether your system took each file."""
+    """The hired candidates of your company, with whether its system took each file."""
     hired = transfers.hired_candidates(db.session, _client().company)
     taken = transfers.transfers_of(db.session, _client(), [c.public_id for c in hired])
     return {
@@ -132,8 +136,11 @@ def candidate_file(public_id: str) -> Response:
     candidate = _hired(public_id)
     _take(candidate)
     moment: datetime = now()
+    # Transfer mode: the person's own data and this company's application only; no
+    # notes, no record of who in the group opened the data, no requests to the
+    # controller, no other company a spontaneous application named.
     document = build_export(
-        db.session, vault_keys(), [candidate], now=moment, note_filter=lambda _note: False
+        db.session, vault_keys(), [candidate], now=moment, transfer_to=_client().company
     )
     db.session.commit()
     return current_app.response_class(export_json(document), mimetype="application/json")
@@ -168,7 +175,8 @@ def candidate_cv(public_id: str) -> Response:
     db.session.commit()
     response = current_app.response_class(content, mimetype=media_type)
     # The app's own name for the file: the original name could carry a path or a trick.
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{candidate.public_id}-{document.stored_name}"'
+    # content_disposition checks the name is plain ASCII, as for every other download.
+    response.headers["Content-Disposition"] = content_disposition(
+        f"{candidate.public_id}-{document.stored_name}"
     )
     return response

@@ -5,7 +5,7 @@ document says, because it is made from it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app, render_template
 
@@ -100,11 +100,22 @@ def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+PAGE = "vault.api.docs_page"
+
+
 def docs_page() -> str:
-    spec = current_app.extensions["vault.api"].spec.to_dict()
-    return render_template(
-        "api/docs.html", spec=spec, operations=_operations(spec), problem_types=PROBLEM_TYPES
-    )
+    """The page, drawn on the first request and kept: the OpenAPI document is complete
+    once the app is made and the page holds nothing of the request or the reader, so
+    walking the whole document again on every hit would only spend CPU (an
+    unauthenticated page is also an easy one to call in a loop)."""
+    page = current_app.extensions.get(PAGE)
+    if page is None:
+        spec = current_app.extensions["vault.api"].spec.to_dict()
+        page = render_template(
+            "api/docs.html", spec=spec, operations=_operations(spec), problem_types=PROBLEM_TYPES
+        )
+        current_app.extensions[PAGE] = page
+    return cast(str, page)
 
 
 def init_app(app: Flask) -> None:

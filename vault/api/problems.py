@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, current_app, json, request
+from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from vault.crypto.kek_backend import KeyManagerUnavailable
@@ -41,7 +42,10 @@ PROBLEM_TYPES: dict[str, str] = {
     "idempotency-key-reused": "The Idempotency-Key came before with other content (422).",
     "idempotency-key-in-use": "Another request with this key is being processed (409).",
     "not-found": "Nothing of yours has this id (404).",
-    "transfer-closed": "Your system took this file more than 24 hours ago (410).",
+    "bad-cursor": "The `after` value of a paged list is not one this API gave (400).",
+    "ledger-unavailable": "The erasure ledger cannot be read for a moment; retry "
+    "later (503).",
+    "transfer-closed": "Your company's system took this file more than 24 hours ago (410).",
     "keys-unavailable": "The encryption keys cannot be reached for a moment; nothing was "
     "stored. Retry after Retry-After seconds (503).",
     "not-initialised": "The vault is not set up yet (503).",
@@ -138,10 +142,13 @@ def problem_for(exc: BaseException) -> Response:
                 extra={"errors": errors},
             )
         if status == 429:
-            # Retry-After comes from the limiter (RATELIMIT_HEADERS_ENABLED).
+            # Retry-After comes from the limiter (RATELIMIT_HEADERS_ENABLED). A limit with
+            # a message of its own (refused tokens per address, vault.api.auth) says it.
+            own = isinstance(exc, RateLimitExceeded) and exc.limit.error_message
             return problem(
                 429,
-                "This client made too many calls; retry after the time in Retry-After.",
+                exc.description if own and exc.description
+                else "This client made too many calls; retry after the time in Retry-After.",
                 kind="rate-limited",
                 title="Too many requests",
                 headers=headers,

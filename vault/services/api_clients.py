@@ -25,6 +25,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -50,7 +51,8 @@ CLIENT_REVOKED = "api.client_revoked"
 _KEY_ID_BYTES = 12  # 96 bits: a public lookup id that nobody can enumerate
 _SECRET_BYTES = 32  # 256 bits: no guessing, so a fast keyed hash is enough
 # Both parts are base64url without "_" (hex), so the token splits unambiguously.
-_TOKEN = re.compile(r"vlt_([0-9a-f]{24})_([0-9a-f]{64})")
+_KEY_ID = re.compile(r"vlt_([0-9a-f]{24})_")
+_SECRET = re.compile(r"[0-9a-f]{64}")
 
 
 class ApiClientError(ValueError):
@@ -153,30 +155,48 @@ def hashed_under(session: Session, versions: Iterable[int], *, now: datetime) ->
                   if is_live(c, now) and c.secret_hash.startswith(prefixes))
 
 
-def authenticate(
-    session: Session, keyring: Keyring, token: str, *, now: datetime
-) -> ApiClient | None:
-    """The live client a bearer token belongs to, or None (malformed, unknown, wrong
-    secret, expired, revoked: the caller answers all of them the same way)."""
-    match = _TOKEN.fullmatch(token.strip()) if len(token) < 200 else None
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a bearer token turned out to be. `client`: the live client it authenticates,
+    or None (malformed, unknown, wrong secret, expired, revoked: the caller answers all of
+    them the same way). `named`: the client whose key id the token carries, valid or not,
+    so that a refused call of a known client reaches the audit trail (a revoked or
+    expired token still in use is worth seeing)."""
+
+    client: ApiClient | None
+    named: ApiClient | None
+
+
+def check_token(session: Session, keyring: Keyring, token: str, *, now: datetime) -> TokenCheck:
+    # Only a key id of the right shape is looked up: anything else (a NUL byte, which
+    # PostgreSQL refuses with an error) never reaches the database.
+    stripped = token.strip()
+    match = _KEY_ID.match(stripped)
     if match is None:
-        return None
-    key_id, secret = match.groups()
-    client = session.scalar(select(ApiClient).where(ApiClient.key_id == key_id))
-    if client is None:
-        return None
-    version_text, _, _ = client.secret_hash.partition("$")
+        return TokenCheck(None, None)
+    named = session.scalar(select(ApiClient).where(ApiClient.key_id == match.group(1)))
+    secret = stripped[match.end():]
+    if named is None or not _SECRET.fullmatch(secret):
+        return TokenCheck(None, named)
+    version_text, _, _ = named.secret_hash.partition("$")
     try:
         expected = _hash(keyring, secret, int(version_text))
     except (KeyringError, ValueError):
-        return None  # hashed under a retired KEK version: the token died with it
+        return TokenCheck(None, named)  # hashed under a retired KEK version: the token died
     # compare_digest: the time taken says nothing about how much of the secret matched.
-    if not hmac.compare_digest(expected, client.secret_hash):
-        return None
-    if not is_live(client, now):
-        return None
+    if not hmac.compare_digest(expected, named.secret_hash):
+        return TokenCheck(None, named)
+    if not is_live(named, now):
+        return TokenCheck(None, named)
     if int(version_text) != keyring.primary:
         # Moved to the primary KEK version while the secret is at hand, so retiring the
         # older version does not kill a token that is in use.
-        client.secret_hash = _hash(keyring, secret)
-    return client
+        named.secret_hash = _hash(keyring, secret)
+    return TokenCheck(named, named)
+
+
+def authenticate(
+    session: Session, keyring: Keyring, token: str, *, now: datetime
+) -> ApiClient | None:
+    """The live client a bearer token belongs to, or None (see TokenCheck)."""
+    return check_token(session, keyring, token, now=now).client

@@ -74,7 +74,7 @@ VACANCY_REOPENED = "vacancy.reopened"
 # signing secret made for it.
 WEBHOOK_CHANGED = "api_client.webhook_changed"
 WEBHOOK_SECRET_SET = "api_client.webhook_secret_set"  # noqa: S105 (an action name)
-# An HR system (API client, actor type "api") took a hired candidate's file
+# An HR system (API client, actor type API_ACTOR) took a hired candidate's file
 # (vault.services.transfers); detail: the client's key id and company.
 CANDIDATE_TRANSFERRED = "candidate.transferred"
 # Opening personal data by staff, or taking it out through the API: shown to the
@@ -83,9 +83,14 @@ STAFF_ACCESS_ACTIONS = (CANDIDATE_VIEWED, CV_DOWNLOADED, CANDIDATE_EXPORTED,
                         CANDIDATE_TRANSFERRED)
 
 
+# The actor type of an API client (a job board, an HR system); its actor id is the
+# ApiClient's id, not a user's: the two must never be looked up in each other's table.
+API_ACTOR = "api"
+
+
 @dataclass(frozen=True)
 class Actor:
-    type: str  # user | candidate | system | cli
+    type: str  # user | candidate | system | cli | api (API_ACTOR)
     id: int | None = None
     role: str | None = None
 

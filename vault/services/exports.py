@@ -135,11 +135,12 @@ def _cv_path(record: Candidate, stored_name: str) -> str:
     return f"cv/{record.public_id}-{stored_name}"
 
 
-def _record(session: Session, keys: VaultKeys, record: Candidate,
-            note_filter: Callable[[Note], bool] | None) -> dict[str, Any]:
-    opened = open_candidate(keys, record, note_filter=note_filter)
-    vacancy = record.vacancy
-    access_rows = session.execute(
+def _no_note(_note: Note) -> bool:
+    return False
+
+
+def _staff_access(session: Session, record: Candidate) -> list[dict[str, Any]]:
+    rows = session.execute(
         select(AuditEvent.created_at, AuditEvent.actor_role, AuditEvent.action,
                AuditEvent.actor_id, AuditEvent.actor_type)
         .where(AuditEvent.subject_public_id == record.public_id,
@@ -148,15 +149,38 @@ def _record(session: Session, keys: VaultKeys, record: Candidate,
     # Staff are named by their employer; an API client (an HR system) by its company.
     # The two kinds of actor ids are different tables' ids, so never mixed up.
     employers = staff_names.companies(
-        session, (row.actor_id for row in access_rows if row.actor_type != "api"))
+        session, (row.actor_id for row in rows if row.actor_type != audit.API_ACTOR))
     systems = transfers.client_companies(
-        session, [row.actor_id for row in access_rows if row.actor_type == "api"])
-    staff_access = [
-        (at, role, action, (systems if kind == "api" else employers).get(actor_id)
-         if actor_id else None)
-        for at, role, action, actor_id, kind in access_rows]
-    data_requests = session.scalars(select(DataRequest).where(
+        session, [row.actor_id for row in rows if row.actor_type == audit.API_ACTOR])
+    # Who opened the data stays inside the company: the person sees the role and the
+    # company, never the staff member.
+    return [{"at": _iso(at), "role": role or "staff",
+             "company": (systems if kind == audit.API_ACTOR else employers).get(actor_id)
+             if actor_id else None,
+             "action": action}
+            for at, role, action, actor_id, kind in rows]
+
+
+def _requests(session: Session, record: Candidate) -> list[dict[str, Any]]:
+    found = session.scalars(select(DataRequest).where(
         DataRequest.subject_public_id == record.public_id).order_by(DataRequest.id)).all()
+    return [{"kind": r.kind, "channel": r.channel, "received_at": _iso(r.received_at),
+             "due_at": _iso(r.due_at), "status": r.status,
+             "fulfilled_at": _iso(r.fulfilled_at)} for r in found]
+
+
+def _record(session: Session, keys: VaultKeys, record: Candidate,
+            note_filter: Callable[[Note], bool] | None,
+            transfer_to: str | None = None) -> dict[str, Any]:
+    """transfer_to (see build_export): the record as that company's HR system receives
+    it: the person's own data and this application. Notes are the recruiters' work, not
+    the employer's file; staff_access (who in the group opened the data) and requests
+    (what the person asked the controller) are about the recruitment, not the
+    employment; the other companies a spontaneous application named are none of this
+    company's business. The schema requires those keys: they are there, empty."""
+    transfer = transfer_to is not None
+    opened = open_candidate(keys, record, note_filter=_no_note if transfer else note_filter)
+    vacancy = record.vacancy
     return {
         "public_id": record.public_id,
         "created_at": _iso(record.created_at),
@@ -166,7 +190,8 @@ def _record(session: Session, keys: VaultKeys, record: Candidate,
             "title": vacancy.title, "company": vacancy.company, "slug": vacancy.slug,
             "status": vacancy.status, "closed_at": _iso(vacancy.closed_at)},
         # What a record without a vacancy is for: the companies whose recruiters see it.
-        "companies": [c.company for c in record.named_companies],
+        "companies": [c.company for c in record.named_companies
+                      if not transfer or c.company == transfer_to],
         "contact": {"full_name": opened.full_name, "email": opened.email,
                     "phone": opened.phone},
         "position": opened.position,
@@ -182,26 +207,29 @@ def _record(session: Session, keys: VaultKeys, record: Candidate,
         "consents": [{"purpose": c.purpose, "event": c.event, "at": _iso(c.created_at),
                       "notice_version": c.notice_version, "source": c.source,
                       "expires_at": _iso(c.expires_at)} for c in record.consents],
-        # Who wrote a note, or opened the data, stays inside the company: the person
-        # sees the role and the company, never the staff member.
+        # Who wrote a note stays inside the company: the person sees the company only.
         "notes": [{"written_at": _iso(n.created_at), "author": "staff",
                    "company": n.company, "body": n.body} for n in opened.notes],
-        "staff_access": [{"at": _iso(at), "role": role or "staff", "company": company,
-                          "action": action}
-                         for at, role, action, company in staff_access],
-        "requests": [{"kind": r.kind, "channel": r.channel, "received_at": _iso(r.received_at),
-                      "due_at": _iso(r.due_at), "status": r.status,
-                      "fulfilled_at": _iso(r.fulfilled_at)} for r in data_requests],
+        "staff_access": [] if transfer else _staff_access(session, record),
+        "requests": [] if transfer else _requests(session, record),
     }
 
 
 def build_export(session: Session, keys: VaultKeys, records: list[Candidate], *,
                  now: datetime,
-                 note_filter: Callable[[Note], bool] | None = None) -> dict[str, Any]:
+                 note_filter: Callable[[Note], bool] | None = None,
+                 transfer_to: str | None = None) -> dict[str, Any]:
     """note_filter: the notes a staff reader may take out (vault.services.access.
-    note_reader); None, every note: the person's own export and the officer's."""
+    note_reader); None, every note: the person's own export and the officer's.
+    transfer_to: a company, for a transfer to its HR system (vault.services.transfers):
+    only the records that are that company's applications, each cut down to what the
+    company receives (_record); note_filter does not apply (no note goes)."""
+    if transfer_to is not None:
+        # A record for another company never leaves in this company's transfer, even if
+        # a caller passes one.
+        records = [r for r in records if transfer_to in r.companies]
     return {"schema": SCHEMA_ID, "schema_version": SCHEMA_VERSION, "exported_at": _iso(now),
-            "records": [_record(session, keys, r, note_filter) for r in records]}
+            "records": [_record(session, keys, r, note_filter, transfer_to) for r in records]}
 
 
 def export_json(document: dict[str, Any]) -> bytes:

@@ -94,6 +94,17 @@ def earlier_outcome(
     return Outcome(record.status_code, json.loads(record.response_body))
 
 
+def key_stored(session: Session, *, client_id: int, key: str) -> bool:
+    """Whether a record of this client holds this key (whatever its age): after a unique
+    violation, it tells a request that lost the race on its key from any other fault."""
+    found = session.scalar(
+        select(ApiIdempotency.id).where(
+            ApiIdempotency.client_id == client_id, ApiIdempotency.key_hash == key_hash(key)
+        )
+    )
+    return found is not None
+
+
 def remember(
     session: Session,
     keyring: Keyring,

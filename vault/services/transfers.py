@@ -8,9 +8,11 @@ companies' candidates, candidates not hired, erased ones) is not there for the c
 "Once": the HR system takes the file into its own records. The first fetch (the JSON
 file or the CV) starts the transfer and records it in the audit trail, where the
 person's own page shows it ("Ingenium's HR system took your file on ..."). For
-TRANSFER_WINDOW after that, the same client may fetch the file and the CV again (a
+TRANSFER_WINDOW after that, the company's clients may fetch the file and the CV again (a
 retry, the CV after the JSON) without another transfer being recorded; after it the
 file is refused: a recruitment vault does not serve as the HR system's second copy.
+"Once" is per company, not per client: a company may hold several clients (a new token
+beside the old one, a second system), and a new client must not open the window again.
 """
 
 from __future__ import annotations
@@ -80,16 +82,19 @@ def hired_candidate(session: Session, company: str, public_id: str) -> Candidate
 
 
 def transfers_of(session: Session, client: ApiClient, public_ids: list[str]) -> dict[str, datetime]:
-    """When this client's transfer of each record started (records it has not taken are
-    left out)."""
+    """When the transfer of each record to this client's company started, by whichever
+    of the company's clients took it (records the company has not taken are left out)."""
     if not public_ids:
         return {}
+    # Every client of the company, revoked and expired ones too: a transfer one of them
+    # took counts for all, so a new token does not make the file available again.
+    company_clients = select(ApiClient.id).where(ApiClient.company == client.company)
     rows = session.execute(
         select(AuditEvent.subject_public_id, AuditEvent.created_at)
         .where(
             AuditEvent.action == audit.CANDIDATE_TRANSFERRED,
-            AuditEvent.actor_type == API_ACTOR,
-            AuditEvent.actor_id == client.id,
+            AuditEvent.actor_type == audit.API_ACTOR,
+            AuditEvent.actor_id.in_(company_clients),
             AuditEvent.subject_public_id.in_(public_ids),
         )
         .order_by(AuditEvent.id.desc())
@@ -97,12 +102,11 @@ def transfers_of(session: Session, client: ApiClient, public_ids: list[str]) -> 
     return {subject: at for subject, at in rows if subject is not None}
 
 
-API_ACTOR = "api"
 HR_SYSTEM_ROLE = "hr_system"
 
 
 class TransferClosed(Exception):
-    """The client took this file more than TRANSFER_WINDOW ago."""
+    """The client's company took this file more than TRANSFER_WINDOW ago."""
 
     def __init__(self, started_at: datetime) -> None:
         super().__init__("transfer closed")
@@ -116,7 +120,7 @@ def take(session: Session, client: ApiClient, candidate: Candidate, *, now: date
     if started is None:
         audit.record(
             session,
-            audit.Actor(API_ACTOR, client.id, HR_SYSTEM_ROLE),
+            audit.Actor(audit.API_ACTOR, client.id, HR_SYSTEM_ROLE),
             audit.CANDIDATE_TRANSFERRED,
             now=now,
             subject=candidate.public_id,
