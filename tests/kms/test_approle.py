@@ -82,6 +82,17 @@ def _approle_app(app: Flask, bao: BaoServer, tmp_path: Path, **role: Any) -> Fla
     return approle
 
 
+@pytest.fixture
+def logins(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per AppRole login attempt of any app in the test (answered or not)."""
+    made: list[int] = []
+    real_login = AppRoleLogin.__call__
+    monkeypatch.setattr(
+        AppRoleLogin, "__call__", lambda self, client: made.append(1) or real_login(self, client)
+    )
+    return made
+
+
 def _connection(app: Flask) -> Any:
     with app.app_context():
         return vault_keys().manager.connection
@@ -109,15 +120,11 @@ def test_app_logs_in_with_approle_and_its_policy_covers_every_key_operation(
         db.engine.dispose()
 
 
-def test_a_revoked_token_is_replaced_by_a_new_login(app, bao, clock, tmp_path, monkeypatch):
+def test_a_revoked_token_is_replaced_by_a_new_login(app, bao, clock, tmp_path, logins):
     approle = _approle_app(app, bao, tmp_path)
     public_id = make(approle, clock)
     connection = _connection(approle)
-    logins = []
-    real_login = AppRoleLogin.__call__
-    monkeypatch.setattr(
-        AppRoleLogin, "__call__", lambda self, client: logins.append(1) or real_login(self, client)
-    )
+    logins.clear()
     old_token = connection.client.token
     bao.client().auth.token.revoke(old_token)
     with approle.app_context():
@@ -128,16 +135,12 @@ def test_a_revoked_token_is_replaced_by_a_new_login(app, bao, clock, tmp_path, m
 
 
 def test_calls_refused_with_the_same_revoked_token_log_in_once(
-    app, bao, clock, tmp_path, monkeypatch
+    app, bao, clock, tmp_path, logins
 ):
     approle = _approle_app(app, bao, tmp_path)
     public_id = make(approle, clock)
     connection = _connection(approle)
-    logins = []
-    real_login = AppRoleLogin.__call__
-    monkeypatch.setattr(
-        AppRoleLogin, "__call__", lambda self, client: logins.append(1) or real_login(self, client)
-    )
+    logins.clear()
     old_token = connection.client.token
     bao.client().auth.token.revoke(old_token)
     # Three threads whose calls were refused with the revoked token, one after another.
@@ -150,12 +153,7 @@ def test_calls_refused_with_the_same_revoked_token_log_in_once(
         db.engine.dispose()
 
 
-def test_token_is_renewed_then_replaced_by_a_login_at_its_max_ttl(app, bao, tmp_path, monkeypatch):
-    logins: list[int] = []
-    real_login = AppRoleLogin.__call__
-    monkeypatch.setattr(
-        AppRoleLogin, "__call__", lambda self, client: logins.append(1) or real_login(self, client)
-    )
+def test_token_is_renewed_then_replaced_by_a_login_at_its_max_ttl(app, bao, tmp_path, logins):
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
     renewable = _approle_app(app, bao, tmp_path / "a", token_ttl="6s", token_max_ttl="60s")
