@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,6 +28,7 @@ from vault.crypto.kek_backend import (
     KekBackend,
     KeyManager,
     KeyManagerUnavailable,
+    probing_now,
 )
 from vault.crypto.keyring import write_private_file
 
@@ -294,12 +296,17 @@ class PendingKeys:
     The app serves anyway: what needs no key works, what needs one answers 503, and
     /readyz says why. The first request (or readiness check) after the key manager
     answers again unwraps the root keys, and from then on the app has its VaultKeys,
-    without a restart.
+    without a restart. After a failed attempt the next ones fail at once, with the
+    reason of the last failure, for `down_seconds` (the readiness probe still tries):
+    each request would otherwise wait for the key manager's whole timeout again.
     """
 
-    def __init__(self, load: Callable[[], VaultKeys], reason: str) -> None:
+    def __init__(self, load: Callable[[], VaultKeys], reason: str,
+                 down_seconds: float = 0.0) -> None:
         self._load = load
         self.reason = reason
+        self.down_seconds = down_seconds
+        self._retry_at = time.monotonic() + down_seconds  # it just failed, at start
         self._lock = threading.Lock()
         self._keys: VaultKeys | None = None
 
@@ -307,19 +314,24 @@ class PendingKeys:
         """The keys, loaded now if the key manager answers; KeyManagerUnavailable if not."""
         with self._lock:  # one load at a time: the others wait for its result
             if self._keys is None:
+                if time.monotonic() < self._retry_at and not probing_now():
+                    raise KeyManagerUnavailable(self.reason)
                 try:
                     self._keys = self._load()
                 except KeyManagerUnavailable as exc:
-                    self.reason = str(exc)
+                    self._failed(str(exc))
                     raise
                 except KeyringError as exc:
                     # It answers but cannot open the roots file (wrong key, wrong token
                     # policy): still no keys, still a 503 rather than a 500.
-                    self.reason = str(exc)
-                    log.error("the key manager answers but the keys do not load: %s", exc)
+                    self._failed(str(exc))
                     raise KeyManagerUnavailable(str(exc)) from None
                 log.warning("the key manager answers again: keys loaded")
             return self._keys
+
+    def _failed(self, reason: str) -> None:
+        self.reason = reason
+        self._retry_at = time.monotonic() + self.down_seconds
 
 
 def _transit_keyring(manager: KeyManager, roots: KeyManager, roots_file: Path) -> Keyring:

@@ -66,7 +66,8 @@ def _write_private(path: Path, text: str) -> str:
     return str(path)
 
 
-def _approle_app(app: Flask, bao: BaoServer, tmp_path: Path, **role: Any) -> Flask:
+def _approle_app(app: Flask, bao: BaoServer, tmp_path: Path,
+                 settings: dict[str, Any] | None = None, **role: Any) -> Flask:
     """The same vault (keys made with the root token by the fixture), now logging in
     with AppRole: role_id and secret_id from files, no token anywhere."""
     policy = _policy(bao, [app.config["TRANSIT_KEY"], app.config["TRANSIT_ROOTS_KEY"]])
@@ -76,6 +77,7 @@ def _approle_app(app: Flask, bao: BaoServer, tmp_path: Path, **role: Any) -> Fla
         "TRANSIT_TOKEN": None,
         "TRANSIT_ROLE_ID_FILE": _write_private(tmp_path / "role_id", role_id),
         "TRANSIT_SECRET_ID_FILE": _write_private(tmp_path / "secret_id", secret_id()),
+        **(settings or {}),
     }
     approle = create_app(config, instance_path=app.instance_path)
     approle.extensions["test.secret_id"] = secret_id
@@ -173,6 +175,32 @@ def test_token_is_renewed_then_replaced_by_a_login_at_its_max_ttl(app, bao, tmp_
     for each in (renewable, capped):
         with each.app_context():
             db.engine.dispose()
+
+
+def test_a_renewal_that_gets_no_answer_is_a_503_not_a_new_login(
+    app, bao, clock, tmp_path, logins
+):
+    approle = _approle_app(app, bao, tmp_path, {"TRANSIT_TIMEOUT_SECONDS": 0.5},
+                           token_ttl="9s", token_max_ttl="60s")
+    public_id = make(approle, clock)
+    token = _connection(approle).client.token
+    logins.clear()
+    time.sleep(6.2)  # past two thirds of the 9 s lease: the next call renews first
+    bao.pause()
+    try:
+        with approle.app_context(), pytest.raises(KeyManagerUnavailable,
+                                                  match="did not answer"):
+            open_candidate(vault_keys(), get(public_id))
+    finally:
+        bao.resume()
+    # No login against a server that does not answer (a second timeout per request,
+    # and a token that is still valid thrown away).
+    assert logins == []
+    # Once it answers the same token is renewed.
+    assert _ready(approle)
+    assert _connection(approle).client.token == token and logins == []
+    with approle.app_context():
+        db.engine.dispose()
 
 
 def _ready(app: Flask) -> bool:

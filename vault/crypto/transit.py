@@ -16,6 +16,11 @@ The token is either given (VAULT_TRANSIT_TOKEN) or obtained by an AppRole login
 (role_id + secret_id): then it is renewed before it expires, and a token the server no
 longer accepts (expired, revoked) is replaced by a new login, once per call.
 
+A key manager that does not answer (refused connection, timeout, 5xx) is remembered as
+down for a few seconds: calls in that time fail at once (503) instead of each request
+waiting for the whole timeout again. The readiness probe still asks (vault.crypto.
+kek_backend.probing), and the first call that is answered ends the outage.
+
 Retiring maps onto Transit's own destruction: raise `min_decryption_version` past the
 version, then `trim` the key so the versions below it are deleted from the key manager
 (and from its later backups). Transit can only destroy a prefix of versions, so
@@ -40,7 +45,7 @@ import requests
 from hvac import exceptions as hvac_errors
 
 from vault.crypto.envelope import DEK_BYTES, DataKey, WrappedKey
-from vault.crypto.kek_backend import KeyManagerUnavailable
+from vault.crypto.kek_backend import KeyManagerUnavailable, probing_now
 from vault.crypto.keyring import KeyringError
 
 _CONTEXT = b"vault.dek.v1"
@@ -70,6 +75,11 @@ _DOWN = (requests.exceptions.RequestException, hvac_errors.VaultDown,
          hvac_errors.RateLimitExceeded, hvac_errors.UnexpectedError,
          hvac_errors.VaultNotInitialized, hvac_errors.PreconditionFailed)
 _REFUSED = (hvac_errors.Forbidden, hvac_errors.Unauthorized)
+# The failures that say the key manager cannot serve anyone right now (unreachable, hung,
+# sealed, overloaded), as opposed to an answer about this call: these start an outage.
+_UNREACHABLE = (requests.exceptions.RequestException, hvac_errors.VaultDown,
+                hvac_errors.InternalServerError, hvac_errors.BadGateway,
+                hvac_errors.RateLimitExceeded)
 
 
 class _NoTransitKey(KeyManagerUnavailable):
@@ -77,9 +87,14 @@ class _NoTransitKey(KeyManagerUnavailable):
     every other call it is a key manager that cannot serve, a 503, not a 500)."""
 
 
+class _Unreachable(KeyManagerUnavailable):
+    """The key manager could not be reached or cannot serve (see _UNREACHABLE)."""
+
+
 def _unavailable(exc: BaseException) -> KeyManagerUnavailable:
     # Only the class name: a server message could quote a ciphertext.
-    return KeyManagerUnavailable(f"the key manager did not answer ({exc.__class__.__name__})")
+    kind = _Unreachable if isinstance(exc, _UNREACHABLE) else KeyManagerUnavailable
+    return kind(f"the key manager did not answer ({exc.__class__.__name__})")
 
 
 class AppRoleLogin:
@@ -119,20 +134,40 @@ class AppRoleLogin:
 class TransitConnection:
     """One client and its token, shared by the KEK key and the roots key. With AppRole the
     token is renewed at two thirds of its lease, and replaced by a new login when it can
-    no longer be renewed or the server refuses it."""
+    no longer be renewed or the server refuses it. Remembers an outage for
+    `down_seconds`."""
 
-    def __init__(self, client: hvac.Client, login: AppRoleLogin | None = None) -> None:
+    def __init__(self, client: hvac.Client, login: AppRoleLogin | None = None, *,
+                 down_seconds: float = 5.0) -> None:
         self.client = client
         self.login = login
+        self.down_seconds = down_seconds
         self._lock = threading.Lock()
         self._renew_at = float("-inf")
         self._expires_at = float("-inf")
         self._renewable = False
         self._lease = 0.0
+        # An outage: until when calls fail at once, and why (the last failure).
+        self._down_until = float("-inf")
+        self.down_reason: str | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"TransitConnection(login={self.login!r})"
 
+    # -- outages --------------------------------------------------------------------------
+    def check_up(self) -> None:
+        """Fail at once while an outage is remembered (not for the readiness probe)."""
+        if time.monotonic() < self._down_until and not probing_now():
+            raise KeyManagerUnavailable(self.down_reason or "the key manager did not answer")
+
+    def went_down(self, error: KeyManagerUnavailable) -> None:
+        self.down_reason = str(error)
+        self._down_until = time.monotonic() + self.down_seconds
+
+    def answered(self) -> None:
+        self._down_until = float("-inf")
+
+    # -- the token ------------------------------------------------------------------------
     def _take(self, auth: dict[str, Any], started: float) -> None:
         lease = self._lease = float(auth.get("lease_duration") or 0)
         # A lease of 0 never expires (a root or periodic token without TTL).
@@ -156,8 +191,13 @@ class TransitConnection:
             if self._renewable and moment < self._expires_at:
                 try:
                     answer = self.client.auth.token.renew_self()
-                except (hvac_errors.VaultError, requests.exceptions.RequestException):
-                    pass  # not renewable any more (max TTL): a new login below
+                except _UNREACHABLE as exc:
+                    # Down, not a token problem: a login would wait on the same dead
+                    # server (a second timeout per request). 503; the token is still
+                    # valid, renewed once the server answers.
+                    raise _unavailable(exc) from None
+                except hvac_errors.VaultError:
+                    pass  # not renewable any more (max TTL, revoked): a new login below
                 else:
                     auth = dict(answer["auth"])
                     # Near its max TTL a renewal grants less than asked: log in again
@@ -223,7 +263,18 @@ class TransitKekBackend:
 
     # -- calls, with every transport or server failure turned into one exception --------
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        self.connection.ensure_token()
+        connection = self.connection
+        connection.check_up()
+        try:
+            connection.ensure_token()
+            result = self._call_with_token(fn, **kwargs)
+        except _Unreachable as error:
+            connection.went_down(error)
+            raise
+        connection.answered()
+        return result
+
+    def _call_with_token(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         token = self.client.token
         try:
             try:

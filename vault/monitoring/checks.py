@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from vault.crypto.envelope import new_data_key
-from vault.crypto.kek_backend import KeyManagerUnavailable
+from vault.crypto.kek_backend import KeyManagerUnavailable, probing
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,13 @@ def check_key_manager(app: Flask) -> str:
 
     keys = app.extensions.get("vault.keys")
     try:
-        if isinstance(keys, PendingKeys):
-            keys = app.extensions["vault.keys"] = keys.resolve()
-        if keys is None or keys.manager is None:
-            return SKIPPED
-        return OK if keys.ready() else FAIL
+        # Asked even while an outage is remembered: this is how it is seen to end.
+        with probing():
+            if isinstance(keys, PendingKeys):
+                keys = app.extensions["vault.keys"] = keys.resolve()
+            if keys is None or keys.manager is None:
+                return SKIPPED
+            return OK if keys.ready() else FAIL
     except KeyManagerUnavailable as exc:
         log.warning("readiness: %s", exc)  # class names and settings only, no key material
         return FAIL
