@@ -43,7 +43,12 @@ def secret_setting(config: Mapping[str, Any], name: str, what: str) -> str:
 
 def transit_connection(config: Mapping[str, Any]) -> TransitConnection:
     """One client for both Transit keys, logged in with a token or with AppRole."""
-    from vault.crypto.transit import AppRoleLogin, TransitConnection, environment_read_once
+    from vault.crypto.transit import (
+        AppRoleLogin,
+        TokenFile,
+        TransitConnection,
+        environment_read_once,
+    )
 
     addr = config.get("TRANSIT_ADDR") or os.environ.get("BAO_ADDR")
     if not addr:
@@ -64,8 +69,14 @@ def transit_connection(config: Mapping[str, Any]) -> TransitConnection:
         return TransitConnection(environment_read_once(addr, None, timeout), login,
                                  down_seconds=down)
     token = secret_setting(config, "TRANSIT_TOKEN", "Transit token (or AppRole role_id)")
+    # A token file is kept by someone else (an agent renewing or replacing the token):
+    # read again whenever it changes, so a new token needs no restart.
+    token_file = (TokenFile(Path(config["TRANSIT_TOKEN_FILE"]))
+                  if not config.get("TRANSIT_TOKEN") and config.get("TRANSIT_TOKEN_FILE")
+                  else None)
     # The proxy and CA settings read once here, not on every call (environment_read_once).
-    return TransitConnection(environment_read_once(addr, token, timeout), down_seconds=down)
+    return TransitConnection(environment_read_once(addr, token, timeout),
+                             token_file=token_file, down_seconds=down)
 
 
 def down_seconds(config: Mapping[str, Any]) -> float:

@@ -4,7 +4,10 @@ refused or reaches its maximum TTL, and a clear error for a bad secret_id."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -146,7 +149,7 @@ def test_calls_refused_with_the_same_revoked_token_log_in_once(
     old_token = connection.client.token
     bao.client().auth.token.revoke(old_token)
     # Three threads whose calls were refused with the revoked token, one after another.
-    assert all(connection.refused(old_token) for _ in range(3))
+    assert all(connection.refused(old_token) == "retry" for _ in range(3))
     assert len(logins) == 1 and connection.client.token != old_token
     with approle.app_context():
         assert open_candidate(vault_keys(), get(public_id)).email
@@ -201,6 +204,73 @@ def test_a_renewal_that_gets_no_answer_is_a_503_not_a_new_login(
     assert _connection(approle).client.token == token and logins == []
     with approle.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("lookup_self", ["allowed", "not allowed"])
+def test_a_call_its_policy_refuses_does_not_log_in_on_every_request(
+    app, bao, tmp_path, logins, lookup_self
+):
+    # Without the default policy the token may not look itself up: then one login tells
+    # a policy refusal from a dead token.
+    role = {"token_no_default_policy": True} if lookup_self == "not allowed" else {}
+    approle = _approle_app(app, bao, tmp_path, **role)
+    assert _ready(approle)
+    connection = _connection(approle)
+    logins.clear()
+    other = TransitKekBackend(connection, "someone-elses-key")
+    for _ in range(5):
+        with pytest.raises(KeyManagerUnavailable, match="policy does not allow"):
+            other.wrap([(new_data_key(), "p")])
+    assert len(logins) == (0 if lookup_self == "allowed" else 1)
+    assert _ready(approle)  # the vault's own keys still serve
+    with approle.app_context():
+        db.engine.dispose()
+
+
+def test_a_token_file_is_read_again_when_it_changes(app, bao, clock, tmp_path):
+    root = bao.client()
+    policy = _policy(bao, [app.config["TRANSIT_KEY"], app.config["TRANSIT_ROOTS_KEY"]])
+
+    def new_token() -> str:
+        return str(root.auth.token.create(policies=[policy], ttl="1h")["auth"]["client_token"])
+
+    first = new_token()
+    token_file = tmp_path / "token"
+    _write_private(token_file, first)
+    from_file = create_app({**app.config, "TRANSIT_TOKEN": None,
+                            "TRANSIT_TOKEN_FILE": str(token_file)},
+                           instance_path=app.instance_path)
+    public_id = make(from_file, clock)
+    # An agent replaces the token in its sink, and the old one is revoked.
+    second = new_token()
+    _write_private(token_file, second)
+    root.auth.token.revoke(first)
+    with from_file.app_context():
+        assert open_candidate(vault_keys(), get(public_id)).email
+    assert _connection(from_file).client.token == second
+    with from_file.app_context():
+        db.engine.dispose()
+
+
+def test_a_worker_revokes_its_approle_token_when_it_exits(app, bao, tmp_path):
+    policy = _policy(bao, [app.config["TRANSIT_KEY"]])
+    role_id, secret_id = _role(bao, policy)
+    script = (
+        "import os\n"
+        "from vault.crypto.transit import AppRoleLogin, TransitConnection, "
+        "environment_read_once\n"
+        "connection = TransitConnection(environment_read_once(os.environ['ADDR'], None, 5),\n"
+        "    AppRoleLogin(os.environ['ROLE_ID'], lambda: os.environ['SECRET_ID']))\n"
+        "connection.ensure_token()\n"
+        "print(connection.client.token)\n"
+    )
+    env = {**os.environ, "ADDR": bao.url, "ROLE_ID": role_id, "SECRET_ID": secret_id()}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    token = done.stdout.strip()
+    assert token
+    with pytest.raises(hvac.exceptions.VaultError):
+        bao.client().auth.token.lookup(token)
 
 
 def _ready(app: Flask) -> bool:
