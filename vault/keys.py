@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vault.crypto import (
     BlindIndex,
@@ -332,6 +333,17 @@ class PendingKeys:
     def _failed(self, reason: str) -> None:
         self.reason = reason
         self._retry_at = time.monotonic() + self.down_seconds
+
+
+def app_keys(extensions: MutableMapping[str, Any]) -> VaultKeys | None:
+    """An app's keys (from its `extensions`), the one place where an app that started
+    while its key manager was down gets them: loaded now if it answers, and kept in place
+    of the PendingKeys. KeyManagerUnavailable while it does not; None for an app that has
+    no keys (not initialised)."""
+    keys = extensions.get("vault.keys")
+    if isinstance(keys, PendingKeys):
+        keys = extensions["vault.keys"] = keys.resolve()
+    return keys
 
 
 def _transit_keyring(manager: KeyManager, roots: KeyManager, roots_file: Path) -> Keyring:

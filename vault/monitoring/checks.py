@@ -87,14 +87,12 @@ def check_key_manager(app: Flask) -> str:
     """Whether the key manager holding the KEKs unwraps ("skipped" with the keyring file):
     one call, the unwrap of a probe key. An app that started while it was down loads its
     keys here once it answers, so readiness comes back without a request for a page."""
-    from vault.keys import PendingKeys
+    from vault.keys import app_keys
 
-    keys = app.extensions.get("vault.keys")
     try:
         # Asked even while an outage is remembered: this is how it is seen to end.
         with probing():
-            if isinstance(keys, PendingKeys):
-                keys = app.extensions["vault.keys"] = keys.resolve()
+            keys = app_keys(app.extensions)
             if keys is None or keys.manager is None:
                 return SKIPPED
             return OK if keys.ready() else FAIL
