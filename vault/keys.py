@@ -233,16 +233,21 @@ class VaultKeys:
         self.blind_index = BlindIndex(keyring.index_key, self.bits)
 
     def ready(self) -> bool:
-        """Whether the key manager unwraps right now: one call in the steady state (the
-        probe key, wrapped once). Raises KeyManagerUnavailable when it does not answer."""
-        assert self.manager is not None
+        """Whether the keys unwrap right now (the readiness probe): a data key wrapped by
+        the primary KEK opens again. With a key manager one call in the steady state (the
+        probe key is wrapped once); with the keyring file, in this process, a fresh
+        round trip each time. Raises KeyManagerUnavailable when the key manager does not
+        answer."""
+        kek = self.kek
+        if self.manager is None:
+            self.probe = None  # microseconds in this process: wrap with the primary too
         for _ in range(2):
             if self.probe is None:
                 dek = new_data_key()
-                (wrapped,) = self.manager.wrap([(dek, PROBE_ID)])
+                (wrapped,) = kek.wrap([(dek, PROBE_ID)])
                 self.probe = (wrapped, dek.key)
             wrapped, expected = self.probe
-            (opened,) = self.manager.unwrap([(wrapped, PROBE_ID)])
+            (opened,) = kek.unwrap([(wrapped, PROBE_ID)])
             if opened is not None:
                 return opened.key == expected
             # Its KEK version was retired since: wrap a new probe with the primary.
