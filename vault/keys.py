@@ -220,8 +220,10 @@ class VaultKeys:
                 # It answers but the keys do not load (a roots file it cannot open, its
                 # key gone): as at start (PendingKeys), a 503 that says why, not a 500.
                 # The generation stays unmatched, so the next request tries again.
-                log.error("the key manager answers but the keys do not reload: %s", exc)
-                raise KeyManagerUnavailable(str(exc)) from None
+                error = KeyManagerUnavailable(f"the key manager answers but the keys do "
+                                              f"not reload: {exc}")
+                note_unavailable(error)
+                raise error from None
             self.keyring = keyring
             self.blind_index = BlindIndex(self.keyring.index_key, self.bits)
             return
@@ -296,6 +298,48 @@ class VaultKeys:
             self.unwrap_many(items)
 
 
+class _OutageLog:
+    """One log line per change of the key manager's failure reason (and, unchanged, at
+    most one a minute), not one per request: an outage under load would otherwise fill
+    the log with thousands of identical lines and hide the one that says what changed."""
+
+    REPEAT_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reason: str | None = None
+        self._logged_at = float("-inf")
+
+    def failed(self, reason: str) -> None:
+        moment = time.monotonic()
+        with self._lock:
+            if reason == self._reason and moment - self._logged_at < self.REPEAT_SECONDS:
+                return
+            self._reason, self._logged_at = reason, moment
+        # Our own message (class names and settings: key names, mounts, file paths),
+        # never a server's text, a token or key material.
+        log.warning("the key manager cannot serve: %s", reason)
+
+    def answered(self) -> None:
+        with self._lock:
+            was, self._reason = self._reason, None
+        if was is not None:
+            log.warning("the key manager answers again")
+
+
+_OUTAGE = _OutageLog()
+
+
+def note_unavailable(exc: KeyManagerUnavailable | str) -> None:
+    """Log a key manager failure, once per change of its reason (see _OutageLog)."""
+    _OUTAGE.failed(str(exc))
+
+
+def note_answered() -> None:
+    """The key manager answered (a readiness probe, a load): the next failure is logged."""
+    _OUTAGE.answered()
+
+
 class PendingKeys:
     """The keys of an app that started while its key manager did not answer.
 
@@ -332,6 +376,7 @@ class PendingKeys:
                     # policy): still no keys, still a 503 rather than a 500.
                     self._failed(str(exc))
                     raise KeyManagerUnavailable(str(exc)) from None
+                note_answered()
                 log.warning("the key manager answers again: keys loaded")
             return self._keys
 

@@ -4,6 +4,7 @@ stays alive, nothing is half-written, and everything works again without a resta
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -149,6 +150,35 @@ def test_keys_pending_fail_at_once_with_the_last_reason_until_readiness_finds_tr
             vault_keys()
         assert started.test_client().get("/readyz").status_code == 200  # the probe asks
         assert _index_key(started) == _index_key(app)
+    finally:
+        relay.stop()
+        with started.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("kek", ["transit"], indirect=True)
+def test_an_outage_is_logged_when_its_reason_changes_not_on_every_request(app, bao, caplog):
+    slug = make_vacancy(app)
+    assert app.test_client().get("/readyz").status_code == 200  # no outage going on
+    relay = Relay(bao.port)  # not started: nothing listens on its address
+    # Every request tries again (no outage window), and each fails for the same reason.
+    started = create_app(
+        {**app.config, "TRANSIT_ADDR": relay.url, "KEY_MANAGER_DOWN_SECONDS": 0},
+        instance_path=app.instance_path,
+    )
+    caplog.set_level(logging.WARNING)
+    caplog.clear()
+    client = started.test_client()
+    try:
+        for i in range(4):
+            assert apply(client, slug, email=f"p{i}@example.org").status_code == 503
+            assert client.get("/readyz").status_code == 503
+        lines = [r.getMessage() for r in caplog.records if "key manager" in r.getMessage()]
+        assert lines == ["the key manager cannot serve: the key manager did not answer "
+                         "(ConnectionError)"]
+        relay.start()
+        assert client.get("/readyz").status_code == 200
+        assert "the key manager answers again" in caplog.text
     finally:
         relay.stop()
         with started.app_context():

@@ -89,7 +89,7 @@ def check_keys(app: Flask) -> dict[str, str]:
     key manager call in the steady state. An app that started while the key manager was
     down loads its keys here once it answers, so readiness comes back without a request
     for a page."""
-    from vault.keys import app_keys
+    from vault.keys import app_keys, note_answered, note_unavailable
 
     try:
         # Asked even while an outage is remembered: this is how it is seen to end.
@@ -97,8 +97,10 @@ def check_keys(app: Flask) -> dict[str, str]:
             keys = app_keys(app.extensions)
             usable = keys is not None and keys.ready()
     except KeyManagerUnavailable as exc:
-        log.warning("readiness: %s", exc)  # class names and settings only, no key material
+        note_unavailable(exc)  # logged when the reason changes, not on every probe
         return {"key_manager": FAIL, "keys": FAIL}
+    if keys is not None and keys.manager is not None and usable:
+        note_answered()
     key_manager = SKIPPED if keys is None or keys.manager is None else (OK if usable else FAIL)
     # Keys without the secret key (or another missing secret) do not serve either.
     serving = usable and not app.extensions.get("vault.missing_secrets")
