@@ -379,11 +379,6 @@ class TransitKekBackend:
         self.key_name = key_name
         self.mount_point = mount_point
 
-    @classmethod
-    def connect(cls, url: str, token: str, key_name: str, mount_point: str = "transit",
-                timeout: float = 5.0) -> TransitKekBackend:
-        return cls(environment_read_once(url, token, timeout), key_name, mount_point)
-
     def __repr__(self) -> str:  # never the token
         return f"TransitKekBackend(key={self.key_name!r}, mount={self.mount_point!r})"
 
