@@ -132,7 +132,7 @@ def _load_secrets(app: Flask) -> None:
     if not config.get("SECRET_KEY"):
         missing.append("secret key")
     from vault.crypto.kek_backend import KeyManagerUnavailable
-    from vault.kek_settings import load_keys
+    from vault.kek_settings import down_seconds, load_keys
     from vault.keys import PendingKeys
 
     try:
@@ -146,7 +146,8 @@ def _load_secrets(app: Flask) -> None:
         import logging
 
         logging.getLogger(__name__).warning("starting without keys: %s", exc)
-        app.extensions["vault.keys"] = PendingKeys(lambda: load_keys(config), str(exc))
+        app.extensions["vault.keys"] = PendingKeys(lambda: load_keys(config), str(exc),
+                                                   down_seconds(config))
     app.extensions["vault.missing_secrets"] = missing
     import click
 

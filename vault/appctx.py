@@ -9,8 +9,9 @@ from typing import cast
 
 from flask import Flask, current_app, g
 
+from vault.crypto import KeyringError
 from vault.extensions import db
-from vault.keys import PendingKeys, VaultKeys, begin_request, end_request
+from vault.keys import VaultKeys, app_keys, begin_request, end_request
 from vault.models import utcnow
 from vault.services.erasure_ledger import ErasureLedger, open_ledger
 from vault.services.keyring_state import current_state
@@ -26,11 +27,10 @@ def vault_keys() -> VaultKeys:
     An app that started while its key manager was down loads its keys here, at the first
     call after it answers.
     """
-    keys = current_app.extensions["vault.keys"]
-    if isinstance(keys, PendingKeys):
-        # Started while the key manager was down: load now, or KeyManagerUnavailable (503).
-        keys = current_app.extensions["vault.keys"] = keys.resolve()
-    keys = cast(VaultKeys, keys)
+    # Started while the key manager was down: loaded now, or KeyManagerUnavailable (503).
+    keys = app_keys(current_app.extensions)
+    if keys is None:
+        raise KeyringError("the app has no keys: run 'vault init'")
     if not g.get("vault_keys_followed"):
         g.vault_keys_followed = True
         moment = time.monotonic()

@@ -19,12 +19,10 @@ def require_secrets() -> None:
     if missing:
         raise click.ClickException(message("not_initialised", what=" and ".join(missing)))
     from vault.crypto.kek_backend import KeyManagerUnavailable
-    from vault.keys import PendingKeys
+    from vault.keys import app_keys
 
-    keys = current_app.extensions.get("vault.keys")
     try:
-        if isinstance(keys, PendingKeys):  # the key manager was down at start
-            current_app.extensions["vault.keys"] = keys.resolve()
+        app_keys(current_app.extensions)  # loaded now if the key manager was down at start
     except KeyManagerUnavailable as exc:
         raise click.ClickException(f"{exc}; run the command again when it answers") from None
 

@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     # The wrapped root keys; None: instance/keyring.transit.
     "TRANSIT_ROOTS_FILE": None,
     "TRANSIT_TIMEOUT_SECONDS": 5,
+    # After the key manager failed to answer, calls fail at once (503) for this long
+    # instead of each request waiting for the timeout again; /readyz still asks it.
+    "KEY_MANAGER_DOWN_SECONDS": 5,
     # "pkcs11": a hardware security module. The PIN comes from VAULT_PKCS11_PIN or the
     # file VAULT_PKCS11_PIN_FILE, never argv.
     "PKCS11_MODULE": None,

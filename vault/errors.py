@@ -14,7 +14,7 @@ from vault.auth.redirects import safe_next
 from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.csrf import CrossOriginRequest, local_referrer
 from vault.extensions import db
-from vault.keys import KeysChanged
+from vault.keys import KeysChanged, note_unavailable
 from vault.messages import message
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def _key_manager_unavailable(exc: KeyManagerUnavailable) -> tuple[str, int, dict
     # or wrapped, the request's transaction is rolled back (nothing half-written), and the
     # same request works once it answers again. /readyz names it meanwhile.
     db.session.rollback()
-    log.warning("the key manager did not answer: %s", exc)  # class name only, no key data
+    note_unavailable(exc)  # logged when the reason changes, not on every request
     page, code = render_error(503, message("key_manager_unavailable"))
     return page, code, {"Retry-After": "30"}
 

@@ -43,12 +43,18 @@ def secret_setting(config: Mapping[str, Any], name: str, what: str) -> str:
 
 def transit_connection(config: Mapping[str, Any]) -> TransitConnection:
     """One client for both Transit keys, logged in with a token or with AppRole."""
-    from vault.crypto.transit import AppRoleLogin, TransitConnection, environment_read_once
+    from vault.crypto.transit import (
+        AppRoleLogin,
+        TokenFile,
+        TransitConnection,
+        environment_read_once,
+    )
 
     addr = config.get("TRANSIT_ADDR") or os.environ.get("BAO_ADDR")
     if not addr:
         raise KeyringError("no Transit address: set VAULT_TRANSIT_ADDR")
     timeout = float(_setting(config, "TRANSIT_TIMEOUT_SECONDS"))
+    down = down_seconds(config)
     if config.get("TRANSIT_ROLE_ID") or config.get("TRANSIT_ROLE_ID_FILE"):
         role_id = secret_setting(config, "TRANSIT_ROLE_ID", "AppRole role_id")
         secret_setting(config, "TRANSIT_SECRET_ID", "AppRole secret_id")  # set at all?
@@ -60,10 +66,23 @@ def transit_connection(config: Mapping[str, Any]) -> TransitConnection:
                              str(_setting(config, "TRANSIT_APPROLE_MOUNT")))
         # No token yet: the first call logs in (also when the key manager is down at
         # start, the app starts and logs in once it answers).
-        return TransitConnection(environment_read_once(addr, None, timeout), login)
+        return TransitConnection(environment_read_once(addr, None, timeout), login,
+                                 down_seconds=down)
     token = secret_setting(config, "TRANSIT_TOKEN", "Transit token (or AppRole role_id)")
+    # A token file is kept by someone else (an agent renewing or replacing the token):
+    # read again whenever it changes, so a new token needs no restart.
+    token_file = (TokenFile(Path(config["TRANSIT_TOKEN_FILE"]))
+                  if not config.get("TRANSIT_TOKEN") and config.get("TRANSIT_TOKEN_FILE")
+                  else None)
     # The proxy and CA settings read once here, not on every call (environment_read_once).
-    return TransitConnection(environment_read_once(addr, token, timeout))
+    return TransitConnection(environment_read_once(addr, token, timeout),
+                             token_file=token_file, down_seconds=down)
+
+
+def down_seconds(config: Mapping[str, Any]) -> float:
+    """How long an outage of the key manager is remembered (KEY_MANAGER_DOWN_SECONDS)."""
+    value = config.get("KEY_MANAGER_DOWN_SECONDS")
+    return float(DEFAULTS["KEY_MANAGER_DOWN_SECONDS"] if value is None else value)
 
 
 def manager_backends(config: Mapping[str, Any], backend: str) -> tuple[KeyManager, KeyManager]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vault.crypto import (
     BlindIndex,
@@ -27,6 +29,7 @@ from vault.crypto.kek_backend import (
     KekBackend,
     KeyManager,
     KeyManagerUnavailable,
+    probing_now,
 )
 from vault.crypto.keyring import write_private_file
 
@@ -217,8 +220,10 @@ class VaultKeys:
                 # It answers but the keys do not load (a roots file it cannot open, its
                 # key gone): as at start (PendingKeys), a 503 that says why, not a 500.
                 # The generation stays unmatched, so the next request tries again.
-                log.error("the key manager answers but the keys do not reload: %s", exc)
-                raise KeyManagerUnavailable(str(exc)) from None
+                error = KeyManagerUnavailable(f"the key manager answers but the keys do "
+                                              f"not reload: {exc}")
+                note_unavailable(error)
+                raise error from None
             self.keyring = keyring
             self.blind_index = BlindIndex(self.keyring.index_key, self.bits)
             return
@@ -230,16 +235,21 @@ class VaultKeys:
         self.blind_index = BlindIndex(keyring.index_key, self.bits)
 
     def ready(self) -> bool:
-        """Whether the key manager unwraps right now: one call in the steady state (the
-        probe key, wrapped once). Raises KeyManagerUnavailable when it does not answer."""
-        assert self.manager is not None
+        """Whether the keys unwrap right now (the readiness probe): a data key wrapped by
+        the primary KEK opens again. With a key manager one call in the steady state (the
+        probe key is wrapped once); with the keyring file, in this process, a fresh
+        round trip each time. Raises KeyManagerUnavailable when the key manager does not
+        answer."""
+        kek = self.kek
+        if self.manager is None:
+            self.probe = None  # microseconds in this process: wrap with the primary too
         for _ in range(2):
             if self.probe is None:
                 dek = new_data_key()
-                (wrapped,) = self.manager.wrap([(dek, PROBE_ID)])
+                (wrapped,) = kek.wrap([(dek, PROBE_ID)])
                 self.probe = (wrapped, dek.key)
             wrapped, expected = self.probe
-            (opened,) = self.manager.unwrap([(wrapped, PROBE_ID)])
+            (opened,) = kek.unwrap([(wrapped, PROBE_ID)])
             if opened is not None:
                 return opened.key == expected
             # Its KEK version was retired since: wrap a new probe with the primary.
@@ -288,18 +298,65 @@ class VaultKeys:
             self.unwrap_many(items)
 
 
+class _OutageLog:
+    """One log line per change of the key manager's failure reason (and, unchanged, at
+    most one a minute), not one per request: an outage under load would otherwise fill
+    the log with thousands of identical lines and hide the one that says what changed."""
+
+    REPEAT_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reason: str | None = None
+        self._logged_at = float("-inf")
+
+    def failed(self, reason: str) -> None:
+        moment = time.monotonic()
+        with self._lock:
+            if reason == self._reason and moment - self._logged_at < self.REPEAT_SECONDS:
+                return
+            self._reason, self._logged_at = reason, moment
+        # Our own message (class names and settings: key names, mounts, file paths),
+        # never a server's text, a token or key material.
+        log.warning("the key manager cannot serve: %s", reason)
+
+    def answered(self) -> None:
+        with self._lock:
+            was, self._reason = self._reason, None
+        if was is not None:
+            log.warning("the key manager answers again")
+
+
+_OUTAGE = _OutageLog()
+
+
+def note_unavailable(exc: KeyManagerUnavailable | str) -> None:
+    """Log a key manager failure, once per change of its reason (see _OutageLog)."""
+    _OUTAGE.failed(str(exc))
+
+
+def note_answered() -> None:
+    """The key manager answered (a readiness probe, a load): the next failure is logged."""
+    _OUTAGE.answered()
+
+
 class PendingKeys:
     """The keys of an app that started while its key manager did not answer.
 
     The app serves anyway: what needs no key works, what needs one answers 503, and
     /readyz says why. The first request (or readiness check) after the key manager
     answers again unwraps the root keys, and from then on the app has its VaultKeys,
-    without a restart.
+    without a restart. After a failed attempt the next ones fail at once, with the
+    reason of the last failure, for `down_seconds` (the readiness probe still tries):
+    each request would otherwise wait for the key manager's whole timeout again.
     """
 
-    def __init__(self, load: Callable[[], VaultKeys], reason: str) -> None:
+    def __init__(self, load: Callable[[], VaultKeys], reason: str,
+                 down_seconds: float = 0.0) -> None:
         self._load = load
         self.reason = reason
+        self.down_seconds = down_seconds
+        self._retry_at = time.monotonic() + down_seconds  # it just failed, at start
         self._lock = threading.Lock()
         self._keys: VaultKeys | None = None
 
@@ -307,19 +364,36 @@ class PendingKeys:
         """The keys, loaded now if the key manager answers; KeyManagerUnavailable if not."""
         with self._lock:  # one load at a time: the others wait for its result
             if self._keys is None:
+                if time.monotonic() < self._retry_at and not probing_now():
+                    raise KeyManagerUnavailable(self.reason)
                 try:
                     self._keys = self._load()
                 except KeyManagerUnavailable as exc:
-                    self.reason = str(exc)
+                    self._failed(str(exc))
                     raise
                 except KeyringError as exc:
                     # It answers but cannot open the roots file (wrong key, wrong token
                     # policy): still no keys, still a 503 rather than a 500.
-                    self.reason = str(exc)
-                    log.error("the key manager answers but the keys do not load: %s", exc)
+                    self._failed(str(exc))
                     raise KeyManagerUnavailable(str(exc)) from None
+                note_answered()
                 log.warning("the key manager answers again: keys loaded")
             return self._keys
+
+    def _failed(self, reason: str) -> None:
+        self.reason = reason
+        self._retry_at = time.monotonic() + self.down_seconds
+
+
+def app_keys(extensions: MutableMapping[str, Any]) -> VaultKeys | None:
+    """An app's keys (from its `extensions`), the one place where an app that started
+    while its key manager was down gets them: loaded now if it answers, and kept in place
+    of the PendingKeys. KeyManagerUnavailable while it does not; None for an app that has
+    no keys (not initialised)."""
+    keys = extensions.get("vault.keys")
+    if isinstance(keys, PendingKeys):
+        keys = extensions["vault.keys"] = keys.resolve()
+    return keys
 
 
 def _transit_keyring(manager: KeyManager, roots: KeyManager, roots_file: Path) -> Keyring:

@@ -298,7 +298,7 @@ def test_a_totp_code_raced_by_two_requests_logs_in_only_once(app, backend, make_
         step = int(moment.timestamp()) // 30
         with _another_request_uses_it_first("UPDATE \"user\"", lambda other: other.execute(
                 update(User).where(User.id == uid).values(totp_last_step=step))):
-            assert totp_service.verify(vault_keys(), user, code, now=moment) is False
+            assert totp_service.verify(db.session, vault_keys(), user, code, now=moment) is False
         db.session.rollback()
         fresh = db.session.get(User, uid)
-        assert totp_service.verify(vault_keys(), fresh, code, now=moment) is False
+        assert totp_service.verify(db.session, vault_keys(), fresh, code, now=moment) is False

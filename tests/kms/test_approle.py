@@ -4,7 +4,10 @@ refused or reaches its maximum TTL, and a clear error for a bad secret_id."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -66,7 +69,8 @@ def _write_private(path: Path, text: str) -> str:
     return str(path)
 
 
-def _approle_app(app: Flask, bao: BaoServer, tmp_path: Path, **role: Any) -> Flask:
+def _approle_app(app: Flask, bao: BaoServer, tmp_path: Path,
+                 settings: dict[str, Any] | None = None, **role: Any) -> Flask:
     """The same vault (keys made with the root token by the fixture), now logging in
     with AppRole: role_id and secret_id from files, no token anywhere."""
     policy = _policy(bao, [app.config["TRANSIT_KEY"], app.config["TRANSIT_ROOTS_KEY"]])
@@ -76,10 +80,22 @@ def _approle_app(app: Flask, bao: BaoServer, tmp_path: Path, **role: Any) -> Fla
         "TRANSIT_TOKEN": None,
         "TRANSIT_ROLE_ID_FILE": _write_private(tmp_path / "role_id", role_id),
         "TRANSIT_SECRET_ID_FILE": _write_private(tmp_path / "secret_id", secret_id()),
+        **(settings or {}),
     }
     approle = create_app(config, instance_path=app.instance_path)
     approle.extensions["test.secret_id"] = secret_id
     return approle
+
+
+@pytest.fixture
+def logins(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per AppRole login attempt of any app in the test (answered or not)."""
+    made: list[int] = []
+    real_login = AppRoleLogin.__call__
+    monkeypatch.setattr(
+        AppRoleLogin, "__call__", lambda self, client: made.append(1) or real_login(self, client)
+    )
+    return made
 
 
 def _connection(app: Flask) -> Any:
@@ -109,15 +125,11 @@ def test_app_logs_in_with_approle_and_its_policy_covers_every_key_operation(
         db.engine.dispose()
 
 
-def test_a_revoked_token_is_replaced_by_a_new_login(app, bao, clock, tmp_path, monkeypatch):
+def test_a_revoked_token_is_replaced_by_a_new_login(app, bao, clock, tmp_path, logins):
     approle = _approle_app(app, bao, tmp_path)
     public_id = make(approle, clock)
     connection = _connection(approle)
-    logins = []
-    real_login = AppRoleLogin.__call__
-    monkeypatch.setattr(
-        AppRoleLogin, "__call__", lambda self, client: logins.append(1) or real_login(self, client)
-    )
+    logins.clear()
     old_token = connection.client.token
     bao.client().auth.token.revoke(old_token)
     with approle.app_context():
@@ -128,20 +140,16 @@ def test_a_revoked_token_is_replaced_by_a_new_login(app, bao, clock, tmp_path, m
 
 
 def test_calls_refused_with_the_same_revoked_token_log_in_once(
-    app, bao, clock, tmp_path, monkeypatch
+    app, bao, clock, tmp_path, logins
 ):
     approle = _approle_app(app, bao, tmp_path)
     public_id = make(approle, clock)
     connection = _connection(approle)
-    logins = []
-    real_login = AppRoleLogin.__call__
-    monkeypatch.setattr(
-        AppRoleLogin, "__call__", lambda self, client: logins.append(1) or real_login(self, client)
-    )
+    logins.clear()
     old_token = connection.client.token
     bao.client().auth.token.revoke(old_token)
     # Three threads whose calls were refused with the revoked token, one after another.
-    assert all(connection.refused(old_token) for _ in range(3))
+    assert all(connection.refused(old_token) == "retry" for _ in range(3))
     assert len(logins) == 1 and connection.client.token != old_token
     with approle.app_context():
         assert open_candidate(vault_keys(), get(public_id)).email
@@ -150,12 +158,7 @@ def test_calls_refused_with_the_same_revoked_token_log_in_once(
         db.engine.dispose()
 
 
-def test_token_is_renewed_then_replaced_by_a_login_at_its_max_ttl(app, bao, tmp_path, monkeypatch):
-    logins: list[int] = []
-    real_login = AppRoleLogin.__call__
-    monkeypatch.setattr(
-        AppRoleLogin, "__call__", lambda self, client: logins.append(1) or real_login(self, client)
-    )
+def test_token_is_renewed_then_replaced_by_a_login_at_its_max_ttl(app, bao, tmp_path, logins):
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
     renewable = _approle_app(app, bao, tmp_path / "a", token_ttl="6s", token_max_ttl="60s")
@@ -175,6 +178,99 @@ def test_token_is_renewed_then_replaced_by_a_login_at_its_max_ttl(app, bao, tmp_
     for each in (renewable, capped):
         with each.app_context():
             db.engine.dispose()
+
+
+def test_a_renewal_that_gets_no_answer_is_a_503_not_a_new_login(
+    app, bao, clock, tmp_path, logins
+):
+    approle = _approle_app(app, bao, tmp_path, {"TRANSIT_TIMEOUT_SECONDS": 0.5},
+                           token_ttl="9s", token_max_ttl="60s")
+    public_id = make(approle, clock)
+    token = _connection(approle).client.token
+    logins.clear()
+    time.sleep(6.2)  # past two thirds of the 9 s lease: the next call renews first
+    bao.pause()
+    try:
+        with approle.app_context(), pytest.raises(KeyManagerUnavailable,
+                                                  match="did not answer"):
+            open_candidate(vault_keys(), get(public_id))
+    finally:
+        bao.resume()
+    # No login against a server that does not answer (a second timeout per request,
+    # and a token that is still valid thrown away).
+    assert logins == []
+    # Once it answers the same token is renewed.
+    assert _ready(approle)
+    assert _connection(approle).client.token == token and logins == []
+    with approle.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("lookup_self", ["allowed", "not allowed"])
+def test_a_call_its_policy_refuses_does_not_log_in_on_every_request(
+    app, bao, tmp_path, logins, lookup_self
+):
+    # Without the default policy the token may not look itself up: then one login tells
+    # a policy refusal from a dead token.
+    role = {"token_no_default_policy": True} if lookup_self == "not allowed" else {}
+    approle = _approle_app(app, bao, tmp_path, **role)
+    assert _ready(approle)
+    connection = _connection(approle)
+    logins.clear()
+    other = TransitKekBackend(connection, "someone-elses-key")
+    for _ in range(5):
+        with pytest.raises(KeyManagerUnavailable, match="policy does not allow"):
+            other.wrap([(new_data_key(), "p")])
+    assert len(logins) == (0 if lookup_self == "allowed" else 1)
+    assert _ready(approle)  # the vault's own keys still serve
+    with approle.app_context():
+        db.engine.dispose()
+
+
+def test_a_token_file_is_read_again_when_it_changes(app, bao, clock, tmp_path):
+    root = bao.client()
+    policy = _policy(bao, [app.config["TRANSIT_KEY"], app.config["TRANSIT_ROOTS_KEY"]])
+
+    def new_token() -> str:
+        return str(root.auth.token.create(policies=[policy], ttl="1h")["auth"]["client_token"])
+
+    first = new_token()
+    token_file = tmp_path / "token"
+    _write_private(token_file, first)
+    from_file = create_app({**app.config, "TRANSIT_TOKEN": None,
+                            "TRANSIT_TOKEN_FILE": str(token_file)},
+                           instance_path=app.instance_path)
+    public_id = make(from_file, clock)
+    # An agent replaces the token in its sink, and the old one is revoked.
+    second = new_token()
+    _write_private(token_file, second)
+    root.auth.token.revoke(first)
+    with from_file.app_context():
+        assert open_candidate(vault_keys(), get(public_id)).email
+    assert _connection(from_file).client.token == second
+    with from_file.app_context():
+        db.engine.dispose()
+
+
+def test_a_worker_revokes_its_approle_token_when_it_exits(app, bao, tmp_path):
+    policy = _policy(bao, [app.config["TRANSIT_KEY"]])
+    role_id, secret_id = _role(bao, policy)
+    script = (
+        "import os\n"
+        "from vault.crypto.transit import AppRoleLogin, TransitConnection, "
+        "environment_read_once\n"
+        "connection = TransitConnection(environment_read_once(os.environ['ADDR'], None, 5),\n"
+        "    AppRoleLogin(os.environ['ROLE_ID'], lambda: os.environ['SECRET_ID']))\n"
+        "connection.ensure_token()\n"
+        "print(connection.client.token)\n"
+    )
+    env = {**os.environ, "ADDR": bao.url, "ROLE_ID": role_id, "SECRET_ID": secret_id()}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    token = done.stdout.strip()
+    assert token
+    with pytest.raises(hvac.exceptions.VaultError):
+        bao.client().auth.token.lookup(token)
 
 
 def _ready(app: Flask) -> bool:

@@ -259,9 +259,9 @@ def test_transit_client_reads_proxy_and_ca_settings_once_at_start(monkeypatch, t
 
 
 def test_transit_client_made_from_settings_opens_what_it_wrapped(bao):
-    from vault.crypto.transit import TransitKekBackend
+    from vault.crypto.transit import TransitKekBackend, environment_read_once
 
-    backend = TransitKekBackend.connect(bao.url, bao.token, "kek-connect")
+    backend = TransitKekBackend(environment_read_once(bao.url, bao.token, 5.0), "kek-connect")
     backend.create_key()
     dek = new_data_key()
     (wrapped,) = backend.wrap([(dek, "pid")])

@@ -4,6 +4,8 @@ stays alive, nothing is half-written, and everything works again without a resta
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,13 @@ from sqlalchemy import func, select
 
 from tests.journey import apply, make_vacancy
 from tests.kms.bao import Relay
+from tests.services.test_candidates import get, make
 from vault import create_app
 from vault.appctx import vault_keys
+from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.extensions import db
 from vault.keys import PendingKeys
+from vault.services.candidates import open_candidate
 
 
 def _rows(app: Flask) -> dict[str, int]:
@@ -92,6 +97,92 @@ def test_cli_with_transit_down_at_start_says_so_without_traceback(app, bao):
     assert "run the command again" in result.output and "Traceback" not in result.output
     with started.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("kek", ["transit"], indirect=True)
+@pytest.mark.app_config(KEY_MANAGER_DOWN_SECONDS=60)
+def test_while_transit_hangs_only_the_first_call_waits_and_readiness_sees_it_back(
+    app, bao, clock
+):
+    public_ids = [make(app, clock, email=f"p{i}@example.org") for i in range(3)]
+    timeout = float(app.config["TRANSIT_TIMEOUT_SECONDS"])
+    client = app.test_client()
+    bao.pause()
+    try:
+        started = time.monotonic()
+        with app.app_context(), pytest.raises(KeyManagerUnavailable, match="ReadTimeout"):
+            open_candidate(vault_keys(), get(public_ids[0]))
+        assert time.monotonic() - started >= timeout * 0.9  # it waited for the timeout
+        # The outage is remembered: the next calls fail at once, with its reason.
+        started = time.monotonic()
+        for public_id in public_ids[1:]:
+            with app.app_context(), pytest.raises(KeyManagerUnavailable, match="ReadTimeout"):
+                open_candidate(vault_keys(), get(public_id))
+        assert time.monotonic() - started < timeout / 2
+        # The readiness probe still asks (and fails while it hangs).
+        assert client.get("/readyz").status_code == 503
+    finally:
+        bao.resume()
+    # Long before the outage would be forgotten, readiness finds it answering, and that
+    # answer ends the outage for every call.
+    assert client.get("/readyz").status_code == 200
+    with app.app_context():
+        assert all(open_candidate(vault_keys(), get(p)).email for p in public_ids)
+
+
+@pytest.mark.parametrize("kek", ["transit"], indirect=True)
+def test_keys_pending_fail_at_once_with_the_last_reason_until_readiness_finds_transit(
+    app, bao
+):
+    relay = Relay(bao.port)  # not started: nothing listens on its address
+    started = create_app(
+        {**app.config, "TRANSIT_ADDR": relay.url, "KEY_MANAGER_DOWN_SECONDS": 60},
+        instance_path=app.instance_path,
+    )
+    assert isinstance(started.extensions["vault.keys"], PendingKeys)
+    relay.start()
+    try:
+        # It answers again, but the failure at start is remembered: no request tries
+        # (nor waits for a key manager that may still hang), each says why at once.
+        with started.app_context(), pytest.raises(
+            KeyManagerUnavailable, match=r"did not answer \(ConnectionError\)"
+        ):
+            vault_keys()
+        assert started.test_client().get("/readyz").status_code == 200  # the probe asks
+        assert _index_key(started) == _index_key(app)
+    finally:
+        relay.stop()
+        with started.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("kek", ["transit"], indirect=True)
+def test_an_outage_is_logged_when_its_reason_changes_not_on_every_request(app, bao, caplog):
+    slug = make_vacancy(app)
+    assert app.test_client().get("/readyz").status_code == 200  # no outage going on
+    relay = Relay(bao.port)  # not started: nothing listens on its address
+    # Every request tries again (no outage window), and each fails for the same reason.
+    started = create_app(
+        {**app.config, "TRANSIT_ADDR": relay.url, "KEY_MANAGER_DOWN_SECONDS": 0},
+        instance_path=app.instance_path,
+    )
+    caplog.set_level(logging.WARNING)
+    caplog.clear()
+    client = started.test_client()
+    try:
+        for i in range(4):
+            assert apply(client, slug, email=f"p{i}@example.org").status_code == 503
+            assert client.get("/readyz").status_code == 503
+        lines = [r.getMessage() for r in caplog.records if "key manager" in r.getMessage()]
+        assert lines == ["the key manager cannot serve: the key manager did not answer "
+                         "(ConnectionError)"]
+        relay.start()
+        assert client.get("/readyz").status_code == 200
+        assert "the key manager answers again" in caplog.text
+    finally:
+        relay.stop()
+        with started.app_context():
+            db.engine.dispose()
 
 
 def _index_key(app: Flask) -> bytes:

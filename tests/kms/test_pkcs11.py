@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from tests.services.test_candidates import get, make
 from vault import create_app
 from vault.appctx import vault_keys
 from vault.crypto import new_data_key
-from vault.crypto.kek_backend import KeyManagerUnavailable
+from vault.crypto.kek_backend import KeyManagerUnavailable, unwrap_one
 from vault.crypto.keyring import KeyringError
 from vault.crypto.pkcs11_backend import Pkcs11KekBackend
 from vault.extensions import db
@@ -46,6 +47,30 @@ def test_rotate_rewrap_and_retire_destroys_the_key_object(hsm):
     assert hsm.unwrap([(w, f"p{i}") for i, w in enumerate(old)]) == [None] * 4
     assert [d.key for d in hsm.unwrap([(w, f"p{i}") for i, w in enumerate(new)])] == \
         [d.key for d in deks]
+
+
+def test_a_stale_key_handle_rescans_the_key_objects_not_the_whole_module(hsm, hsm_token):
+    dek = new_data_key()
+    (wrapped,) = hsm.wrap([(dek, "p")])
+    # Another backend of the process on the same module, with a session of its own.
+    other = Pkcs11KekBackend(hsm_token.module, hsm_token.label, hsm_token.pin,
+                             f"kek-{secrets.token_hex(4)}")
+    other.create_key()
+    (theirs,) = other.wrap([(dek, "q")])
+    other_session = other._session
+    # The module drops the in-session copy of our key object (as when the object is
+    # destroyed and made again): the handle the backend holds is stale.
+    with hsm._open() as session:
+        for obj in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY,
+                                        Attribute.TOKEN: False}):
+            if obj.label == f"{hsm.key_name}-v1":
+                obj.destroy()
+    # Not "a bad key" and not "the module is gone": the key objects are found again.
+    assert unwrap_one(hsm, wrapped, "p").key == dek.key
+    assert unwrap_one(hsm, hsm.wrap([(dek, "p")])[0], "p").key == dek.key
+    # The module was not re-initialised under the other backend: its session lives on.
+    assert unwrap_one(other, theirs, "q").key == dek.key
+    assert other._session is other_session
 
 
 def test_missing_token_is_unavailable_not_a_bad_key(hsm_token):

@@ -162,6 +162,9 @@ def test_new_index_key_is_kept_wrapped_by_transit(app, client, make_user, login)
     assert "Anna Peeters" in staff.get("/candidates?q=anna").data.decode()
 
 
+# Each command runs in a process of its own: the rerun does not start inside the outage
+# that the failed run remembered.
+@pytest.mark.app_config(KEY_MANAGER_DOWN_SECONDS=0)
 def test_rotate_kek_with_the_key_manager_down_says_so_and_resumes(app, clock, bao):
     make(app, clock)
     runner = app.test_cli_runner()
@@ -195,6 +198,9 @@ def test_readiness_costs_one_key_manager_call(app, client, monkeypatch):
     assert len(calls) == 1 and "/transit/decrypt/" in calls[0]
 
 
+# The client retries after Retry-After (30 s), long past the few seconds for which the
+# outage is remembered; here it retries at once.
+@pytest.mark.app_config(KEY_MANAGER_DOWN_SECONDS=0)
 def test_an_api_call_with_the_key_manager_down_is_a_503_problem_and_stores_nothing(
         app, client, clock, bao):
     from tests.api.test_applications import NOTHING, counts, fields, post

@@ -10,7 +10,7 @@ from vault.crypto import (
 )
 from vault.crypto.kek_backend import KeyManagerUnavailable, unwrap_one
 from vault.crypto.keyring import KeyringError
-from vault.crypto.transit import TransitKekBackend
+from vault.crypto.transit import TransitKekBackend, environment_read_once
 
 
 def test_a_page_of_twenty_unwraps_in_one_call(transit, monkeypatch):
@@ -49,7 +49,7 @@ def test_retiring_a_version_already_gone_is_refused(transit):
 
 
 def test_unreachable_key_manager_raises_one_clear_error(bao):
-    gone = TransitKekBackend.connect("http://127.0.0.1:9", bao.token, "kek", timeout=1)
+    gone = TransitKekBackend(environment_read_once("http://127.0.0.1:9", bao.token, 1), "kek")
     with pytest.raises(KeyManagerUnavailable) as info:
         gone.wrap([(new_data_key(), "pid-1")])
     assert bao.token not in str(info.value)
@@ -57,7 +57,8 @@ def test_unreachable_key_manager_raises_one_clear_error(bao):
 
 
 def test_wrong_token_is_unavailable_not_a_bad_key(bao, transit):
-    stranger = TransitKekBackend.connect(bao.url, "not-the-token", transit.key_name)
+    stranger = TransitKekBackend(environment_read_once(bao.url, "not-the-token", 5),
+                                 transit.key_name)
     with pytest.raises(KeyManagerUnavailable):
         stranger.unwrap([(transit.wrap([(new_data_key(), "p")])[0], "p")])
 

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.extensions import db
-from vault.keys import KeysChanged
+from vault.keys import KeysChanged, note_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,11 @@ def problem_for(exc: BaseException) -> Response:
         # As on the web pages: nothing was written (rolled back), and the same call
         # works once the key manager answers again, so the client is told to retry.
         db.session.rollback()
-        log.warning("the key manager did not answer: %s", exc)
+        if isinstance(exc, KeyManagerUnavailable):
+            note_unavailable(exc)  # logged when the reason changes, not on every request
+        else:
+            log.warning("a data key is wrapped by a KEK version newer than this worker's "
+                        "keyring: restart the workers with the new VAULT_KEYRING")
         return key_manager_unavailable()
     # The class and the frames only: an exception message could quote personal data.
     log.error("unhandled %s under the API", exc.__class__.__name__, exc_info=exc)

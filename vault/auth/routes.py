@@ -185,8 +185,8 @@ def second_factor_step() -> Response | str | tuple[str, int]:
         session.pop(PENDING, None)
         return render_error(429, message("login_throttled"))
     code = form.code.data or ""
-    if second_factor.has_totp(user) and totp_service.verify(vault_keys(), user, code,
-                                                            now=moment):
+    if second_factor.has_totp(user) and totp_service.verify(db.session, vault_keys(), user,
+                                                            code, now=moment):
         return finish_second_factor(user, "totp")
     if recovery_codes.use(db.session, user, code, now=moment):
         audit.record(db.session, staff_actor(user), audit.RECOVERY_CODE_USED, now=moment,

@@ -14,13 +14,12 @@ from vault.cli import require_secrets
 from vault.crypto import BlindIndex
 from vault.crypto.keyring import KEY_BYTES
 from vault.extensions import db
-from vault.keys import opened_keys
 from vault.models import Candidate, CandidateIndex
 from vault.services import audit
 from vault.services.candidates import reindex_candidate
 from vault.services.indexing import INDEX_VERSION, TokenMemo
 from vault.services.keyring_state import advance
-from vault.services.sealing import prefetch_record_keys
+from vault.services.sealing import records_opened
 
 
 @click.command("reindex")
@@ -61,9 +60,8 @@ def reindex_command(new_index_key: bool, outdated: bool, batch_size: int) -> Non
                                          .order_by(Candidate.id).limit(batch_size)))
             if not batch:
                 break
-            with opened_keys():
-                # The batch's data keys in one call to the KEK backend, dropped after it.
-                prefetch_record_keys(working, batch)
+            # The batch's data keys in one call to the KEK backend, dropped after it.
+            with records_opened(working, batch):
                 for candidate in batch:
                     reindex_candidate(working, candidate, memo)
             last_id = batch[-1].id

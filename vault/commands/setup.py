@@ -19,7 +19,6 @@ from vault.crypto import DecryptionError, Keyring, KeyringError, load_keyring
 from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.extensions import db
 from vault.kek_settings import MANAGERS, init_manager, load_keys
-from vault.keys import opened_keys
 from vault.models import (
     Candidate,
     CandidateIndex,
@@ -33,8 +32,8 @@ from vault.services.indexing import INDEX_VERSION
 from vault.services.sealing import (
     RecordKeyMissing,
     check_opens,
-    prefetch_record_keys,
     record_sealer,
+    records_opened,
 )
 
 
@@ -162,8 +161,7 @@ def check_command() -> None:
             break
         last_id = batch[-1].id
         # The batch's data keys in one call to the KEK backend, dropped after it.
-        with opened_keys():
-            prefetch_record_keys(keys, batch)
+        with records_opened(keys, batch):
             for candidate in batch:
                 requests = list(session.scalars(select(DataRequest).where(
                     DataRequest.subject_public_id == candidate.public_id)))

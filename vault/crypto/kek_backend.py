@@ -8,7 +8,9 @@ search results costs one round trip to a key manager, not one per person.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Protocol
 
 from vault.crypto.envelope import (
@@ -26,6 +28,26 @@ class KeyManagerUnavailable(Exception):
     """The key manager could not be reached or refused the call for a reason that is not
     about one key (sealed, down, token expired). Nothing was changed; retry later.
     Never carries key material or a wrapped key."""
+
+
+# Set while the readiness probe runs: it asks the key manager even while an outage is
+# remembered (every other call then fails at once), since it is how the app learns that
+# the key manager answers again.
+_PROBING: ContextVar[bool] = ContextVar("vault_key_manager_probing", default=False)
+
+
+@contextmanager
+def probing() -> Iterator[None]:
+    """Calls in this block ask the key manager even if it was down a moment ago."""
+    token = _PROBING.set(True)
+    try:
+        yield
+    finally:
+        _PROBING.reset(token)
+
+
+def probing_now() -> bool:
+    return _PROBING.get()
 
 
 class KekBackend(Protocol):
@@ -145,4 +167,4 @@ def unwrap_one(backend: KekBackend, wrapped: WrappedKey, public_id: str) -> Data
 
 
 __all__ = ["FileKekBackend", "KekBackend", "KeyManager", "KeyManagerUnavailable",
-           "KeyringError", "unwrap_one"]
+           "KeyringError", "probing", "probing_now", "unwrap_one"]

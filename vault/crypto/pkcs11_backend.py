@@ -16,9 +16,9 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
@@ -37,6 +37,7 @@ from vault.crypto.kek_backend import KeyManagerUnavailable
 from vault.crypto.keyring import KeyringError
 
 FORMAT_PKCS11 = 0x02
+T = TypeVar("T")
 _BLOB_BYTES = 1 + NONCE_BYTES + 4 + DEK_BYTES + TAG_BYTES
 _DERIVE_INPUT = b"vault.version-root.v1"
 # The module or the session is gone: retry later (opening a session fails with any error
@@ -46,8 +47,12 @@ _UNAVAILABLE = (p11_errors.DeviceRemoved, p11_errors.DeviceError, p11_errors.Tok
                 p11_errors.TokenNotRecognised, p11_errors.SessionClosed,
                 p11_errors.SessionHandleInvalid, p11_errors.UserNotLoggedIn,
                 p11_errors.PinIncorrect, p11_errors.PinLocked, p11_errors.DeviceMemory,
-                p11_errors.NoSuchToken,
-                p11_errors.ObjectHandleInvalid)
+                p11_errors.NoSuchToken)
+# A key object's handle went stale (our session copy was dropped, the object destroyed and
+# made again): about that object, not the module. The key objects are scanned again;
+# re-initialising the module would cut every session of the process (the other backends'
+# too) for one stale handle.
+_STALE = (p11_errors.ObjectHandleInvalid, p11_errors.KeyHandleInvalid)
 
 
 class _TokenGone(Exception):
@@ -225,9 +230,16 @@ class Pkcs11KekBackend:
     def versions(self) -> list[int]:
         return self._versions()
 
+    def _with_keys(self, session: Any, use: Callable[[dict[int, Any]], T],
+                   *, fresh: bool = False) -> T:
+        """use(key objects), once more after a scan of the token if a handle was stale."""
+        try:
+            return use(self._present(session, fresh=fresh))
+        except _STALE:
+            return use(self._present(session, fresh=True))
+
     def wrap(self, items: Sequence[tuple[DataKey, str]]) -> list[WrappedKey]:
-        with self._open() as session:
-            keys = self._present(session)
+        def wrap_all(keys: dict[int, Any]) -> list[WrappedKey]:
             version = max(keys)
             out = []
             for dek, public_id in items:
@@ -238,15 +250,20 @@ class Pkcs11KekBackend:
                 out.append(WrappedKey(version, bytes([FORMAT_PKCS11]) + nonce + bytes(sealed)))
             return out
 
+        with self._open() as session:
+            return self._with_keys(session, wrap_all)
+
     def unwrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[DataKey | None]:
+        def unwrap_all(keys: dict[int, Any]) -> list[DataKey | None]:
+            return [_open_one(keys, wrapped, public_id) for wrapped, public_id in items]
+
         with self._open() as session:
             keys = self._present(session)
             # Only a version newer than the scan can have appeared since (made by another
             # process); an older one that is missing was retired and never comes back, so
             # it must not cost a scan of the token (and new copies of every key) per call.
-            if any(wrapped.kek_version > max(keys) for wrapped, _ in items):
-                keys = self._present(session, fresh=True)
-            return [_open_one(keys, wrapped, public_id) for wrapped, public_id in items]
+            fresh = any(wrapped.kek_version > max(keys) for wrapped, _ in items)
+            return self._with_keys(session, unwrap_all, fresh=fresh)
 
     def rewrap(self, items: Sequence[tuple[WrappedKey, str]]) -> list[WrappedKey | None]:
         # No rewrap in PKCS#11: each key is unwrapped and wrapped again in this process.
@@ -333,8 +350,8 @@ def _open_one(keys: dict[int, Any], wrapped: WrappedKey, public_id: str) -> Data
                                   mechanism_param=GCMParams(
                                       blob[1:1 + NONCE_BYTES],
                                       _wrap_ad(public_id, wrapped.kek_version), 128)))
-    except _UNAVAILABLE:
-        raise
+    except (*_UNAVAILABLE, *_STALE):
+        raise  # the module or the key object, not this key: never "a bad tag"
     except p11_errors.PKCS11Error:
         return None  # a bad tag: this key was tampered with or belongs to someone else
     return DataKey(plain[4:], int.from_bytes(plain[:4], "big"))

@@ -12,9 +12,15 @@ The KEK version is bound too: Transit writes it into the ciphertext ("vault:v3:.
 and the version the database lists for the row must match it before anything is sent,
 so a row relabelled with another version never opens.
 
-The token is either given (VAULT_TRANSIT_TOKEN) or obtained by an AppRole login
-(role_id + secret_id): then it is renewed before it expires, and a token the server no
-longer accepts (expired, revoked) is replaced by a new login, once per call.
+The token is either given (VAULT_TRANSIT_TOKEN, or VAULT_TRANSIT_TOKEN_FILE, read again
+whenever the file changes) or obtained by an AppRole login (role_id + secret_id): then it
+is renewed before it expires, a token the server no longer accepts (expired, revoked) is
+replaced by a new login, once per call, and it is revoked when the process exits.
+
+A key manager that does not answer (refused connection, timeout, 5xx) is remembered as
+down for a few seconds: calls in that time fail at once (503) instead of each request
+waiting for the whole timeout again. The readiness probe still asks (vault.crypto.
+kek_backend.probing), and the first call that is answered ends the outage.
 
 Retiring maps onto Transit's own destruction: raise `min_decryption_version` past the
 version, then `trim` the key so the versions below it are deleted from the key manager
@@ -24,6 +30,7 @@ retiring N destroys every version up to N (each must already be unused).
 
 from __future__ import annotations
 
+import atexit
 import base64
 import functools
 import json
@@ -32,15 +39,17 @@ import re
 import struct
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import hvac
 import requests
 from hvac import exceptions as hvac_errors
 
 from vault.crypto.envelope import DEK_BYTES, DataKey, WrappedKey
-from vault.crypto.kek_backend import KeyManagerUnavailable
+from vault.crypto.kek_backend import KeyManagerUnavailable, probing_now
 from vault.crypto.keyring import KeyringError
 
 _CONTEXT = b"vault.dek.v1"
@@ -51,6 +60,7 @@ _CIPHERTEXT = re.compile(rb"\Avault:v([1-9][0-9]{0,9}):[A-Za-z0-9+/=]+\Z")
 # 200 items stay under it with room, and rotating 100,000 keys is still 500 calls.
 BATCH = 200
 T = TypeVar("T")
+Refusal = Literal["retry", "policy", "refused"]
 
 
 def context_for(public_id: str) -> str:
@@ -70,6 +80,15 @@ _DOWN = (requests.exceptions.RequestException, hvac_errors.VaultDown,
          hvac_errors.RateLimitExceeded, hvac_errors.UnexpectedError,
          hvac_errors.VaultNotInitialized, hvac_errors.PreconditionFailed)
 _REFUSED = (hvac_errors.Forbidden, hvac_errors.Unauthorized)
+# The failures that say the key manager cannot serve anyone right now (unreachable, hung,
+# sealed, overloaded), as opposed to an answer about this call: these start an outage.
+_UNREACHABLE = (requests.exceptions.RequestException, hvac_errors.VaultDown,
+                hvac_errors.InternalServerError, hvac_errors.BadGateway,
+                hvac_errors.RateLimitExceeded)
+# How long a token the server vouched for (lookup-self) counts as valid when a call with
+# it is refused: a 403 then means the token's policy does not allow the call, and is no
+# reason to log in again.
+_POLICY_RECHECK_SECONDS = 30.0
 
 
 class _NoTransitKey(KeyManagerUnavailable):
@@ -77,9 +96,52 @@ class _NoTransitKey(KeyManagerUnavailable):
     every other call it is a key manager that cannot serve, a 503, not a 500)."""
 
 
+class _Unreachable(KeyManagerUnavailable):
+    """The key manager could not be reached or cannot serve (see _UNREACHABLE)."""
+
+
 def _unavailable(exc: BaseException) -> KeyManagerUnavailable:
     # Only the class name: a server message could quote a ciphertext.
-    return KeyManagerUnavailable(f"the key manager did not answer ({exc.__class__.__name__})")
+    kind = _Unreachable if isinstance(exc, _UNREACHABLE) else KeyManagerUnavailable
+    return kind(f"the key manager did not answer ({exc.__class__.__name__})")
+
+
+def _policy_denied(key_name: str) -> KeyManagerUnavailable:
+    return KeyManagerUnavailable(
+        f"the key manager refused the call on Transit key {key_name!r} (Forbidden): the "
+        "token is valid but its policy does not allow it")
+
+
+class TokenFile:
+    """A token kept in a file by someone else (an OpenBao Agent's sink, the operator's
+    renewal job): read again whenever the file changes, so a replaced token is used
+    without a restart."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int, int] | None = None
+
+    def __repr__(self) -> str:  # never the token
+        return f"TokenFile({str(self.path)!r})"
+
+    def changed(self, *, force: bool = False) -> str | None:
+        """The token in the file if the file changed since the last read (or, with
+        `force`, whatever it holds now), else None."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None  # being replaced (or gone): keep the token we have
+        seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if seen == self._seen and not force:
+            return None
+        try:
+            token = self.path.read_text().strip()
+        except OSError:
+            return None
+        if not token:
+            return None  # written but not yet filled: read it again next time
+        self._seen = seen
+        return token
 
 
 class AppRoleLogin:
@@ -119,20 +181,48 @@ class AppRoleLogin:
 class TransitConnection:
     """One client and its token, shared by the KEK key and the roots key. With AppRole the
     token is renewed at two thirds of its lease, and replaced by a new login when it can
-    no longer be renewed or the server refuses it."""
+    no longer be renewed or the server refuses it; with a token file, the token is read
+    again when the file changes. Remembers an outage for `down_seconds`."""
 
-    def __init__(self, client: hvac.Client, login: AppRoleLogin | None = None) -> None:
+    def __init__(self, client: hvac.Client, login: AppRoleLogin | None = None, *,
+                 token_file: TokenFile | None = None, down_seconds: float = 5.0) -> None:
         self.client = client
         self.login = login
+        self.token_file = token_file
+        self.down_seconds = down_seconds
         self._lock = threading.Lock()
         self._renew_at = float("-inf")
         self._expires_at = float("-inf")
         self._renewable = False
         self._lease = 0.0
+        # An outage: until when calls fail at once, and why (the last failure).
+        self._down_until = float("-inf")
+        self.down_reason: str | None = None
+        # A token the server said is valid although a call with it was refused (so the
+        # refusal was its policy's), and when it said so.
+        self._vouched: tuple[str, float] | None = None
+        # The process that logged in (and so owns the token): only it revokes the token.
+        self._login_pid: int | None = None
+        if token_file is not None:
+            token_file.changed()  # the token in it now is the client's (read at start)
 
     def __repr__(self) -> str:  # never the token
-        return f"TransitConnection(login={self.login!r})"
+        return f"TransitConnection(login={self.login!r}, token_file={self.token_file!r})"
 
+    # -- outages --------------------------------------------------------------------------
+    def check_up(self) -> None:
+        """Fail at once while an outage is remembered (not for the readiness probe)."""
+        if time.monotonic() < self._down_until and not probing_now():
+            raise KeyManagerUnavailable(self.down_reason or "the key manager did not answer")
+
+    def went_down(self, error: KeyManagerUnavailable) -> None:
+        self.down_reason = str(error)
+        self._down_until = time.monotonic() + self.down_seconds
+
+    def answered(self) -> None:
+        self._down_until = float("-inf")
+
+    # -- the token ------------------------------------------------------------------------
     def _take(self, auth: dict[str, Any], started: float) -> None:
         lease = self._lease = float(auth.get("lease_duration") or 0)
         # A lease of 0 never expires (a root or periodic token without TTL).
@@ -144,9 +234,20 @@ class TransitConnection:
         assert self.login is not None
         started = time.monotonic()
         self._take(self.login(self.client), started)
+        if self._login_pid is None:
+            # A token nobody uses any more should not stay valid on the server until its
+            # TTL ends: revoked when the worker exits (a clean exit; not after SIGKILL).
+            atexit.register(_revoke_at_exit, weakref.ref(self))
+        self._login_pid = os.getpid()
 
     def ensure_token(self) -> None:
-        """Before a call: a token that is valid for a while yet (AppRole only)."""
+        """Before a call: a token that is valid for a while yet (AppRole), or the one the
+        token file holds now."""
+        if self.token_file is not None:
+            token = self.token_file.changed()
+            if token is not None:
+                self.client.token = token
+            return
         if self.login is None:
             return
         with self._lock:
@@ -156,8 +257,13 @@ class TransitConnection:
             if self._renewable and moment < self._expires_at:
                 try:
                     answer = self.client.auth.token.renew_self()
-                except (hvac_errors.VaultError, requests.exceptions.RequestException):
-                    pass  # not renewable any more (max TTL): a new login below
+                except _UNREACHABLE as exc:
+                    # Down, not a token problem: a login would wait on the same dead
+                    # server (a second timeout per request). 503; the token is still
+                    # valid, renewed once the server answers.
+                    raise _unavailable(exc) from None
+                except hvac_errors.VaultError:
+                    pass  # not renewable any more (max TTL, revoked): a new login below
                 else:
                     auth = dict(answer["auth"])
                     # Near its max TTL a renewal grants less than asked: log in again
@@ -167,18 +273,78 @@ class TransitConnection:
                         return
             self._log_in()
 
-    def refused(self, token: str | None = None) -> bool:
-        """The server refused `token` (the one the failed call used): log in again if we
-        can. True to retry once."""
-        if self.login is None:
-            return False
+    def refused(self, token: str | None = None) -> Refusal:
+        """The server refused `token` (the one the failed call used). "retry": once, with
+        another token (the token file holds a new one, or a new login got one); "policy":
+        the token is valid, its policy does not allow the call; "refused": nothing to do."""
+        if self.login is None and self.token_file is None:
+            return "refused"
         with self._lock:
             # Every thread whose call failed with the old token lands here: the first
             # logs in, the others retry with its token rather than each log in again
             # (a secret_id limited to a few uses would be spent by one burst of 403s).
-            if token is None or self.client.token == token:
-                self._log_in()
+            if token is not None and self.client.token != token:
+                return "retry"
+            if self.token_file is not None:
+                # Read whatever it holds (two writes within one tick of the file
+                # system's clock look unchanged to a stat).
+                new = self.token_file.changed(force=True)
+                if new is None or new == self.client.token:
+                    return "refused"
+                self.client.token = new
+                return "retry"
+            # OpenBao answers 403 both to a token it no longer knows and to a valid token
+            # whose policy does not allow the call. Only the first is cured by a login;
+            # for the second every request would log in again (a login storm: a new
+            # token each, never used again, and a secret_id's uses spent).
+            if self._token_is_valid():
+                return "policy"
+            self._log_in()
+        return "retry"
+
+    def vouch(self, token: str | None) -> None:
+        """A token fresh from a login was refused at once: its policy's doing, not its
+        validity (used when lookup-self itself is not allowed to the token)."""
+        if token is not None:
+            self._vouched = (token, time.monotonic())
+
+    def _token_is_valid(self) -> bool:
+        token = self.client.token
+        moment = time.monotonic()
+        if self._vouched is not None and self._vouched[0] == token and \
+                moment - self._vouched[1] < _POLICY_RECHECK_SECONDS:
+            return True
+        try:
+            self.client.auth.token.lookup_self()
+        except _REFUSED:
+            return False  # revoked or expired (or lookup-self not allowed: see vouch)
+        except _UNREACHABLE as exc:
+            raise _unavailable(exc) from None
+        except hvac_errors.VaultError:
+            return False
+        self._vouched = (token, moment)
         return True
+
+    def revoke(self) -> None:
+        """Revoke the token this process logged in for (nothing for a given token: it is
+        not ours to end). Best effort: at exit, a key manager that is down is not waited
+        for again."""
+        if self.login is None or self._login_pid != os.getpid():
+            return
+        if time.monotonic() < self._down_until:
+            return
+        try:
+            self.client.auth.token.revoke_self()
+        except (hvac_errors.VaultError, requests.exceptions.RequestException):
+            return
+        self._login_pid = None
+        self._renew_at = self._expires_at = float("-inf")
+
+
+def _revoke_at_exit(ref: weakref.ref[TransitConnection]) -> None:
+    connection = ref()
+    if connection is not None:
+        connection.revoke()
 
 
 def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
@@ -213,26 +379,45 @@ class TransitKekBackend:
         self.key_name = key_name
         self.mount_point = mount_point
 
-    @classmethod
-    def connect(cls, url: str, token: str, key_name: str, mount_point: str = "transit",
-                timeout: float = 5.0) -> TransitKekBackend:
-        return cls(environment_read_once(url, token, timeout), key_name, mount_point)
-
     def __repr__(self) -> str:  # never the token
         return f"TransitKekBackend(key={self.key_name!r}, mount={self.mount_point!r})"
 
     # -- calls, with every transport or server failure turned into one exception --------
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        self.connection.ensure_token()
+        connection = self.connection
+        connection.check_up()
+        try:
+            connection.ensure_token()
+            result = self._call_with_token(fn, **kwargs)
+        except _Unreachable as error:
+            connection.went_down(error)
+            raise
+        connection.answered()
+        return result
+
+    def _call_with_token(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         token = self.client.token
         try:
             try:
                 return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
             except _REFUSED:
-                # An AppRole token that expired early or was revoked: one new login.
-                if not self.connection.refused(token):
+                # An AppRole token that expired early or was revoked: one new login (or
+                # the token file's new token).
+                refusal = self.connection.refused(token)
+                if refusal == "policy":
+                    raise _policy_denied(self.key_name) from None
+                if refusal == "refused":
                     raise
+            fresh = self.client.token
+            try:
                 return fn(name=self.key_name, mount_point=self.mount_point, **kwargs)
+            except _REFUSED:
+                if self.connection.login is None:
+                    raise
+                # Refused again with a token just obtained by a login: its policy's refusal
+                # (so the next refused call does not log in again).
+                self.connection.vouch(fresh)
+                raise _policy_denied(self.key_name) from None
         except _DOWN as exc:
             raise _unavailable(exc) from None
         except hvac_errors.InvalidPath:

@@ -17,8 +17,7 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from vault.crypto.envelope import new_data_key
-from vault.crypto.kek_backend import KeyManagerUnavailable
+from vault.crypto.kek_backend import KeyManagerUnavailable, probing
 
 log = logging.getLogger(__name__)
 
@@ -83,37 +82,29 @@ def check_schema(session: Session, heads: set[str]) -> str:
     return OK if current == heads else FAIL
 
 
-def check_key_manager(app: Flask) -> str:
-    """Whether the key manager holding the KEKs unwraps ("skipped" with the keyring file):
-    one call, the unwrap of a probe key. An app that started while it was down loads its
-    keys here once it answers, so readiness comes back without a request for a page."""
-    from vault.keys import PendingKeys
+def check_keys(app: Flask) -> dict[str, str]:
+    """Two results from one probe: "key_manager", whether the key manager holding the KEKs
+    unwraps ("skipped" with the keyring file), and "keys", whether the keys are loaded
+    and usable. The probe is one round trip through the primary KEK (VaultKeys.ready): one
+    key manager call in the steady state. An app that started while the key manager was
+    down loads its keys here once it answers, so readiness comes back without a request
+    for a page."""
+    from vault.keys import app_keys, note_answered, note_unavailable
 
-    keys = app.extensions.get("vault.keys")
     try:
-        if isinstance(keys, PendingKeys):
-            keys = app.extensions["vault.keys"] = keys.resolve()
-        if keys is None or keys.manager is None:
-            return SKIPPED
-        return OK if keys.ready() else FAIL
+        # Asked even while an outage is remembered: this is how it is seen to end.
+        with probing():
+            keys = app_keys(app.extensions)
+            usable = keys is not None and keys.ready()
     except KeyManagerUnavailable as exc:
-        log.warning("readiness: %s", exc)  # class names and settings only, no key material
-        return FAIL
-
-
-def check_keys(app: Flask, key_manager: str) -> str:
-    keys = app.extensions.get("vault.keys")
-    if keys is None or app.extensions.get("vault.missing_secrets"):
-        return FAIL
-    if key_manager != SKIPPED:
-        # The KEKs are in the key manager: usable when it just unwrapped the probe.
-        return key_manager
-    # A round trip through the primary KEK: the keyring is loaded and usable, not just set.
-    probe_id = "readiness-probe"
-    dek = new_data_key()
-    (wrapped,) = keys.kek.wrap([(dek, probe_id)])
-    (unwrapped,) = keys.kek.unwrap([(wrapped, probe_id)])
-    return OK if unwrapped is not None and unwrapped.key == dek.key else FAIL
+        note_unavailable(exc)  # logged when the reason changes, not on every probe
+        return {"key_manager": FAIL, "keys": FAIL}
+    if keys is not None and keys.manager is not None and usable:
+        note_answered()
+    key_manager = SKIPPED if keys is None or keys.manager is None else (OK if usable else FAIL)
+    # Keys without the secret key (or another missing secret) do not serve either.
+    serving = usable and not app.extensions.get("vault.missing_secrets")
+    return {"key_manager": key_manager, "keys": OK if serving else FAIL}
 
 
 def check_rate_limit_store(app: Flask, limiter: Any) -> str:
@@ -134,26 +125,30 @@ def check_mail_backlog(session: Session, probe: MailBacklogProbe | None, *, now:
 def readiness(app: Flask, session: Session, limiter: Any, now: datetime) -> dict[str, str]:
     config = app.config
     results: dict[str, str] = {}
-    checks: dict[str, Callable[[], str]] = {
-        "database": lambda: check_database(session),
-        "schema": lambda: check_schema(session, schema_heads(app)),
-        "key_manager": lambda: check_key_manager(app),
-        "keys": lambda: check_keys(app, results.get("key_manager", FAIL)),
-        "rate_limit_store": lambda: check_rate_limit_store(app, limiter),
-        "mail_backlog": lambda: check_mail_backlog(
+    # Each check gives the results it names (the keys' probe gives two, from one call).
+    checks: list[tuple[tuple[str, ...], Callable[[], dict[str, str]]]] = [
+        (("database",), lambda: {"database": check_database(session)}),
+        (("schema",), lambda: {"schema": check_schema(session, schema_heads(app))}),
+        (("key_manager", "keys"), lambda: check_keys(app)),
+        (("rate_limit_store",), lambda: {
+            "rate_limit_store": check_rate_limit_store(app, limiter)}),
+        (("mail_backlog",), lambda: {"mail_backlog": check_mail_backlog(
             session, mail_backlog_probe(app), now=now,
             max_depth=int(config["READY_MAIL_BACKLOG_MAX"]),
-            max_age=timedelta(minutes=float(config["READY_MAIL_MAX_AGE_MINUTES"]))),
-    }
-    for name, check in checks.items():
+            max_age=timedelta(minutes=float(config["READY_MAIL_MAX_AGE_MINUTES"])))}),
+    ]
+    for names, check in checks:
         try:
-            results[name] = check()
+            found = check()
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; logged by class
             session.rollback()
-            log.warning("readiness check failed: %s (%s)", name, exc.__class__.__name__,
-                        extra={"event": "readiness", "check": name})
-            results[name] = FAIL
-        else:
+            for name in names:
+                log.warning("readiness check failed: %s (%s)", name, exc.__class__.__name__,
+                            extra={"event": "readiness", "check": name})
+                results[name] = FAIL
+            continue
+        for name in names:
+            results[name] = found[name]
             if results[name] == FAIL:
                 log.warning("readiness check failed: %s", name,
                             extra={"event": "readiness", "check": name})

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from vault.keys import VaultKeys, opened_keys
+from vault.keys import VaultKeys
 from vault.models import Candidate, Vacancy
 from vault.services.candidates import open_candidate
 from vault.services.pipeline import STATUSES
-from vault.services.sealing import prefetch_record_keys
+from vault.services.sealing import records_opened
 
 PAGE_SIZE = 25
 
@@ -45,7 +45,6 @@ def applicant_page(session: Session, keys: VaultKeys, vacancy: Vacancy, *,
                               .options(selectinload(Candidate.key))
                               .order_by(Candidate.created_at.desc(), Candidate.id.desc())
                               .limit(page_size).offset((page - 1) * page_size)).all()
-    with opened_keys():
-        prefetch_record_keys(keys, records)  # the page's keys in one call
+    with records_opened(keys, records):  # the page's keys in one call
         rows = [(r, open_candidate(keys, r, with_notes=False).full_name) for r in records]
     return ApplicantPage(rows=rows, page=page, pages=pages, total=total, status=status)

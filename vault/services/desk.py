@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from vault.keys import VaultKeys, opened_keys
+from vault.keys import VaultKeys
 from vault.models import AuditEvent, Candidate, DataRequest, RetentionNotice, User
 from vault.services import audit, audit_anchor, erasure, exports, holds, identity, requests
 from vault.services.candidates import records_of_person
@@ -29,7 +29,7 @@ from vault.services.erasure_ledger import ErasureLedger
 # The retention job's own rule, not a copy: the dashboard must list exactly what the next
 # run would shred (a test compares the two).
 from vault.services.retention import due_for_shredding_clause
-from vault.services.sealing import prefetch_record_keys, record_sealer
+from vault.services.sealing import record_sealer, records_opened
 
 EXPIRY_WINDOW_DAYS = 30
 RESOLUTIONS = ("fulfilled", "rejected")
@@ -213,9 +213,8 @@ def held_records(session: Session, keys: VaultKeys, *, now: datetime,
                                    .order_by(Candidate.id)))
     due = set(session.scalars(select(Candidate.id).where(
         Candidate.legal_hold.is_(True), due_for_shredding_clause(now, config))))
-    with opened_keys():
-        # The reasons' keys in one call to the KEK backend, not one per record.
-        prefetch_record_keys(keys, [r for r in records if r.legal_hold_reason is not None])
+    # The reasons' keys in one call to the KEK backend, not one per record.
+    with records_opened(keys, [r for r in records if r.legal_hold_reason is not None]):
         return [HeldRecord(r.public_id, holds.hold_reason(keys, r), r.id in due)
                 for r in records]
 

@@ -6,7 +6,8 @@ uid), plus the person's public id: a ciphertext moved anywhere else fails to ope
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from vault.crypto import (
@@ -20,7 +21,7 @@ from vault.crypto import (
     seal_bytes,
     seal_text,
 )
-from vault.keys import VaultKeys
+from vault.keys import VaultKeys, opened_keys
 from vault.models import Candidate, CandidateKey, DataRequest, MailMessage
 
 CANDIDATE_FIELDS = ("full_name", "email", "phone", "position", "age", "gender", "interests")
@@ -81,12 +82,32 @@ def key_sealer(keys: VaultKeys, public_id: str, kek_version: int, wrapped: bytes
     return Sealer(dek, public_id)
 
 
-def prefetch_record_keys(keys: VaultKeys, candidates: Iterable[Candidate]) -> None:
-    """Unwrap the data keys of several records in one call to the KEK backend (one
-    Transit request for a page, not one per record), kept for the opened_keys block
-    (or request) around the caller; record_sealer then finds them there."""
-    keys.prefetch([(WrappedKey(c.key.kek_version, c.key.wrapped), c.public_id)
-                   for c in candidates if c.key is not None])
+def record_sealers(keys: VaultKeys, wrapped: Sequence[tuple[str, int, bytes]]
+                   ) -> list[Sealer]:
+    """Sealers of several records from their wrapped keys (public id, KEK version,
+    wrapped key) read without the ORM (a page of search results): unwrapped in one call
+    to the KEK backend (one Transit request for 20 results, not 20). DecryptionError
+    when one of them does not open."""
+    deks = keys.unwrap_many([(WrappedKey(version, blob), public_id)
+                             for public_id, version, blob in wrapped])
+    sealers = []
+    for (public_id, _, _), dek in zip(wrapped, deks, strict=True):
+        if dek is None:
+            raise DecryptionError
+        sealers.append(Sealer(dek, public_id))
+    return sealers
+
+
+@contextmanager
+def records_opened(keys: VaultKeys, candidates: Iterable[Candidate]) -> Iterator[None]:
+    """A block in which these records' data keys are already unwrapped, all in one call
+    to the KEK backend (one Transit request for a page, not one per record), for every
+    record_sealer (open_candidate, ...) inside it; they are dropped when it ends (inside
+    a request's block, with the request's)."""
+    with opened_keys():
+        keys.prefetch([(WrappedKey(c.key.kek_version, c.key.wrapped), c.public_id)
+                       for c in candidates if c.key is not None])
+        yield
 
 
 def sealed_values(candidate: Candidate) -> Iterator[tuple[str, str, str | None, bytes | None]]:

@@ -69,7 +69,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Integer
 
-from vault.crypto import DecryptionError, WrappedKey
 from vault.crypto.analysis import Cache, QueryWord, matches, query_words
 from vault.keys import VaultKeys
 from vault.models import (
@@ -91,7 +90,7 @@ from vault.services.indexing import (
     open_card,
     query_tokens,
 )
-from vault.services.sealing import Sealer
+from vault.services.sealing import Sealer, record_sealers
 
 MAX_WORDS = 10
 RANKED_WORDS = 3
@@ -469,18 +468,6 @@ def _named_companies(session: Session, rows: Sequence[Row[Any]]) -> dict[int, st
     return {candidate_id: " and ".join(names) for candidate_id, names in named.items()}
 
 
-def _page_sealers(keys: VaultKeys, rows: Sequence[Row[Any]]) -> list[Sealer]:
-    """The data keys of a page of results, unwrapped in one call to the KEK backend (one
-    Transit request for 20 results, not 20)."""
-    deks = keys.unwrap_many([(WrappedKey(row[5], row[6]), row[1]) for row in rows])
-    sealers = []
-    for row, dek in zip(rows, deks, strict=True):
-        if dek is None:
-            raise DecryptionError
-        sealers.append(Sealer(dek, row[1]))
-    return sealers
-
-
 def _hit(sealer: Sealer, row: Row[Any], words: list[QueryWord], cache: Cache,
          named: dict[int, str], marker: Marker) -> SearchHit | None:
     """The result line of one record, or None when its match was a token collision."""
@@ -528,7 +515,8 @@ def search(session: Session, keys: VaultKeys, user: User, *, q: str,
     cache: Cache = {}  # analysis of this page's cards; dropped with the request
     named = _named_companies(session, rows[:page_size])
     marker = Marker(query.words, cache)  # what excerpts mark, made once for the page
-    sealers = _page_sealers(keys, rows[:page_size])
+    # The page's data keys in one call to the KEK backend.
+    sealers = record_sealers(keys, [(row[1], row[5], row[6]) for row in rows[:page_size]])
     hits = [hit for hit in (_hit(sealer, row, query.words, cache, named, marker)
                             for sealer, row in zip(sealers, rows[:page_size], strict=True))
             if hit is not None]

@@ -16,7 +16,7 @@ from datetime import datetime
 import pyotp
 import segno
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from vault.crypto import DecryptionError, derived_data_key, key_id_of
@@ -86,8 +86,9 @@ def matching_step(secret: str, code: str, *, now: datetime, last_step: int | Non
     return found
 
 
-def verify(keys: VaultKeys, user: User, code: str, *, now: datetime) -> bool:
-    """Check a code of the user's secret and use it up (the caller commits)."""
+def verify(session: Session, keys: VaultKeys, user: User, code: str, *,
+           now: datetime) -> bool:
+    """Check a code of the user's secret and use it up in `session` (the caller commits)."""
     try:
         secret = open_secret(keys, user)
     except DecryptionError:  # sealed under a retired KEK: the officer resets the factor
@@ -97,9 +98,6 @@ def verify(keys: VaultKeys, user: User, code: str, *, now: datetime) -> bool:
         return False
     # A conditional UPDATE makes the code single-use even when two requests race with
     # it: only the one that moves totp_last_step forward wins.
-    session = object_session(user)
-    if session is None:  # a detached user has no row to use the code up in
-        return False
     moved = session.execute(update(User).where(
         User.id == user.id,
         or_(User.totp_last_step.is_(None), User.totp_last_step < step))

@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from vault.keys import VaultKeys, opened_keys
+from vault.keys import VaultKeys
 from vault.models import Candidate, Consent, User, Vacancy
 from vault.services import consent
 from vault.services.access import may_write, note_reader, visible_clause
 from vault.services.candidates import OpenedCandidate, open_candidate, records_of_person
-from vault.services.sealing import prefetch_record_keys
+from vault.services.sealing import records_opened
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,5 @@ def applicants(session: Session, keys: VaultKeys, vacancy: Vacancy
     records = session.scalars(select(Candidate).where(Candidate.vacancy_id == vacancy.id)
                               .options(selectinload(Candidate.key))
                               .order_by(Candidate.created_at.desc())).all()
-    with opened_keys():
-        prefetch_record_keys(keys, records)  # every key in one call to the KEK backend
+    with records_opened(keys, records):  # every key in one call to the KEK backend
         return [(r, open_candidate(keys, r, with_notes=False).full_name) for r in records]
