@@ -137,8 +137,5 @@ def client_companies(session: Session, client_ids: list[int | None]) -> dict[int
     wanted = {i for i in client_ids if i is not None}
     if not wanted:
         return {}
-    return dict(
-        session.execute(select(ApiClient.id, ApiClient.company).where(ApiClient.id.in_(wanted)))
-        .tuples()
-        .all()
-    )
+    rows = session.execute(select(ApiClient.id, ApiClient.company).where(ApiClient.id.in_(wanted)))
+    return {client_id: company for client_id, company in rows}
