@@ -465,10 +465,7 @@ class _Writer:
             rows = []
             for cid, number in zip(ids, self.audited_detail[first : first + BATCH], strict=True):
                 public_id, detail = public_ids[cid], details[number]
-                link = audit.event_hash(
-                    self.chain_key,
-                    prev_hash,
-                    now,
+                event = (
                     actor.type,
                     actor.id,
                     actor.role,
@@ -476,19 +473,8 @@ class _Writer:
                     public_id,
                     detail,
                 )
-                rows.append(
-                    (
-                        moment,
-                        actor.type,
-                        actor.id,
-                        actor.role,
-                        audit.CANDIDATE_CREATED,
-                        public_id,
-                        detail,
-                        prev_hash,
-                        link,
-                    )
-                )
+                link = audit.event_hash(self.chain_key, prev_hash, now, *event)
+                rows.append((moment, *event, prev_hash, link))
                 prev_hash = link
             self._rows("audit_event", _AUDIT_COLUMNS, rows)
 
