@@ -29,7 +29,6 @@ Run: .venv/bin/python benchmarks/search_bench.py [--sizes 10000,100000] [--runs 
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import sqlite3
 import statistics
@@ -38,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -391,109 +391,32 @@ def pg_plaintext_page(q: str) -> list[tuple]:
             in connection.execute(PG_PLAIN_PAGE, {"q": q})]
 
 
-class _Collect:
-    """Stands in for the session: create_candidate builds, seals and indexes a record
-    as always and adds it here; the rows are then written with COPY, thousands at a
-    time, instead of one flush a record over the connection."""
+def _bench_batch(keys, span: tuple[int, int, datetime], memo: TokenMemo) -> list:
+    """People start..start+count of the seed-1 pool (as the plaintext baseline reads
+    them), sealed and indexed by the bulk loader's build_batch."""
+    from vault.services.bulkload import PlannedRecord, build_batch
 
-    def __init__(self) -> None:
-        self.added: list[Candidate] = []
-
-    def add(self, candidate: Candidate) -> None:
-        self.added.append(candidate)
-
-    def flush(self) -> None:
-        pass
+    start, count, moment = span
+    planned = [PlannedRecord(data=person.data, source="bench", consents=(),
+                             pool_consent_until=None)
+               for person in people(count, seed=1, with_files=False, start=start)]
+    return build_batch(keys, planned, now=moment, memo=memo)
 
 
-def _copy_rows(cursor, table, objects: list, fixed: list[dict]) -> None:
-    """COPY the objects' column values into table (columns left to a server default
-    when the object has no value and the database gives one)."""
-    from datetime import UTC, datetime
+def seed_postgres(n: int, jobs: int) -> None:
+    """The fictitious pool into the app's PostgreSQL vault through the bulk loader (as
+    `vault seed-demo` writes, COPY in one transaction, sealing in `jobs` processes): ids
+    1..n in the order of the people, as the plaintext baseline numbers them."""
+    from flask import current_app
 
-    from sqlalchemy import inspect
+    from vault.appctx import now
+    from vault.services.bulkload import BATCH, load, run_jobs
 
-    if not objects:
-        return
-    mapper = inspect(type(objects[0]))
-    columns = []
-    for column in table.columns:
-        key = mapper.get_property_by_column(column).key
-        if (column.server_default is not None and column.name not in fixed[0]
-                and getattr(objects[0], key) is None):
-            continue
-        columns.append((column, key))
-    quoted = ", ".join(f'"{c.name}"' for c, _key in columns)
-    with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-        for obj, given in zip(objects, fixed, strict=True):
-            row = []
-            for column, key in columns:
-                value = given[column.name] if column.name in given else getattr(obj, key)
-                if value is None and column.default is not None:
-                    value = (column.default.arg if column.default.is_scalar
-                             else column.default.arg(None))
-                if isinstance(value, datetime) and value.tzinfo is not None:
-                    value = value.astimezone(UTC).replace(tzinfo=None)
-                row.append(value)
-            copy.write_row(row)
-
-
-def _seed_slice(url: str, instance: Path, n: int, start: int, stop: int) -> None:
-    """Candidates start..stop of the pool of n, built by create_candidate, into
-    PostgreSQL with COPY; ids are the candidates' numbers."""
-    from vault.models import CandidateIndex, CandidateKey, Document, Education
-
-    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "HTTPS": False},
-                     instance_path=str(instance))
-    with app.app_context():
-        keys = app.extensions["vault.keys"]
-        from vault.appctx import now
-
-        moment = now()
-        memo: TokenMemo = {}
-        persons = itertools.islice(enumerate(people(n, seed=1, with_files=False)), start, stop)
-        raw = db.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            while chunk := list(itertools.islice(persons, 2000)):
-                collect = _Collect()
-                for _number, person in chunk:
-                    create_candidate(collect, keys, person.data, now=moment,  # type: ignore[arg-type]
-                                     token_memo=memo)
-                ids = [number + 1 for number, _person in chunk]
-                made = collect.added
-                _copy_rows(cursor, Candidate.__table__, made, [{"id": i} for i in ids])
-                _copy_rows(cursor, CandidateKey.__table__, [c.key for c in made],
-                           [{"candidate_id": i} for i in ids])
-                _copy_rows(cursor, Education.__table__,
-                           [e for c in made for e in c.education],
-                           [{"id": 2 * i + k, "candidate_id": i}
-                            for c, i in zip(made, ids, strict=True)
-                            for k in range(len(c.education))])
-                _copy_rows(cursor, Document.__table__, [d for c in made for d in c.documents],
-                           [{"id": i, "candidate_id": i} for c, i in zip(made, ids, strict=True)
-                            for _d in c.documents])
-                _copy_rows(cursor, CandidateIndex.__table__, [c.index_row for c in made],
-                           [{"candidate_id": i} for i in ids])
-                raw.commit()
-        finally:
-            raw.close()
-        db.engine.dispose()
-
-
-def seed_postgres(url: str, instance: Path, n: int, jobs: int) -> None:
-    """The fictitious pool into the PostgreSQL vault at url, in `jobs` processes."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    bounds = [(n * k // jobs, n * (k + 1) // jobs) for k in range(jobs)]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        for future in [pool.submit(_seed_slice, url, instance, n, a, b) for a, b in bounds]:
-            future.result()
-    with db.engine.begin() as connection:
-        for name in ("candidate", "education", "document"):
-            connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                                    f"greatest(1, (SELECT max(id) FROM {name})))"))
+    keys = current_app.extensions["vault.keys"]
+    moment = now()
+    spans = ((start, min(BATCH, n - start), moment) for start in range(0, n, BATCH))
+    load(db.session, keys, run_jobs(keys, _bench_batch, spans, workers=jobs), now=moment)
+    db.session.commit()
 
 
 def pg_size(connection, relation: str) -> int:
@@ -521,9 +444,9 @@ def bench_postgres(n: int, runs: int, server_url: str, seed_dir: Path,
         with app.app_context():
             upgrade()
             started = time.perf_counter()
-            seed_postgres(url, seed_dir, n, jobs)
-            print(f"\n== {n:,} candidates on PostgreSQL (built by the candidate service, "
-                  f"written with COPY by {jobs} process(es) in "
+            seed_postgres(n, jobs)
+            print(f"\n== {n:,} candidates on PostgreSQL (sealed by the bulk loader in "
+                  f"{jobs} process(es), written with COPY in "
                   f"{time.perf_counter() - started:.0f} s)")
             keys = app.extensions["vault.keys"]
             from vault.appctx import now
@@ -650,7 +573,7 @@ def main() -> None:
     parser.add_argument("--seed-dir", type=Path, default=None,
                         help="PostgreSQL: the instance directory (keyring); default: a "
                         "temporary directory")
-    parser.add_argument("--seed-jobs", type=int, default=1,
+    parser.add_argument("--seed-jobs", type=int, default=2,
                         help="PostgreSQL: processes seeding the pool")
     parser.add_argument("--explain", action="store_true",
                         help="PostgreSQL: print EXPLAIN (ANALYZE, BUFFERS) of three searches")
