@@ -56,3 +56,18 @@ def test_vacancy_page_lists_its_applicants(app, records, make_user, login):
     login(client, make_user(role="recruiter", company="Ingenium"))
     page = client.get("/vacancies/data-engineer").data.decode()
     assert "Own Applicant" in page
+
+
+def test_vacancies_are_listed_with_their_applicant_counts(app, records, make_user):
+    from vault.models import User
+    from vault.services.workspace import company_vacancies, managed_vacancies
+
+    admin, recruiter = make_user(role="admin"), make_user(role="recruiter", company="Ingenium")
+    with app.app_context():
+        for_admin = company_vacancies(db.session, db.session.get(User, admin))
+        own = db.session.get(User, recruiter)
+        assert sorted((v.title, n) for v, n in for_admin) == [
+            ("Data engineer", 1), ("Web developer", 2)]
+        assert [(v.title, n) for v, n in company_vacancies(db.session, own)] == [
+            ("Data engineer", 1)]
+        assert [v.title for v in managed_vacancies(db.session, own)] == ["Data engineer"]

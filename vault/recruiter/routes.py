@@ -47,7 +47,12 @@ from vault.services.pipeline import set_status
 from vault.services.search import COUNT_CAP, QueryRefused, search
 from vault.services.users import staff_actor
 from vault.services.vacancies import VacancyError, create_vacancy, update_vacancy
-from vault.services.workspace import candidate_view, company_vacancies, managed_vacancy
+from vault.services.workspace import (
+    candidate_view,
+    company_vacancies,
+    managed_vacancies,
+    managed_vacancy,
+)
 
 bp = Blueprint("recruiter", __name__)
 
@@ -79,10 +84,9 @@ def _refused(record: Candidate, what: Write) -> tuple[str, int] | None:
 @staff_required
 def candidates() -> str | tuple[str, int]:
     user = _user()
-    vacancies = company_vacancies(db.session, user)
     form = SearchForm(request.args)
     form.vacancy.choices = [("", _("Any")), *((str(v.id), f"{v.title} ({v.company})")
-                                           for v, _n in vacancies)]
+                                           for v in managed_vacancies(db.session, user))]
     if not form.validate():
         return render_template("recruiter/candidates.html", form=form, page=None), 400
     try:
