@@ -377,7 +377,7 @@ def _sqlite_rows(connection: Connection, plan: QueryPlan, offset: int, limit: in
 def _holds(tokens: Sequence[str]) -> ColumnElement[bool]:
     """The record holds one of `tokens`: intarray's && on int4[], which the GIN index
     (gin__int_ops) serves."""
-    return TOKEN_IDS.op("&&")(_int_array(tokens))
+    return TOKEN_IDS.op("&&", is_comparison=True)(_int_array(tokens))
 
 
 def _holds_every(plan: QueryPlan) -> ColumnElement[bool]:
