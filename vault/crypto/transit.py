@@ -85,6 +85,11 @@ _REFUSED = (hvac_errors.Forbidden, hvac_errors.Unauthorized)
 _UNREACHABLE = (requests.exceptions.RequestException, hvac_errors.VaultDown,
                 hvac_errors.InternalServerError, hvac_errors.BadGateway,
                 hvac_errors.RateLimitExceeded)
+# A renewal that fails with these waits for the server instead of logging in. Not a 500:
+# OpenBao has answered one to a renewal while serving everything else (seen once under
+# load, near a token's max TTL), and a login then cures it; a server that is really
+# broken fails the login too, which reports the outage.
+_RENEWAL_DOWN = tuple(e for e in _UNREACHABLE if e is not hvac_errors.InternalServerError)
 # How long a token the server vouched for (lookup-self) counts as valid when a call with
 # it is refused: a 403 then means the token's policy does not allow the call, and is no
 # reason to log in again.
@@ -257,7 +262,7 @@ class TransitConnection:
             if self._renewable and moment < self._expires_at:
                 try:
                     answer = self.client.auth.token.renew_self()
-                except _UNREACHABLE as exc:
+                except _RENEWAL_DOWN as exc:
                     # Down, not a token problem: a login would wait on the same dead
                     # server (a second timeout per request). 503; the token is still
                     # valid, renewed once the server answers.
