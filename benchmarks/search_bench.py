@@ -392,16 +392,16 @@ def pg_plaintext_page(q: str) -> list[tuple]:
             in connection.execute(PG_PLAIN_PAGE, {"q": q})]
 
 
-def _bench_batch(keys, span: tuple[int, int, datetime], memo: TokenMemo) -> list:
+def _bench_batch(keys, span: tuple[int, int, datetime, bool], memo: TokenMemo) -> list:
     """People start..start+count of the seed-1 pool (as the plaintext baseline reads
     them), sealed and indexed by the bulk loader's build_batch."""
     from vault.services.bulkload import PlannedRecord, build_batch
 
-    start, count, moment = span
+    start, count, moment, token_arrays = span
     planned = [PlannedRecord(data=person.data, source="bench", consents=(),
                              pool_consent_until=None)
                for person in people(count, seed=1, with_files=False, start=start)]
-    return build_batch(keys, planned, now=moment, memo=memo)
+    return build_batch(keys, planned, now=moment, memo=memo, token_arrays=token_arrays)
 
 
 def seed_bulk(n: int, jobs: int) -> None:
@@ -416,7 +416,9 @@ def seed_bulk(n: int, jobs: int) -> None:
 
     keys = current_app.extensions["vault.keys"]
     moment = now()
-    spans = ((start, min(BATCH, n - start), moment) for start in range(0, n, BATCH))
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    spans = ((start, min(BATCH, n - start), moment, postgresql)
+             for start in range(0, n, BATCH))
     load(db.session, keys, run_jobs(keys, _bench_batch, spans, workers=jobs), now=moment)
     db.session.commit()
 

@@ -76,6 +76,7 @@ class _DemoBatch:
     vacancy_ids: tuple[int, ...]
     months: int
     now: datetime
+    token_arrays: bool = False  # PostgreSQL: token_ids made by the workers
 
 
 def demo_records(batch: _DemoBatch) -> list[PlannedRecord]:
@@ -100,7 +101,8 @@ def demo_records(batch: _DemoBatch) -> list[PlannedRecord]:
 
 
 def _build_demo(keys: VaultKeys, batch: _DemoBatch, memo: TokenMemo) -> list[BuiltRecord]:
-    return build_batch(keys, demo_records(batch), now=batch.now, memo=memo)
+    return build_batch(keys, demo_records(batch), now=batch.now, memo=memo,
+                       token_arrays=batch.token_arrays)
 
 
 @click.command("seed-demo")
@@ -115,7 +117,9 @@ def seed_demo_command(count: int, seed: int, workers: int | None) -> None:
     keys, moment = vault_keys(), now()
     vacancy_ids = tuple(v.id for v in _vacancies())
     months = int(current_app.config["TALENT_POOL_MONTHS"])
-    batches = (_DemoBatch(start, min(BATCH, count - start), seed, vacancy_ids, months, moment)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    batches = (_DemoBatch(start, min(BATCH, count - start), seed, vacancy_ids, months, moment,
+                          postgresql)
                for start in range(0, count, BATCH))
     chosen = default_workers(keys) if workers is None else workers
     with click.progressbar(length=count, label="Seeding") as bar:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import array
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -102,6 +103,7 @@ class BuiltRecord:
     index: tuple[str, bytes, int]  # tokens, card, analysis
     consents: tuple[ConsentRow, ...]
     audit_detail: str | None
+    token_array: bytes | None = None  # token_ids for PostgreSQL's COPY (token_array)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -183,9 +185,16 @@ def _index_columns(
 
 
 def build_batch(
-    keys: VaultKeys, planned: Sequence[PlannedRecord], *, now: datetime, memo: TokenMemo
+    keys: VaultKeys,
+    planned: Sequence[PlannedRecord],
+    *,
+    now: datetime,
+    memo: TokenMemo,
+    token_arrays: bool = False,
 ) -> list[BuiltRecord]:
-    """Seal a batch: a fresh data key per record, wrapped in one call to the KEK backend."""
+    """Seal a batch: a fresh data key per record, wrapped in one call to the KEK backend.
+    With token_arrays (a load into PostgreSQL), also each record's token_ids as COPY
+    takes them: computed here, in a worker, rather than by the one writing process."""
     deks = [new_data_key() for _ in planned]
     public_ids = [new_public_id() for _ in planned]
     wrapped = keys.kek.wrap(list(zip(deks, public_ids, strict=True)))
@@ -255,6 +264,7 @@ def build_batch(
                     data.cv.has_text,
                 )
             )
+        index = _index_columns(keys, sealer, data, memo)
         built.append(
             BuiltRecord(
                 public_id=public_id,
@@ -264,12 +274,37 @@ def build_batch(
                 companies=tuple(sorted(item.companies)),
                 education=education,
                 documents=documents,
-                index=_index_columns(keys, sealer, data, memo),
+                index=index,
                 consents=item.consents,
                 audit_detail=item.audit_detail,
+                token_array=token_array(index[0]) if token_arrays else None,
             )
         )
     return built
+
+
+_INT4_OID = 23
+_BYTEA_OID = 17
+
+
+def token_array(tokens: str) -> bytes:
+    """A record's token_ids (search.token_ids) as the bytes of PostgreSQL's binary int4[]
+    (array_recv), built in C: psycopg's array dumper packs value by value in Python,
+    which was most of a load's client time. Header (dimensions, has-nulls, element
+    type, length, lower bound), then each value as its length (4) and its big-endian
+    bytes."""
+    values = token_ids(tokens)
+    if not values:
+        header = array.array("i", [0, 0, _INT4_OID])  # no dimensions: '{}'
+        if sys.byteorder == "little":
+            header.byteswap()
+        return header.tobytes()
+    words = array.array("i", [4]) * (2 * len(values))
+    words[1::2] = array.array("i", values)
+    body = array.array("i", [1, 0, _INT4_OID, len(values), 1]) + words
+    if sys.byteorder == "little":
+        body.byteswap()
+    return body.tobytes()
 
 
 class _Writer:
@@ -286,6 +321,7 @@ class _Writer:
         self.details: dict[str, int] = {}
         self.next_id: int | None = None
         self.converters: dict[str, list[Callable[[Any], Any] | None]] = {}
+        self.pg_types: dict[str, list[int]] = {}
 
     # -- ids -------------------------------------------------------------------------
     def _candidate_ids(self, count: int) -> list[int]:
@@ -318,11 +354,17 @@ class _Writer:
         if not rows:
             return
         if self.dialect == "postgresql":
+            types = self._pg_types(table, columns)
             raw = self.connection.connection.driver_connection
+            # Binary COPY: sealed values go as their bytes (text COPY doubles them into
+            # hex, which this process writes and the server parses back).
             with (
                 raw.cursor() as cursor,
-                cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy,
+                cursor.copy(
+                    f'COPY "{table}" ({", ".join(columns)}) FROM STDIN (FORMAT BINARY)'
+                ) as copy,
             ):
+                copy.set_types(types)
                 for row in rows:
                     copy.write_row(row)
             return
@@ -342,6 +384,25 @@ class _Writer:
             f"({', '.join('?' * len(columns))})",
             rows,
         )
+
+    def _pg_types(self, table: str, columns: Sequence[str]) -> list[int]:
+        """The columns' type oids, as binary COPY needs them (read once per table)."""
+        if table not in self.pg_types:
+            oids = dict(
+                self.connection.execute(
+                    text(
+                        "SELECT attname, atttypid::int FROM pg_attribute "
+                        "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0"
+                    ),
+                    {"table": table},
+                ).all()
+            )
+            # token_ids goes as the bytes of its binary form (token_array): sent
+            # as they are, and read by the server as the column's type, int4[].
+            self.pg_types[table] = [
+                _BYTEA_OID if name == "token_ids" else oids[name] for name in columns
+            ]
+        return self.pg_types[table]
 
     def _converters(self, table: str, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
         # SQLite keeps date-times as text in SQLAlchemy's format: the dialect's own bind
@@ -388,7 +449,7 @@ class _Writer:
             _DOCUMENT_COLUMNS,
             [(cid, *row, moment) for cid, b in zip(ids, batch, strict=True) for row in b.documents],
         )
-        self.index_rows([(cid, *b.index) for cid, b in zip(ids, batch, strict=True)])
+        self.index_rows(ids, batch)
         self._rows(
             "consent",
             _CONSENT_COLUMNS,
@@ -408,18 +469,21 @@ class _Writer:
         )
         self._note_audited(ids, batch)
 
-    def index_rows(self, rows: list[tuple[int, str, bytes, int]]) -> None:
+    def index_rows(self, ids: list[int], batch: list[BuiltRecord]) -> None:
         """The search index: candidate_index rows (SQLite's FTS5 table follows them by
         its triggers, PostgreSQL's GIN index by itself), as create_candidate leaves them."""
+        rows = [(cid, *b.index) for cid, b in zip(ids, batch, strict=True)]
         if self.dialect == "postgresql":
-            # The int4[] the search looks tokens up by, computed here as the column's
-            # trigger would (migration 0016 keeps an array given on insert): in SQL it
+            # The int4[] the search looks tokens up by, as the column's trigger would
+            # compute it (migration 0016 keeps an array given on insert): in SQL it
             # costs the database about 0.7 ms a record, most of a load's time.
             self._rows(
                 "candidate_index",
                 (*_INDEX_COLUMNS, "token_ids"),
-                # As COPY's text form of an int4[]: adapting a list costs more per value.
-                [(*row, f"{{{','.join(map(str, token_ids(row[1])))}}}") for row in rows],
+                [
+                    (*row, b.token_array or token_array(b.index[0]))
+                    for row, b in zip(rows, batch, strict=True)
+                ],
             )
             return
         self._rows("candidate_index", _INDEX_COLUMNS, rows)

@@ -592,6 +592,7 @@ class _LineBatch:
     notice_version: str
     max_cv_bytes: int
     companies: tuple[str, ...]
+    token_arrays: bool = False  # PostgreSQL: token_ids made by the workers
 
 
 @dataclass
@@ -614,7 +615,8 @@ def _parse_batch(keys: VaultKeys, batch: _LineBatch, memo: TokenMemo) -> _BatchR
         planned.append(plan_import(item, now=batch.now, notice_version=batch.notice_version))
     if rejected or not batch.build:
         return _BatchResult(rejected, [])
-    return _BatchResult([], bulkload.build_batch(keys, planned, now=batch.now, memo=memo))
+    return _BatchResult([], bulkload.build_batch(keys, planned, now=batch.now, memo=memo,
+                                                 token_arrays=batch.token_arrays))
 
 
 def read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
@@ -695,7 +697,8 @@ def import_jsonl_stream(session: Session, keys: VaultKeys, stream: BinaryIO, *, 
     state = {"failed": False}
     batches = _line_batches(read_lines(stream), state, now=now, pool_months=pool_months,
                             notice_version=notice_version, max_cv_bytes=max_cv_bytes,
-                            companies=tuple(companies))
+                            companies=tuple(companies),
+                            token_arrays=session.get_bind().dialect.name == "postgresql")
 
     def built() -> Iterator[list[bulkload.BuiltRecord]]:
         for result in bulkload.run_jobs(keys, _parse_batch, batches, workers=workers):

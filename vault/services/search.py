@@ -106,6 +106,7 @@ FTS = table("candidate_search", column("rowid"), column("candidate_search"))
 # Not in the model: SQLite has no such column, and nothing but this module reads it.
 TOKEN_IDS = literal_column("candidate_index.token_ids", ARRAY(Integer))
 _FROM_PREFIX_ALPHABET = str.maketrans("ghijklmnopqrstuv", "0123456789abcdef")
+_FROM_PREFIX_BYTES = bytes.maketrans(b"ghijklmnopqrstuv", b"0123456789abcdef")
 
 
 def token_id(token: str) -> int:
@@ -119,15 +120,20 @@ def token_id(token: str) -> int:
 def token_ids(tokens: str) -> list[int]:
     """A record's candidate_index.token_ids from its tokens column: distinct, ascending,
     as the migration's candidate_token_ids aggregates them."""
-    words = tokens.translate(_FROM_PREFIX_ALPHABET).split()
-    if min(map(len, words), default=8) == max(map(len, words), default=8) == 8:
-        # The usual 32-bit tokens, converted in C (a bulk load makes millions of them):
-        # big-endian 4-byte words read as signed int4, as token_id computes them.
-        values = array.array("i", bytes.fromhex("".join(words)))
+    hexed = tokens.encode("ascii").translate(_FROM_PREFIX_BYTES)
+    count = (len(hexed) + 1) // 9
+    if len(hexed) % 9 == 8 and hexed.count(b" ") == count - 1 \
+            and hexed[8::9] == b" " * (count - 1):
+        # The usual 32-bit tokens, one space apart, converted in C (a bulk load makes
+        # millions of them): big-endian 4-byte words read as signed int4, as token_id
+        # computes them (fromhex skips the spaces).
+        values = array.array("i", bytes.fromhex(hexed.decode("ascii")))
         if sys.byteorder == "little":
             values.byteswap()
-        return sorted(set(values))
-    return sorted({token_id(w) for w in words})
+        # Sorted first, then deduplicated in order (a word token and a prefix token may
+        # share their 32 bits): twice as fast as sorting a set.
+        return list(dict.fromkeys(sorted(values.tolist())))
+    return sorted({token_id(w) for w in tokens.split()})
 
 
 def _int_array(tokens: Sequence[str]) -> ColumnElement[Any]:
