@@ -36,3 +36,19 @@ def test_associated_data_is_the_length_prefixed_layout_of_the_first_release():
     assert context.associated_data(7) == b"vault.field.v1" + b"".join(
         struct.pack(">H", len(p)) + p for p in parts
     ) + struct.pack(">I", 7)
+
+
+def test_seal_many_binds_each_value_to_its_own_place_and_person():
+    """The associated data seal_many builds from parts kept per place and per person is
+    each value's own: neighbours of another person, or whose table and column split
+    the same letters differently, do not open it."""
+    dek = new_data_key()
+    contexts = [Context("ab", "c", "pid-1"), Context("a", "bc", "pid-1"),
+                Context("ab", "c", "pid-2"), Context("a", "bc", "pid-12")]
+    sealed = seal_many(dek, [(f"value {n}".encode(), c) for n, c in enumerate(contexts)])
+    for n, (ciphertext, context) in enumerate(zip(sealed, contexts, strict=True)):
+        assert open_bytes(dek, ciphertext, context) == f"value {n}".encode()
+        for other in contexts:
+            if other != context:
+                with pytest.raises(DecryptionError):
+                    open_bytes(dek, ciphertext, other)

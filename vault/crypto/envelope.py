@@ -108,15 +108,39 @@ def seal_bytes(dek: DataKey, plaintext: bytes, context: Context) -> bytes:
 
 def seal_many(dek: DataKey, items: Sequence[tuple[bytes, Context]]) -> list[bytes]:
     """seal_bytes for each (plaintext, context), with one cipher object for the key: the
-    same ciphertexts, at half the cost for the small fields of a record."""
+    same ciphertexts, at half the cost for the small fields of a record.
+
+    The nonces come from one read of the OS's random source, cut into NONCE_BYTES each:
+    as random as one read each (bulk loads seal millions of fields; a read per field
+    was a tenth of it). The associated data is the same bytes as
+    Context.associated_data, its parts built once per table and column and once per
+    record."""
     aead = AESGCM(dek.key)
     header = _HEADER.pack(FORMAT_V1, dek.key_id)
+    nonces = os.urandom(NONCE_BYTES * len(items))
+    key_id = _KEY_ID.pack(dek.key_id)
+    places: dict[tuple[str, str], bytes] = {}
+    records: dict[str, bytes] = {}
     sealed = []
-    for plaintext, context in items:
-        nonce = os.urandom(NONCE_BYTES)
-        sealed.append(header + nonce + aead.encrypt(nonce, plaintext,
-                                                    context.associated_data(dek.key_id)))
+    for number, (plaintext, context) in enumerate(items):
+        nonce = nonces[number * NONCE_BYTES:(number + 1) * NONCE_BYTES]
+        place = places.get((context.table, context.column))
+        if place is None:
+            place = places[(context.table, context.column)] = _place(context)
+        record = records.get(context.public_id)
+        if record is None:
+            public_id = context.public_id.encode()
+            record = records[context.public_id] = (_LENGTH.pack(len(public_id)) + public_id
+                                                   + key_id)
+        sealed.append(header + nonce + aead.encrypt(nonce, plaintext, place + record))
     return sealed
+
+
+def _place(context: Context) -> bytes:
+    """The table and column part of Context.associated_data."""
+    table, column = context.table.encode(), context.column.encode()
+    return (_AD.pack(b"vault.field.v1", len(table)) + table
+            + _LENGTH.pack(len(column)) + column)
 
 
 def open_bytes(dek: DataKey, ciphertext: bytes, context: Context) -> bytes:
