@@ -369,14 +369,20 @@ class _Writer:
                     copy.write_row(row)
             return
         converters = self._converters(table, columns)
-        if any(converters):
-            rows = [
-                tuple(
-                    v if c is None or v is None else c(v)
-                    for c, v in zip(converters, row, strict=True)
-                )
-                for row in rows
-            ]
+        converted = [(n, c) for n, c in enumerate(converters) if c is not None]
+        if converted:
+            # Only the date-time columns, each distinct value once (a batch's records
+            # mostly share their moments): walking every value of every row in Python
+            # was a fifth of the writer's time.
+            done: dict[Any, Any] = {None: None}
+            rows = [list(row) for row in rows]
+            for row in rows:
+                for n, convert in converted:
+                    value = row[n]
+                    if value in done:
+                        row[n] = done[value]
+                    else:
+                        row[n] = done[value] = convert(value)
         raw = self.connection.connection.driver_connection
         # Table and column names are this module's constants, never input.
         raw.executemany(
