@@ -400,3 +400,21 @@ def test_the_zygote_ends_when_its_parent_closes_it_or_exits():
                             check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     orphan = int(result.stdout)
     assert _until(lambda: _gone(orphan))
+
+
+def test_threads_inspecting_at_once_each_get_their_own_file():
+    # One socket, one zygote: a reply read by the wrong thread would hand a thread
+    # another child, another file's text.
+    def read(number: int) -> list[bool]:
+        return [f"Applicant {number}" in _inspect(files.pdf_with_text(f"Applicant {number}"))
+                for _ in range(3)]
+
+    results: dict[int, list[bool]] = {}
+    threads = [threading.Thread(target=lambda n=n: results.update({n: read(n)}))
+               for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {n: [True, True, True] for n in range(4)}
+    assert zygote_pid() is not None

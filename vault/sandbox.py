@@ -270,44 +270,54 @@ def _zygote_here() -> _Zygote:
 
 
 def _fork_child() -> tuple[_Zygote, int, io.FileIO, io.FileIO] | None:
-    """(zygote, pid, its stdin, its stdout) of a new child; None when the zygote failed
-    twice (the second time a new one)."""
+    """(zygote, pid, its stdin, its stdout) of a new child of this process's zygote;
+    None if the zygote failed (it is then killed: the next call starts another)."""
     global _zygote
-    for _attempt in range(2):
-        stdin_r, stdin_w = os.pipe()
+    stdin_r, stdin_w = os.pipe()
+    try:
         stdout_r, stdout_w = os.pipe()
-        try:
-            with _lock:
-                zygote = _zygote_here()
-                try:
-                    pid = zygote.fork(stdin_r, stdout_w)
-                except (OSError, EOFError, ValueError):
-                    _zygote = None
-                    zygote.close(kill=True)
-                    raise
-        except (OSError, EOFError, ValueError):
-            os.close(stdin_w)
-            os.close(stdout_r)
-            continue
-        finally:
-            # The child's ends: from now on only the child holds them, so its exit is
-            # our EOF.
-            os.close(stdin_r)
-            os.close(stdout_w)
-        return zygote, pid, io.FileIO(stdin_w, "wb"), io.FileIO(stdout_r, "rb")
-    return None
+    except OSError:
+        os.close(stdin_r)
+        os.close(stdin_w)
+        raise
+    try:
+        with _lock:
+            zygote = _zygote_here()
+            try:
+                pid = zygote.fork(stdin_r, stdout_w)
+            except (OSError, EOFError, ValueError):
+                # Dead (EOF, a broken pipe), hung (timeout) or garbled: not trusted again.
+                _zygote = None
+                zygote.close(kill=True)
+                raise
+    except (OSError, EOFError, ValueError):
+        os.close(stdin_w)
+        os.close(stdout_r)
+        return None
+    finally:
+        # The child's ends: from now on only the child holds them, so its exit is our
+        # EOF.
+        os.close(stdin_r)
+        os.close(stdout_w)
+    return zygote, pid, io.FileIO(stdin_w, "wb"), io.FileIO(stdout_r, "rb")
 
 
 def _through_zygote(content: bytes, request: Mapping[str, object],
                     wall_s: float) -> bytes | None:
-    forked = _fork_child()
-    if forked is None:
+    """The child's answer, or None when no zygote served (twice: the one there was,
+    then a new one)."""
+    for _attempt in range(2):
+        # From here, as for a spawned child: at a process's first file the zygote's
+        # start counts, and an upload is still answered within the limit. A zygote that
+        # failed is ours, not the file's: the next attempt has the whole time again.
+        deadline = time.monotonic() + wall_s
+        forked = _fork_child()
+        if forked is not None:
+            break
+    else:
         return None
     zygote, pid, stdin, stdout = forked
     try:
-        # The time starts with the child: a zygote's own start (at its first file) is
-        # not the file's.
-        deadline = time.monotonic() + wall_s
         return _exchange(pid, stdin, stdout, _payload(content, request, deadline), deadline)
     finally:
         stdin.close()
