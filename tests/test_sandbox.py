@@ -348,17 +348,18 @@ def _inspect_in_a_worker() -> tuple[int, int | None, int | None]:
     text = _inspect(files.pdf_with_text())
     zygote = zygote_pid()
     parent = (_stat(zygote) or ("", 0, 0))[1] if zygote else None
-    close_zygote()
     assert "Python" in text
     return os.getpid(), zygote, parent
 
 
-def test_a_forked_worker_starts_its_own_zygote():
+def test_a_forked_worker_starts_its_own_zygote_and_ends_it():
     assert "Python" in _inspect(files.pdf_with_text())
     ours = zygote_pid()
     with ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool:
         worker, zygote, parent = pool.submit(_inspect_in_a_worker).result()
     assert zygote not in (None, ours) and parent == worker
+    # The worker (os._exit, no atexit) closed and waited for it before it ended.
+    assert zygote is not None and _stat(zygote) is None
     assert zygote_pid() == ours and "Python" in _inspect(files.pdf_with_text())
 
 

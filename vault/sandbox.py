@@ -266,7 +266,19 @@ def _zygote_here() -> _Zygote:
         _zygote = None
     if _zygote is None:
         _zygote = _Zygote()
+        _close_at_worker_exit()
     return _zygote
+
+
+def _close_at_worker_exit() -> None:
+    # A multiprocessing worker (the bulk loader's) ends in os._exit: no atexit, but its
+    # finalizers run. Its zygote is then closed and waited for by the worker, not left
+    # to end at EOF as init's orphan (out of the workers' rusage, too).
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None and multiprocessing.parent_process() is not None:
+        from multiprocessing import util
+
+        util.Finalize(None, close_zygote, exitpriority=0)
 
 
 def _fork_child() -> tuple[_Zygote, int, io.FileIO, io.FileIO] | None:
@@ -383,6 +395,7 @@ def _kill_group_of(pid: int) -> None:
 
 
 def _release(zygote: _Zygote, pid: int) -> None:
+    """Let the zygote reap the child (after _kill_group_of: never before)."""
     with _lock:
         if zygote is not _zygote:
             return  # closed or replaced: its children went to init, which reaps them
@@ -486,7 +499,7 @@ def _fork(stdin: int, stdout: int) -> int:
     try:
         pid = os.fork()
     except OSError:
-        pid = -1  # the parent falls back to a spawned child
+        pid = -1  # the parent takes this zygote for broken: a new one, then a spawn
     if pid == 0:
         _forked_child(stdin, stdout)
     os.close(stdin)
