@@ -201,6 +201,12 @@ def pdf_flate_bomb(inflated: int = 18 * 1024 * 1024) -> bytes:
     return _with_tree(objects)
 
 
+def pdf_slow_to_read(lines: int = 20_000) -> bytes:
+    """Under every limit but slow: one page of 20,000 text lines takes the parser most
+    of a second of CPU (its text reaches MAX_TEXT_CHARS), far past a 50 ms wall clock."""
+    return _with_tree(_page_objects([f"line {number}" for number in range(lines)]))
+
+
 def pdf_with_many_inflating_streams(count: int = 4, inflated: int = 3 * 1024 * 1024) -> bytes:
     """Each stream under the per-stream cap, together over the whole-file cap."""
     packed = zlib.compress(b" " * inflated, 9)

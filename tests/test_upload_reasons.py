@@ -48,9 +48,11 @@ def test_the_reason_is_worded_in_the_language_of_the_request(app, language, word
 
 def test_the_inspecting_child_imports_no_flask():
     # What the child runs (python -m vault.sandbox) imports: vault.sandbox and, inside
-    # _child, vault.extraction's parsers. None may pull in Flask or Flask-Babel.
-    probe = ("import sys, json, vault.sandbox, vault.extraction\n"
+    # _child, vault.extraction's parsers; the zygote imports these ahead (ZYGOTE_MODULES).
+    # None may pull in Flask or Flask-Babel.
+    probe = ("import sys, json, importlib, vault.sandbox, vault.extraction\n"
              "from vault.extraction import inspect_docx, inspect_pdf\n"
+             "for name in vault.sandbox.ZYGOTE_MODULES: importlib.import_module(name)\n"
              "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
              "('flask', 'flask_babel', 'babel', 'werkzeug', 'jinja2'))))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

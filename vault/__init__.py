@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from flask import Flask
 
 # Flask and click are imported where the app is built, not with the package: the upload
-# sandbox (python -m vault.sandbox, one process per upload) imports this package too,
-# and must start fast.
+# sandbox (python -m vault.sandbox, a zygote per worker or a process per upload) imports
+# this package too, and must start fast.
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

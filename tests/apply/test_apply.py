@@ -243,7 +243,7 @@ def test_cv_without_text_is_stored_and_marked_once_the_applicant_confirms(app, c
 
 @pytest.mark.app_config(UPLOAD_INSPECT_SECONDS=0.05)
 def test_upload_past_the_inspection_limits_is_a_clear_form_error(app, client):
-    response = apply(client, cv=(io.BytesIO(files.pdf_with_text()), "cv.pdf"))
+    response = apply(client, cv=(io.BytesIO(files.pdf_slow_to_read()), "cv.pdf"))
     assert response.status_code == 400
     assert message("upload_too_heavy") in response.data.decode().replace("&#39;", "'")
     assert _count(app) == 0 and _count(app, Document) == 0
