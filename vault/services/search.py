@@ -399,11 +399,15 @@ def _holds(name: str) -> ColumnElement[bool]:
     return TOKEN_IDS.op("&&", is_comparison=True)(bindparam(name, type_=ARRAY(Integer)))
 
 
-def _pg_matches(groups: int) -> Select[tuple[int]]:
-    """Ids of the records holding one token of each group (:g0, :g1, ...: one indexed
-    condition per word, any of its readings)."""
+def _pg_ids(condition: ColumnElement[bool], filters: list[ColumnElement[bool]]
+            ) -> Select[tuple[int]]:
+    """Ids of the records meeting a condition on their tokens and the filters. Without
+    filters the index rows alone answer (each belongs to a candidate: a foreign key),
+    as on SQLite: joining candidate cost the count a primary-key lookup a match."""
+    if not filters:
+        return select(CandidateIndex.candidate_id).where(condition)
     return (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
-            .where(*(_holds(f"g{n}") for n in range(groups))))
+            .where(condition, *filters))
 
 
 @dataclass(frozen=True)
@@ -443,14 +447,11 @@ def _pg_statements(shape: Shape, groups: int, tier_counts: tuple[int, ...]) -> _
         levels.append(or_(*combinations))
     page = _page_rows(_named_column()).where(*every, *filters)
     return _PgStatements(
-        count=_capped(_pg_matches(groups).where(*filters)),
+        count=_capped(_pg_ids(and_(*every), filters)),
         page=page.order_by(Candidate.id.desc()).offset(window[1]).limit(window[0]),
         scored=page.order_by(score.desc(), Candidate.id.desc())
         .offset(window[1]).limit(window[0]),
-        level_counts=tuple(
-            _capped(select(Candidate.id)
-                    .join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
-                    .where(level, *filters)) for level in levels),
+        level_counts=tuple(_capped(_pg_ids(level, filters)) for level in levels),
         level_pages=tuple(
             _page_rows(_named_column()).where(level, *filters).order_by(Candidate.id.desc())
             .offset(window[1]).limit(window[0]) for level in levels))
