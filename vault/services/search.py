@@ -497,9 +497,9 @@ def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: 
     if total <= SMALL_MATCH or not higher:
         if higher:
             return total, list(connection.execute(statements.scored, {
-                **values, "h": _ids(higher), "n": limit, "o": offset}))
+                **values, "h": _ids(higher), "n": limit, "o": offset}).all())
         return total, list(connection.execute(statements.page, {
-            **values, "n": limit, "o": offset}))
+            **values, "n": limit, "o": offset}).all())
     rows: list[Row[Any]] = []
     for level_at, level in enumerate(_combinations(tier_counts)):
         level_values = {**values, **_pg_level(plan, level_at, level)}
@@ -510,8 +510,9 @@ def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: 
             if before < offset:
                 offset -= before
                 continue
+        # fetchall: one call for the rows, not one a row.
         rows += connection.execute(statements.level_pages[level_at], {
-            **level_values, "n": limit - len(rows), "o": offset})
+            **level_values, "n": limit - len(rows), "o": offset}).all()
         offset = 0
         if len(rows) == limit:
             break
