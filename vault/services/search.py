@@ -412,10 +412,11 @@ def _pg_ids(condition: ColumnElement[bool], filters: list[ColumnElement[bool]]
 
 @dataclass(frozen=True)
 class _PgStatements:
-    """The PostgreSQL statements of one shape and number of token groups; tokens are
-    int4[] parameters: :g0... (what every match holds), :h (the tier tokens that
-    score), per score level :l<tier of each ranked word> and :x<combination> (the
-    tokens it holds none of); :cap, :n and :o as on SQLite."""
+    """The PostgreSQL statements of one shape, number of token groups and tiers of the
+    ranked words; tokens are int4[] parameters: :g0... (a group each match holds one
+    of), :h (the tier tokens that score), and for the score levels :l<word>_<tier> (a
+    ranked word's tokens of that tier) and :x<level>_<combination> (the tokens a tier
+    combination holds none of); :cap, :n and :o as on SQLite."""
 
     count: Select[tuple[int]]  # matches, up to :cap
     page: Select[Any]  # result lines of the matches, newest first, :n from :o
