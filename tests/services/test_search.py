@@ -170,6 +170,35 @@ def test_results_show_a_matching_excerpt(app, clock, pool):
     assert "Django" in page.results[0].excerpt.marked
 
 
+@pytest.mark.parametrize("small_match", [0, 1_000], ids=["levels", "scored-here"])
+@pytest.mark.parametrize("q", ["python", "", "python kafka spark"])
+def test_a_result_names_the_vacancys_company_or_those_an_application_names(
+        app, clock, monkeypatch, small_match, q):
+    # On PostgreSQL the named companies come back with the page's rows (every way the
+    # page is read), on SQLite in a statement of their own: the same line either way.
+    monkeypatch.setattr("vault.services.search.SMALL_MATCH", small_match)
+    cv = "Python, Kafka and Spark."
+    with app.app_context():
+        vacancy = Vacancy(slug="v", company="Ingenium", title="Job", status="open")
+        db.session.add(vacancy)
+        db.session.flush()
+        keys = vault_keys()
+        made = [create_candidate(db.session, keys, _input("Vera Vacancy", "v@example.org", cv),
+                                 now=clock(), vacancy_id=vacancy.id),
+                create_candidate(db.session, keys, _input("Toon Two", "t@example.org", cv),
+                                 now=clock(), companies=["Zeta", "Hoptimize"]),
+                create_candidate(db.session, keys, _input("Nora None", "n@example.org", cv),
+                                 now=clock())]
+        admin = User(email="a@x", password_hash="-", role="admin", company="Ingenium")
+        db.session.add(admin)
+        db.session.commit()
+        ids = [record.public_id for record in made]
+        page = search(db.session, keys, admin, q=q, now=clock())
+        lines = {hit.public_id: (hit.vacancy_title, hit.company) for hit in page.results}
+    assert lines == {ids[0]: ("Job", "Ingenium"), ids[1]: (None, "Hoptimize and Zeta"),
+                     ids[2]: (None, None)}
+
+
 @pytest.mark.app_config(BLIND_INDEX_BITS=16)
 def test_false_positives_from_truncated_tokens_are_removed(app, clock):
     with app.app_context():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from vault.crypto import normalise
@@ -63,6 +63,10 @@ class Marker:
 
     def __init__(self, words: list[QueryWord], cache: Cache) -> None:
         self.words, self.cache = words, cache
+        # The marked spans of each chunk analysed, for the page: a page's CVs share most
+        # of their words, and each excerpt analyses its anchor twice (to find it, to mark
+        # it). Plaintext, so it lives and dies with the Marker, as the cache does.
+        self._spans: dict[str, tuple[tuple[int, int], ...]] = {}
         self.needles = needles(words)
         # Longest first, so the alternation finds a needle wherever one starts.
         self.pattern = re.compile("|".join(
@@ -78,7 +82,7 @@ class Marker:
         folded = normalise(text)
         if len(folded) != len(text):  # folding moved positions (ß, ligatures): chunk by chunk
             for m in _CHUNK.finditer(text):
-                if any(True for _ in self.spans(m.group())):
+                if self.spans(m.group()):
                     return m.span()
             return None
         at = 0
@@ -88,12 +92,19 @@ class Marker:
                 start -= 1
             space = _SPACE.search(text, found.end())
             end = space.start() if space else len(text)
-            if any(True for _ in self.spans(text[start:end])):
+            if self.spans(text[start:end]):
                 return start, end
             at = end
         return None
 
-    def spans(self, chunk: str) -> Iterator[tuple[int, int]]:
+    def spans(self, chunk: str) -> tuple[tuple[int, int], ...]:
+        """Where the chunk's written words that match the query start and end."""
+        found = self._spans.get(chunk)
+        if found is None:
+            found = self._spans[chunk] = tuple(self._find_spans(chunk))
+        return found
+
+    def _find_spans(self, chunk: str) -> Iterator[tuple[int, int]]:
         if not self.words or not self.worth(chunk):
             return
         for m in _WORD.finditer(chunk):
@@ -125,7 +136,7 @@ def excerpt(cv_text: str, words: list[QueryWord], cache: Cache | None = None, *,
         first = _CHUNK.search(cv_text)
         if first is None:
             return Excerpt((), False, False)
-        start, end, lead = first.start(), first.end(), []
+        start, end, lead, length = first.start(), first.end(), [], 0
     else:
         start, end = found
         # Whole chunks before it, up to LEAD characters (the first cut chunk left out).
@@ -133,53 +144,67 @@ def excerpt(cv_text: str, words: list[QueryWord], cache: Cache | None = None, *,
         lead = cv_text[cut:start].split()
         if cut and lead and not cv_text[cut - 1].isspace() and not cv_text[cut].isspace():
             lead.pop(0)
-        while lead and sum(len(c) + 1 for c in lead) > LEAD:
-            lead.pop(0)
-    dropped = len(lead) < len(cv_text[:start].split())
-    window = [*lead, cv_text[start:end]]
-    length = sum(len(c) for c in window) + len(window) - 1
+        length = sum(map(len, lead)) + len(lead)  # the lead and a space after each chunk
+        while lead and length > LEAD:
+            length -= len(lead.pop(0)) + 1
+    anchor = cv_text[start:end]
+    window = [*lead, anchor]
+    length += len(anchor)
     after = False
     if length > EXCERPT:  # the anchor alone is too long
-        window = [_fitted(cv_text[start:end], EXCERPT)]
-        dropped, after = bool(cv_text[:start].strip()), True
+        return Excerpt(_segments([_fitted(anchor, EXCERPT)], marker),
+                       bool(cv_text[:start].strip()), True)
+    # Text left out before: more chunks before the anchor than the lead keeps (split
+    # from the right at most len(lead) times, not the whole beginning of the CV).
+    dropped = len(cv_text[:start].rsplit(None, len(lead))) > len(lead)
+    # The chunks after it, from a slice split in C; a slice cut inside a chunk loses
+    # that chunk, and one that runs out before the excerpt is full (long runs of
+    # spaces) is walked again chunk by chunk.
+    stop = end + 2 * EXCERPT
+    following = cv_text[end:stop].split()
+    if stop < len(cv_text) and not cv_text[stop - 1].isspace() and not cv_text[stop].isspace():
+        following.pop()
+    for chunk in following:
+        length += 1 + len(chunk)
+        if length > EXCERPT:
+            after = True
+            break
+        window.append(chunk)
     else:
-        for m in _CHUNK.finditer(cv_text, end):
-            if length + 1 + len(m.group()) > EXCERPT:
-                after = True
-                break
-            window.append(m.group())
-            length += 1 + len(m.group())
+        if stop < len(cv_text):
+            window, length = [*lead, anchor], length - sum(map(len, following)) - len(following)
+            for m in _CHUNK.finditer(cv_text, end):
+                if length + 1 + len(m.group()) > EXCERPT:
+                    after = True
+                    break
+                window.append(m.group())
+                length += 1 + len(m.group())
     return Excerpt(_segments(window, marker), dropped, after)
 
 
-def _worth(window: list[str], marker: Marker) -> set[int] | range:
-    """The chunks of the window that hold a needle (one search over the window)."""
+def _segments(window: list[str], marker: Marker) -> tuple[Segment, ...]:
+    """The window's text, as segments: the spans the marker finds marked. Only the
+    chunks that hold a needle are analysed (one search over the whole window)."""
     joined = " ".join(window)
     folded = normalise(joined)
+    # Where each chunk starts in the joined text.
+    starts = list(itertools.accumulate(map((1).__add__, map(len, window)), initial=0))
     if len(folded) != len(joined):
-        return range(len(window))
-    starts = list(itertools.accumulate((len(c) + 1 for c in window), initial=0))
-    return {bisect.bisect_right(starts, m.start()) - 1 for m in marker.pattern.finditer(folded)}
-
-
-def _segments(window: list[str], marker: Marker) -> tuple[Segment, ...]:
-    worth = _worth(window, marker)
+        worth: Iterable[int] = range(len(window))
+    else:
+        worth = sorted({bisect.bisect_right(starts, m.start()) - 1
+                        for m in marker.pattern.finditer(folded)})
     if not worth:  # nothing to mark: one segment
-        return (Segment(" ".join(window), False),)
+        return (Segment(joined, False),)
     segments: list[Segment] = []
-    plain: list[str] = []
-    for number, chunk in enumerate(window):
-        if number:
-            plain.append(" ")
-        at = 0
-        for start, end in marker.spans(chunk) if number in worth else ():
-            plain.append(chunk[at:start])
-            if any(plain):
-                segments.append(Segment("".join(plain), False))
-            plain = []
-            segments.append(Segment(chunk[start:end], True))
-            at = end
-        plain.append(chunk[at:])
-    if any(plain):
-        segments.append(Segment("".join(plain), False))
+    at = 0
+    for number in worth:
+        offset = starts[number]
+        for start, end in marker.spans(window[number]):
+            if at < start + offset:
+                segments.append(Segment(joined[at:start + offset], False))
+            segments.append(Segment(joined[start + offset:end + offset], True))
+            at = end + offset
+    if at < len(joined):
+        segments.append(Segment(joined[at:], False))
     return tuple(segments)

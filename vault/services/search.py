@@ -42,7 +42,7 @@ import itertools
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,6 +54,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     cast,
     column,
     false,
@@ -65,7 +66,7 @@ from sqlalchemy import (
     select,
     table,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Integer
 
@@ -134,10 +135,6 @@ def token_ids(tokens: str) -> list[int]:
         # share their 32 bits): twice as fast as sorting a set.
         return list(dict.fromkeys(sorted(values.tolist())))
     return sorted({token_id(w) for w in tokens.split()})
-
-
-def _int_array(tokens: Sequence[str]) -> ColumnElement[Any]:
-    return cast(sorted({token_id(t) for t in tokens}), ARRAY(Integer))
 
 
 @dataclass(slots=True)
@@ -270,17 +267,29 @@ def _all_of(groups: Sequence[Sequence[str]]) -> str:
     return " AND ".join(_any_of(group) for group in groups)
 
 
+@functools.lru_cache(maxsize=64)
+def _combinations(tier_counts: tuple[int, ...]) -> tuple[tuple[tuple[int, ...], ...], ...]:
+    """The score levels for ranked words of these many tiers, best first: each the tier
+    combinations (the tier each word reaches) summing to its score."""
+    by_score: dict[int, list[tuple[int, ...]]] = {}
+    for tiers in itertools.product(*(range(count, 0, -1) for count in tier_counts)):
+        by_score.setdefault(sum(tiers), []).append(tiers)
+    return tuple(tuple(by_score[score]) for score in sorted(by_score, reverse=True))
+
+
+def _tier_counts(plan: QueryPlan) -> tuple[int, ...]:
+    return tuple(len(w.tiers) for w in plan.ranked)
+
+
 def _levels(plan: QueryPlan) -> list[list[tuple[list[Sequence[str]], list[str]]]]:
     """The score levels, best first: each a list of tier combinations, each as (token
     groups a record holds one of each, tokens it holds none of)."""
     fixed = [w.tokens for w in plan.words[RANKED_WORDS:]] + [(t,) for t in plan.required]
-    by_score: dict[int, list[tuple[list[Sequence[str]], list[str]]]] = {}
-    for tiers in itertools.product(*(range(len(w.tiers), 0, -1) for w in plan.ranked)):
-        present = [w.tiers[t - 1] for w, t in zip(plan.ranked, tiers, strict=True)] + fixed
-        absent = [token for w, t in zip(plan.ranked, tiers, strict=True) if t < len(w.tiers)
-                  for token in w.tiers[t]]
-        by_score.setdefault(sum(tiers), []).append((present, absent))
-    return [by_score[score] for score in sorted(by_score, reverse=True)]
+    return [[([w.tiers[t - 1] for w, t in zip(plan.ranked, tiers, strict=True)] + fixed,
+              [token for w, t in zip(plan.ranked, tiers, strict=True) if t < len(w.tiers)
+               for token in w.tiers[t]])
+             for tiers in level]
+            for level in _combinations(_tier_counts(plan))]
 
 
 def score_levels(plan: QueryPlan) -> list[str]:
@@ -302,6 +311,7 @@ def score_levels(plan: QueryPlan) -> list[str]:
 PAGE_COLUMNS = (Candidate.id, Candidate.public_id, Candidate.status, Candidate.created_at,
                 Candidate.pool_consent_until, CandidateKey.kek_version, CandidateKey.wrapped,
                 CandidateIndex.card, Vacancy.title, Vacancy.company)
+NAMED = len(PAGE_COLUMNS)  # where a PostgreSQL page row holds _named_column
 
 
 def _page_rows(*extra: ColumnElement[Any]) -> Select[Any]:
@@ -309,6 +319,15 @@ def _page_rows(*extra: ColumnElement[Any]) -> Select[Any]:
             .join(CandidateKey, CandidateKey.candidate_id == Candidate.id)
             .join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
             .outerjoin(Vacancy, Vacancy.id == Candidate.vacancy_id))
+
+
+def _named_column() -> ColumnElement[str | None]:
+    """(PostgreSQL) The companies a spontaneous application names, joined for display as
+    _named_companies joins them, read with the page: a statement less per page."""
+    named = (select(func.string_agg(CandidateCompany.company, aggregate_order_by(
+        literal(" and "), CandidateCompany.company)))
+        .where(CandidateCompany.candidate_id == Candidate.id).scalar_subquery())
+    return case((Vacancy.company.is_(None), named))
 
 
 def _capped(ids: Select[Any]) -> Select[tuple[int]]:
@@ -380,23 +399,93 @@ def _sqlite_rows(connection: Connection, plan: QueryPlan, offset: int, limit: in
     return total, rows
 
 
-def _holds(tokens: Sequence[str]) -> ColumnElement[bool]:
-    """The record holds one of `tokens`: intarray's && on int4[], which the GIN index
-    (gin__int_ops) serves."""
-    return TOKEN_IDS.op("&&", is_comparison=True)(_int_array(tokens))
+def _holds(name: str) -> ColumnElement[bool]:
+    """The record holds one of the tokens in the int4[] parameter `name`: intarray's &&,
+    which the GIN index (gin__int_ops) serves."""
+    return TOKEN_IDS.op("&&", is_comparison=True)(bindparam(name, type_=ARRAY(Integer)))
 
 
-def _holds_every(plan: QueryPlan) -> ColumnElement[bool]:
-    """One indexed condition per word: the record holds any of its readings."""
-    return and_(*(_holds(group) for group in plan.every))
+def _pg_ids(condition: ColumnElement[bool], filters: list[ColumnElement[bool]]
+            ) -> Select[tuple[int]]:
+    """Ids of the records meeting a condition on their tokens and the filters. Without
+    filters the index rows alone answer (each belongs to a candidate: a foreign key),
+    as on SQLite: joining candidate cost the count a primary-key lookup a match."""
+    if not filters:
+        return select(CandidateIndex.candidate_id).where(condition)
+    return (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
+            .where(condition, *filters))
 
 
-def _pg_levels(plan: QueryPlan) -> list[ColumnElement[bool]]:
-    """The score levels as conditions on token_ids, best first (as score_levels)."""
-    return [or_(*(and_(*(_holds(group) for group in present),
-                       *([not_(_holds(absent))] if absent else []))
-                  for present, absent in level))
-            for level in _levels(plan)]
+@dataclass(frozen=True)
+class _PgStatements:
+    """The PostgreSQL statements of one shape, number of token groups and tiers of the
+    ranked words; tokens are int4[] parameters: :g0... (a group each match holds one
+    of), :h (the tier tokens that score), and for the score levels :l<word>_<tier> (a
+    ranked word's tokens of that tier) and :x<level>_<combination> (the tokens a tier
+    combination holds none of); :cap, :n and :o as on SQLite."""
+
+    count: Select[tuple[int]]  # matches, up to :cap
+    page: Select[Any]  # result lines of the matches, newest first, :n from :o
+    scored: Select[Any]  # the same, best first by how many of :h each holds
+    level_counts: tuple[Select[tuple[int]], ...]  # per score level, best first
+    level_pages: tuple[Select[Any], ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _pg_statements(shape: Shape, groups: int, tier_counts: tuple[int, ...]) -> _PgStatements:
+    # Built once per shape, as on SQLite: building and hashing a statement of 27 tier
+    # combinations cost more Python than the rest of a three-word page.
+    filters = _filters(shape)
+    every = [_holds(f"g{n}") for n in range(groups)]
+    fixed = every[len(tier_counts):]  # words past RANKED_WORDS, the degree level
+    window = (bindparam("n"), bindparam("o"))
+    # The score: how many of the query's tier tokens the record holds, from one sorted
+    # intersection of the two arrays.
+    score = func.icount(TOKEN_IDS.op("&", return_type=ARRAY(Integer))(
+        bindparam("h", type_=ARRAY(Integer))))
+    levels = []
+    for level_at, level in enumerate(_combinations(tier_counts)):
+        combinations = []
+        for at, tiers in enumerate(level):
+            present = [_holds(f"l{n}_{t}") for n, t in enumerate(tiers)]
+            absent = [not_(_holds(f"x{level_at}_{at}"))] if any(
+                t < count for t, count in zip(tiers, tier_counts, strict=True)) else []
+            combinations.append(and_(*present, *fixed, *absent))
+        levels.append(or_(*combinations))
+    page = _page_rows(_named_column()).where(*every, *filters)
+    return _PgStatements(
+        count=_capped(_pg_ids(and_(*every), filters)),
+        page=page.order_by(Candidate.id.desc()).offset(window[1]).limit(window[0]),
+        scored=page.order_by(score.desc(), Candidate.id.desc())
+        .offset(window[1]).limit(window[0]),
+        level_counts=tuple(_capped(_pg_ids(level, filters)) for level in levels),
+        level_pages=tuple(
+            _page_rows(_named_column()).where(level, *filters).order_by(Candidate.id.desc())
+            .offset(window[1]).limit(window[0]) for level in levels))
+
+
+def _ids(tokens: Iterable[str]) -> list[int]:
+    return sorted({token_id(t) for t in tokens})
+
+
+def _pg_groups(plan: QueryPlan) -> dict[str, list[int]]:
+    return {f"g{n}": _ids(group) for n, group in enumerate(plan.every)}
+
+
+def _pg_level(plan: QueryPlan, level_at: int, level: Sequence[tuple[int, ...]]
+              ) -> dict[str, list[int]]:
+    """The parameters of one score level's statements (as _levels lists its tokens)."""
+    values: dict[str, list[int]] = {}
+    for at, tiers in enumerate(level):
+        absent: list[str] = []
+        for n, (word, tier) in enumerate(zip(plan.ranked, tiers, strict=True)):
+            if f"l{n}_{tier}" not in values:
+                values[f"l{n}_{tier}"] = _ids(word.tiers[tier - 1])
+            if tier < len(word.tiers):
+                absent += word.tiers[tier]
+        if absent:
+            values[f"x{level_at}_{at}"] = _ids(absent)
+    return values
 
 
 def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: int
@@ -405,38 +494,32 @@ def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: 
     more are read level by level, newest first, so that a word found in half the pool
     is not scored record by record (the planner walks the primary key backwards and
     stops at the page; scoring every match read each one's array)."""
-    filters = _filters(plan.shape)
-    holds_every = _holds_every(plan)
-    ids = (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
-           .where(holds_every, *filters))
-    total = _count(connection, _capped(ids), plan.values, cap=COUNT_CAP)
+    tier_counts = _tier_counts(plan)
+    statements = _pg_statements(plan.shape, len(plan.every), tier_counts)
+    values = {**plan.values, **_pg_groups(plan)}
+    total = _count(connection, statements.count, values, cap=COUNT_CAP)
     if total == 0:
         return 0, []
     higher = plan.higher
     if total <= SMALL_MATCH or not higher:
-        statement = _page_rows().where(holds_every, *filters)
         if higher:
-            # The score: how many of the query's tier tokens the record holds, from one
-            # sorted intersection of the two arrays.
-            statement = statement.order_by(
-                func.icount(TOKEN_IDS.op("&", return_type=ARRAY(Integer))(
-                    _int_array(higher))).desc())
-        statement = statement.order_by(Candidate.id.desc()).offset(offset).limit(limit)
-        return total, list(connection.execute(statement, plan.values))
+            return total, list(connection.execute(statements.scored, {
+                **values, "h": _ids(higher), "n": limit, "o": offset}).all())
+        return total, list(connection.execute(statements.page, {
+            **values, "n": limit, "o": offset}).all())
     rows: list[Row[Any]] = []
-    for level in _pg_levels(plan):
+    for level_at, level in enumerate(_combinations(tier_counts)):
+        level_values = {**values, **_pg_level(plan, level_at, level)}
         if offset:
             # Levels wholly before the page are only counted.
-            before = _count(connection, _capped(
-                select(Candidate.id)
-                .join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
-                .where(level, *filters)), plan.values, cap=offset)
+            before = _count(connection, statements.level_counts[level_at], level_values,
+                            cap=offset)
             if before < offset:
                 offset -= before
                 continue
-        rows += connection.execute(
-            _page_rows().where(level, *filters).order_by(Candidate.id.desc())
-            .offset(offset).limit(limit - len(rows)), plan.values)
+        # fetchall: one call for the rows, not one a row.
+        rows += connection.execute(statements.level_pages[level_at], {
+            **level_values, "n": limit - len(rows), "o": offset}).all()
         offset = 0
         if len(rows) == limit:
             break
@@ -452,8 +535,9 @@ def ranked_rows(session: Session, plan: QueryPlan, offset: int, limit: int
         filters = _filters(plan.shape)
         total = _count(connection, _capped(select(Candidate.id).where(*filters)), plan.values,
                        cap=COUNT_CAP)
+        named = [] if connection.dialect.name == "sqlite" else [_named_column()]
         return total, list(connection.execute(
-            _page_rows().where(*filters).order_by(Candidate.id.desc())
+            _page_rows(*named).where(*filters).order_by(Candidate.id.desc())
             .offset(offset).limit(limit), plan.values))
     if connection.dialect.name == "sqlite":
         return _sqlite_rows(connection, plan, offset, limit)
@@ -462,7 +546,10 @@ def ranked_rows(session: Session, plan: QueryPlan, offset: int, limit: int
 
 def _named_companies(session: Session, rows: Sequence[Row[Any]]) -> dict[int, str]:
     """The companies the spontaneous applications among `rows` name, joined for display:
-    one query per page, not one per line."""
+    one query per page, not one per line (on PostgreSQL read with the page itself, the
+    column after PAGE_COLUMNS)."""
+    if session.connection().dialect.name != "sqlite":
+        return {row[0]: row[NAMED] for row in rows if row[9] is None and row[NAMED] is not None}
     ids = [row[0] for row in rows if row[9] is None]
     if not ids:
         return {}
@@ -502,9 +589,9 @@ def _exact_total(session: Session, plan: QueryPlan, offset: int) -> int:
     if connection.dialect.name == "sqlite":
         return _count(connection, _fts_statements(plan.shape, 0).count, plan.values,
                       m=_all_of(plan.every), cap=offset)
-    ids = (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
-           .where(_holds_every(plan), *_filters(plan.shape)))
-    return _count(connection, _capped(ids), plan.values, cap=offset)
+    statements = _pg_statements(plan.shape, len(plan.every), _tier_counts(plan))
+    return _count(connection, statements.count, {**plan.values, **_pg_groups(plan)},
+                  cap=offset)
 
 
 def search(session: Session, keys: VaultKeys, user: User, *, q: str,
