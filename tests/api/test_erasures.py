@@ -101,6 +101,10 @@ def test_pages_follow_the_cursor_without_losing_ties(app, client, make_client):
         "?since=2026-03-01T08:00:00Z&limit=1001",
         "?since=2026-03-01T08:00:00Z&after=nonsense",
         "?since=2026-03-01T08:00:00Z&after=2026-13-01~x",
+        # Valid ISO times with no UTC equivalent (found by the OpenAPI fuzz test).
+        "?since=0001-01-01T00%3A00%3A00.0%2B00%3A01",
+        "?since=9999-12-31T23%3A59%3A59-00%3A01",
+        "?since=2026-03-01T08:00:00Z&after=0001-01-01T00%3A00%3A00%2B00%3A01~x",
     ],
 )
 def test_bad_queries_get_a_problem_document_not_a_500(client, make_client, query):

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import url_for
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from vault.api.auth import require_scope
 from vault.api.blueprint import bp
@@ -35,10 +35,20 @@ MAX_LIMIT = 1000
 _CURSOR_SEPARATOR = "~"
 
 
+def _in_utc_range(moment: datetime) -> None:
+    # A valid ISO time near the ends of the calendar (0001-01-01T00:00+00:01) has no UTC
+    # equivalent: refused as input, never a 500 when it is compared with the ledger's.
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError("The time is outside the range that can be read in UTC.") from None
+
+
 class ErasureQuery(Schema):
     since = fields.AwareDateTime(
         required=True,
         format="iso",
+        validate=_in_utc_range,
         metadata={
             "description": "ISO 8601 time with an offset (e.g. 2026-11-27T10:00:00Z): "
             "erasures at or after it."
@@ -90,7 +100,7 @@ def _parse_cursor(after: str) -> tuple[datetime, str]:
         if not separator or not public_id:
             raise ValueError
         return _utc(datetime.fromisoformat(moment)), public_id
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: no UTC equivalent (_in_utc_range)
         raise ApiProblem(
             400,
             "The value of 'after' is not one this API gave.",
