@@ -15,7 +15,9 @@ The import file is JSON Lines in the export schema (docs/export-schema.json): th
 seed's fictitious people with their CV as base64 PDF, their consents and talent-pool
 end, written as a stream to a temporary file. `vault import` also queues and delivers
 one confirmation mail per record (the address must confirm, services.imports); the
-time to "Imported N record(s)." is printed apart from the whole command's.
+times to "Imported N record(s)." (the records committed) and to "Queued N confirmation
+link(s)" are printed apart from the whole command's (which includes delivering the
+mails, here to the outbox folder).
 
 Prints figures; asserts nothing.
 Run: .venv/bin/python benchmarks/load_bench.py --sizes 100000 [--backends sqlite,postgresql]
@@ -54,6 +56,8 @@ for line in proc.stdout:
     sys.stdout.write(line)
     if line.startswith("Imported "):
         marks["imported"] = time.monotonic() - start
+    if line.startswith("Queued "):
+        marks["queued"] = time.monotonic() - start
 proc.wait()
 wall = time.monotonic() - start
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -72,6 +76,7 @@ class Figures:
     cpu: float
     peak_rss_mib: float
     imported_at: float | None = None
+    queued_at: float | None = None  # the confirmation mails queued (not yet delivered)
 
     def line(self) -> str:
         rate = self.size / self.wall
@@ -81,6 +86,11 @@ class Figures:
             extra = (
                 f"; records committed at {self.imported_at:.1f} s "
                 f"({self.size / self.imported_at:,.0f}/s wall)"
+            )
+        if self.imported_at is not None and self.queued_at is not None:
+            extra += (
+                f", confirmations queued at {self.queued_at:.1f} s "
+                f"({self.size / (self.queued_at - self.imported_at):,.0f}/s)"
             )
         return (
             f"{self.what:6} {self.backend:10} {self.size:>9,}: {rate:8,.0f} candidates/s "
@@ -116,6 +126,7 @@ def _vault(instance: Path, database: str, *args: str) -> Figures | None:
         result["cpu"],
         result["peak_rss_mib"],
         result["marks"].get("imported"),
+        result["marks"].get("queued"),
     )
 
 

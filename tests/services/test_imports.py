@@ -323,8 +323,8 @@ def test_round_trip_export_then_import_gives_the_same_data(app, clock, make_user
         # The copy joins the original's person only once its address confirms by link.
         assert [r.public_id for r in person(copy.public_id)] == [copy.public_id]
         assert [r.public_id for r in person(public_id)] == [public_id]
-        ticket = identity.ask_to_confirm(
-            db.session, vault_keys(), copy, now=clock(), lifetime_hours=24,
+        ((_record, ticket),) = identity.ask_to_confirm(
+            db.session, vault_keys(), [copy], now=clock(), lifetime_hours=24,
             secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
         identity.confirm_email_change(db.session, vault_keys(), ticket.token,
                                       secret_keys=secret_keys(), now=clock(), max_age_hours=24)

@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from vault.appctx import now, secret_keys, vault_keys
 from vault.cli import require_secrets
@@ -28,7 +29,7 @@ from vault.services.imports import (
     imported_records,
     is_json_lines,
 )
-from vault.services.notifications import deliver_queued, queue_email_change
+from vault.services.notifications import deliver_queued, queue_import_confirmations
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -123,20 +124,18 @@ def import_command(file: Path, workers: int | None) -> None:
     # mail is also how the person learns that we hold data obtained from elsewhere.
     if report.public_ids:
         batches = [db.session.scalars(select(Candidate).where(
-            Candidate.public_id.in_(report.public_ids)).order_by(Candidate.id)).all()]
+            Candidate.public_id.in_(report.public_ids)).order_by(Candidate.id)
+            .options(selectinload(Candidate.key))).all()]
     else:
         batches = imported_records(db.session, report, now=moment)
     queued = 0
     with click.progressbar(length=report.imported, label="Confirmation links") as bar:
         for records in batches:
-            for record in records:
-                ticket = identity.ask_to_confirm(
-                    db.session, keys, record, now=now(),
-                    lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
-                    secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
-                if ticket is not None:
-                    queue_email_change(db.session, keys, record, ticket, imported=True)
-                    queued += 1
+            tickets = identity.ask_to_confirm(
+                db.session, keys, records, now=now(),
+                lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
+                secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
+            queued += queue_import_confirmations(db.session, keys, tickets)
             # A batch at a time, so a large import holds a batch of records, not all.
             db.session.commit()
             db.session.expunge_all()

@@ -48,7 +48,7 @@ from typing import Any, BinaryIO
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from vault.config import DEFAULTS
 from vault.keys import VaultKeys
@@ -721,7 +721,8 @@ def imported_records(session: Session, report: ImportReport, *, now: datetime,
     while True:
         records = list(session.scalars(select(Candidate).where(
             Candidate.id > last, Candidate.source == SOURCE, Candidate.created_at == now,
-            Candidate.email_confirmed_at.is_(None)).order_by(Candidate.id).limit(batch)))
+            Candidate.email_confirmed_at.is_(None)).order_by(Candidate.id).limit(batch)
+            .options(selectinload(Candidate.key))))  # the batch's keys in one query
         if not records:
             return
         last = records[-1].id

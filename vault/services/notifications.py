@@ -36,6 +36,7 @@ from vault.personal_links import (
 )
 from vault.services import audit, identity, mail_queue
 from vault.services.candidates import email_index, open_candidate, records_of_person
+from vault.services.sealing import records_opened
 
 log = logging.getLogger(__name__)
 SENDER_THREAD = "vault-mail-sender"
@@ -113,12 +114,11 @@ def personal_link_mail(session: Session, keys: VaultKeys,
     Imported records still waiting for this address to confirm get a fresh
     confirmation link each, bound to them."""
     moment = now()
-    for record in identity.unconfirmed_records(session, keys, address):
-        ticket = identity.ask_to_confirm(
-            session, keys, record, now=moment, lifetime_hours=_change_hours(),
-            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CANDIDATE)
-        if ticket is not None:
-            queue_email_change(session, keys, record, ticket, imported=True)
+    tickets = identity.ask_to_confirm(
+        session, keys, identity.unconfirmed_records(session, keys, address), now=moment,
+        lifetime_hours=_change_hours(), secret_keys=secret_keys(),
+        requested_by=identity.IMPORT, actor=audit.CANDIDATE)
+    queue_import_confirmations(session, keys, tickets)
     newest = session.scalar(
         select(Candidate).where(Candidate.email_index == email_index(keys, address),
                                 Candidate.email_confirmed_at.is_not(None))
@@ -144,12 +144,9 @@ def queue_email_change(session: Session, keys: VaultKeys, record: Candidate,
     asked may have typed someone else's. Both are bound to the record, so erasing it
     takes them too. The caller commits."""
     with in_language(record.language):
-        body = render_mail("email_change_confirmation", link=email_confirmation_url(ticket.token),
-                           hours=_change_hours(), imported=imported)
-        subject = gettext("Please confirm your e-mail address")
-    mail_queue.enqueue_for_record(
-        session, keys, record, OutgoingMail(to=ticket.new_email, subject=subject, body=body),
-        kind=mail_queue.EMAIL_CONFIRMATION, now=now())
+        mail = _confirmation_mail(ticket, imported=imported)
+    mail_queue.enqueue_for_record(session, keys, record, mail,
+                                  kind=mail_queue.EMAIL_CONFIRMATION, now=now())
     if ticket.notify_old_address:
         with in_language(record.language):
             notice = render_mail("email_change_notice", hours=_change_hours(),
@@ -159,6 +156,37 @@ def queue_email_change(session: Session, keys: VaultKeys, record: Candidate,
             session, keys, record, OutgoingMail(to=ticket.old_email, subject=subject,
                                                 body=notice),
             kind=mail_queue.EMAIL_CHANGE_NOTICE, now=now())
+
+
+def _confirmation_mail(ticket: identity.ChangeTicket, *, imported: bool) -> OutgoingMail:
+    """The confirmation link's mail, in the language in force (in_language)."""
+    body = render_mail("email_change_confirmation", link=email_confirmation_url(ticket.token),
+                       hours=_change_hours(), imported=imported)
+    return OutgoingMail(to=ticket.new_email, subject=gettext("Please confirm your e-mail address"),
+                        body=body)
+
+
+def queue_import_confirmations(session: Session, keys: VaultKeys,
+                               tickets: list[tuple[Candidate, identity.ChangeTicket]]) -> int:
+    """queue_email_change for a batch of imported records, each asked to confirm its own
+    address (identity.ask_to_confirm): so no notice to an old address. One INSERT for
+    the batch, each mail sealed with its record's key. Returns the number queued."""
+    mails = []
+    for language, group in _by_language(tickets).items():
+        with in_language(language):  # once per language, not once per mail
+            mails.extend((record, _confirmation_mail(ticket, imported=True))
+                         for record, ticket in group)
+    with records_opened(keys, [record for record, _ in tickets]):
+        return mail_queue.enqueue_for_records(session, keys, mails,
+                                              kind=mail_queue.EMAIL_CONFIRMATION, now=now())
+
+
+def _by_language(tickets: list[tuple[Candidate, identity.ChangeTicket]]
+                 ) -> dict[str, list[tuple[Candidate, identity.ChangeTicket]]]:
+    groups: dict[str, list[tuple[Candidate, identity.ChangeTicket]]] = {}
+    for record, ticket in tickets:
+        groups.setdefault(record.language, []).append((record, ticket))
+    return groups
 
 
 def queue_consent_reminder(session: Session, keys: VaultKeys, records: list[Candidate],
