@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import os
+import re
 import signal
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
@@ -22,11 +23,11 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.services.test_exports import CV_BYTES
-from vault.appctx import vault_keys
+from vault.appctx import secret_keys, vault_keys
 from vault.extensions import db
-from vault.models import AuditEvent, Candidate, Consent, User
+from vault.models import AuditEvent, Candidate, Consent, EmailChange, MailMessage, User
 from vault.privacy import NOTICE_VERSION
-from vault.services import audit, bulkload, exports, imports
+from vault.services import audit, bulkload, exports, identity, imports, mail_queue, notifications
 from vault.services.candidates import open_candidate, open_document
 from vault.services.imports import import_jsonl, import_jsonl_stream
 from vault.services.indexing import open_card
@@ -200,6 +201,84 @@ def test_bulk_import_reads_back_exactly_as_the_one_by_one_import(app, clock, mak
             assert lines and lines[::2] == lines[1::2], query
 
 
+def _asked(record: Candidate) -> dict[str, Any]:
+    """What a record's request to confirm its address left: its pending change, its
+    queued mail (the link's token aside) and its audit events, all opened."""
+    sealer = record_sealer(vault_keys(), record)
+    (change,) = record.email_changes
+    (mail,) = db.session.scalars(select(MailMessage).where(
+        MailMessage.candidate_id == record.id)).all()
+    body = sealer.open(mail_queue.TABLE, "body", mail.body, mail.uid)
+    token = re.search(r"/my-data/confirm-email/(\S+)", body)
+    assert token is not None, "no confirmation link in the mail"
+    events = db.session.execute(select(AuditEvent.action, AuditEvent.detail,
+                                       AuditEvent.actor_type, AuditEvent.created_at).where(
+        AuditEvent.subject_public_id == record.public_id).order_by(AuditEvent.id)).all()
+    return {
+        "change": (sealer.open("email_change", "new_email", change.new_email, change.uid),
+                   change.requested_by, change.requested_at, change.expires_at),
+        "mail": (mail.kind, mail.status, mail.attempts, mail.created_at,
+                 mail.next_attempt_at, mail.html_body, mail.sender_name,
+                 sealer.open(mail_queue.TABLE, "recipient", mail.recipient, mail.uid),
+                 sealer.open(mail_queue.TABLE, "subject", mail.subject, mail.uid),
+                 body.replace(token.group(1), "TOKEN")),
+        "events": events,
+        "token": token.group(1),
+    }
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_bulk_import_asks_each_record_to_confirm_as_the_one_by_one_path(app, clock, workers):
+    """The bulk path asks for confirmations in the run itself (bulkload.Confirmations):
+    the same change, mail and audit events as identity.ask_to_confirm and
+    notifications.queue_import_confirmations leave, and each link confirms its record."""
+    data = jsonl(records(clock))
+    with app.app_context():
+        keys = vault_keys()
+        one = import_jsonl(db.session, keys, data.splitlines(), **options(clock))
+        by_one = db.session.scalars(select(Candidate).order_by(Candidate.id)).all()
+        tickets = identity.ask_to_confirm(
+            db.session, keys, by_one, now=clock(),
+            lifetime_hours=app.config["EMAIL_CHANGE_MAX_AGE_HOURS"], secret_keys=secret_keys(),
+            requested_by=identity.IMPORT, actor=audit.CLI)
+        assert notifications.queue_import_confirmations(db.session, keys, tickets) == 4
+        db.session.commit()
+        bulk = import_jsonl_stream(
+            db.session, keys, io.BytesIO(data), workers=workers,
+            confirmations=notifications.import_confirmations(clock()),
+            secret_keys=secret_keys(), **options(clock))
+        db.session.commit()
+        assert (one.imported, bulk.imported, bulk.queued) == (4, 4, 4)
+        by_bulk = db.session.scalars(select(Candidate).order_by(Candidate.id)).all()[4:]
+        for a, b in zip(by_one, by_bulk, strict=True):
+            expected, got = _asked(a), _asked(b)
+            assert expected.pop("token") != got.pop("token")
+            assert got == expected
+        state = audit.walk_chain(db.session)
+        assert state.broken_at is None and state.events == 16
+        # Each mailed link confirms its own record, and only it.
+        for record in by_bulk:
+            confirmed = identity.confirm_email_change(
+                db.session, keys, _asked(record)["token"], secret_keys=secret_keys(),
+                now=clock(), max_age_hours=app.config["EMAIL_CHANGE_MAX_AGE_HOURS"])
+            db.session.commit()
+            assert record in confirmed.records
+            assert record.email_confirmed_at is not None
+
+
+def test_a_rejected_bulk_import_queues_no_confirmation(app, clock):
+    lines = jsonl(records(clock)) + b"[1, 2]\n"
+    with app.app_context():
+        report = import_jsonl_stream(
+            db.session, vault_keys(), io.BytesIO(lines), workers=0,
+            confirmations=notifications.import_confirmations(clock()),
+            secret_keys=secret_keys(), **options(clock))
+        db.session.rollback()
+        assert (report.imported, report.queued) == (0, 0)
+        for model in (Candidate, EmailChange, MailMessage):
+            assert db.session.scalar(select(func.count()).select_from(model)) == 0
+
+
 def test_bulk_loaded_token_arrays_equal_what_the_database_computes(app, backend, clock):
     if backend == "sqlite":
         pytest.skip("FTS5 there, no token array")
@@ -281,9 +360,15 @@ def test_a_long_import_leaves_the_audit_trail_open_to_other_writers(app, backend
 def test_bulk_import_writes_no_plaintext_to_the_database(app, clock):
     data = jsonl(records(clock))
     with app.app_context():
-        import_jsonl_stream(db.session, vault_keys(), io.BytesIO(data), workers=0, **options(clock))
+        report = import_jsonl_stream(
+            db.session, vault_keys(), io.BytesIO(data), workers=0,
+            confirmations=notifications.import_confirmations(clock()),
+            secret_keys=secret_keys(), **options(clock))
         db.session.commit()
+        assert report.queued == 4
         for table in (
+            "email_change",
+            "mail_queue",
             "candidate",
             "education",
             "document",

@@ -26,10 +26,13 @@ from vault.services.imports import (
     FileRejected,
     import_file,
     import_jsonl_stream,
-    imported_records,
     is_json_lines,
 )
-from vault.services.notifications import deliver_queued, queue_import_confirmations
+from vault.services.notifications import (
+    deliver_queued,
+    import_confirmations,
+    queue_import_confirmations,
+)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -96,10 +99,13 @@ def import_command(file: Path, workers: int | None) -> None:
             # Counted in bytes: the number of lines is not known without reading them all.
             with click.progressbar(length=file.stat().st_size, label="Importing") as bar:
                 try:
+                    # Each new record is asked to confirm its address in the same
+                    # transaction: its pending change and mail come with it, or nothing.
                     report = import_jsonl_stream(
                         db.session, keys, _Progress(stream, bar.update),
                         workers=default_workers(keys) if workers is None else workers,
-                        **options)
+                        confirmations=import_confirmations(moment),
+                        secret_keys=secret_keys(), **options)
                 except BaseException:
                     db.session.rollback()
                     raise
@@ -118,28 +124,21 @@ def import_command(file: Path, workers: int | None) -> None:
             click.echo(f"{report.unit} {number}: {reason}", err=True)
         raise click.ClickException(
             f"{len(report.rejected)} {report.unit}(s) rejected; nothing was imported.")
+    # Each imported record waits for its address to confirm (services.imports), asked
+    # in the import's transaction: no record without its link. The mail is also how the
+    # person learns that we hold data obtained from elsewhere.
+    queued = report.queued  # JSON Lines: asked with the records, by the bulk path
+    if report.public_ids:  # a whole file, imported record by record: asked here
+        records = db.session.scalars(select(Candidate).where(
+            Candidate.public_id.in_(report.public_ids)).order_by(Candidate.id)
+            .options(selectinload(Candidate.key))).all()
+        tickets = identity.ask_to_confirm(
+            db.session, keys, records, now=moment,
+            lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
+            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
+        queued += queue_import_confirmations(db.session, keys, tickets)
     db.session.commit()
     click.echo(f"Imported {report.imported} record(s).")
-    # Each imported record waits for its address to confirm (services.imports). The
-    # mail is also how the person learns that we hold data obtained from elsewhere.
-    if report.public_ids:
-        batches = [db.session.scalars(select(Candidate).where(
-            Candidate.public_id.in_(report.public_ids)).order_by(Candidate.id)
-            .options(selectinload(Candidate.key))).all()]
-    else:
-        batches = imported_records(db.session, report, now=moment)
-    queued = 0
-    with click.progressbar(length=report.imported, label="Confirmation links") as bar:
-        for records in batches:
-            tickets = identity.ask_to_confirm(
-                db.session, keys, records, now=now(),
-                lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
-                secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
-            queued += queue_import_confirmations(db.session, keys, tickets)
-            # A batch at a time, so a large import holds a batch of records, not all.
-            db.session.commit()
-            db.session.expunge_all()
-            bar.update(len(records))
     click.echo(f"Queued {queued} confirmation link(s); an imported record joins the other "
                "records of its address once the address confirms.")
     click.echo(deliver_queued(db.session).line())

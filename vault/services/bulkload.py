@@ -25,6 +25,7 @@ from __future__ import annotations
 import array
 import multiprocessing
 import os
+import secrets
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -47,11 +48,13 @@ from vault.models import (
     Consent,
     Document,
     Education,
+    EmailChange,
+    MailMessage,
     UTCDateTime,
     new_public_id,
     new_uid,
 )
-from vault.services import audit
+from vault.services import audit, identity, links, mail_queue
 from vault.services.candidates import MAX_EDUCATION, CandidateInput, email_index
 from vault.services.indexing import INDEX_VERSION, IndexedText, TokenMemo, record_index, seal_card
 from vault.services.sealing import CANDIDATE_FIELDS, DOCUMENT_FIELDS, EDUCATION_FIELDS, Sealer
@@ -89,6 +92,28 @@ class PlannedRecord:
     audit_detail: str | None = None  # a candidate.created event with this detail
 
 
+# The language of every loaded record (the export schema carries none); the caller
+# renders the confirmation mail in it.
+LANGUAGE = "en"
+# Where the link's token goes in Confirmations.body: URL-safe, so the URL carries it as
+# it is, and the mail of each record is the rendered text with its own token put in.
+TOKEN_MARK = "vault-confirmation-token-mark"  # noqa: S105 (a placeholder)
+
+
+@dataclass(frozen=True)
+class Confirmations:
+    """How each loaded record whose address is not confirmed (an import) is asked to
+    confirm it, in the run's own transaction: what identity.ask_to_confirm and
+    notifications.queue_import_confirmations write after the fact, made by the workers
+    with the record's other rows (its key is at hand there, and no record of the run
+    is ever left without its link)."""
+
+    requested_by: str
+    expires_at: datetime
+    subject: str  # the mail's, header-safe
+    body: str  # the mail's text, rendered once, TOKEN_MARK where the token goes
+
+
 @dataclass
 class BuiltRecord:
     """One record's rows, sealed (what crosses back from a worker)."""
@@ -104,6 +129,8 @@ class BuiltRecord:
     consents: tuple[ConsentRow, ...]
     audit_detail: str | None
     token_array: bytes | None = None  # token_ids for PostgreSQL's COPY (token_array)
+    # With Confirmations: (email_change row, mail_queue row), each without candidate_id.
+    confirmation: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -152,6 +179,27 @@ _CONSENT_COLUMNS = (
     "created_at",
     "expires_at",
 )
+_EMAIL_CHANGE_COLUMNS = (
+    "candidate_id",
+    "uid",
+    "new_email",
+    "nonce_hash",
+    "requested_by",
+    "requested_at",
+    "expires_at",
+)
+_MAIL_COLUMNS = (
+    "candidate_id",
+    "uid",
+    "kind",
+    "status",
+    "attempts",
+    "created_at",
+    "next_attempt_at",
+    "recipient",
+    "subject",
+    "body",
+)
 _AUDIT_COLUMNS = (
     "created_at",
     "actor_type",
@@ -191,10 +239,17 @@ def build_batch(
     now: datetime,
     memo: TokenMemo,
     token_arrays: bool = False,
+    confirmations: Confirmations | None = None,
+    secret_keys: Sequence[str] = (),
 ) -> list[BuiltRecord]:
     """Seal a batch: a fresh data key per record, wrapped in one call to the KEK backend.
     With token_arrays (a load into PostgreSQL), also each record's token_ids as COPY
-    takes them: computed here, in a worker, rather than by the one writing process."""
+    takes them: computed here, in a worker, rather than by the one writing process.
+    With confirmations, each record whose address is not confirmed also gets its pending
+    change and its confirmation mail, the link signed with secret_keys."""
+    sign = None
+    if confirmations is not None:
+        sign = links.confirmation_signer(secret_keys, clock=lambda: now)
     deks = [new_data_key() for _ in planned]
     public_ids = [new_public_id() for _ in planned]
     wrapped = keys.kek.wrap(list(zip(deks, public_ids, strict=True)))
@@ -225,6 +280,10 @@ def build_batch(
                 (getattr(data.cv, column), sealer.context("document", column, document_uid))
                 for column in DOCUMENT_FIELDS
             ]
+        asked = None
+        if confirmations is not None and sign is not None and not item.email_confirmed:
+            asked = _Asked(confirmations, sign, sealer, data.email)
+            fields += asked.fields
         sealed = iter(
             seal_many(
                 dek, [(v if isinstance(v, bytes) else v.encode("utf-8"), c) for v, c in fields]
@@ -242,7 +301,7 @@ def build_batch(
             0,
             _utc(item.pool_consent_until),
             False,
-            "en",
+            LANGUAGE,
             *(next(sealed) for _ in CANDIDATE_FIELDS),
         )
         education = [
@@ -264,6 +323,7 @@ def build_batch(
                     data.cv.has_text,
                 )
             )
+        confirmation = asked.rows(sealed, moment) if asked is not None else None
         index = _index_columns(keys, sealer, data, memo)
         built.append(
             BuiltRecord(
@@ -278,9 +338,42 @@ def build_batch(
                 consents=item.consents,
                 audit_detail=item.audit_detail,
                 token_array=token_array(index[0]) if token_arrays else None,
+                confirmation=confirmation,
             )
         )
     return built
+
+
+class _Asked:
+    """One record's confirmation (Confirmations): the values to seal with its fields, then
+    its rows. The same rows as identity.ask_to_confirm and mail_queue.enqueue_for_records:
+    the address sealed in the change bound to its uid, the nonce kept only as its hash,
+    the mail sealed with the record's key and bound to its own uid."""
+
+    def __init__(self, confirmations: Confirmations, sign: Callable[[str, str], str],
+                 sealer: Sealer, email: str) -> None:
+        self.confirmations = confirmations
+        self.change_uid, self.mail_uid = new_uid(), new_uid()
+        nonce = secrets.token_urlsafe(32)
+        self.nonce_hash = identity.nonce_hash(nonce)
+        address = email.strip()
+        body = confirmations.body.replace(TOKEN_MARK, sign(self.change_uid, nonce))
+        table = mail_queue.TABLE
+        self.fields = [
+            (address, sealer.context("email_change", "new_email", self.change_uid)),
+            (address, sealer.context(table, "recipient", self.mail_uid)),
+            (confirmations.subject, sealer.context(table, "subject", self.mail_uid)),
+            (body, sealer.context(table, "body", self.mail_uid)),
+        ]
+
+    def rows(self, sealed: Iterator[bytes], moment: datetime | None
+             ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        new_email, recipient, subject, body = (next(sealed) for _ in self.fields)
+        change = (self.change_uid, new_email, self.nonce_hash, self.confirmations.requested_by,
+                  moment, _utc(self.confirmations.expires_at))
+        mail = (self.mail_uid, mail_queue.EMAIL_CONFIRMATION, mail_queue.QUEUED, 0, moment,
+                moment, recipient, subject, body)
+        return change, mail
 
 
 _INT4_OID = 23
@@ -318,6 +411,10 @@ class _Writer:
         # The records to audit, chained at the end of the run (finish).
         self.audited = array.array("q")
         self.audited_detail = array.array("i")
+        # The detail number of each audited record's email_change_requested event, -1
+        # for none (a record asked to confirm its address: Confirmations).
+        self.requested_detail = array.array("i")
+        self.confirmations = 0
         self.details: dict[str, int] = {}
         self.next_id: int | None = None
         self.converters: dict[str, list[Callable[[Any], Any] | None]] = {}
@@ -456,6 +553,12 @@ class _Writer:
             [(cid, *row, moment) for cid, b in zip(ids, batch, strict=True) for row in b.documents],
         )
         self.index_rows(ids, batch)
+        asked = [(cid, b.confirmation) for cid, b in zip(ids, batch, strict=True)
+                 if b.confirmation is not None]
+        self._rows("email_change", _EMAIL_CHANGE_COLUMNS,
+                   [(cid, *change) for cid, (change, _) in asked])
+        self._rows("mail_queue", _MAIL_COLUMNS, [(cid, *mail) for cid, (_, mail) in asked])
+        self.confirmations += len(asked)
         self._rows(
             "consent",
             _CONSENT_COLUMNS,
@@ -503,6 +606,11 @@ class _Writer:
             detail = record.audit_detail[:200]
             self.audited.append(cid)
             self.audited_detail.append(self.details.setdefault(detail, len(self.details)))
+            requested = -1
+            if record.confirmation is not None:
+                by = record.confirmation[0][3][:200]  # the change's requested_by
+                requested = self.details.setdefault(by, len(self.details))
+            self.requested_detail.append(requested)
 
     def finish(self, *, now: datetime) -> None:
         """The run's audit events, chained after every record is in. On PostgreSQL the
@@ -533,19 +641,20 @@ class _Writer:
                 )
             }
             rows = []
-            for cid, number in zip(ids, self.audited_detail[first : first + BATCH], strict=True):
-                public_id, detail = public_ids[cid], details[number]
-                event = (
-                    actor.type,
-                    actor.id,
-                    actor.role,
-                    audit.CANDIDATE_CREATED,
-                    public_id,
-                    detail,
-                )
-                link = audit.event_hash(self.chain_key, prev_hash, now, *event)
-                rows.append((moment, *event, prev_hash, link))
-                prev_hash = link
+            for cid, number, requested in zip(
+                ids,
+                self.audited_detail[first : first + BATCH],
+                self.requested_detail[first : first + BATCH],
+                strict=True,
+            ):
+                events = [(audit.CANDIDATE_CREATED, details[number])]
+                if requested >= 0:  # as identity.ask_to_confirm records it
+                    events.append((audit.EMAIL_CHANGE_REQUESTED, details[requested]))
+                for action, detail in events:
+                    event = (actor.type, actor.id, actor.role, action, public_ids[cid], detail)
+                    link = audit.event_hash(self.chain_key, prev_hash, now, *event)
+                    rows.append((moment, *event, prev_hash, link))
+                    prev_hash = link
             self._rows("audit_event", _AUDIT_COLUMNS, rows)
 
 
@@ -558,6 +667,8 @@ _TABLES: dict[str, Any] = {
     "candidate_index": CandidateIndex,
     "consent": Consent,
     "audit_event": AuditEvent,
+    "email_change": EmailChange,
+    "mail_queue": MailMessage,
 }
 
 
@@ -588,23 +699,37 @@ def run_jobs(
     tasks: Iterable[Any],
     *,
     workers: int,
+    secret_keys: Sequence[str] = (),
 ) -> Iterator[Any]:
     """job(keys, task, memo) for every task, results in the order of the tasks; in
     `workers` forked processes (0: here). At most AHEAD tasks per worker are in flight,
     so a stream of a million tasks never piles up in memory. A worker that dies (killed,
     out of memory) raises BrokenProcessPool here, so the caller rolls its run back
-    instead of waiting for a result that never comes."""
+    instead of waiting for a result that never comes. A job that signs links reads
+    secret_keys with run_secret_keys()."""
     if keys.manager is not None:
         # A key manager's client (an HTTP session with its token, a PKCS#11 session)
         # must not be shared across a fork, whatever number of workers was asked for.
         workers = 0
-    if workers <= 0:
-        memo: TokenMemo = {}
-        for task in tasks:
-            yield job(keys, task, memo)
-        return
     _WORK.clear()
-    _WORK.update(job=job, keys=keys)
+    _WORK.update(job=job, keys=keys, secret_keys=tuple(secret_keys))
+    try:
+        if workers <= 0:
+            for task in tasks:
+                yield _work(task)
+            return
+        yield from _in_workers(tasks, workers)
+    finally:
+        _WORK.clear()
+
+
+def run_secret_keys() -> tuple[str, ...]:
+    """The secret keys of the run (run_jobs) a job runs in: a worker inherits them with
+    the KEKs when it is forked; they are never sent to it."""
+    return tuple(_WORK["secret_keys"])
+
+
+def _in_workers(tasks: Iterable[Any], workers: int) -> Iterator[Any]:
     in_flight: deque[Future[Any]] = deque()
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
@@ -618,7 +743,6 @@ def run_jobs(
         for future in in_flight:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
-        _WORK.clear()
 
 
 def load(

@@ -78,7 +78,8 @@ def person_generation(session: Session, record: Candidate) -> int:
 # --- e-mail changes -------------------------------------------------------------------
 
 
-def _nonce_hash(nonce: str) -> str:
+def nonce_hash(nonce: str) -> str:
+    """What a pending change stores of its link's nonce (the link itself is never stored)."""
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
@@ -112,7 +113,7 @@ def request_email_change(session: Session, keys: VaultKeys, record: Candidate, n
     purge_expired_changes(session, now=now)
     sealer = record_sealer(keys, record)
     nonce = secrets.token_urlsafe(32)
-    change = EmailChange(uid=new_uid(), nonce_hash=_nonce_hash(nonce), requested_by=requested_by,
+    change = EmailChange(uid=new_uid(), nonce_hash=nonce_hash(nonce), requested_by=requested_by,
                          requested_at=now, expires_at=now + timedelta(hours=lifetime_hours))
     # Sealed with the record's key and bound to this row: no plaintext in the database,
     # and shredded with the record.
@@ -150,7 +151,7 @@ def ask_to_confirm(session: Session, keys: VaultKeys, records: Sequence[Candidat
             address = sealer.open("candidate", "email", record.email)
             nonce, uid = secrets.token_urlsafe(32), new_uid()
             # Sealed with the record's key and bound to its row, as request_email_change.
-            rows.append({"uid": uid, "candidate_id": record.id, "nonce_hash": _nonce_hash(nonce),
+            rows.append({"uid": uid, "candidate_id": record.id, "nonce_hash": nonce_hash(nonce),
                          "requested_by": requested_by, "requested_at": now,
                          "expires_at": expires,
                          "new_email": sealer.seal("email_change", "new_email", address, uid)})
@@ -190,7 +191,7 @@ def pending_change(session: Session, token: str, *, secret_keys: Sequence[str], 
         EmailChange.id, EmailChange.uid, EmailChange.candidate_id, EmailChange.new_email,
         EmailChange.nonce_hash, EmailChange.expires_at).where(
         EmailChange.uid == change_uid)).one_or_none()
-    if row is None or not hmac.compare_digest(row.nonce_hash, _nonce_hash(nonce)):
+    if row is None or not hmac.compare_digest(row.nonce_hash, nonce_hash(nonce)):
         raise links.LinkError(links.LinkProblem.INVALID)
     if row.expires_at <= now:  # the row's own expiry: a longer max age cannot extend it
         raise links.LinkError(links.LinkProblem.EXPIRED)

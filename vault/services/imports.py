@@ -47,12 +47,10 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from vault.config import DEFAULTS
 from vault.keys import VaultKeys
-from vault.models import Candidate
 from vault.services import audit, bulkload, consent
 from vault.services import candidates as rules  # the field rules the forms check too
 from vault.services.candidates import (
@@ -102,7 +100,9 @@ class ImportReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     public_ids: list[str] = field(default_factory=list)  # the new records, unconfirmed
     unit: str = "line"  # what the numbers of `rejected` count: "line" or "record"
-    after_id: int = 0  # import_jsonl_stream: the new records have ids above it
+    # import_jsonl_stream with Confirmations: the records asked, in the same transaction,
+    # to confirm their address (each with its pending change and its mail queued)
+    queued: int = 0
 
 
 @dataclass(frozen=True)
@@ -593,6 +593,7 @@ class _LineBatch:
     max_cv_bytes: int
     companies: tuple[str, ...]
     token_arrays: bool = False  # PostgreSQL: token_ids made by the workers
+    confirmations: bulkload.Confirmations | None = None
 
 
 @dataclass
@@ -615,8 +616,9 @@ def _parse_batch(keys: VaultKeys, batch: _LineBatch, memo: TokenMemo) -> _BatchR
         planned.append(plan_import(item, now=batch.now, notice_version=batch.notice_version))
     if rejected or not batch.build:
         return _BatchResult(rejected, [])
-    return _BatchResult([], bulkload.build_batch(keys, planned, now=batch.now, memo=memo,
-                                                 token_arrays=batch.token_arrays))
+    return _BatchResult([], bulkload.build_batch(
+        keys, planned, now=batch.now, memo=memo, token_arrays=batch.token_arrays,
+        confirmations=batch.confirmations, secret_keys=bulkload.run_secret_keys()))
 
 
 def read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
@@ -684,46 +686,36 @@ def import_jsonl_stream(session: Session, keys: VaultKeys, stream: BinaryIO, *, 
                         max_cv_bytes: int = MAX_CV_BYTES,
                         companies: Sequence[str] = DEFAULTS["COMPANIES"],
                         workers: int = 0,
-                        progress: Callable[[int], None] | None = None) -> ImportReport:
+                        progress: Callable[[int], None] | None = None,
+                        confirmations: bulkload.Confirmations | None = None,
+                        secret_keys: Sequence[str] = ()) -> ImportReport:
     """import_jsonl for a file of any size, through the database's bulk path (the caller
     commits, or rolls back when the report lists rejected lines: from the first bad line
     on nothing more is written, and every line is still checked so the report names
-    them all). report.public_ids stays empty (it would grow with the file): the new
-    records are those of source "import" created at `now` with an id above report.after_id.
+    them all). report.public_ids stays empty (it would grow with the file). With
+    confirmations, every new record is asked to confirm its address in the same
+    transaction (its link signed with secret_keys): report.queued counts them.
     """
     report = ImportReport()
-    session.flush()
-    report.after_id = int(session.scalar(select(func.coalesce(func.max(Candidate.id), 0))) or 0)
     state = {"failed": False}
     batches = _line_batches(read_lines(stream), state, now=now, pool_months=pool_months,
                             notice_version=notice_version, max_cv_bytes=max_cv_bytes,
                             companies=tuple(companies),
-                            token_arrays=session.get_bind().dialect.name == "postgresql")
+                            token_arrays=session.get_bind().dialect.name == "postgresql",
+                            confirmations=confirmations)
 
     def built() -> Iterator[list[bulkload.BuiltRecord]]:
-        for result in bulkload.run_jobs(keys, _parse_batch, batches, workers=workers):
+        for result in bulkload.run_jobs(keys, _parse_batch, batches, workers=workers,
+                                        secret_keys=secret_keys):
             if result.rejected:
                 state["failed"] = True
                 report.rejected.extend(result.rejected)
             elif not state["failed"]:
+                report.queued += sum(1 for record in result.built
+                                     if record.confirmation is not None)
                 yield result.built
 
     report.imported = bulkload.load(session, keys, built(), now=now, progress=progress)
     if report.rejected:
-        report.imported = 0
+        report.imported = report.queued = 0
     return report
-
-
-def imported_records(session: Session, report: ImportReport, *, now: datetime,
-                     batch: int = 500) -> Iterator[list[Candidate]]:
-    """The records a committed import_jsonl_stream run created, a batch at a time."""
-    last = report.after_id
-    while True:
-        records = list(session.scalars(select(Candidate).where(
-            Candidate.id > last, Candidate.source == SOURCE, Candidate.created_at == now,
-            Candidate.email_confirmed_at.is_(None)).order_by(Candidate.id).limit(batch)
-            .options(selectinload(Candidate.key))))  # the batch's keys in one query
-        if not records:
-            return
-        last = records[-1].id
-        yield records

@@ -26,7 +26,7 @@ from vault.appctx import now, secret_keys, vault_keys
 from vault.crypto import DecryptionError, KeyringError
 from vault.i18n import in_language, language_or_default, show_date
 from vault.keys import VaultKeys
-from vault.mail import MailError, OutgoingMail
+from vault.mail import MailError, OutgoingMail, header_safe
 from vault.models import Candidate, MailMessage
 from vault.personal_links import (
     email_confirmation_url,
@@ -34,7 +34,7 @@ from vault.personal_links import (
     request_link_url,
     self_service_url,
 )
-from vault.services import audit, identity, mail_queue
+from vault.services import audit, bulkload, identity, mail_queue
 from vault.services.candidates import email_index, open_candidate, records_of_person
 from vault.services.sealing import records_opened
 
@@ -164,6 +164,18 @@ def _confirmation_mail(ticket: identity.ChangeTicket, *, imported: bool) -> Outg
                        hours=_change_hours(), imported=imported)
     return OutgoingMail(to=ticket.new_email, subject=gettext("Please confirm your e-mail address"),
                         body=body)
+
+
+def import_confirmations(moment: datetime) -> bulkload.Confirmations:
+    """What a bulk import asks of each new record (bulkload.Confirmations): the mail of
+    queue_import_confirmations rendered once, in the records' language, with a mark
+    where each record's token goes."""
+    with in_language(bulkload.LANGUAGE):
+        mail = _confirmation_mail(identity.ChangeTicket(bulkload.TOKEN_MARK, "", "", []),
+                                  imported=True)
+    return bulkload.Confirmations(
+        requested_by=identity.IMPORT, expires_at=moment + timedelta(hours=_change_hours()),
+        subject=header_safe(mail.subject), body=mail.body)
 
 
 def queue_import_confirmations(session: Session, keys: VaultKeys,
