@@ -87,11 +87,8 @@ class Figures:
                 f"; records committed at {self.imported_at:.1f} s "
                 f"({self.size / self.imported_at:,.0f}/s wall)"
             )
-        if self.imported_at is not None and self.queued_at is not None:
-            extra += (
-                f", confirmations queued at {self.queued_at:.1f} s "
-                f"({self.size / (self.queued_at - self.imported_at):,.0f}/s)"
-            )
+        if self.queued_at is not None:
+            extra += f", confirmations queued at {self.queued_at:.1f} s"
         return (
             f"{self.what:6} {self.backend:10} {self.size:>9,}: {rate:8,.0f} candidates/s "
             f"wall ({self.wall:.1f} s), CPU {self.cpu:.1f} s ({per_cpu:,.0f}/CPU s), "

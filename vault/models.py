@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -45,6 +46,14 @@ def new_public_id() -> str:
 
 def new_uid() -> str:
     return secrets.token_hex(8)
+
+
+def due_index(table: str) -> Index:
+    """An outbox's (mail_queue, webhook_delivery) rows in the order a sender claims the
+    queued ones (vault.services.retry.Outbox.next_due): the first due row is read off
+    the index, however many are queued. Status first, so the claim's equality on it
+    leaves the index in (next_attempt_at, id) order on every database."""
+    return Index(f"ix_{table}_due", "status", "next_attempt_at", "id")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -540,6 +549,10 @@ class MailMessage(db.Model):
     """
 
     __tablename__ = "mail_queue"
+    # The sender's claim takes the first due row in (next_attempt_at, id) order: without
+    # this index it sorted every queued row for each message (17 ms a claim with 20,000
+    # queued on PostgreSQL, about a second with an import's million).
+    __table_args__ = (due_index("mail_queue"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Random: part of each ciphertext's associated data (a sealed value moved to another
@@ -662,7 +675,7 @@ class WebhookDelivery(db.Model):
     posted by `vault send-webhooks`. The payload holds a public id and a time only."""
 
     __tablename__ = "webhook_delivery"
-    __table_args__ = (UniqueConstraint("client_id", "event_id"),)
+    __table_args__ = (UniqueConstraint("client_id", "event_id"), due_index("webhook_delivery"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(

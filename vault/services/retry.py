@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 QUEUED, FAILED = "queued", "failed"
@@ -74,21 +74,9 @@ class Outbox:
         """Claim the next due row (and commit), or None when nothing is due. `now` is
         the time of this claim: the lease runs from it. `prepare` may change the row in
         the claiming transaction."""
-        model = self.model
-        due = (
-            select(model)
-            .where(
-                model.status == QUEUED,
-                model.next_attempt_at <= now,
-                or_(model.claimed_until.is_(None), model.claimed_until <= now),
-                *where,
-            )
-            .order_by(model.next_attempt_at, model.id)
-            .limit(1)
-        )
         # SKIP LOCKED: a row another sender is claiming right now is passed over, not
         # waited on (on SQLite the write lock of BEGIN IMMEDIATE serialises claims).
-        row = session.scalar(due.with_for_update(skip_locked=True))
+        row = session.scalar(self.next_due(now, where).with_for_update(skip_locked=True))
         if row is None:
             session.commit()
             return None
@@ -100,6 +88,21 @@ class Outbox:
         claim = Claim(row.id, token)
         session.commit()
         return claim
+
+    def next_due(self, now: datetime, where: tuple[ColumnElement[bool], ...] = ()) -> Select[Any]:
+        """The first due row, in the order of the table's due index (models.due_index)."""
+        model = self.model
+        return (
+            select(model)
+            .where(
+                model.status == QUEUED,
+                model.next_attempt_at <= now,
+                or_(model.claimed_until.is_(None), model.claimed_until <= now),
+                *where,
+            )
+            .order_by(model.next_attempt_at, model.id)
+            .limit(1)
+        )
 
     def ours(self, claim: Claim) -> ColumnElement[bool]:
         """The row of this claim, while the claim is still ours."""
