@@ -539,6 +539,16 @@ def test_import_command_reports_the_bad_line_and_imports_nothing(app, runner, cl
         assert db.session.scalar(select(func.count()).select_from(Candidate)) == 0
 
 
+@pytest.mark.app_config(MAIL_FLUSH_BATCH=3)
+def test_import_command_says_how_many_mails_wait_for_the_sender(app, runner, clock, tmp_path):
+    path = tmp_path / "people.jsonl"
+    path.write_bytes(jsonl(records(clock)))
+    result = runner.invoke(args=["vault", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "mail sent: 3" in result.output
+    assert "1 mail(s) still queued: `vault send-mail --loop`" in result.output
+
+
 def test_import_command_streams_json_lines_with_a_progress_bar(app, runner, clock, tmp_path):
     path = tmp_path / "people.jsonl"
     path.write_bytes(jsonl(records(clock)))
@@ -546,5 +556,6 @@ def test_import_command_streams_json_lines_with_a_progress_bar(app, runner, cloc
     assert result.exit_code == 0, result.output
     assert "Importing" in result.output and "Imported 4 record(s)." in result.output
     assert "Queued 4 confirmation link(s)" in result.output
+    assert "still queued" not in result.output  # all four delivered by the command
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Candidate)) == 4

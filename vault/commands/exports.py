@@ -18,7 +18,7 @@ from vault.cli import require_secrets
 from vault.extensions import db
 from vault.models import Candidate
 from vault.privacy import NOTICE_VERSION
-from vault.services import audit, exports, identity, requests
+from vault.services import audit, exports, identity, mail_queue, requests
 from vault.services.bulkload import default_workers
 from vault.services.candidates import records_of_person
 from vault.services.imports import (
@@ -142,6 +142,12 @@ def import_command(file: Path, workers: int | None) -> None:
     click.echo(f"Queued {queued} confirmation link(s); an imported record joins the other "
                "records of its address once the address confirms.")
     click.echo(deliver_queued(db.session).line())
+    # One delivery run sends MAIL_FLUSH_BATCH mails; a large import leaves the rest to
+    # the sender, which the operator should know is running.
+    waiting = mail_queue.stats(db.session, now()).queued
+    if waiting:
+        click.echo(f"{waiting} mail(s) still queued: `vault send-mail --loop` (or the "
+                   "retention job) delivers them.")
 
 
 class _Progress:

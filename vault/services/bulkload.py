@@ -15,6 +15,12 @@ the way they reach the database differs:
 Plaintext stays in memory: between this process and its workers it travels through an
 anonymous pipe (never a file), and what comes back is sealed.
 
+An import asks each new record to confirm its address (Confirmations) in the same run:
+the workers, which hold the record's data key, seal its pending change and its mail
+(rendered once by the caller, each record's link put in), and the writer adds them and
+their audit events with the record's rows. An import of a million records once spent
+hours asking afterwards, one record at a time.
+
 Search index rows are written in one place (_Writer.index_rows) from what
 vault.services.indexing computes (record_index, seal_card, INDEX_VERSION): a change of
 the index layout there, or of the tables it fills, is made here once.
