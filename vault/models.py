@@ -563,7 +563,7 @@ class MailMessage(db.Model):
     # application_received | personal_link | consent_reminder | link_request
     kind: Mapped[str] = mapped_column(String(24))
     # queued | sent | failed (failed: MAIL_MAX_ATTEMPTS used up; kept, never deleted)
-    status: Mapped[str] = mapped_column(String(8), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(8), default="queued")  # due_index
     recipient: Mapped[bytes | None] = mapped_column(Sealed)
     subject: Mapped[bytes | None] = mapped_column(Sealed)
     body: Mapped[bytes | None] = mapped_column(Sealed)
@@ -573,7 +573,7 @@ class MailMessage(db.Model):
     sender_name: Mapped[bytes | None] = mapped_column(Sealed)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # due_index
     # A sender's lease: while it runs no other sender takes the message.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim: Mapped[str | None] = mapped_column(String(32))
@@ -686,10 +686,10 @@ class WebhookDelivery(db.Model):
     event_type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)
     # queued | delivered | failed (attempts used up) | cancelled (client revoked)
-    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # due_index
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # due_index
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim: Mapped[str | None] = mapped_column(String(32))
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
