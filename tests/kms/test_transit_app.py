@@ -224,3 +224,28 @@ def test_an_api_call_with_the_key_manager_down_is_a_503_problem_and_stores_nothi
     assert counts(app) == NOTHING
     # Once the key manager answers, the same call (same Idempotency-Key) is taken.
     assert post(client, token, fields(clock, vacancy=slug)).status_code == 201
+
+
+def test_import_of_json_lines_with_transit_asks_each_record_to_confirm(app, runner, clock,
+                                                                        tmp_path):
+    """With a key manager the bulk run seals here, not in forked workers: the secret keys
+    that sign the confirmation links must reach it all the same."""
+    import json
+
+    from tests.candidate.test_email_change import _confirmation_link
+    from tests.journey import outbox
+
+    path = tmp_path / "people.jsonl"
+    path.write_text("".join(json.dumps({"contact": {"full_name": f"Person {n}",
+                                                    "email": f"kms{n}@example.org"}}) + "\n"
+                            for n in range(3)))
+    result = runner.invoke(args=["vault", "import", str(path), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Queued 3 confirmation link(s)" in result.output
+    mails = [m for m in outbox(app) if m["Subject"] == "Please confirm your e-mail address"]
+    assert sorted(m["To"] for m in mails) == [f"kms{n}@example.org" for n in range(3)]
+    with app.test_client() as client:
+        assert client.post(_confirmation_link(mails[0])).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Candidate).where(
+            Candidate.email_confirmed_at.is_not(None))) == 1
