@@ -121,7 +121,7 @@ def build_rates(keys, persons, path: Path, chunk: int = 1000) -> Build:
                  "columnsize=0, tokenize='ascii')")
     conn.execute("CREATE VIRTUAL TABLE bench_build USING fts5(name, position, interests, cv, "
                  "education)")
-    memo: TokenMemo = {}  # as the bulk loaders (import, reindex, seed-demo) do
+    memo = TokenMemo()  # as the bulk loaders (import, reindex, seed-demo) do
 
     def keyed(part: list) -> None:
         rows = []
@@ -261,7 +261,7 @@ def bench_prefix_cost(n: int) -> None:
     base = None
     for longest in (None, 6, 8, 10, 12, 64):
         set_prefixes(longest)
-        memo: TokenMemo = {}
+        memo = TokenMemo()
         rows = [record_tokens(index, text, memo) for text in texts]
         tokens = [row.split() for row in rows]
         count = sum(len(t) for t in tokens) / n

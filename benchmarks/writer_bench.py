@@ -48,6 +48,7 @@ def measure(size: int, url: str, instance: Path) -> dict[str, float]:
     from vault.appctx import now, vault_keys
     from vault.commands.demo import BATCH, _DemoBatch, _vacancies, demo_records
     from vault.services.bulkload import build_batch, load
+    from vault.services.indexing import TokenMemo
 
     Keyring.generate().save(instance / "keyring")
     app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "HTTPS": False},
@@ -62,7 +63,7 @@ def measure(size: int, url: str, instance: Path) -> dict[str, float]:
             return _DemoBatch(start, min(BATCH, size - start), 1, vacancies, 12, moment,
                               postgresql)
 
-        memo: dict = {}
+        memo = TokenMemo()
         # Warm-up: the run's token memo fills on the first records, as in a real run.
         build_batch(keys, demo_records(batch(size)), now=moment, memo=memo,
                     token_arrays=postgresql)

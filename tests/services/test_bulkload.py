@@ -30,7 +30,7 @@ from vault.privacy import NOTICE_VERSION
 from vault.services import audit, bulkload, exports, identity, imports, mail_queue, notifications
 from vault.services.candidates import open_candidate, open_document
 from vault.services.imports import import_jsonl, import_jsonl_stream
-from vault.services.indexing import open_card
+from vault.services.indexing import TokenMemo, open_card
 from vault.services.sealing import record_sealer
 from vault.services.search import search
 
@@ -293,7 +293,7 @@ def test_bulk_loaded_token_arrays_equal_what_the_database_computes(app, backend,
                                                           pool_months=POOL_MONTHS),
                                        now=clock(), notice_version=NOTICE_VERSION)
                    for line in data.splitlines()]
-        built = bulkload.build_batch(keys, planned, now=clock(), memo={})
+        built = bulkload.build_batch(keys, planned, now=clock(), memo=TokenMemo())
         assert all(record.token_array is None for record in built)
         bulkload.load(db.session, keys, [built], now=clock())
         db.session.commit()
@@ -340,7 +340,7 @@ def test_a_long_import_leaves_the_audit_trail_open_to_other_writers(app, backend
 
         def batches():
             for item in planned:
-                yield bulkload.build_batch(keys, [item], now=clock(), memo={})
+                yield bulkload.build_batch(keys, [item], now=clock(), memo=TokenMemo())
                 # Another worker of the vault records an event meanwhile: the chain's
                 # lock must be free (taken by the run only when it chains at the end).
                 with db.engine.connect() as other:
@@ -520,7 +520,7 @@ def test_seed_demo_rows_read_back_as_the_one_by_one_service_writes_them(app, clo
                     now=clock(),
                 )
         db.session.commit()
-        built = bulkload.build_batch(keys, planned, now=clock(), memo={})
+        built = bulkload.build_batch(keys, planned, now=clock(), memo=TokenMemo())
         assert bulkload.load(db.session, keys, [built], now=clock()) == 3
         db.session.commit()
         everything = db.session.scalars(select(Candidate).order_by(Candidate.id)).all()

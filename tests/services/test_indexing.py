@@ -77,7 +77,7 @@ def test_a_bulk_memo_gives_the_same_tokens():
     index = BlindIndex(os.urandom(32))
     text = IndexedText("Ann Lee", "Engineer", "chess", "Python python Go go go",
                        (("Master of Science", "Physics", "KU Leuven"),))
-    memo: TokenMemo = {}
+    memo = TokenMemo()
     assert record_tokens(index, text, memo) == record_tokens(index, text)
     assert record_tokens(index, text, memo) == record_tokens(index, text)  # memo reused
 

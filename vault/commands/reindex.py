@@ -53,7 +53,7 @@ def reindex_command(new_index_key: bool, outdated: bool, batch_size: int) -> Non
             CandidateIndex.candidate_id.is_(None), CandidateIndex.analysis < INDEX_VERSION))
     total = session.scalar(select(func.count()).select_from(chosen.subquery())) or 0
     last_id = 0
-    memo: TokenMemo = {}  # word -> token under the new key, for this run only
+    memo = TokenMemo()  # word -> token under the new key, for this run only
     with click.progressbar(length=total, label="Reindexing") as bar:
         while True:
             batch = list(session.scalars(chosen.where(Candidate.id > last_id)

@@ -167,7 +167,10 @@ _AGENT: dict[str, tuple[str, ...]] = {
     "fr": ("eurs", "eur"),
 }
 _FEMININE_ENDINGS = tuple(ending for ending, _masculine in _FEMININE)
-Cache = dict[str, tuple[str, ...]]
+# A raw word's terms in each language (one string per language, see _readings), then
+# its prefixes as one tuple: a document's prefixes are a union of these tuples.
+Readings = tuple[str, str, str, tuple[str, ...]]
+Cache = dict[str, Readings]
 _local = threading.local()  # PyStemmer objects must not be shared between threads
 
 
@@ -262,7 +265,7 @@ def detect_language(words: Iterable[str]) -> str:
 
 _JOIN = "\x00"  # between the terms of a raw word that gives more than one
 _READING = {language: itemgetter(n) for n, language in enumerate(LANGUAGES)}
-_PREFIXES = itemgetter(slice(len(LANGUAGES), None))
+_PREFIXES = itemgetter(len(LANGUAGES))
 
 
 def plain_words(raw: str) -> tuple[str, ...]:
@@ -290,23 +293,24 @@ def _prefixes(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for w in plain_words(raw) for p in word_prefixes(w)))
 
 
-def _readings(raw: str) -> tuple[str, ...]:
-    """A raw word's terms in each language, as one string per language, then each of
-    its prefixes."""
+def _readings(raw: str) -> Readings:
+    """A raw word's terms in each language, as one string per language, then its
+    prefixes."""
     bases = _bases(raw, query=False)
     if len(bases) == 1:  # most words: no joining
-        return (*(_term(bases[0], language) for language in LANGUAGES), *_prefixes(raw))
-    return (*(_JOIN.join(dict.fromkeys(_term(b, language) for b in bases))
-              for language in LANGUAGES), *_prefixes(raw))
+        en, nl, fr = (_term(bases[0], language) for language in LANGUAGES)
+    else:
+        en, nl, fr = (_JOIN.join(dict.fromkeys(_term(b, language) for b in bases))
+                      for language in LANGUAGES)
+    return en, nl, fr, _prefixes(raw)
 
 
 def document_terms(text: str, cache: Cache | None = None,
                    language: str | None = None) -> Counter[str]:
     """Each term of a document with how often it occurs (forms of a word together).
 
-    The cache maps a raw word to its terms in each language, for one run; raw words
-    never hold ':', '=' or '^', so a caller may keep it in the same dict as its tokens
-    by term."""
+    The cache maps a raw word to its terms in each language and its prefixes, for one
+    run."""
     return document_index(text, cache, language)[0]
 
 

@@ -686,7 +686,7 @@ _WORK: dict[str, Any] = {}
 
 def _work(task: Any) -> Any:
     job: Callable[..., Any] = _WORK["job"]
-    memo: TokenMemo = _WORK.setdefault("memo", {})
+    memo: TokenMemo = _WORK.setdefault("memo", TokenMemo())
     return job(_WORK["keys"], task, memo)
 
 

@@ -388,7 +388,7 @@ def parse_line(line: str | bytes, *, now: datetime, pool_months: int,
 
 def _create(session: Session, keys: VaultKeys, parsed: list[ParsedRecord], report: ImportReport,
             *, now: datetime, notice_version: str) -> None:
-    memo: TokenMemo = {}  # search-token memo for this run (see record_tokens)
+    memo = TokenMemo()  # search-token memo for this run (see record_tokens)
     for item in parsed:
         candidate = create_candidate(session, keys, item.data, now=now, source=SOURCE,
                                      token_memo=memo, email_confirmed=False,

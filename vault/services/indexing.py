@@ -140,9 +140,18 @@ def _text_of(text: IndexedText) -> str:
                      *(" ".join(entry) for entry in text.education)])
 
 
-# Bulk builders keep one memo for a run: term -> its token and tier tokens; the same
-# dict holds the run's analysis cache (raw word -> terms, keys starting with \x01).
-TokenMemo = dict[str, tuple[str, ...]]
+@dataclass
+class TokenMemo:
+    """What bulk builders (reindex, import, seed-demo) keep for one run: words repeat
+    across records, so most of a record's analysis and tokens are looked up, not
+    recomputed. One dict per kind of key: a prefix is spelled like a raw word ("java"),
+    and a marker added to each of a record's ~250 prefixes, to keep them apart in one
+    dict, cost more than looking them up."""
+
+    words: Cache = field(default_factory=dict)  # raw word -> its readings (analysis)
+    terms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # term -> its tokens
+    prefixes: dict[str, str] = field(default_factory=dict)  # prefix -> its prefix token
+    levels: dict[str, str | None] = field(default_factory=dict)  # degree -> level token
 
 
 _FIRST = itemgetter(0)
@@ -157,8 +166,8 @@ def record_index(index: BlindIndex, text: IndexedText, memo: TokenMemo | None = 
                  ) -> tuple[str, frozenset[str]]:
     """The record's tokens (as record_tokens) and the terms they came from (for its
     search card)."""
-    memo = {} if memo is None else memo
-    counts, prefixes = document_index(_text_of(text), memo)
+    memo = TokenMemo() if memo is None else memo
+    counts, prefixes = document_index(_text_of(text), memo.words)
     return _tokens(index, text, counts, memo, prefixes), frozenset(counts)
 
 
@@ -170,8 +179,8 @@ def record_tokens(index: BlindIndex, text: IndexedText, memo: TokenMemo | None =
     one run: words repeat across records, so most terms and tokens are then looked up,
     not recomputed.
     """
-    memo = {} if memo is None else memo
-    counts, prefixes = document_index(_text_of(text), memo)
+    memo = TokenMemo() if memo is None else memo
+    counts, prefixes = document_index(_text_of(text), memo.words)
     return _tokens(index, text, counts, memo, prefixes)
 
 
@@ -181,35 +190,35 @@ def _prefix_token(index: BlindIndex, prefix: str) -> str:
 
 def _tokens(index: BlindIndex, text: IndexedText, counts: Counter[str], memo: TokenMemo,
             prefixes: frozenset[str] = frozenset()) -> str:
-    # New to this run: every tier at once. (Not counts.keys() - memo.keys(): that walks
+    terms = memo.terms
+    # New to this run: every tier at once. (Not counts.keys() - terms.keys(): that walks
     # the whole memo, which grows with the run.)
-    if not memo.keys() >= counts.keys():
-        for term in [t for t in counts if t not in memo]:
-            memo[term] = _tier_tokens(index, term, TIERS)
+    if not terms.keys() >= counts.keys():
+        for term in [t for t in counts if t not in terms]:
+            terms[term] = _tier_tokens(index, term, TIERS)
     # Every term gives its token; a term seen at least t times its tier-t token too.
-    tokens = list(map(_FIRST, map(memo.__getitem__, counts)))
+    tokens = list(map(_FIRST, map(terms.__getitem__, counts)))
     for tier in range(2, TIERS + 1):
-        tokens += [memo[term][tier - 1] for term, count in counts.items() if count >= tier]
-    # Prefixes, memoised under "^" + prefix (no term or raw word starts with "^"); looked
-    # up in C, as terms are: a record has about three times as many prefixes as terms.
-    keys = list(map("^".__add__, prefixes))
+        tokens += [terms[term][tier - 1] for term, count in counts.items() if count >= tier]
+    # Prefixes looked up in C, as terms are: a record has about three times as many
+    # prefixes as terms. Most records bring none new to the run, so a miss is caught.
+    known = memo.prefixes
     try:
-        found = list(map(memo.__getitem__, keys))
-    except KeyError:  # new to this run
-        for key in [k for k in keys if k not in memo]:
-            memo[key] = (_prefix_token(index, key[1:]),)
-        found = list(map(memo.__getitem__, keys))
-    tokens += map(_FIRST, found)
-    append = tokens.append
+        found = list(map(known.__getitem__, prefixes))
+    except KeyError:
+        for prefix in [p for p in prefixes if p not in known]:
+            known[prefix] = _prefix_token(index, prefix)
+        found = list(map(known.__getitem__, prefixes))
+    tokens += found
+    levels = memo.levels
     for degree, _field, _institution in text.education:
-        # Degree titles repeat too; a key no word can be (words have no spaces or NUL).
-        key = "\0level " + degree
-        level = memo.get(key)
-        if level is None:
-            found = degree_level(degree)
-            level = memo[key] = (index.token(DEGREE_LEVEL, found),) if found else ()
-        if level and level[0] not in tokens:
-            append(level[0])
+        # Degree titles repeat too.
+        if degree not in levels:
+            level = degree_level(degree)
+            levels[degree] = index.token(DEGREE_LEVEL, level) if level else None
+        token = levels[degree]
+        if token is not None and token not in tokens:
+            tokens.append(token)
     return " ".join(sorted(tokens))
 
 
