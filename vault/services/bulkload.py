@@ -22,7 +22,7 @@ their audit events with the record's rows. An import of a million records once s
 hours asking afterwards, one record at a time.
 
 Search index rows are written in one place (_Writer.index_rows) from what
-vault.services.indexing computes (record_index, seal_card, INDEX_VERSION): a change of
+vault.services.indexing computes (record_index, card_value, INDEX_VERSION): a change of
 the index layout there, or of the tables it fills, is made here once.
 """
 
@@ -62,7 +62,14 @@ from vault.models import (
 )
 from vault.services import audit, identity, links, mail_queue
 from vault.services.candidates import MAX_EDUCATION, CandidateInput, email_index
-from vault.services.indexing import INDEX_VERSION, IndexedText, TokenMemo, record_index, seal_card
+from vault.services.indexing import (
+    CARD,
+    INDEX_VERSION,
+    IndexedText,
+    TokenMemo,
+    card_value,
+    record_index,
+)
 from vault.services.sealing import CANDIDATE_FIELDS, DOCUMENT_FIELDS, EDUCATION_FIELDS, Sealer
 from vault.services.search import token_ids
 
@@ -229,15 +236,6 @@ def _indexed_text(data: CandidateInput) -> IndexedText:
     )
 
 
-def _index_columns(
-    keys: VaultKeys, sealer: Sealer, data: CandidateInput, memo: TokenMemo
-) -> tuple[str, bytes, int]:
-    """The record's candidate_index values, computed as services.candidates._set_index."""
-    indexed = _indexed_text(data)
-    tokens, terms = record_index(keys.blind_index, indexed, memo)
-    return tokens, seal_card(sealer, indexed, terms), INDEX_VERSION
-
-
 def build_batch(
     keys: VaultKeys,
     planned: Sequence[PlannedRecord],
@@ -290,6 +288,11 @@ def build_batch(
         if confirmations is not None and sign is not None and not item.email_confirmed:
             asked = _Asked(confirmations, sign, sealer, data.email)
             fields += asked.fields
+        # The search tokens and card, as services.candidates._set_index makes them; the
+        # card sealed last, with the rest.
+        indexed = _indexed_text(data)
+        tokens, terms = record_index(keys.blind_index, indexed, memo)
+        fields.append((card_value(indexed, terms), sealer.context(*CARD)))
         sealed = iter(
             seal_many(
                 dek, [(v if isinstance(v, bytes) else v.encode("utf-8"), c) for v, c in fields]
@@ -330,7 +333,7 @@ def build_batch(
                 )
             )
         confirmation = asked.rows(sealed, moment) if asked is not None else None
-        index = _index_columns(keys, sealer, data, memo)
+        index = (tokens, next(sealed), INDEX_VERSION)
         built.append(
             BuiltRecord(
                 public_id=public_id,
@@ -343,7 +346,7 @@ def build_batch(
                 index=index,
                 consents=item.consents,
                 audit_detail=item.audit_detail,
-                token_array=token_array(index[0]) if token_arrays else None,
+                token_array=token_array(tokens) if token_arrays else None,
                 confirmation=confirmation,
             )
         )

@@ -96,6 +96,22 @@ class IndexedText:
     terms: frozenset[str] | None = field(default=None, compare=False)  # from a card
 
 
+# Where a search card is sealed (its associated data): table and column.
+CARD = ("candidate_index", "card")
+# json.dumps with options builds an encoder per call; bulk loads write a card a record.
+_CARD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def card_value(text: IndexedText, terms: Iterable[str] | None = None) -> str:
+    """The plaintext of a record's search card (seal_card): a bulk load seals it, under
+    CARD, in the one seal_many call of the record's other fields."""
+    value: list[Any] = [text.full_name, text.position, text.interests, text.cv_text,
+                        [list(entry) for entry in text.education]]
+    if terms is not None:
+        value.append(sorted(terms))
+    return _CARD_JSON(value)
+
+
 def seal_card(sealer: Sealer, text: IndexedText, terms: Iterable[str] | None = None) -> bytes:
     """The record's search card: the indexed text, sealed as one value.
 
@@ -105,17 +121,12 @@ def seal_card(sealer: Sealer, text: IndexedText, terms: Iterable[str] | None = N
     as analysed, since analysing each result's text again would cost more than the
     rest of the page. Sealed with the record's key, so erasing the record shreds it
     like every other field."""
-    value: list[Any] = [text.full_name, text.position, text.interests, text.cv_text,
-                        [list(entry) for entry in text.education]]
-    if terms is not None:
-        value.append(sorted(terms))
-    return sealer.seal("candidate_index", "card", json.dumps(
-        value, ensure_ascii=False, separators=(",", ":")))
+    return sealer.seal(*CARD, card_value(text, terms))
 
 
 def open_card(sealer: Sealer, sealed: bytes) -> IndexedText:
     full_name, position, interests, cv_text, education, *terms = json.loads(
-        sealer.open("candidate_index", "card", sealed))
+        sealer.open(*CARD, sealed))
     return IndexedText(full_name, position, interests, cv_text,
                        tuple((degree, field, institution)
                              for degree, field, institution in education),
