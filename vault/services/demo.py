@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 
 from vault.services.candidates import CandidateInput, DocumentInput, EducationInput
 
@@ -50,6 +51,10 @@ THINGS = ["a data platform", "the billing services", "a customer portal", "CI/CD
           "an IoT gateway", "reporting dashboards", "a warehouse management system",
           "the mobile app", "a recommendation engine", "the event streaming backbone"]
 SKILL_WEIGHTS = [1 / (rank + 1) ** 1.1 for rank in range(len(SKILLS))]
+# As random.choices sums the weights on each call: summed once, the same draws.
+_SKILL_CUM_WEIGHTS = list(accumulate(SKILL_WEIGHTS))
+_DEGREES, _DEGREE_WEIGHTS = zip(*DEGREES, strict=True)
+_DEGREE_CUM_WEIGHTS = list(accumulate(_DEGREE_WEIGHTS))
 
 
 @dataclass(frozen=True)
@@ -79,9 +84,11 @@ def text_pdf(text: str) -> bytes:
     """A small, valid, text-only PDF (Helvetica, one page) for a demo CV."""
     lines = [piece for line in text.splitlines()
              for piece in _wrapped(line)][:54]
-    stream = "BT /F1 10 Tf 50 800 Td 14 TL " + " ".join(
-        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") Tj T*"
-        for line in lines) + " ET"
+    # Each line a string shown, then a line break: escaped and joined in one pass over
+    # the whole text, not line by line (no line holds a newline: splitlines cut there).
+    shown = ("(" + "\n".join(lines).replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+             .replace("\n", ") Tj T* (") + ") Tj T*") if lines else ""
+    stream = "BT /F1 10 Tf 50 800 Td 14 TL " + shown + " ET"
     data = stream.encode("latin-1", "replace")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -146,7 +153,6 @@ def person_rng(seed: int, number: int) -> random.Random:
 def people(count: int, seed: int = 1, *, pool_share: float = 0.4,
            with_files: bool = True, start: int = 0) -> Iterator[DemoPerson]:
     """People number start to start + count - 1 of the seed's fictitious pool."""
-    degrees, degree_weights = zip(*DEGREES, strict=True)
     for number in range(start, start + count):
         rng = person_rng(seed, number)
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -154,10 +160,12 @@ def people(count: int, seed: int = 1, *, pool_share: float = 0.4,
         email = (f"{first}.{last}.{number}@example.org".lower()
                  .replace(" ", "").replace("é", "e").replace("ë", "e"))
         position = rng.choice(POSITIONS)
-        skills = sorted(set(rng.choices(SKILLS, weights=SKILL_WEIGHTS, k=rng.randint(3, 9))))
+        skills = sorted(set(rng.choices(SKILLS, cum_weights=_SKILL_CUM_WEIGHTS,
+                                        k=rng.randint(3, 9))))
         text = _cv_text(rng, name, position, skills)
         education = tuple(
-            EducationInput(rng.choices(degrees, weights=degree_weights)[0], rng.choice(FIELDS),
+            EducationInput(rng.choices(_DEGREES, cum_weights=_DEGREE_CUM_WEIGHTS)[0],
+                           rng.choice(FIELDS),
                            rng.choice(INSTITUTIONS), str(rng.randint(1995, 2025)))
             for _ in range(rng.randint(1, 2)))
         content = text_pdf(text) if with_files else b"%PDF-1.7 demo"
