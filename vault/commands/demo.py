@@ -82,21 +82,25 @@ class _DemoBatch:
 def demo_records(batch: _DemoBatch) -> list[PlannedRecord]:
     """People start.. of the seed, as the application form would leave them: applied
     (60% to a vacancy), consent to the application, 40% also to the talent pool."""
+    # Every person of a batch has one of two ledgers, made once and shared: the same
+    # rows, and pickled once per batch on their way back from a worker (pickle keeps
+    # one copy of an object it meets again).
+    until = consent.add_months(batch.now, batch.months)
+    application = ConsentRow(consent.APPLICATION, consent.GRANTED, NOTICE_VERSION, "demo",
+                             batch.now)
+    applied = (application,)
+    pool = (application, ConsentRow(consent.TALENT_POOL, consent.GRANTED, NOTICE_VERSION,
+                                    "demo", batch.now, until))
     planned = []
     for number, person in enumerate(people(batch.count, batch.seed, start=batch.start),
                                     start=batch.start):
         pick = person_rng(batch.seed, -1 - number)  # the vacancy draw, apart from the person
         vacancy = (pick.choice(batch.vacancy_ids)
                    if batch.vacancy_ids and pick.random() < 0.6 else None)
-        consents = [ConsentRow(consent.APPLICATION, consent.GRANTED, NOTICE_VERSION, "demo",
-                               batch.now)]
-        until = None
-        if person.pool:
-            until = consent.add_months(batch.now, batch.months)
-            consents.append(ConsentRow(consent.TALENT_POOL, consent.GRANTED, NOTICE_VERSION,
-                                       "demo", batch.now, until))
-        planned.append(PlannedRecord(data=person.data, source="demo", consents=tuple(consents),
-                                     pool_consent_until=until, vacancy_id=vacancy))
+        planned.append(PlannedRecord(data=person.data, source="demo",
+                                     consents=pool if person.pool else applied,
+                                     pool_consent_until=until if person.pool else None,
+                                     vacancy_id=vacancy))
     return planned
 
 
