@@ -466,3 +466,54 @@ def test_postgresql_search_conditions_can_use_the_gin_index(app, backend, clock)
                 plan = "\n".join(line for (line,) in cursor.fetchall())
                 assert "candidate_token_ids_gin" in plan, plan
         db.session.rollback()
+
+
+@pytest.mark.parametrize("small_match", [0, 1_000], ids=["levels", "scored-here"])
+def test_postgresql_token_statements_are_planned_for_each_query(app, backend, clock,
+                                                               monkeypatch, small_match):
+    # A plan the server cached for a statement's shape is made without the token arrays'
+    # values, and serves a common word as badly as a rare one: the statements on tokens
+    # are never prepared, however often a shape runs; the lines by id are, and the
+    # connection's own setting is left as it was.
+    monkeypatch.setattr("vault.services.search.SMALL_MATCH", small_match)
+    ids = _ranked_pool(app, clock, TIER_CVS)
+    queries = ["kafka spark", "scala spark", "kafka scala"]
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "a@x"))
+        # One connection throughout: prepared statements are a connection's.
+        connection = db.session.connection()
+        for _round in range(6):  # psycopg prepares a statement at its fifth run
+            for q in queries:
+                page = search(db.session, vault_keys(), admin, q=q, page_size=4, now=clock())
+                assert [hit.public_id for hit in page.results] == _expected_order(
+                    TIER_CVS, ids, q.split())[:4]
+        assert db.session.connection() is connection
+        if backend == "sqlite":
+            return
+        driver = connection.connection.driver_connection
+        assert driver.prepare_threshold == 5  # psycopg's default, untouched
+        prepared = db.session.execute(text(
+            "SELECT statement FROM pg_prepared_statements")).scalars().all()
+        assert not [s for s in prepared if "token_ids" in s], prepared
+        assert [s for s in prepared if "public_id" in s]  # the lines by id stay prepared
+        db.session.rollback()
+
+
+def test_postgresql_a_ranked_record_gone_before_its_line_is_read_is_left_out(
+        app, backend, clock, monkeypatch):
+    # The ids are ranked by one statement and their lines read by the next; a record
+    # erased in between is missing from the second, and the page simply goes without it.
+    ids = _ranked_pool(app, clock, ["kafka", "kafka kafka"])
+    if backend == "sqlite":
+        assert _all_pages(app, clock, "kafka", 20) == [ids[1], ids[0]]
+        return
+    from vault.services import search as search_module
+
+    ranked = search_module._postgres_ranked_ids
+
+    def with_a_gone_record(*args, **kwargs):
+        total, found = ranked(*args, **kwargs)
+        return total, [found[0], -1, *found[1:]]
+
+    monkeypatch.setattr(search_module, "_postgres_ranked_ids", with_a_gone_record)
+    assert _all_pages(app, clock, "kafka", 20) == [ids[1], ids[0]]

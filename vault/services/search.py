@@ -31,18 +31,22 @@ records holding a token of every word, and the score is the count of the query's
 tokens each holds (a record holds at most one reading of a word: its own language's),
 computed from the array in one pass (intarray's icount(a & b)). The token string is
 never split at query time: doing so for every condition and score term of every match
-was what made PostgreSQL searches slow (0.36 s at 11,000 candidates).
+was what made PostgreSQL searches slow (0.36 s at 11,000 candidates). The statements
+on tokens are planned for each query's own arrays, never from a plan cached for their
+shape (_custom_plans), and return ids only; the page's result lines are then read by
+id in one statement whose plan is the same for every query (_PAGE_BY_IDS).
 """
 
 from __future__ import annotations
 
 import array
+import contextlib
 import functools
 import itertools
 import math
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -405,15 +409,45 @@ def _holds(name: str) -> ColumnElement[bool]:
     return TOKEN_IDS.op("&&", is_comparison=True)(bindparam(name, type_=ARRAY(Integer)))
 
 
+def _pg_key(filters: list[ColumnElement[bool]]) -> ColumnElement[int]:
+    """The id column _pg_ids reads (labelled id): without filters the index row's own."""
+    return CandidateIndex.candidate_id if not filters else Candidate.id
+
+
 def _pg_ids(condition: ColumnElement[bool], filters: list[ColumnElement[bool]]
             ) -> Select[tuple[int]]:
     """Ids of the records meeting a condition on their tokens and the filters. Without
     filters the index rows alone answer (each belongs to a candidate: a foreign key),
     as on SQLite: joining candidate cost the count a primary-key lookup a match."""
     if not filters:
-        return select(CandidateIndex.candidate_id).where(condition)
+        return select(CandidateIndex.candidate_id.label("id")).where(condition)
     return (select(Candidate.id).join(CandidateIndex, CandidateIndex.candidate_id == Candidate.id)
             .where(condition, *filters))
+
+
+def _pg_window(condition: ColumnElement[bool], filters: list[ColumnElement[bool]],
+               score: ColumnElement[int] | None = None) -> Select[tuple[int]]:
+    """Ids of the window :n from :o of the records meeting `condition` and the filters,
+    newest first, or best first by `score` then newest. Only ids: the result lines are
+    read by _PAGE_BY_IDS, whose plan does not depend on the tokens."""
+    key = _pg_key(filters)
+    order = [key.desc()]
+    if score is not None:
+        order.insert(0, score.desc())
+    return (_pg_ids(condition, filters).order_by(*order)
+            .offset(bindparam("o")).limit(bindparam("n")))
+
+
+# The result lines of a window, by the ids its token statement ranked (:ids, int4[]). A
+# statement of its own, not joined to the one that ranks: the server plans a token
+# statement for each query (_custom_plans), and planning these joins and the named
+# companies' subquery cost 0.6 to 0.9 ms, as much as running them (a 3-word page of 10
+# matches: 0.9 ms to plan, 0.6 to run); alone on one table a ranking plans in under
+# 0.1 ms, and this statement keeps the plan psycopg prepared for it (ids by primary key,
+# whatever the query). The window comes back in no order: _postgres_rows puts it in
+# the ranking's.
+_PAGE_BY_IDS = _page_rows(_named_column()).where(
+    Candidate.id == func.any(bindparam("ids", type_=ARRAY(Integer))))
 
 
 @dataclass(frozen=True)
@@ -425,10 +459,10 @@ class _PgStatements:
     combination holds none of); :cap, :n and :o as on SQLite."""
 
     count: Select[tuple[int]]  # matches, up to :cap
-    page: Select[Any]  # result lines of the matches, newest first, :n from :o
-    scored: Select[Any]  # the same, best first by how many of :h each holds
+    page: Select[tuple[int]]  # ids of the matches, newest first, :n from :o
+    scored: Select[tuple[int]]  # the same, best first by how many of :h each holds
     level_counts: tuple[Select[tuple[int]], ...]  # per score level, best first
-    level_pages: tuple[Select[Any], ...]
+    level_pages: tuple[Select[tuple[int]], ...]
 
 
 @functools.lru_cache(maxsize=64)
@@ -438,7 +472,6 @@ def _pg_statements(shape: Shape, groups: int, tier_counts: tuple[int, ...]) -> _
     filters = _filters(shape)
     every = [_holds(f"g{n}") for n in range(groups)]
     fixed = every[len(tier_counts):]  # words past RANKED_WORDS, the degree level
-    window = (bindparam("n"), bindparam("o"))
     # The score: how many of the query's tier tokens the record holds, from one sorted
     # intersection of the two arrays.
     score = func.icount(TOKEN_IDS.op("&", return_type=ARRAY(Integer))(
@@ -452,16 +485,12 @@ def _pg_statements(shape: Shape, groups: int, tier_counts: tuple[int, ...]) -> _
                 t < count for t, count in zip(tiers, tier_counts, strict=True)) else []
             combinations.append(and_(*present, *fixed, *absent))
         levels.append(or_(*combinations))
-    page = _page_rows(_named_column()).where(*every, *filters)
     return _PgStatements(
         count=_capped(_pg_ids(and_(*every), filters)),
-        page=page.order_by(Candidate.id.desc()).offset(window[1]).limit(window[0]),
-        scored=page.order_by(score.desc(), Candidate.id.desc())
-        .offset(window[1]).limit(window[0]),
+        page=_pg_window(and_(*every), filters),
+        scored=_pg_window(and_(*every), filters, score),
         level_counts=tuple(_capped(_pg_ids(level, filters)) for level in levels),
-        level_pages=tuple(
-            _page_rows(_named_column()).where(level, *filters).order_by(Candidate.id.desc())
-            .offset(window[1]).limit(window[0]) for level in levels))
+        level_pages=tuple(_pg_window(level, filters) for level in levels))
 
 
 def _ids(tokens: Iterable[str]) -> list[int]:
@@ -488,8 +517,47 @@ def _pg_level(plan: QueryPlan, level_at: int, level: Sequence[tuple[int, ...]]
     return values
 
 
+@contextlib.contextmanager
+def _custom_plans(connection: Connection) -> Iterator[None]:
+    """(PostgreSQL) The statements run inside are not prepared, so the server plans each
+    for its own token arrays. psycopg prepares a statement once its text has run five
+    times (every search of a shape runs the same text), and after five more the server
+    may keep a generic plan, made without the arrays' values: the plan of one query then
+    serves every other of the shape. The best plan depends on how common the words are
+    (a backward primary-key walk for common ones, the GIN index for rare ones), so a
+    generic plan is wrong for most of them: "data engineer"'s level page took 105 to 168
+    ms under the plan other two-word queries had left, against 2 ms planned for its own
+    arrays (100,000 candidates), and its capped count 14 to 18 ms against 8 to 9.
+    Planning a token statement costs under 0.1 ms (the result lines, whose joins take
+    longer to plan, are read by _PAGE_BY_IDS, which stays prepared). The threshold is
+    the connection's (pooled), so it is put back."""
+    driver = connection.connection.driver_connection
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
+
+
 def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: int
                    ) -> tuple[int, list[Row[Any]]]:
+    """The window's ids ranked by statements planned for this query's tokens, then its
+    result lines by id (a statement whose prepared plan serves every query), in the
+    ranking's order."""
+    with _custom_plans(connection):
+        total, ids = _postgres_ranked_ids(connection, plan, offset, limit)
+    if not ids:
+        return total, []
+    # fetchall: one call for the rows, not one a row.
+    by_id = {row[0]: row for row in connection.execute(_PAGE_BY_IDS, {"ids": ids}).all()}
+    # A record erased between the two statements (each reads the data committed when it
+    # starts) is left out, as it would be had it gone a moment before the search.
+    return total, [by_id[i] for i in ids if i in by_id]
+
+
+def _postgres_ranked_ids(connection: Connection, plan: QueryPlan, offset: int, limit: int
+                         ) -> tuple[int, list[int]]:
     """As on SQLite: up to SMALL_MATCH matches are scored from their token arrays;
     more are read level by level, newest first, so that a word found in half the pool
     is not scored record by record (the planner walks the primary key backwards and
@@ -504,10 +572,10 @@ def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: 
     if total <= SMALL_MATCH or not higher:
         if higher:
             return total, list(connection.execute(statements.scored, {
-                **values, "h": _ids(higher), "n": limit, "o": offset}).all())
+                **values, "h": _ids(higher), "n": limit, "o": offset}).scalars())
         return total, list(connection.execute(statements.page, {
-            **values, "n": limit, "o": offset}).all())
-    rows: list[Row[Any]] = []
+            **values, "n": limit, "o": offset}).scalars())
+    ids: list[int] = []
     for level_at, level in enumerate(_combinations(tier_counts)):
         level_values = {**values, **_pg_level(plan, level_at, level)}
         if offset:
@@ -517,13 +585,12 @@ def _postgres_rows(connection: Connection, plan: QueryPlan, offset: int, limit: 
             if before < offset:
                 offset -= before
                 continue
-        # fetchall: one call for the rows, not one a row.
-        rows += connection.execute(statements.level_pages[level_at], {
-            **level_values, "n": limit - len(rows), "o": offset}).all()
+        ids += connection.execute(statements.level_pages[level_at], {
+            **level_values, "n": limit - len(ids), "o": offset}).scalars()
         offset = 0
-        if len(rows) == limit:
+        if len(ids) == limit:
             break
-    return total, rows
+    return total, ids
 
 
 def ranked_rows(session: Session, plan: QueryPlan, offset: int, limit: int
@@ -590,8 +657,9 @@ def _exact_total(session: Session, plan: QueryPlan, offset: int) -> int:
         return _count(connection, _fts_statements(plan.shape, 0).count, plan.values,
                       m=_all_of(plan.every), cap=offset)
     statements = _pg_statements(plan.shape, len(plan.every), _tier_counts(plan))
-    return _count(connection, statements.count, {**plan.values, **_pg_groups(plan)},
-                  cap=offset)
+    with _custom_plans(connection):
+        return _count(connection, statements.count, {**plan.values, **_pg_groups(plan)},
+                      cap=offset)
 
 
 def search(session: Session, keys: VaultKeys, user: User, *, q: str,
