@@ -17,6 +17,7 @@ import re
 import signal
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -279,6 +280,25 @@ def test_a_rejected_bulk_import_queues_no_confirmation(app, clock):
             assert db.session.scalar(select(func.count()).select_from(model)) == 0
 
 
+def test_a_memo_started_afresh_between_batches_changes_no_row(app, clock, monkeypatch):
+    """A worker's memo is replaced once it holds MEMO_ENTRIES (memory flat with the
+    vocabulary): records built after that read back as the one-by-one path's."""
+    monkeypatch.setattr(bulkload, "MEMO_ENTRIES", 1)
+    monkeypatch.setattr(imports, "LINES_PER_BATCH", 1)
+    data = jsonl(records(clock))
+    with app.app_context():
+        keys = vault_keys()
+        import_jsonl(db.session, keys, data.splitlines(), **options(clock))
+        db.session.commit()
+        report = import_jsonl_stream(db.session, keys, io.BytesIO(data), workers=0,
+                                     **options(clock))
+        db.session.commit()
+        assert report.imported == 4
+        everything = db.session.scalars(select(Candidate).order_by(Candidate.id)).all()
+        for a, b in zip(everything[:4], everything[4:], strict=True):
+            assert readable(a) == readable(b)
+
+
 def test_bulk_loaded_token_arrays_equal_what_the_database_computes(app, backend, clock):
     if backend == "sqlite":
         pytest.skip("FTS5 there, no token array")
@@ -355,6 +375,38 @@ def test_a_long_import_leaves_the_audit_trail_open_to_other_writers(app, backend
         assert state.broken_at is None
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == audit.CANDIDATE_CREATED)) == 4
+
+
+def test_records_whose_ids_have_gaps_each_get_their_audit_events_in_order(app, backend, clock):
+    """The writer keeps the records to audit as runs of consecutive ids: a gap (another
+    writer took ids from the sequence between two batches) starts a new run."""
+    data = jsonl(records(clock))
+    with app.app_context():
+        keys = vault_keys()
+        planned = [imports.plan_import(imports.parse_line(line, now=clock(),
+                                                          pool_months=POOL_MONTHS),
+                                       now=clock(), notice_version=NOTICE_VERSION)
+                   for line in data.splitlines()]
+
+        def batches():
+            for item in planned:
+                yield bulkload.build_batch(keys, [item], now=clock(), memo=TokenMemo())
+                if backend == "postgresql":
+                    with db.engine.connect() as other:
+                        other.execute(text(
+                            "SELECT nextval(pg_get_serial_sequence('candidate', 'id'))"))
+                        other.commit()
+
+        assert bulkload.load(db.session, keys, batches(), now=clock()) == 4
+        db.session.commit()
+        loaded = db.session.execute(select(Candidate.id, Candidate.public_id)
+                                    .order_by(Candidate.id)).all()
+        if backend == "postgresql":
+            assert [b - a for (a, _), (b, _) in pairwise(loaded)] == [2, 2, 2]
+        subjects = db.session.scalars(select(AuditEvent.subject_public_id).where(
+            AuditEvent.action == audit.CANDIDATE_CREATED).order_by(AuditEvent.id)).all()
+        assert subjects == [public_id for _, public_id in loaded]
+        assert audit.walk_chain(db.session).broken_at is None
 
 
 def test_bulk_import_writes_no_plaintext_to_the_database(app, clock):

@@ -76,6 +76,7 @@ from vault.services.search import token_ids
 BATCH = 1000  # records per batch: one key-wrapping call, one COPY/executemany per table
 SQLITE_CACHE_KIB = -65536  # 64 MiB of page cache while loading (negative: in KiB)
 AHEAD = 4  # batches a worker may have ready before the writer takes them
+MEMO_ENTRIES = 200_000  # a worker's TokenMemo: at most about 45 MiB (see _work)
 
 
 # What crosses the pipe from a worker is made of NamedTuples, not dataclasses: a tuple
@@ -418,13 +419,12 @@ class _Writer:
         self.connection = session.connection()
         self.dialect = self.connection.dialect.name
         self.chain_key = keys.audit_chain_key
-        # The records to audit, chained at the end of the run (finish).
-        self.audited = array.array("q")
-        self.audited_detail = array.array("i")
-        # The detail number of each audited record's email_change_requested event, -1
-        # for none (a record asked to confirm its address: Confirmations).
-        self.requested_detail = array.array("i")
-        self.confirmations = 0
+        # The records to audit, chained at the end of the run (finish), as runs of
+        # consecutive ids with the same events: [first id, count, the number of the
+        # candidate.created detail, that of the email_change_requested detail or -1
+        # (Confirmations)]. A run's ids come in batches from one sequence, so a million
+        # records are a few runs, not 16 MB of ids held to the end.
+        self.audited: list[list[int]] = []
         self.details: dict[str, int] = {}
         self.next_id: int | None = None
         self.converters: dict[str, list[Callable[[Any], Any] | None]] = {}
@@ -568,7 +568,6 @@ class _Writer:
         self._rows("email_change", _EMAIL_CHANGE_COLUMNS,
                    [(cid, *change) for cid, (change, _) in asked])
         self._rows("mail_queue", _MAIL_COLUMNS, [(cid, *mail) for cid, (_, mail) in asked])
-        self.confirmations += len(asked)
         self._rows(
             "consent",
             _CONSENT_COLUMNS,
@@ -608,19 +607,29 @@ class _Writer:
         self._rows("candidate_index", _INDEX_COLUMNS, rows)
 
     def _note_audited(self, ids: list[int], batch: list[BuiltRecord]) -> None:
-        """Remember which records get a candidate.created event (their ids, and the
-        detail's number among the run's few distinct details): 12 bytes a record."""
+        """Remember which records get a candidate.created event, and which also an
+        email_change_requested one, with the numbers of their details among the run's
+        few distinct details."""
+        runs = self.audited
         for cid, record in zip(ids, batch, strict=True):
             if record.audit_detail is None:
                 continue
-            detail = record.audit_detail[:200]
-            self.audited.append(cid)
-            self.audited_detail.append(self.details.setdefault(detail, len(self.details)))
+            created = self.details.setdefault(record.audit_detail[:200], len(self.details))
             requested = -1
             if record.confirmation is not None:
                 by = record.confirmation[0][3][:200]  # the change's requested_by
                 requested = self.details.setdefault(by, len(self.details))
-            self.requested_detail.append(requested)
+            last = runs[-1] if runs else None
+            if last is not None and last[0] + last[1] == cid and last[2:] == [created, requested]:
+                last[1] += 1
+            else:
+                runs.append([cid, 1, created, requested])
+
+    def _audited_ids(self) -> Iterator[tuple[list[int], int, int]]:
+        """(up to BATCH ids, created detail number, requested detail number) in order."""
+        for first, count, created, requested in self.audited:
+            for start in range(first, first + count, BATCH):
+                yield list(range(start, min(start + BATCH, first + count))), created, requested
 
     def finish(self, *, now: datetime) -> None:
         """The run's audit events, chained after every record is in. On PostgreSQL the
@@ -642,24 +651,18 @@ class _Writer:
         details = list(self.details)
         actor = audit.CLI
         moment = _utc(now)
-        for first in range(0, len(self.audited), BATCH):
-            ids = self.audited[first : first + BATCH]
+        for ids, created, requested in self._audited_ids():
             public_ids = {
                 cid: public_id
                 for cid, public_id in self.connection.execute(
-                    select(Candidate.id, Candidate.public_id).where(Candidate.id.in_(list(ids)))
+                    select(Candidate.id, Candidate.public_id).where(Candidate.id.in_(ids))
                 )
             }
+            events = [(audit.CANDIDATE_CREATED, details[created])]
+            if requested >= 0:  # as identity.ask_to_confirm records it
+                events.append((audit.EMAIL_CHANGE_REQUESTED, details[requested]))
             rows = []
-            for cid, number, requested in zip(
-                ids,
-                self.audited_detail[first : first + BATCH],
-                self.requested_detail[first : first + BATCH],
-                strict=True,
-            ):
-                events = [(audit.CANDIDATE_CREATED, details[number])]
-                if requested >= 0:  # as identity.ask_to_confirm records it
-                    events.append((audit.EMAIL_CHANGE_REQUESTED, details[requested]))
+            for cid in ids:
                 for action, detail in events:
                     event = (actor.type, actor.id, actor.role, action, public_ids[cid], detail)
                     link = audit.event_hash(self.chain_key, prev_hash, now, *event)
@@ -690,7 +693,12 @@ _WORK: dict[str, Any] = {}
 
 def _work(task: Any) -> Any:
     job: Callable[..., Any] = _WORK["job"]
-    memo: TokenMemo = _WORK.setdefault("memo", TokenMemo())
+    memo: TokenMemo | None = _WORK.get("memo")
+    if memo is None or memo.entries() > MEMO_ENTRIES:
+        # The memo grows with the run's vocabulary (every new name, place or CV word):
+        # started afresh past MEMO_ENTRIES, so a worker's memory stays flat however many
+        # records of however many words a run loads. Common words are back in a batch.
+        memo = _WORK["memo"] = TokenMemo()
     return job(_WORK["keys"], task, memo)
 
 

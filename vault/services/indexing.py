@@ -164,6 +164,9 @@ class TokenMemo:
     prefixes: dict[str, str] = field(default_factory=dict)  # prefix -> its prefix token
     levels: dict[str, str | None] = field(default_factory=dict)  # degree -> level token
 
+    def entries(self) -> int:
+        return len(self.words) + len(self.terms) + len(self.prefixes) + len(self.levels)
+
 
 _FIRST = itemgetter(0)
 
