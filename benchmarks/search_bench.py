@@ -412,12 +412,12 @@ def seed_bulk(n: int, jobs: int) -> None:
     from flask import current_app
 
     from vault.appctx import now
-    from vault.services.bulkload import BATCH, load, run_jobs
+    from vault.services.bulkload import BATCH, load, run_jobs, token_arrays_for
 
     keys = current_app.extensions["vault.keys"]
     moment = now()
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
-    spans = ((start, min(BATCH, n - start), moment, postgresql)
+    token_arrays = token_arrays_for(db.session)
+    spans = ((start, min(BATCH, n - start), moment, token_arrays)
              for start in range(0, n, BATCH))
     load(db.session, keys, run_jobs(keys, _bench_batch, spans, workers=jobs), now=moment)
     db.session.commit()

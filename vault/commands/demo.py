@@ -26,6 +26,7 @@ from vault.services.bulkload import (
     default_workers,
     load,
     run_jobs,
+    token_arrays_for,
 )
 from vault.services.demo import people, person_rng
 from vault.services.indexing import TokenMemo
@@ -121,9 +122,9 @@ def seed_demo_command(count: int, seed: int, workers: int | None) -> None:
     keys, moment = vault_keys(), now()
     vacancy_ids = tuple(v.id for v in _vacancies())
     months = int(current_app.config["TALENT_POOL_MONTHS"])
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    token_arrays = token_arrays_for(db.session)
     batches = (_DemoBatch(start, min(BATCH, count - start), seed, vacancy_ids, months, moment,
-                          postgresql)
+                          token_arrays)
                for start in range(0, count, BATCH))
     chosen = default_workers(keys) if workers is None else workers
     with click.progressbar(length=count, label="Seeding") as bar:

@@ -391,6 +391,13 @@ _INT4_OID = 23
 _BYTEA_OID = 17
 
 
+def token_arrays_for(session: Session) -> bool:
+    """Whether a load into this session's database has its workers make each record's
+    token_ids (build_batch's token_arrays): PostgreSQL's search reads them; SQLite's
+    FTS5 has none."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def token_array(tokens: str) -> bytes:
     """A record's token_ids (search.token_ids) as the bytes of PostgreSQL's binary int4[]
     (array_recv), built in C: psycopg's array dumper packs value by value in Python,
@@ -398,14 +405,12 @@ def token_array(tokens: str) -> bytes:
     type, length, lower bound), then each value as its length (4) and its big-endian
     bytes."""
     values = token_ids(tokens)
-    if not values:
-        header = array.array("i", [0, 0, _INT4_OID])  # no dimensions: '{}'
-        if sys.byteorder == "little":
-            header.byteswap()
-        return header.tobytes()
-    words = array.array("i", [4]) * (2 * len(values))
-    words[1::2] = array.array("i", values)
-    body = array.array("i", [1, 0, _INT4_OID, len(values), 1]) + words
+    if values:
+        words = array.array("i", [4]) * (2 * len(values))
+        words[1::2] = array.array("i", values)
+        body = array.array("i", [1, 0, _INT4_OID, len(values), 1]) + words
+    else:
+        body = array.array("i", [0, 0, _INT4_OID])  # no dimensions: '{}'
     if sys.byteorder == "little":
         body.byteswap()
     return body.tobytes()

@@ -701,7 +701,7 @@ def import_jsonl_stream(session: Session, keys: VaultKeys, stream: BinaryIO, *, 
     batches = _line_batches(read_lines(stream), state, now=now, pool_months=pool_months,
                             notice_version=notice_version, max_cv_bytes=max_cv_bytes,
                             companies=tuple(companies),
-                            token_arrays=session.get_bind().dialect.name == "postgresql",
+                            token_arrays=bulkload.token_arrays_for(session),
                             confirmations=confirmations)
 
     def built() -> Iterator[list[bulkload.BuiltRecord]]:
