@@ -15,13 +15,14 @@ import json
 import os
 import re
 import signal
+from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from tests.services.test_exports import CV_BYTES
 from vault.appctx import secret_keys, vault_keys
@@ -122,6 +123,23 @@ def jsonl(items: list[dict[str, Any]]) -> bytes:
 
 def options(clock) -> dict[str, Any]:
     return {"now": clock(), "pool_months": POOL_MONTHS, "notice_version": NOTICE_VERSION}
+
+
+def planned_lines(data: bytes, clock) -> list[bulkload.PlannedRecord]:
+    """What import_jsonl_stream's workers plan for each line, before build_batch."""
+    return [imports.plan_import(imports.parse_line(line, now=clock(), pool_months=POOL_MONTHS),
+                                now=clock(), notice_version=NOTICE_VERSION)
+            for line in data.splitlines()]
+
+
+def one_at_a_time(keys, planned: list[bulkload.PlannedRecord], clock,
+                  meanwhile: Callable[[Connection], None]) -> Iterator[list[Any]]:
+    """Each planned record built as a batch of its own, with `meanwhile` run on another
+    connection after each (another writer of the vault, while the run loads)."""
+    for item in planned:
+        yield bulkload.build_batch(keys, [item], now=clock(), memo=TokenMemo())
+        with db.engine.connect() as other:
+            meanwhile(other)
 
 
 def readable(record: Candidate) -> dict[str, Any]:
@@ -309,10 +327,7 @@ def test_bulk_loaded_token_arrays_equal_what_the_database_computes(app, backend,
         import_jsonl_stream(db.session, keys, io.BytesIO(data), workers=0,
                             **options(clock))
         # ...a batch built without them has the writer make them.
-        planned = [imports.plan_import(imports.parse_line(line, now=clock(),
-                                                          pool_months=POOL_MONTHS),
-                                       now=clock(), notice_version=NOTICE_VERSION)
-                   for line in data.splitlines()]
+        planned = planned_lines(data, clock)
         built = bulkload.build_batch(keys, planned, now=clock(), memo=TokenMemo())
         assert all(record.token_array is None for record in built)
         bulkload.load(db.session, keys, [built], now=clock())
@@ -353,22 +368,17 @@ def test_a_long_import_leaves_the_audit_trail_open_to_other_writers(app, backend
     free_while_loading = []
     with app.app_context():
         keys = vault_keys()
-        planned = [imports.plan_import(imports.parse_line(line, now=clock(),
-                                                          pool_months=POOL_MONTHS),
-                                       now=clock(), notice_version=NOTICE_VERSION)
-                   for line in data.splitlines()]
+        planned = planned_lines(data, clock)
 
-        def batches():
-            for item in planned:
-                yield bulkload.build_batch(keys, [item], now=clock(), memo=TokenMemo())
-                # Another worker of the vault records an event meanwhile: the chain's
-                # lock must be free (taken by the run only when it chains at the end).
-                with db.engine.connect() as other:
-                    free_while_loading.append(other.execute(
-                        text("SELECT pg_try_advisory_xact_lock(7316)")).scalar())
-                    other.rollback()
+        def record_an_event(other):
+            # Another worker of the vault records an event meanwhile: the chain's lock
+            # must be free (taken by the run only when it chains at the end).
+            free_while_loading.append(other.execute(
+                text("SELECT pg_try_advisory_xact_lock(7316)")).scalar())
+            other.rollback()
 
-        assert bulkload.load(db.session, keys, batches(), now=clock()) == 4
+        batches = one_at_a_time(keys, planned, clock, meanwhile=record_an_event)
+        assert bulkload.load(db.session, keys, batches, now=clock()) == 4
         db.session.commit()
         assert free_while_loading == [True] * 4
         state = audit.walk_chain(db.session)
@@ -383,21 +393,15 @@ def test_records_whose_ids_have_gaps_each_get_their_audit_events_in_order(app, b
     data = jsonl(records(clock))
     with app.app_context():
         keys = vault_keys()
-        planned = [imports.plan_import(imports.parse_line(line, now=clock(),
-                                                          pool_months=POOL_MONTHS),
-                                       now=clock(), notice_version=NOTICE_VERSION)
-                   for line in data.splitlines()]
+        planned = planned_lines(data, clock)
 
-        def batches():
-            for item in planned:
-                yield bulkload.build_batch(keys, [item], now=clock(), memo=TokenMemo())
-                if backend == "postgresql":
-                    with db.engine.connect() as other:
-                        other.execute(text(
-                            "SELECT nextval(pg_get_serial_sequence('candidate', 'id'))"))
-                        other.commit()
+        def take_an_id(other):
+            if backend == "postgresql":  # SQLite: the run holds the database
+                other.execute(text("SELECT nextval(pg_get_serial_sequence('candidate', 'id'))"))
+                other.commit()
 
-        assert bulkload.load(db.session, keys, batches(), now=clock()) == 4
+        batches = one_at_a_time(keys, planned, clock, meanwhile=take_an_id)
+        assert bulkload.load(db.session, keys, batches, now=clock()) == 4
         db.session.commit()
         loaded = db.session.execute(select(Candidate.id, Candidate.public_id)
                                     .order_by(Candidate.id)).all()
