@@ -87,7 +87,8 @@ def test_the_file_is_the_export_format_without_staff_notes(app, client, world):
     assert cv.data.startswith(b"%PDF")
     disposition = cv.headers["Content-Disposition"]
     assert re.fullmatch(
-        rf'attachment; filename="{world["hired_i"]}-cv-[A-Za-z0-9_-]+\.pdf"', disposition
+        rf'attachment; filename="candidate-{world["hired_i"]}-cv-[A-Za-z0-9_-]+\.pdf"',
+        disposition
     )
 
 

@@ -296,3 +296,11 @@ def test_a_transfer_leaves_out_other_companies_records_and_the_vaults_own_handli
     # The record is Ingenium's application: Hoptimize's transfer has nothing of it.
     assert to_hoptimize["records"] == []
     assert schema_errors(to_ingenium) == [] and schema_errors(to_hoptimize) == []
+
+
+@pytest.mark.parametrize("public_id", ["_b9DT09Cc5vVWNh92ifpLw", "Ab-_9", "9zz"])
+def test_a_handed_over_documents_name_is_safe_for_every_public_id(public_id):
+    """A public id may start with "_", which the header check refuses as a first
+    character: the API's CV download answered 500 for one hired candidate in 64."""
+    name = exports.staff_document_filename(Candidate(public_id=public_id), "cv-0123abcd.pdf")
+    assert exports.content_disposition(name) == f'attachment; filename="{name}"'

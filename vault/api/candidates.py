@@ -23,7 +23,13 @@ from vault.models import ApiClient, Candidate
 from vault.services import transfers
 from vault.services.api_clients import CANDIDATES_READ
 from vault.services.candidates import open_document
-from vault.services.exports import SCHEMA_ID, build_export, content_disposition, export_json
+from vault.services.exports import (
+    SCHEMA_ID,
+    build_export,
+    content_disposition,
+    export_json,
+    staff_document_filename,
+)
 
 
 class HiredSchema(Schema):
@@ -174,9 +180,8 @@ def candidate_cv(public_id: str) -> Response:
     _name, media_type, content = open_document(vault_keys(), candidate, document)
     db.session.commit()
     response = current_app.response_class(content, mimetype=media_type)
-    # The app's own name for the file: the original name could carry a path or a trick.
     # content_disposition checks the name is plain ASCII, as for every other download.
     response.headers["Content-Disposition"] = content_disposition(
-        f"{candidate.public_id}-{document.stored_name}"
+        staff_document_filename(candidate, document.stored_name)
     )
     return response

@@ -118,6 +118,13 @@ def staff_filename(record: Candidate, fmt: str, *, now: datetime) -> str:
     return f"candidate-{record.public_id}-{day}.{fmt}"
 
 
+def staff_document_filename(record: Candidate, stored_name: str) -> str:
+    """`candidate-<public id>-<stored name>`: the app's own name for a document handed
+    over (the original name could carry a path or a trick). Starts with a letter: a
+    public id may start with "_", which content_disposition refuses first."""
+    return f"candidate-{record.public_id}-{stored_name}"
+
+
 def content_disposition(filename: str) -> str:
     """The attachment header. Only a plain ASCII name is ever put in it: a quote, a
     path or a line break from a company's name must not reach the header."""
