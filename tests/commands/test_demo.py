@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from vault.appctx import vault_keys
 from vault.extensions import db
@@ -27,6 +28,16 @@ def test_seed_demo_adds_searchable_candidates(app, runner, clock):
         for vacancy in db.session.scalars(select(Vacancy)):
             assert vacancy.location and vacancy.description and vacancy.contract_type
             assert vacancy.hours_per_week and vacancy.posted_on < clock().date()
+
+
+def test_seed_demo_leaves_the_planner_statistics_read(app, backend, runner):
+    if backend == "sqlite":
+        pytest.skip("PostgreSQL's planner statistics")
+    result = runner.invoke(args=["vault", "seed-demo", "12"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.execute(text(
+            "SELECT reltuples FROM pg_class WHERE oid = 'candidate'::regclass")).scalar() == 12
 
 
 def test_demo_cvs_are_real_pdfs_the_upload_check_accepts():

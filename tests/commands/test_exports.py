@@ -6,7 +6,8 @@ import json
 import stat
 import zipfile
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from tests import files
 from tests.journey import MARK_EMAIL, MARK_NAME, apply
@@ -197,6 +198,19 @@ def test_import_of_many_lines_reports_the_count(app, runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Imported 5 record(s)." in result.output
     assert _count(app) == 5
+
+
+def test_import_leaves_the_planner_statistics_read(app, backend, runner, tmp_path):
+    if backend == "sqlite":
+        pytest.skip("PostgreSQL's planner statistics")
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"contact": {
+        "full_name": f"Person {n}", "email": f"p{n}@example.org"}}) + "\n" for n in range(3)))
+    result = runner.invoke(args=["vault", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.execute(text(
+            "SELECT reltuples FROM pg_class WHERE oid = 'candidate'::regclass")).scalar() == 3
 
 
 def test_import_caps_the_cv_at_the_upload_limit(app, runner, tmp_path):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -162,6 +163,22 @@ def test_check_and_reindex_unwrap_a_batch_per_call(app, clock, counted, monkeypa
         )
         found = search(db.session, vault_keys(), admin, q="person", now=clock())
         assert len(found.results) == 5
+
+
+@TRANSIT_APP
+def test_an_imported_file_asks_the_key_manager_once_for_its_confirmations(
+        app, counted, tmp_path):
+    document = tmp_path / "export.json"
+    document.write_text(json.dumps({"records": [
+        {"contact": {"full_name": f"Person {n}", "email": f"p{n}@example.org"}}
+        for n in range(3)]}))
+    counted.unwraps.clear()
+    result = app.test_cli_runner().invoke(args=["vault", "import", str(document)])
+    assert result.exit_code == 0, result.output
+    assert "Queued 3 confirmation link(s)" in result.output
+    # Their pending changes and their mails sealed under one opening of the keys (it
+    # was two), then the command's delivery run opening each mail as it sends it.
+    assert counted.unwraps == [3, 1, 1, 1]
 
 
 # -- PKCS#11: the key objects are found once, not by a scan of the token per call ---------

@@ -340,6 +340,34 @@ def test_bulk_loaded_token_arrays_equal_what_the_database_computes(app, backend,
         assert all(given and given == computed for given, computed in rows)
 
 
+def counted_candidates() -> float:
+    """The candidates PostgreSQL's planner last counted (pg_class.reltuples; -1 or 0
+    before any ANALYZE of the table as it is now)."""
+    return float(db.session.execute(text(
+        "SELECT reltuples FROM pg_class WHERE oid = 'candidate'::regclass")).scalar())
+
+
+def test_a_large_load_has_the_planner_statistics_read_and_a_small_one_not(
+        app, backend, clock, monkeypatch):
+    data = jsonl(records(clock))
+    with app.app_context():
+        import_jsonl_stream(db.session, vault_keys(), io.BytesIO(data), workers=0,
+                            **options(clock))
+        db.session.commit()
+        if backend == "sqlite":
+            assert bulkload.analyze_after_load(db.session, 4) is False
+            return
+        loaded = db.session.scalar(select(func.count()).select_from(Candidate))
+        assert counted_candidates() <= 0  # the load alone leaves them unread
+        assert bulkload.analyze_after_load(db.session, loaded) is True
+        assert counted_candidates() == loaded
+        assert bulkload.analyze_after_load(db.session, 0) is False
+        # Less than ANALYZE_SHARE of what was counted: left to autovacuum.
+        monkeypatch.setattr(bulkload, "ANALYZE_SHARE", 0.5)
+        assert bulkload.analyze_after_load(db.session, loaded // 2 - 1) is False
+        assert bulkload.analyze_after_load(db.session, loaded // 2) is True
+
+
 @pytest.mark.parametrize("tokens", ["", "00000001", "00000001 g000000h ffffffff 7fffffff",
                                     "abc12345 0000000g"])
 def test_token_array_reads_back_as_the_database_function_makes_it(app, backend, tokens):

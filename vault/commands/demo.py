@@ -22,6 +22,7 @@ from vault.services.bulkload import (
     BuiltRecord,
     ConsentRow,
     PlannedRecord,
+    analyze_after_load,
     build_batch,
     default_workers,
     load,
@@ -135,6 +136,7 @@ def seed_demo_command(count: int, seed: int, workers: int | None) -> None:
         except BaseException:
             db.session.rollback()
             raise
+    analyze_after_load(db.session, count)
     click.echo(f"Added {count} demo candidates.")
 
 

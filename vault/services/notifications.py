@@ -114,11 +114,12 @@ def personal_link_mail(session: Session, keys: VaultKeys,
     Imported records still waiting for this address to confirm get a fresh
     confirmation link each, bound to them."""
     moment = now()
-    tickets = identity.ask_to_confirm(
-        session, keys, identity.unconfirmed_records(session, keys, address), now=moment,
-        lifetime_hours=_change_hours(), secret_keys=secret_keys(),
-        requested_by=identity.IMPORT, actor=audit.CANDIDATE)
-    queue_import_confirmations(session, keys, tickets)
+    waiting = identity.unconfirmed_records(session, keys, address)
+    with records_opened(keys, waiting):  # the keys unwrapped once for both steps
+        tickets = identity.ask_to_confirm(
+            session, keys, waiting, now=moment, lifetime_hours=_change_hours(),
+            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CANDIDATE)
+        queue_import_confirmations(session, keys, tickets)
     newest = session.scalar(
         select(Candidate).where(Candidate.email_index == email_index(keys, address),
                                 Candidate.email_confirmed_at.is_not(None))
