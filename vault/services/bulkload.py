@@ -207,6 +207,9 @@ _EMAIL_CHANGE_COLUMNS = (
     "requested_at",
     "expires_at",
 )
+# Where a pending change's row (_Asked.rows: the columns after candidate_id) holds who
+# asked, which its audit event names.
+_REQUESTED_BY = _EMAIL_CHANGE_COLUMNS.index("requested_by") - 1
 _MAIL_COLUMNS = (
     "candidate_id",
     "uid",
@@ -626,7 +629,7 @@ class _Writer:
             created = self.details.setdefault(record.audit_detail[:200], len(self.details))
             requested = -1
             if record.confirmation is not None:
-                by = record.confirmation[0][3][:200]  # the change's requested_by
+                by = record.confirmation[0][_REQUESTED_BY][:200]
                 requested = self.details.setdefault(by, len(self.details))
             last = runs[-1] if runs else None
             if last is not None and last[0] + last[1] == cid and last[2:] == [created, requested]:
