@@ -25,6 +25,8 @@ What it does, in one run:
    wrapping (new_data_key, the KEK backend's wrap) and indexing (record_index,
    seal_card, BlindIndex.exact); their share of the request's server time. Target: at
    most 10%.
+   With `--statements`, each statement of a search page and of the login page, timed
+   in this process.
 6. Memory: a fresh gunicorn, mixed traffic; VmRSS of each worker (/proc/<pid>/status)
    after 1,000 and after 10,000 requests. Target: at most 1.2x. gunicorn.conf.py
    replaces each worker after about 2,000 requests (max_requests); that would hide any
@@ -235,15 +237,26 @@ def enrol_recruiter(app, email: str) -> int:
         return user.id
 
 
+_USED_CODES: set[tuple[int, str]] = set()
+
+
 def current_code(app, user_id: int) -> str:
+    """The authenticator's code now. The vault accepts a code once (a replayed code is
+    refused), so a second log-in within the same 30 s waits for the next code, as a
+    person would."""
     from vault.appctx import now, vault_keys
     from vault.extensions import db
     from vault.models import User
     from vault.services import totp
 
-    with app.app_context():
-        user = db.session.get(User, user_id)
-        return totp.code_at(totp.open_secret(vault_keys(), user), now())
+    while True:
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            code = totp.code_at(totp.open_secret(vault_keys(), user), now())
+        if (user_id, code) not in _USED_CODES:
+            _USED_CODES.add((user_id, code))
+            return code
+        time.sleep(1)
 
 
 def browser_post_headers(base: str, page: str) -> dict[str, str]:
@@ -548,12 +561,9 @@ def profile_apply(app, pdf: bytes, top: int = 25) -> str:
     return out.getvalue()
 
 
-def profile_pages(app, user_id: int, email: str, paths: list[str], top: int = 30) -> str:
-    """cProfile of staff pages (and the login page) through the app in this process,
-    logged in through the same two steps; cumulative and own time."""
-    import cProfile
-    import pstats
-
+def in_process_client(app, user_id: int, email: str):
+    """A test client of the app in this process, logged in through the same two steps
+    as a browser; (client, base URL, headers for a GET)."""
     base = app.config.get("PUBLIC_BASE_URL") or "http://localhost"
     client = app.test_client()
     headers = {"User-Agent": USER_AGENT}
@@ -570,6 +580,64 @@ def profile_pages(app, user_id: int, email: str, paths: list[str], top: int = 30
     done = client.post("/login/second-factor", base_url=base, headers=post, data={
         "csrf_token": token("/login/second-factor"), "code": current_code(app, user_id)})
     assert done.status_code == 302, f"second step: {done.status_code}"
+    return client, base, headers
+
+
+def statement_times(app, user_id: int, email: str, paths: list[str], runs: int = 10) -> str:
+    """Each page's statements, timed from SQLAlchemy's cursor events around them (so
+    the database's time and the round trip), and the whole page, in this process: the
+    median of `runs` pages after 3 warm-up pages, statement by statement."""
+    from sqlalchemy import event
+
+    from vault.extensions import db
+
+    client, base, headers = in_process_client(app, user_id, email)
+    timed: list[tuple[str, float]] = []
+    started: list[float] = []
+
+    def before(*_args: object) -> None:
+        started.append(time.perf_counter())
+
+    def after(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        timed.append((" ".join(statement.split())[:90], time.perf_counter() - started.pop()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    report = io.StringIO()
+    try:
+        for path in paths:
+            for _ in range(3):
+                client.get(path, base_url=base, headers=headers)
+            pages: list[float] = []
+            by_place: dict[int, list[float]] = {}
+            names: dict[int, str] = {}
+            for _ in range(runs):
+                timed.clear()
+                begun = time.perf_counter()
+                response = client.get(path, base_url=base, headers=headers)
+                pages.append(time.perf_counter() - begun)
+                for place, (name, seconds) in enumerate(timed):
+                    by_place.setdefault(place, []).append(seconds)
+                    names[place] = name
+            report.write(f"\n{path}: {response.status_code}, page p50 "
+                         f"{statistics.median(pages) * 1000:.1f} ms, {len(timed)} statements\n")
+            for place, seconds in sorted(by_place.items()):
+                report.write(f"  {statistics.median(seconds) * 1000:7.2f} ms  {names[place]}\n")
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    return report.getvalue()
+
+
+def profile_pages(app, user_id: int, email: str, paths: list[str], top: int = 30) -> str:
+    """cProfile of staff pages (and the login page) through the app in this process,
+    logged in through the same two steps; cumulative and own time."""
+    import cProfile
+    import pstats
+
+    client, base, headers = in_process_client(app, user_id, email)
     report = io.StringIO()
     for path in paths:
         client.get(path, base_url=base, headers=headers)  # warm
@@ -614,6 +682,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="also print cProfiles of an application POST, a search page "
                              "and the login page (in this process)")
+    parser.add_argument("--statements", action="store_true",
+                        help="also print each statement's time on the search pages and the "
+                             "login page (in this process)")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -710,6 +781,10 @@ def main() -> None:
                       f"time p50 {share['server_ms_p50']:.0f} ms; sealing + wrapping + indexing"
                       f" {share['share_median']:.1%} (min {share['share_min']:.1%}, max "
                       f"{share['share_max']:.1%}); {parts}; target <= 10%", flush=True)
+            if args.statements:
+                print(statement_times(app, user_id, email, [
+                    "/candidates?q=python", "/candidates?q=python+docker",
+                    "/candidates?q=python+docker+linux", "/login"]))
             if args.profile:
                 print(profile_apply(app, pdf))
                 print(profile_pages(app, user_id, email,
