@@ -368,6 +368,25 @@ def test_a_large_load_has_the_planner_statistics_read_and_a_small_one_not(
         assert bulkload.analyze_after_load(db.session, loaded // 2) is True
 
 
+def test_statistics_that_cannot_be_read_leave_the_load_in_place(app, backend, clock, caplog):
+    if backend == "sqlite":
+        pytest.skip("PostgreSQL's planner statistics")
+    with app.app_context():
+        report = import_jsonl_stream(db.session, vault_keys(), io.BytesIO(jsonl(records(clock))),
+                                     workers=0, **options(clock))
+        db.session.commit()
+        with db.engine.connect() as other:
+            # Another session holds the lock ANALYZE needs (a VACUUM, a CREATE INDEX
+            # CONCURRENTLY) past this session's patience.
+            other.execute(text("LOCK TABLE candidate IN SHARE UPDATE EXCLUSIVE MODE"))
+            db.session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            assert bulkload.analyze_after_load(db.session, report.imported) is False
+            other.rollback()
+        assert "planner statistics not refreshed" in caplog.text
+        assert db.session.scalar(select(func.count()).select_from(Candidate)) == report.imported
+        assert counted_candidates() <= 0
+
+
 @pytest.mark.parametrize("tokens", ["", "00000001", "00000001 g000000h ffffffff 7fffffff",
                                     "abc12345 0000000g"])
 def test_token_array_reads_back_as_the_database_function_makes_it(app, backend, tokens):
