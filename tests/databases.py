@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from vault.database import database_url
 
@@ -30,3 +31,10 @@ def own_database(server_url: str, purpose: str) -> Iterator[str]:
         with server.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
+
+
+def counted_candidates(session: Session) -> float:
+    """The candidates PostgreSQL's planner last counted (pg_class.reltuples; -1 or 0
+    before any ANALYZE of the table as it is now)."""
+    return float(session.execute(text(
+        "SELECT reltuples FROM pg_class WHERE oid = 'candidate'::regclass")).scalar())

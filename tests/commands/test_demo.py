@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from tests.databases import counted_candidates
 from vault.appctx import vault_keys
 from vault.extensions import db
 from vault.models import Candidate, Vacancy
@@ -36,8 +37,7 @@ def test_seed_demo_leaves_the_planner_statistics_read(app, backend, runner):
     result = runner.invoke(args=["vault", "seed-demo", "12"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert db.session.execute(text(
-            "SELECT reltuples FROM pg_class WHERE oid = 'candidate'::regclass")).scalar() == 12
+        assert counted_candidates(db.session) == 12
 
 
 def test_demo_cvs_are_real_pdfs_the_upload_check_accepts():

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, func, select, text
 
+from tests.databases import counted_candidates
 from tests.services.test_exports import CV_BYTES
 from vault.appctx import secret_keys, vault_keys
 from vault.extensions import db
@@ -340,13 +341,6 @@ def test_bulk_loaded_token_arrays_equal_what_the_database_computes(app, backend,
         assert all(given and given == computed for given, computed in rows)
 
 
-def counted_candidates() -> float:
-    """The candidates PostgreSQL's planner last counted (pg_class.reltuples; -1 or 0
-    before any ANALYZE of the table as it is now)."""
-    return float(db.session.execute(text(
-        "SELECT reltuples FROM pg_class WHERE oid = 'candidate'::regclass")).scalar())
-
-
 def test_a_large_load_has_the_planner_statistics_read_and_a_small_one_not(
         app, backend, clock, monkeypatch):
     data = jsonl(records(clock))
@@ -358,9 +352,9 @@ def test_a_large_load_has_the_planner_statistics_read_and_a_small_one_not(
             assert bulkload.analyze_after_load(db.session, 4) is False
             return
         loaded = db.session.scalar(select(func.count()).select_from(Candidate))
-        assert counted_candidates() <= 0  # the load alone leaves them unread
+        assert counted_candidates(db.session) <= 0  # the load alone leaves them unread
         assert bulkload.analyze_after_load(db.session, loaded) is True
-        assert counted_candidates() == loaded
+        assert counted_candidates(db.session) == loaded
         assert bulkload.analyze_after_load(db.session, 0) is False
         # Less than ANALYZE_SHARE of what was counted: left to autovacuum.
         monkeypatch.setattr(bulkload, "ANALYZE_SHARE", 0.5)
@@ -384,7 +378,7 @@ def test_statistics_that_cannot_be_read_leave_the_load_in_place(app, backend, cl
             other.rollback()
         assert "planner statistics not refreshed" in caplog.text
         assert db.session.scalar(select(func.count()).select_from(Candidate)) == report.imported
-        assert counted_candidates() <= 0
+        assert counted_candidates(db.session) <= 0
 
 
 @pytest.mark.parametrize("tokens", ["", "00000001", "00000001 g000000h ffffffff 7fffffff",

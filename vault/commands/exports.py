@@ -18,7 +18,7 @@ from vault.cli import require_secrets
 from vault.extensions import db
 from vault.models import Candidate
 from vault.privacy import NOTICE_VERSION
-from vault.services import audit, exports, identity, mail_queue, requests
+from vault.services import audit, exports, mail_queue, requests
 from vault.services.bulkload import analyze_after_load, default_workers
 from vault.services.candidates import records_of_person
 from vault.services.imports import (
@@ -29,11 +29,10 @@ from vault.services.imports import (
     is_json_lines,
 )
 from vault.services.notifications import (
+    ask_imported_to_confirm,
     deliver_queued,
     import_confirmations,
-    queue_import_confirmations,
 )
-from vault.services.sealing import records_opened
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -133,12 +132,8 @@ def import_command(file: Path, workers: int | None) -> None:
         records = db.session.scalars(select(Candidate).where(
             Candidate.public_id.in_(report.public_ids)).order_by(Candidate.id)
             .options(selectinload(Candidate.key))).all()
-        with records_opened(keys, records):  # the keys unwrapped once for both steps
-            tickets = identity.ask_to_confirm(
-                db.session, keys, records, now=moment,
-                lifetime_hours=int(current_app.config["EMAIL_CHANGE_MAX_AGE_HOURS"]),
-                secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CLI)
-            queued += queue_import_confirmations(db.session, keys, tickets)
+        queued += ask_imported_to_confirm(db.session, keys, records, moment=moment,
+                                          actor=audit.CLI)
     db.session.commit()
     analyze_after_load(db.session, report.imported)
     click.echo(f"Imported {report.imported} record(s).")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from flask import Flask, after_this_request, current_app, render_template
@@ -113,13 +114,8 @@ def personal_link_mail(session: Session, keys: VaultKeys,
     links are revoked by it (a lost or leaked link ends when a new one is asked for).
     Imported records still waiting for this address to confirm get a fresh
     confirmation link each, bound to them."""
-    moment = now()
-    waiting = identity.unconfirmed_records(session, keys, address)
-    with records_opened(keys, waiting):  # the keys unwrapped once for both steps
-        tickets = identity.ask_to_confirm(
-            session, keys, waiting, now=moment, lifetime_hours=_change_hours(),
-            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=audit.CANDIDATE)
-        queue_import_confirmations(session, keys, tickets)
+    ask_imported_to_confirm(session, keys, identity.unconfirmed_records(session, keys, address),
+                            moment=now(), actor=audit.CANDIDATE)
     newest = session.scalar(
         select(Candidate).where(Candidate.email_index == email_index(keys, address),
                                 Candidate.email_confirmed_at.is_not(None))
@@ -177,6 +173,18 @@ def import_confirmations(moment: datetime) -> bulkload.Confirmations:
     return bulkload.Confirmations(
         requested_by=identity.IMPORT, expires_at=moment + timedelta(hours=_change_hours()),
         subject=header_safe(mail.subject), body=mail.body)
+
+
+def ask_imported_to_confirm(session: Session, keys: VaultKeys, records: Sequence[Candidate], *,
+                            moment: datetime, actor: audit.Actor) -> int:
+    """Imported records waiting for their address, each asked afresh to confirm it
+    (identity.ask_to_confirm, its earlier link replaced) and mailed the link. Returns
+    the number of mails queued."""
+    with records_opened(keys, records):  # the keys unwrapped once for both steps
+        tickets = identity.ask_to_confirm(
+            session, keys, records, now=moment, lifetime_hours=_change_hours(),
+            secret_keys=secret_keys(), requested_by=identity.IMPORT, actor=actor)
+        return queue_import_confirmations(session, keys, tickets)
 
 
 def queue_import_confirmations(session: Session, keys: VaultKeys,
